@@ -1,0 +1,47 @@
+//! Types every stage of the pipeline shares.
+//!
+//! Data flow: camera → [`Packet`] → decoder → [`Frame`] → motion gate → detector → [`Detection`]
+//! → tracker → [`TrackedObject`] → rules → events. Each stage lives in its own crate and only
+//! talks to its neighbours through these types.
+
+pub mod classes;
+pub mod clock;
+pub mod event;
+pub mod frame;
+pub mod geom;
+
+pub use classes::ClassMap;
+pub use clock::{Clock, SimClock, SystemClock};
+pub use event::{Event, EventPhase, EventType, PeakMeasure};
+pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
+pub use geom::BBox;
+
+use serde::{Deserialize, Serialize};
+
+/// A camera's stable identifier, as named in the configuration.
+pub type CameraId = std::sync::Arc<str>;
+
+/// One object found by the detector in one frame, in full-frame pixel coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub bbox: BBox,
+    pub score: f32,
+    pub class_id: u16,
+}
+
+/// One tracked object as the tracker reports it for a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrackedObject {
+    /// Track id, unique per camera for the lifetime of the process.
+    pub track_id: u64,
+    pub bbox: BBox,
+    /// Score of the detection that last updated the track.
+    pub score: f32,
+    pub class_id: u16,
+    /// Frames since the track was born (1 on its first frame).
+    pub age: u32,
+    /// Frames since the track was last matched to a detection (0 when matched in this frame).
+    pub frames_since_update: u32,
+    /// Velocity of the box centre in pixels per second, from the motion model.
+    pub velocity: (f32, f32),
+}
