@@ -8,20 +8,12 @@ pub struct ClassMap {
 
 impl ClassMap {
     pub fn new(names: Vec<String>) -> Self {
-        Self {
-            names: names.into(),
-        }
+        Self { names: names.into() }
     }
 
     /// One name a line; blank lines are ignored.
     pub fn parse(text: &str) -> Self {
-        Self::new(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect(),
-        )
+        Self::new(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
     }
 
     pub fn len(&self) -> usize {
@@ -33,10 +25,7 @@ impl ClassMap {
     }
 
     pub fn name(&self, id: u16) -> &str {
-        self.names
-            .get(id as usize)
-            .map(String::as_str)
-            .unwrap_or("unknown")
+        self.names.get(id as usize).map(String::as_str).unwrap_or("unknown")
     }
 
     pub fn id(&self, name: &str) -> Option<u16> {

@@ -21,9 +21,7 @@ pub struct SystemClock {
 
 impl Default for SystemClock {
     fn default() -> Self {
-        Self {
-            origin: std::time::Instant::now(),
-        }
+        Self { origin: std::time::Instant::now() }
     }
 }
 
@@ -54,15 +52,7 @@ struct SimState {
 
 impl SimClock {
     pub fn new(start: SystemTime) -> Self {
-        Self {
-            inner: Arc::new((
-                Mutex::new(SimState {
-                    wall_origin: start,
-                    elapsed: Duration::ZERO,
-                }),
-                Condvar::new(),
-            )),
-        }
+        Self { inner: Arc::new((Mutex::new(SimState { wall_origin: start, elapsed: Duration::ZERO }), Condvar::new())) }
     }
 
     pub fn advance(&self, d: Duration) {

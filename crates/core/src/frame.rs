@@ -79,11 +79,7 @@ pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
     let r = (c + 104597 * e + 32768) >> 16;
     let g = (c - 25675 * d - 53279 * e + 32768) >> 16;
     let b = (c + 132201 * d + 32768) >> 16;
-    [
-        r.clamp(0, 255) as u8,
-        g.clamp(0, 255) as u8,
-        b.clamp(0, 255) as u8,
-    ]
+    [r.clamp(0, 255) as u8, g.clamp(0, 255) as u8, b.clamp(0, 255) as u8]
 }
 
 impl Frame {
@@ -136,11 +132,7 @@ impl Frame {
 
     /// Builds a frame from interleaved RGB24 (used for still images and synthetic tests).
     pub fn from_rgb(width: usize, height: usize, rgb: &[u8]) -> Frame {
-        assert_eq!(
-            rgb.len(),
-            width * height * 3,
-            "RGB buffer size does not match {width}x{height}"
-        );
+        assert_eq!(rgb.len(), width * height * 3, "RGB buffer size does not match {width}x{height}");
         let cw = width.div_ceil(2);
         let ch = height.div_ceil(2);
         let mut f = Frame::solid(width, height, [0, 128, 128]);

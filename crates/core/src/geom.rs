@@ -69,12 +69,7 @@ impl BBox {
     }
 
     pub fn union(&self, o: &BBox) -> BBox {
-        BBox::new(
-            self.x1.min(o.x1),
-            self.y1.min(o.y1),
-            self.x2.max(o.x2),
-            self.y2.max(o.y2),
-        )
+        BBox::new(self.x1.min(o.x1), self.y1.min(o.y1), self.x2.max(o.x2), self.y2.max(o.y2))
     }
 
     pub fn contains_point(&self, x: f32, y: f32) -> bool {

@@ -6,12 +6,14 @@
 
 pub mod classes;
 pub mod clock;
+pub mod config;
 pub mod event;
 pub mod frame;
 pub mod geom;
 
 pub use classes::ClassMap;
 pub use clock::{Clock, SimClock, SystemClock};
+pub use config::ConfigError;
 pub use event::{Event, EventPhase, EventType, PeakMeasure};
 pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
 pub use geom::BBox;
@@ -44,4 +46,13 @@ pub struct TrackedObject {
     pub frames_since_update: u32,
     /// Velocity of the box centre in pixels per second, from the motion model.
     pub velocity: (f32, f32),
+}
+
+/// Where every view, search, export, unmask, config change and alert action is written.
+/// Implemented by the store (hash-chained, append-only); stages that must account for access
+/// take an `Arc<dyn AuditSink>` so they never depend on the store itself.
+pub trait AuditSink: Send + Sync {
+    /// `actor`: user name or `"system"`; `action`: e.g. `"search"`, `"export"`, `"retention.delete"`;
+    /// `target`: what was touched (camera, alert id, file); `details`: JSON text.
+    fn record(&self, actor: &str, action: &str, target: &str, details: &str) -> Result<(), String>;
 }

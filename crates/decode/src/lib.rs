@@ -17,11 +17,7 @@ pub enum DecodeError {
     Init { camera: String, reason: String },
     /// The packet at `position` could not be decoded; frames resume at the next key frame.
     #[error("{camera}: corrupt H.264 at {position}: {reason}; skipping to the next key frame")]
-    Corrupt {
-        camera: String,
-        position: String,
-        reason: String,
-    },
+    Corrupt { camera: String, position: String, reason: String },
 }
 
 /// Decodes one camera's packets in order. After an error it drops packets until the next
@@ -41,16 +37,9 @@ fn new_decoder() -> Result<Decoder, openh264::Error> {
 
 impl H264Decoder {
     pub fn new(camera: &str) -> Result<Self, DecodeError> {
-        let decoder = new_decoder().map_err(|e| DecodeError::Init {
-            camera: camera.to_string(),
-            reason: e.to_string(),
-        })?;
-        Ok(Self {
-            camera: camera.to_string(),
-            decoder,
-            waiting_for_key: true,
-            skipped: 0,
-        })
+        let decoder =
+            new_decoder().map_err(|e| DecodeError::Init { camera: camera.to_string(), reason: e.to_string() })?;
+        Ok(Self { camera: camera.to_string(), decoder, waiting_for_key: true, skipped: 0 })
     }
 
     /// Decodes one access unit. `Ok(None)` when the packet yields no picture (parameter sets
@@ -66,10 +55,7 @@ impl H264Decoder {
         // Flush after every access unit: these streams carry no B-frames, but OpenH264 holds one
         // picture back for reordering when the SPS does not declare max_num_reorder_frames = 0,
         // which would shift every frame number by one against the ground truth.
-        let res = self.decoder.decode_with_options(
-            &pkt.data,
-            DecodeOptions::new().flush_after_decode(Flush::Flush),
-        );
+        let res = self.decoder.decode_with_options(&pkt.data, DecodeOptions::new().flush_after_decode(Flush::Flush));
         match res {
             Ok(Some(yuv)) => Ok(Some(to_frame(&yuv, pkt))),
             Ok(None) => Ok(None),
@@ -106,16 +92,7 @@ fn to_frame(yuv: &openh264::decoder::DecodedYUV<'_>, pkt: &Packet) -> Frame {
     for row in yuv.v().chunks(sv).take(ch) {
         v.extend_from_slice(&row[..cw]);
     }
-    Frame {
-        seq: pkt.seq,
-        pts: pkt.pts,
-        captured_at: pkt.received_at,
-        width: w,
-        height: h,
-        y,
-        u,
-        v,
-    }
+    Frame { seq: pkt.seq, pts: pkt.pts, captured_at: pkt.received_at, width: w, height: h, y, u, v }
 }
 
 #[cfg(test)]
@@ -125,9 +102,7 @@ mod tests {
     use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
     fn clip(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../assets/video")
-            .join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/video").join(name)
     }
 
     #[test]
@@ -147,10 +122,7 @@ mod tests {
         }
         assert_eq!(n, 795);
         let mean = sum_first as f64 / (768.0 * 576.0);
-        assert!(
-            mean > 40.0 && mean < 200.0,
-            "plausible picture, mean luma {mean}"
-        );
+        assert!(mean > 40.0 && mean < 200.0, "plausible picture, mean luma {mean}");
     }
 
     #[test]
@@ -160,12 +132,7 @@ mod tests {
         while let Some(p) = src.next_packet().unwrap() {
             pkts.push(p);
         }
-        let keys: Vec<usize> = pkts
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.keyframe)
-            .map(|(i, _)| i)
-            .collect();
+        let keys: Vec<usize> = pkts.iter().enumerate().filter(|(_, p)| p.keyframe).map(|(i, _)| i).collect();
         assert!(keys.len() >= 2, "clip has several key frames");
         // Garble a key frame's slice data (keep the parameter sets so the error is in the slice).
         let bad = keys[0];
@@ -188,25 +155,10 @@ mod tests {
         }
         assert!(!errors.is_empty(), "garbage must not decode silently");
         // OpenH264 may conceal the damaged picture and fail on a following one of the same GOP.
-        let at: usize = errors[0]
-            .split("at sample ")
-            .nth(1)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(
-            errors[0].contains("highway") && at > bad && at <= keys[1],
-            "{}",
-            errors[0]
-        );
+        let at: usize = errors[0].split("at sample ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        assert!(errors[0].contains("highway") && at > bad && at <= keys[1], "{}", errors[0]);
         let next_key_seq = pkts[keys[1]].seq;
-        assert!(
-            decoded.contains(&next_key_seq),
-            "decoding resumes at the next key frame"
-        );
+        assert!(decoded.contains(&next_key_seq), "decoding resumes at the next key frame");
         assert_eq!(*decoded.last().unwrap(), pkts.last().unwrap().seq);
     }
 }

@@ -12,21 +12,14 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(initial: Duration, max: Duration) -> Self {
-        Self {
-            initial,
-            max: max.max(initial),
-            attempt: 0,
-        }
+        Self { initial, max: max.max(initial), attempt: 0 }
     }
 
     /// Delay before the next attempt; each call doubles the following one, up to the cap.
     pub fn next_delay(&mut self) -> Duration {
         let factor = 1u32.checked_shl(self.attempt.min(31)).unwrap_or(u32::MAX);
         self.attempt = self.attempt.saturating_add(1);
-        self.initial
-            .checked_mul(factor)
-            .unwrap_or(self.max)
-            .min(self.max)
+        self.initial.checked_mul(factor).unwrap_or(self.max).min(self.max)
     }
 
     /// Number of consecutive failures so far.

@@ -22,11 +22,7 @@ pub enum SourceError {
     Unsupported { source_name: String, reason: String },
     /// Damaged data at a known position; the next packet may still be good.
     #[error("{source_name}: corrupt data at {position}: {reason}")]
-    Corrupt {
-        source_name: String,
-        position: String,
-        reason: String,
-    },
+    Corrupt { source_name: String, position: String, reason: String },
     /// A live connection dropped or timed out; the runner reconnects.
     #[error("{source_name}: connection lost: {reason}")]
     Disconnected { source_name: String, reason: String },
@@ -35,10 +31,7 @@ pub enum SourceError {
 impl SourceError {
     /// Whether reopening the source later can help (network trouble) or not (bad file, codec).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            SourceError::Disconnected { .. } | SourceError::Open { .. }
-        )
+        matches!(self, SourceError::Disconnected { .. } | SourceError::Open { .. })
     }
 }
 
@@ -69,12 +62,7 @@ impl VideoSource for Box<dyn VideoSource> {
 
 /// Converts AVCC (length-prefixed) NAL units to Annex B (start codes), prepending parameter
 /// sets when asked. Returns an error message if a length runs past the end of the sample.
-pub fn avcc_to_annexb(
-    sample: &[u8],
-    length_size: usize,
-    prefix: &[&[u8]],
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
+pub fn avcc_to_annexb(sample: &[u8], length_size: usize, prefix: &[&[u8]], out: &mut Vec<u8>) -> Result<(), String> {
     out.clear();
     for ps in prefix {
         out.extend_from_slice(&[0, 0, 0, 1]);
@@ -91,10 +79,7 @@ pub fn avcc_to_annexb(
         }
         i += length_size;
         if n == 0 || i + n > sample.len() {
-            return Err(format!(
-                "NAL unit of {n} bytes at offset {i} overruns the {}-byte sample",
-                sample.len()
-            ));
+            return Err(format!("NAL unit of {n} bytes at offset {i} overruns the {}-byte sample", sample.len()));
         }
         out.extend_from_slice(&[0, 0, 0, 1]);
         out.extend_from_slice(&sample[i..i + n]);
@@ -112,13 +97,8 @@ mod tests {
         let sample = [0, 0, 0, 2, 0x65, 0xAA, 0, 0, 0, 1, 0x41];
         let mut out = Vec::new();
         avcc_to_annexb(&sample, 4, &[&[0x67, 1]], &mut out).unwrap();
-        assert_eq!(
-            out,
-            vec![0, 0, 0, 1, 0x67, 1, 0, 0, 0, 1, 0x65, 0xAA, 0, 0, 0, 1, 0x41]
-        );
+        assert_eq!(out, vec![0, 0, 0, 1, 0x67, 1, 0, 0, 0, 1, 0x65, 0xAA, 0, 0, 0, 1, 0x41]);
         let bad = [0, 0, 0, 9, 0x65];
-        assert!(avcc_to_annexb(&bad, 4, &[], &mut out)
-            .unwrap_err()
-            .contains("overruns"));
+        assert!(avcc_to_annexb(&bad, 4, &[], &mut out).unwrap_err().contains("overruns"));
     }
 }

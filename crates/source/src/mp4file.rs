@@ -27,11 +27,7 @@ pub struct Mp4Options {
 
 impl Default for Mp4Options {
     fn default() -> Self {
-        Self {
-            pacing: Pacing::AsFastAsPossible,
-            looping: false,
-            name: None,
-        }
+        Self { pacing: Pacing::AsFastAsPossible, looping: false, name: None }
     }
 }
 
@@ -61,10 +57,7 @@ pub struct Mp4FileSource {
 }
 
 fn open_err(name: &str, reason: impl Into<String>) -> SourceError {
-    SourceError::Open {
-        source_name: name.to_string(),
-        reason: reason.into(),
-    }
+    SourceError::Open { source_name: name.to_string(), reason: reason.into() }
 }
 
 /// Byte offset just past the `moov` box, found by walking top-level box headers. Lets a file
@@ -105,41 +98,20 @@ impl Mp4FileSource {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, SourceError> {
         let path = path.as_ref().to_path_buf();
-        let name = opts
-            .name
-            .clone()
-            .unwrap_or_else(|| path.display().to_string());
-        let mut file =
-            File::open(&path).map_err(|e| open_err(&name, format!("{}: {e}", path.display())))?;
-        let len = file
-            .metadata()
-            .map_err(|e| open_err(&name, e.to_string()))?
-            .len();
+        let name = opts.name.clone().unwrap_or_else(|| path.display().to_string());
+        let mut file = File::open(&path).map_err(|e| open_err(&name, format!("{}: {e}", path.display())))?;
+        let len = file.metadata().map_err(|e| open_err(&name, e.to_string()))?.len();
         let header_end = moov_end(&mut file, len)
-            .map_err(|e| {
-                open_err(
-                    &name,
-                    format!("{} is not a readable MP4 file: {e}", path.display()),
-                )
-            })?
+            .map_err(|e| open_err(&name, format!("{} is not a readable MP4 file: {e}", path.display())))?
             .ok_or_else(|| {
                 open_err(
                     &name,
-                    format!(
-                        "{} is not an MP4 file or is truncated: no complete 'moov' box",
-                        path.display()
-                    ),
+                    format!("{} is not an MP4 file or is truncated: no complete 'moov' box", path.display()),
                 )
             })?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| open_err(&name, e.to_string()))?;
-        let reader =
-            mp4::Mp4Reader::read_header(BufReader::new(file), header_end).map_err(|e| {
-                open_err(
-                    &name,
-                    format!("{} is not a valid MP4 file: {e}", path.display()),
-                )
-            })?;
+        file.seek(SeekFrom::Start(0)).map_err(|e| open_err(&name, e.to_string()))?;
+        let reader = mp4::Mp4Reader::read_header(BufReader::new(file), header_end)
+            .map_err(|e| open_err(&name, format!("{} is not a valid MP4 file: {e}", path.display())))?;
 
         let mut video = None;
         let mut others = Vec::new();
@@ -147,11 +119,7 @@ impl Mp4FileSource {
             match t.media_type() {
                 Ok(mp4::MediaType::H264) => video = Some(*id),
                 Ok(other) => others.push(other.to_string()),
-                Err(_) => others.push(
-                    t.box_type()
-                        .map(|b| b.to_string())
-                        .unwrap_or_else(|_| "unknown".into()),
-                ),
+                Err(_) => others.push(t.box_type().map(|b| b.to_string()).unwrap_or_else(|_| "unknown".into())),
             }
         }
         let track_id = match video {
@@ -162,45 +130,21 @@ impl Mp4FileSource {
                     reason: if others.is_empty() {
                         "no video track".into()
                     } else {
-                        format!(
-                            "no H.264 video track (found: {}); Vigie decodes H.264 only",
-                            others.join(", ")
-                        )
+                        format!("no H.264 video track (found: {}); Vigie decodes H.264 only", others.join(", "))
                     },
                 })
             }
         };
         let track = &reader.tracks()[&track_id];
-        let avc = track
-            .trak
-            .mdia
-            .minf
-            .stbl
-            .stsd
-            .avc1
-            .as_ref()
-            .ok_or_else(|| SourceError::Unsupported {
-                source_name: name.clone(),
-                reason: "H.264 track without an avc1 sample entry".into(),
-            })?;
+        let avc = track.trak.mdia.minf.stbl.stsd.avc1.as_ref().ok_or_else(|| SourceError::Unsupported {
+            source_name: name.clone(),
+            reason: "H.264 track without an avc1 sample entry".into(),
+        })?;
         let length_size = avc.avcc.length_size_minus_one as usize + 1;
-        let sps = avc
-            .avcc
-            .sequence_parameter_sets
-            .first()
-            .map(|n| n.bytes.clone())
-            .unwrap_or_default();
-        let pps = avc
-            .avcc
-            .picture_parameter_sets
-            .first()
-            .map(|n| n.bytes.clone())
-            .unwrap_or_default();
+        let sps = avc.avcc.sequence_parameter_sets.first().map(|n| n.bytes.clone()).unwrap_or_default();
+        let pps = avc.avcc.picture_parameter_sets.first().map(|n| n.bytes.clone()).unwrap_or_default();
         if sps.is_empty() || pps.is_empty() {
-            return Err(SourceError::Unsupported {
-                source_name: name,
-                reason: "H.264 track without SPS/PPS".into(),
-            });
+            return Err(SourceError::Unsupported { source_name: name, reason: "H.264 track without SPS/PPS".into() });
         }
         let fps = track.frame_rate();
         let info = StreamInfo {
@@ -241,11 +185,7 @@ impl Mp4FileSource {
 
     fn restart(&mut self) {
         // The next pass starts one nominal frame after the last one so time keeps increasing.
-        let frame = self
-            .info
-            .fps
-            .map(|f| Duration::from_secs_f64(1.0 / f))
-            .unwrap_or(Duration::from_millis(40));
+        let frame = self.info.fps.map(|f| Duration::from_secs_f64(1.0 / f)).unwrap_or(Duration::from_millis(40));
         self.loop_pts = self.last_pts + frame;
         self.loop_seq += (self.next_sample - 1) as u64;
         self.next_sample = 1;
@@ -293,26 +233,15 @@ impl VideoSource for Mp4FileSource {
             }
         };
         let pts_media = Duration::from_nanos(
-            ((sample.start_time as i128 + sample.rendering_offset as i128).max(0) as u128
-                * 1_000_000_000
+            ((sample.start_time as i128 + sample.rendering_offset as i128).max(0) as u128 * 1_000_000_000
                 / self.timescale as u128) as u64,
         );
         let pts = self.loop_pts + pts_media;
         self.last_pts = pts;
         let keyframe = sample.is_sync;
-        let prefix: Vec<&[u8]> = if keyframe {
-            vec![&self.sps, &self.pps]
-        } else {
-            vec![]
-        };
-        if let Err(reason) =
-            avcc_to_annexb(&sample.bytes, self.length_size, &prefix, &mut self.scratch)
-        {
-            return Err(SourceError::Corrupt {
-                source_name: self.name.clone(),
-                position,
-                reason,
-            });
+        let prefix: Vec<&[u8]> = if keyframe { vec![&self.sps, &self.pps] } else { vec![] };
+        if let Err(reason) = avcc_to_annexb(&sample.bytes, self.length_size, &prefix, &mut self.scratch) {
+            return Err(SourceError::Corrupt { source_name: self.name.clone(), position, reason });
         }
         let data = Bytes::copy_from_slice(&self.scratch);
 
@@ -329,14 +258,7 @@ impl VideoSource for Mp4FileSource {
             Pacing::RealTime => self.clock.now(),
             Pacing::AsFastAsPossible => started + pts,
         };
-        Ok(Some(Packet {
-            seq: self.loop_seq + n as u64,
-            pts,
-            received_at,
-            keyframe,
-            data,
-            position,
-        }))
+        Ok(Some(Packet { seq: self.loop_seq + n as u64, pts, received_at, keyframe, data, position }))
     }
 }
 
@@ -346,9 +268,7 @@ mod tests {
     use vigie_core::SimClock;
 
     fn clip(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../assets/video")
-            .join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/video").join(name)
     }
 
     #[test]
@@ -377,10 +297,7 @@ mod tests {
 
     #[test]
     fn loops_with_increasing_time_and_sequence() {
-        let opts = Mp4Options {
-            looping: true,
-            ..Default::default()
-        };
+        let opts = Mp4Options { looping: true, ..Default::default() };
         let mut s = Mp4FileSource::open(clip("parking-lot-top-down.mp4"), opts).unwrap();
         let total = s.info().frame_count.unwrap();
         let mut last = Duration::ZERO;
@@ -395,13 +312,8 @@ mod tests {
     #[test]
     fn real_time_pacing_sleeps_on_the_injected_clock() {
         let clock = SimClock::new(SystemTime::UNIX_EPOCH);
-        let opts = Mp4Options {
-            pacing: Pacing::RealTime,
-            ..Default::default()
-        };
-        let mut s =
-            Mp4FileSource::open_with_clock(clip("pets09-s2l1.mp4"), opts, Arc::new(clock.clone()))
-                .unwrap();
+        let opts = Mp4Options { pacing: Pacing::RealTime, ..Default::default() };
+        let mut s = Mp4FileSource::open_with_clock(clip("pets09-s2l1.mp4"), opts, Arc::new(clock.clone())).unwrap();
         for _ in 0..15 {
             s.next_packet().unwrap().unwrap();
         }
@@ -412,21 +324,12 @@ mod tests {
 
     #[test]
     fn missing_and_non_mp4_files_are_named_in_the_error() {
-        let e = Mp4FileSource::open("/nonexistent/cam.mp4", Mp4Options::default())
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            e.contains("/nonexistent/cam.mp4") && e.contains("cannot open"),
-            "{e}"
-        );
+        let e = Mp4FileSource::open("/nonexistent/cam.mp4", Mp4Options::default()).err().unwrap().to_string();
+        assert!(e.contains("/nonexistent/cam.mp4") && e.contains("cannot open"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("notes.mp4");
         std::fs::write(&p, b"this is not a video file at all").unwrap();
-        let e = Mp4FileSource::open(&p, Mp4Options::default())
-            .err()
-            .unwrap()
-            .to_string();
+        let e = Mp4FileSource::open(&p, Mp4Options::default()).err().unwrap().to_string();
         assert!(e.contains("notes.mp4") && e.contains("moov"), "{e}");
     }
 

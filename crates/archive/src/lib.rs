@@ -1,0 +1,1 @@
+//! Footage archive: fragmented-MP4 segments, retention with proof of deletion, track index and search.

@@ -1,0 +1,1 @@
+//! Tracking metrics: MOTChallenge CLEAR (MOTA, MOTP), identity (IDF1) and HOTA.

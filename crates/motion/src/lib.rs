@@ -1,0 +1,1 @@
+//! Motion gate: cheap per-frame motion measure that lets the detector skip still frames.

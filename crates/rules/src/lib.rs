@@ -1,0 +1,1 @@
+//! Zones, rules and scene models that turn tracked objects into events.

@@ -1,0 +1,1 @@
+//! Operator console and JSON API (axum): live alerts, decisions, camera wall, audit, reports.

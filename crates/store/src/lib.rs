@@ -1,0 +1,1 @@
+//! Catalogue: users, sessions, alerts and their decisions, hash-chained audit trail (SQLite).
