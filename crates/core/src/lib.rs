@@ -16,7 +16,7 @@ pub use clock::{Clock, SimClock, SystemClock};
 pub use config::ConfigError;
 pub use event::{Event, EventPhase, EventType, PeakMeasure};
 pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
-pub use geom::BBox;
+pub use geom::{BBox, Polygon};
 
 use serde::{Deserialize, Serialize};
 
@@ -55,4 +55,10 @@ pub trait AuditSink: Send + Sync {
     /// `actor`: user name or `"system"`; `action`: e.g. `"search"`, `"export"`, `"retention.delete"`;
     /// `target`: what was touched (camera, alert id, file); `details`: JSON text.
     fn record(&self, actor: &str, action: &str, target: &str, details: &str) -> Result<(), String>;
+}
+
+/// Where events leave an analysis node: in-process to the console today, a message broker
+/// (NATS JetStream) at city scale. The pipeline only ever sees this trait.
+pub trait EventSink: Send + Sync {
+    fn publish(&self, event: &Event) -> Result<(), String>;
 }
