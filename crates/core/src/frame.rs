@@ -69,16 +69,22 @@ impl std::fmt::Debug for Frame {
     }
 }
 
-/// BT.601 limited-range YUV → RGB in 16.16 fixed point, the conversion FFmpeg and OpenCV
-/// apply to these streams by default.
+/// BT.601 limited-range YUV → RGB, computed the way FFmpeg's SIMD converter does (13-bit
+/// coefficients, each term floored separately). OpenCV decodes through that path, and the
+/// detector's reference detections were made on OpenCV frames: matching it to the bit keeps
+/// scores and boxes reproducible.
 #[inline(always)]
 pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
-    let c = (y as i32 - 16) * 76309;
+    #[inline(always)]
+    fn term(x: i32, k: i32) -> i32 {
+        ((x << 3) * k) >> 16
+    }
+    let luma = term(y as i32 - 16, 0x253f);
     let d = u as i32 - 128;
     let e = v as i32 - 128;
-    let r = (c + 104597 * e + 32768) >> 16;
-    let g = (c - 25675 * d - 53279 * e + 32768) >> 16;
-    let b = (c + 132201 * d + 32768) >> 16;
+    let r = luma + term(e, 0x3312);
+    let g = luma + term(d, -0x0c8b) + term(e, -0x1a04);
+    let b = luma + term(d, 0x4093);
     [r.clamp(0, 255) as u8, g.clamp(0, 255) as u8, b.clamp(0, 255) as u8]
 }
 
@@ -180,6 +186,7 @@ mod tests {
     #[test]
     fn limited_range_extremes() {
         assert_eq!(yuv_to_rgb(16, 128, 128), [0, 0, 0]);
-        assert_eq!(yuv_to_rgb(235, 128, 128), [255, 255, 255]);
+        // FFmpeg's floors give 254 for nominal white; OpenCV frames read the same.
+        assert_eq!(yuv_to_rgb(235, 128, 128), [254, 254, 254]);
     }
 }

@@ -40,25 +40,30 @@ impl RgbImage {
         Self { width: frame.width, height: frame.height, data: frame.to_rgb() }
     }
 
-    /// Decodes a JPEG (for still-image tests and uploaded references).
+    /// Decodes a JPEG (still-image tests, uploaded references).
     pub fn decode_jpeg(bytes: &[u8]) -> Result<Self, ImageError> {
-        use zune_jpeg::zune_core::bytestream::ZCursor;
-        use zune_jpeg::zune_core::colorspace::ColorSpace;
-        use zune_jpeg::zune_core::options::DecoderOptions;
-        let opts = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
-        let mut dec = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
-        let data = dec.decode().map_err(|e| ImageError(format!("not a readable JPEG: {e:?}")))?;
-        let info = dec.info().ok_or_else(|| ImageError("JPEG without header".into()))?;
-        Ok(Self { width: info.width as usize, height: info.height as usize, data })
+        let img = turbojpeg::decompress(bytes, turbojpeg::PixelFormat::RGB)
+            .map_err(|e| ImageError(format!("not a readable JPEG: {e}")))?;
+        let (w, h, pitch) = (img.width, img.height, img.pitch);
+        let data = if pitch == w * 3 {
+            img.pixels
+        } else {
+            img.pixels.chunks(pitch).take(h).flat_map(|r| r[..w * 3].iter().copied()).collect()
+        };
+        Ok(Self { width: w, height: h, data })
     }
 
     pub fn encode_jpeg(&self, quality: u8) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.width * self.height / 4);
-        let enc = jpeg_encoder::Encoder::new(&mut out, quality);
-        // Sizes are bounded by u16 in JPEG itself; frames here are far smaller.
-        enc.encode(&self.data, self.width as u16, self.height as u16, jpeg_encoder::ColorType::Rgb)
-            .expect("encoding into a Vec cannot fail for a well-formed RGB buffer");
-        out
+        let image = turbojpeg::Image {
+            pixels: &self.data[..],
+            width: self.width,
+            pitch: self.width * 3,
+            height: self.height,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        turbojpeg::compress(image, quality.clamp(1, 100) as i32, turbojpeg::Subsamp::Sub2x2)
+            .expect("libjpeg-turbo cannot fail on a well-formed RGB buffer")
+            .to_vec()
     }
 
     #[inline]
