@@ -1,0 +1,14 @@
+//! Where a frame becomes a track.
+//!
+//! ```text
+//! VideoSource ──Packet──▶ H264Decoder ──Frame──▶ MotionGate ──▶ Detector ──Detection──▶ ByteTracker ──TrackedObject──▶ sink
+//! ```
+//!
+//! [`clip`] runs that chain over one stream as fast as the CPU allows (analysis, evaluation,
+//! benchmarks), with a fixed thread budget shared by decoding and inference.
+
+pub mod clip;
+pub mod live;
+
+pub use clip::{analyze, ClipOptions, ClipStats, FrameResult, PipelineError};
+pub use live::{CameraHooks, CameraSpec, DetectorPool, LiveOptions, LivePipeline};

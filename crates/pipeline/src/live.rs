@@ -1,0 +1,338 @@
+//! The live service: many cameras, one shared detector.
+//!
+//! Each camera has its own thread (source → decoder → motion gate → tracker → hooks); the
+//! detector is a pool of sessions behind a bounded queue, as in Frigate. A camera never waits in
+//! line: when the queue is full it skips detection for that frame and its tracker holds the
+//! current tracks, so an overloaded node degrades to a lower detection rate instead of building
+//! latency. One camera failing (bad URL, corrupt stream) shows in its health and nowhere else.
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use vigie_core::{Clock, Detection, Frame, Packet, StreamInfo, TrackedObject};
+use vigie_decode::H264Decoder;
+use vigie_detect::{DetectError, Detector, DetectorConfig, ModelInfo};
+use vigie_motion::{MotionConfig, MotionGate};
+use vigie_source::{
+    Backoff, CameraFeed, Health, HealthSnapshot, Mp4FileSource, Mp4Options, Pacing, RtspOptions, RtspSource, SourceError,
+    VideoSource,
+};
+use vigie_track::{ByteTracker, TrackerConfig};
+
+/// What the rest of the system does with a camera's data; called on the camera's thread, in
+/// order. Implementations must be quick (hand heavy work to another thread).
+pub trait CameraHooks: Send {
+    /// Every packet as received, before decoding (recording needs no decode).
+    fn on_packet(&mut self, _packet: &Packet, _info: &StreamInfo) {}
+    /// Every decoded frame with the tracker's view of it; `detected` is false when the motion
+    /// gate or an overloaded detector skipped detection and the tracks were held.
+    fn on_frame(&mut self, frame: &Arc<Frame>, tracks: &[TrackedObject], detected: bool);
+}
+
+pub struct CameraSpec {
+    pub id: String,
+    /// `rtsp://[user:pass@]host[:port]/path`, or a path to an MP4 file standing in for a camera.
+    pub url: String,
+    /// Files only: start again at the end.
+    pub looping: bool,
+    /// Files only: play at the file's frame rate rather than as fast as possible.
+    pub realtime: bool,
+    pub rtsp: RtspOptions,
+    pub hooks: Box<dyn CameraHooks>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub detector: DetectorConfig,
+    pub tracker: TrackerConfig,
+    pub motion: MotionConfig,
+    /// Detector sessions (one thread each).
+    pub detector_workers: usize,
+    /// Frames waiting for the detector before cameras start skipping detection.
+    pub queue_depth: usize,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        Self {
+            detector: DetectorConfig::default(),
+            tracker: TrackerConfig::default(),
+            motion: MotionConfig::default(),
+            detector_workers: 2,
+            queue_depth: 4,
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+type Reply = Sender<Result<Vec<Detection>, String>>;
+
+/// Detector sessions shared by all cameras of a node.
+pub struct DetectorPool {
+    jobs: Option<Sender<(Arc<Frame>, Reply)>>,
+    workers: Vec<JoinHandle<()>>,
+    info: ModelInfo,
+}
+
+impl DetectorPool {
+    pub fn new(cfg: &DetectorConfig, workers: usize, queue_depth: usize) -> Result<Self, DetectError> {
+        let cfg = DetectorConfig { threads: 1, ..cfg.clone() };
+        let detectors = (0..workers.max(1)).map(|_| Detector::new(&cfg)).collect::<Result<Vec<_>, _>>()?;
+        let info = detectors[0].info().clone();
+        let (tx, rx): (Sender<(Arc<Frame>, Reply)>, Receiver<_>) = bounded(queue_depth.max(1));
+        let workers = detectors
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut det)| {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("detector-{i}"))
+                    .spawn(move || {
+                        for (frame, reply) in rx {
+                            let _ = reply.send(det.detect(&frame).map_err(|e| e.to_string()));
+                        }
+                    })
+                    .expect("spawn detector thread")
+            })
+            .collect();
+        Ok(Self { jobs: Some(tx), workers, info })
+    }
+
+    pub fn model(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Detects in `frame` unless the queue is full (`None`: skip this frame).
+    pub fn try_detect(&self, frame: &Arc<Frame>) -> Option<Result<Vec<Detection>, String>> {
+        let (tx, rx) = bounded(1);
+        match self.jobs.as_ref()?.try_send((frame.clone(), tx)) {
+            Ok(()) => rx.recv().ok(),
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => None,
+        }
+    }
+}
+
+impl Drop for DetectorPool {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Counters beyond [`Health`] that the benchmark and the console show.
+#[derive(Debug, Default)]
+pub struct CameraCounters {
+    pub frames: AtomicU64,
+    pub detector_runs: AtomicU64,
+    pub detector_skipped_busy: AtomicU64,
+    pub motion_skipped: AtomicU64,
+}
+
+pub struct CameraHandle {
+    pub id: String,
+    pub health: Health,
+    pub counters: Arc<CameraCounters>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub struct LivePipeline {
+    pub cameras: Vec<CameraHandle>,
+    stop: Arc<AtomicBool>,
+    pool: Arc<DetectorPool>,
+}
+
+fn open_source(
+    spec: &SpecParts,
+    runtime: &tokio::runtime::Handle,
+    clock: &Arc<dyn Clock>,
+) -> Result<Box<dyn VideoSource>, SourceError> {
+    if spec.url.starts_with("rtsp://") || spec.url.starts_with("rtsps://") {
+        let opts = RtspOptions { name: Some(spec.id.clone()), ..spec.rtsp.clone() };
+        return Ok(Box::new(RtspSource::open(&spec.url, opts, runtime.clone(), clock.clone())?));
+    }
+    let path = spec.url.strip_prefix("file://").unwrap_or(&spec.url);
+    let opts = Mp4Options {
+        pacing: if spec.realtime { Pacing::RealTime } else { Pacing::AsFastAsPossible },
+        looping: spec.looping,
+        name: Some(spec.id.clone()),
+    };
+    Ok(Box::new(Mp4FileSource::open_with_clock(path, opts, clock.clone())?))
+}
+
+#[derive(Clone)]
+struct SpecParts {
+    id: String,
+    url: String,
+    looping: bool,
+    realtime: bool,
+    rtsp: RtspOptions,
+}
+
+impl LivePipeline {
+    pub fn start(
+        opts: &LiveOptions,
+        cameras: Vec<CameraSpec>,
+        runtime: tokio::runtime::Handle,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, DetectError> {
+        let pool = Arc::new(DetectorPool::new(&opts.detector, opts.detector_workers, opts.queue_depth)?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut handles = Vec::new();
+        for spec in cameras {
+            let parts =
+                SpecParts { id: spec.id.clone(), url: spec.url, looping: spec.looping, realtime: spec.realtime, rtsp: spec.rtsp };
+            let health = Health::new(&spec.id);
+            let counters = Arc::new(CameraCounters::default());
+            let (rt, ck) = (runtime.clone(), clock.clone());
+            let factory_parts = parts.clone();
+            let feed = CameraFeed::new(
+                Box::new(move || open_source(&factory_parts, &rt, &ck)),
+                Backoff::new(opts.backoff_initial, opts.backoff_max),
+                health.clone(),
+                clock.clone(),
+                stop.clone(),
+            );
+            let worker = CameraWorker {
+                id: spec.id.clone(),
+                feed,
+                hooks: spec.hooks,
+                pool: pool.clone(),
+                gate: MotionGate::new(opts.motion.clone()),
+                tracker_cfg: opts.tracker.clone(),
+                health: health.clone(),
+                counters: counters.clone(),
+                clock: clock.clone(),
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("camera-{}", spec.id))
+                .spawn(move || worker.run())
+                .expect("spawn camera thread");
+            handles.push(CameraHandle { id: spec.id, health, counters, thread: Some(thread) });
+        }
+        Ok(Self { cameras: handles, stop, pool })
+    }
+
+    pub fn model(&self) -> &ModelInfo {
+        self.pool.model()
+    }
+
+    pub fn health(&self) -> Vec<HealthSnapshot> {
+        self.cameras.iter().map(|c| c.health.snapshot()).collect()
+    }
+
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Asks every camera to stop and waits for their threads.
+    pub fn shutdown(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for c in &mut self.cameras {
+            if let Some(t) = c.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+struct CameraWorker {
+    id: String,
+    feed: CameraFeed,
+    hooks: Box<dyn CameraHooks>,
+    pool: Arc<DetectorPool>,
+    gate: MotionGate,
+    tracker_cfg: TrackerConfig,
+    health: Health,
+    counters: Arc<CameraCounters>,
+    clock: Arc<dyn Clock>,
+}
+
+impl CameraWorker {
+    fn run(mut self) {
+        let mut decoder: Option<H264Decoder> = None;
+        let mut tracker: Option<ByteTracker> = None;
+        let mut session = 0;
+        let mut moving = false;
+        while let Some(res) = self.feed.next_packet() {
+            let pkt = match res {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(camera = %self.id, error = %e, "packet lost");
+                    continue;
+                }
+            };
+            if self.feed.sessions() != session {
+                // A new connection restarts timestamps: start decoder and tracker afresh.
+                session = self.feed.sessions();
+                decoder = None;
+                tracker = None;
+            }
+            let Some(info) = self.feed.info().cloned() else { continue };
+            self.hooks.on_packet(&pkt, &info);
+            let dec = match &mut decoder {
+                Some(d) => d,
+                None => match H264Decoder::new(&self.id) {
+                    Ok(d) => decoder.insert(d),
+                    Err(e) => {
+                        self.health.error(e.to_string(), self.clock.now());
+                        return;
+                    }
+                },
+            };
+            let frame = match dec.decode(&pkt) {
+                Ok(Some(f)) => Arc::new(f),
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(camera = %self.id, error = %e, "decode error");
+                    self.health.decode_error(e.to_string(), self.clock.now());
+                    continue;
+                }
+            };
+            self.health.frame(self.clock.now(), self.clock.monotonic());
+            self.counters.frames.fetch_add(1, Ordering::Relaxed);
+            let trk = match &mut tracker {
+                Some(t) => t,
+                None => match ByteTracker::new(self.tracker_cfg.clone(), info.fps) {
+                    Ok(t) => tracker.insert(t),
+                    Err(e) => {
+                        self.health.error(format!("tracker: {e}"), self.clock.now());
+                        return;
+                    }
+                },
+            };
+            let gate = self.gate.update(&frame, moving);
+            let dets = if gate.run_detector {
+                match self.pool.try_detect(&frame) {
+                    Some(Ok(d)) => {
+                        self.counters.detector_runs.fetch_add(1, Ordering::Relaxed);
+                        Some(d)
+                    }
+                    Some(Err(e)) => {
+                        self.health.error(format!("detector: {e}"), self.clock.now());
+                        None
+                    }
+                    None => {
+                        self.counters.detector_skipped_busy.fetch_add(1, Ordering::Relaxed);
+                        None
+                    }
+                }
+            } else {
+                self.counters.motion_skipped.fetch_add(1, Ordering::Relaxed);
+                None
+            };
+            let tracks = match &dets {
+                Some(d) => trk.update(d, frame.pts),
+                None => trk.hold(frame.pts),
+            };
+            moving = crate::clip::any_moving(&tracks);
+            self.hooks.on_frame(&frame, &tracks, dets.is_some());
+        }
+    }
+}
