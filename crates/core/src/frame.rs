@@ -73,19 +73,60 @@ impl std::fmt::Debug for Frame {
 /// coefficients, each term floored separately). OpenCV decodes through that path, and the
 /// detector's reference detections were made on OpenCV frames: matching it to the bit keeps
 /// scores and boxes reproducible.
+const fn term(x: i32, k: i32) -> i32 {
+    ((x << 3) * k) >> 16
+}
+
+/// The five per-component terms, tabulated: a conversion is then five loads and three adds.
+struct YuvTables {
+    y: [i32; 256],
+    rv: [i32; 256],
+    gu: [i32; 256],
+    gv: [i32; 256],
+    bu: [i32; 256],
+}
+
+const TABLES: YuvTables = {
+    let mut t = YuvTables { y: [0; 256], rv: [0; 256], gu: [0; 256], gv: [0; 256], bu: [0; 256] };
+    let mut i = 0;
+    while i < 256 {
+        let c = i as i32 - 128;
+        t.y[i] = term(i as i32 - 16, 0x253f);
+        t.rv[i] = term(c, 0x3312);
+        t.gu[i] = term(c, -0x0c8b);
+        t.gv[i] = term(c, -0x1a04);
+        t.bu[i] = term(c, 0x4093);
+        i += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn clamp8(v: i32) -> u8 {
+    v.clamp(0, 255) as u8
+}
+
 #[inline(always)]
 pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
-    #[inline(always)]
-    fn term(x: i32, k: i32) -> i32 {
-        ((x << 3) * k) >> 16
+    let t = &TABLES;
+    let l = t.y[y as usize];
+    [clamp8(l + t.rv[v as usize]), clamp8(l + t.gu[u as usize] + t.gv[v as usize]), clamp8(l + t.bu[u as usize])]
+}
+
+/// Converts one row: `y` has the row's luma, `u`/`v` its (horizontally halved) chroma; writes
+/// interleaved RGB into `out` (3 bytes a pixel).
+pub fn yuv_row_to_rgb(y: &[u8], u: &[u8], v: &[u8], out: &mut [u8]) {
+    let t = &TABLES;
+    for (i, (px2, luma2)) in out.chunks_mut(6).zip(y.chunks(2)).enumerate() {
+        let (cu, cv) = (u[i] as usize, v[i] as usize);
+        let (r, g, b) = (t.rv[cv], t.gu[cu] + t.gv[cv], t.bu[cu]);
+        for (px, &l) in px2.chunks_exact_mut(3).zip(luma2) {
+            let l = t.y[l as usize];
+            px[0] = clamp8(l + r);
+            px[1] = clamp8(l + g);
+            px[2] = clamp8(l + b);
+        }
     }
-    let luma = term(y as i32 - 16, 0x253f);
-    let d = u as i32 - 128;
-    let e = v as i32 - 128;
-    let r = luma + term(e, 0x3312);
-    let g = luma + term(d, -0x0c8b) + term(e, -0x1a04);
-    let b = luma + term(d, 0x4093);
-    [r.clamp(0, 255) as u8, g.clamp(0, 255) as u8, b.clamp(0, 255) as u8]
 }
 
 impl Frame {
@@ -124,16 +165,18 @@ impl Frame {
     /// samples the YUV planes directly).
     pub fn to_rgb(&self) -> Vec<u8> {
         let mut out = vec![0u8; self.width * self.height * 3];
-        let cw = self.chroma_width();
         for (yy, row) in out.chunks_exact_mut(self.width * 3).enumerate() {
-            let yrow = &self.y[yy * self.width..(yy + 1) * self.width];
-            let crow = (yy / 2) * cw;
-            for (xx, px) in row.chunks_exact_mut(3).enumerate() {
-                let c = crow + xx / 2;
-                px.copy_from_slice(&yuv_to_rgb(yrow[xx], self.u[c], self.v[c]));
-            }
+            let (u, v) = self.chroma_rows(yy);
+            yuv_row_to_rgb(&self.y[yy * self.width..(yy + 1) * self.width], u, v, row);
         }
         out
+    }
+
+    /// The chroma rows that go with luma row `y`.
+    pub fn chroma_rows(&self, y: usize) -> (&[u8], &[u8]) {
+        let cw = self.chroma_width();
+        let c = (y / 2) * cw;
+        (&self.u[c..c + cw], &self.v[c..c + cw])
     }
 
     /// Builds a frame from interleaved RGB24 (used for still images and synthetic tests).
@@ -180,6 +223,18 @@ mod tests {
             for (a, b) in px.iter().zip([200u8, 30, 40]) {
                 assert!((*a as i32 - b as i32).abs() <= 3, "{px:?}");
             }
+        }
+    }
+
+    #[test]
+    fn row_conversion_matches_pixel_conversion() {
+        let y: Vec<u8> = (0..=255).collect();
+        let u: Vec<u8> = (0..128).map(|i| (i * 2) as u8).collect();
+        let v: Vec<u8> = (0..128).map(|i| 255 - (i * 2) as u8).collect();
+        let mut out = vec![0u8; 256 * 3];
+        yuv_row_to_rgb(&y, &u, &v, &mut out);
+        for x in 0..256 {
+            assert_eq!(&out[x * 3..x * 3 + 3], &yuv_to_rgb(y[x], u[x / 2], v[x / 2]));
         }
     }
 

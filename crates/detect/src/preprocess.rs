@@ -6,7 +6,7 @@
 //! widens its kernel when shrinking and feeds the model a blurrier picture. Doing the colour
 //! conversion row by row inside the resize also saves converting the whole frame to RGB.
 
-use vigie_core::frame::yuv_to_rgb;
+use vigie_core::frame::yuv_row_to_rgb;
 use vigie_core::Frame;
 
 /// Value of the padding around the letterboxed image, as in YOLOX training.
@@ -61,7 +61,7 @@ pub struct Letterbox {
     /// Horizontally resized BGR rows (×2048) for the two source rows in use.
     rows: [Vec<i32>; 2],
     row_ids: [usize; 2],
-    rgb_row: Vec<[u8; 3]>,
+    rgb_row: Vec<u8>,
 }
 
 impl Letterbox {
@@ -81,52 +81,50 @@ impl Letterbox {
             yt: taps(src_h, scaled_h),
             rows: [vec![0; scaled_w * 3], vec![0; scaled_w * 3]],
             row_ids: [usize::MAX; 2],
-            rgb_row: vec![[0; 3]; src_w],
+            rgb_row: vec![0; src_w * 3],
         }
     }
 
     /// Fills `out` (planar B, G, R; `3 × input_h × input_w`) from a frame of the size given to `new`.
     pub fn fill_from_frame(&mut self, frame: &Frame, out: &mut [f32]) {
         assert_eq!((frame.width, frame.height), (self.src_w, self.src_h), "frame size changed without a new Letterbox");
-        let cw = frame.chroma_width();
         self.fill(out, |y, rgb| {
-            let yrow = &frame.y[y * frame.width..(y + 1) * frame.width];
-            let crow = (y / 2) * cw;
-            for (x, px) in rgb.iter_mut().enumerate() {
-                *px = yuv_to_rgb(yrow[x], frame.u[crow + x / 2], frame.v[crow + x / 2]);
-            }
+            let (u, v) = frame.chroma_rows(y);
+            yuv_row_to_rgb(&frame.y[y * frame.width..(y + 1) * frame.width], u, v, rgb);
         });
     }
 
     /// Same from an interleaved RGB image (still pictures).
     pub fn fill_from_rgb(&mut self, rgb_data: &[u8], out: &mut [f32]) {
-        let w = self.src_w;
-        self.fill(out, |y, rgb| {
-            for (x, px) in rgb.iter_mut().enumerate() {
-                let i = (y * w + x) * 3;
-                *px = [rgb_data[i], rgb_data[i + 1], rgb_data[i + 2]];
-            }
-        });
+        let w = self.src_w * 3;
+        self.fill(out, |y, rgb| rgb.copy_from_slice(&rgb_data[y * w..(y + 1) * w]));
     }
 
-    fn resize_row(&mut self, slot: usize, sy: usize, source_row: &mut impl FnMut(usize, &mut [[u8; 3]])) {
+    fn resize_row(&mut self, slot: usize, sy: usize, source_row: &mut impl FnMut(usize, &mut [u8])) {
         source_row(sy, &mut self.rgb_row);
         let dst = &mut self.rows[slot];
-        for (dx, xt) in self.xt.iter().enumerate() {
-            let a = self.rgb_row[xt.i0];
-            let b = self.rgb_row[xt.i1];
+        let src = &self.rgb_row;
+        for (d, xt) in dst.chunks_exact_mut(3).zip(&self.xt) {
+            let (a, b) = (&src[xt.i0 * 3..xt.i0 * 3 + 3], &src[xt.i1 * 3..xt.i1 * 3 + 3]);
             // Stored as B, G, R to match the model's channel order.
-            for (c, k) in [2usize, 1, 0].into_iter().enumerate() {
-                dst[dx * 3 + c] = a[k] as i32 * xt.w0 + b[k] as i32 * xt.w1;
-            }
+            d[0] = a[2] as i32 * xt.w0 + b[2] as i32 * xt.w1;
+            d[1] = a[1] as i32 * xt.w0 + b[1] as i32 * xt.w1;
+            d[2] = a[0] as i32 * xt.w0 + b[0] as i32 * xt.w1;
         }
         self.row_ids[slot] = sy;
     }
 
-    fn fill(&mut self, out: &mut [f32], mut source_row: impl FnMut(usize, &mut [[u8; 3]])) {
+    fn fill(&mut self, out: &mut [f32], mut source_row: impl FnMut(usize, &mut [u8])) {
         let plane = self.input_w * self.input_h;
         assert_eq!(out.len(), 3 * plane);
-        out.fill(PAD_VALUE);
+        // Only the padding needs the constant; the picture area is written below.
+        for c in 0..3 {
+            let p = &mut out[c * plane..(c + 1) * plane];
+            for row in p.chunks_exact_mut(self.input_w).take(self.scaled_h) {
+                row[self.scaled_w..].fill(PAD_VALUE);
+            }
+            p[self.scaled_h * self.input_w..].fill(PAD_VALUE);
+        }
         self.row_ids = [usize::MAX; 2];
         for dy in 0..self.scaled_h {
             let t = self.yt[dy];
@@ -151,14 +149,20 @@ impl Letterbox {
             let (r0, r1) = (&self.rows[0], &self.rows[1]);
             let (w0, w1) = (t.w0, t.w1);
             let base = dy * self.input_w;
-            for dx in 0..self.scaled_w {
-                for c in 0..3 {
-                    // OpenCV's vectorised vertical pass (16-bit high multiplies), whose
-                    // rounding the reference detections were produced with.
-                    let a = ((r0[dx * 3 + c] >> 4) * w0) >> 16;
-                    let b = ((r1[dx * 3 + c] >> 4) * w1) >> 16;
-                    out[c * plane + base + dx] = ((a + b + 2) >> 2).clamp(0, 255) as f32;
-                }
+            let (ob, rest) = out.split_at_mut(plane);
+            let (og, or) = rest.split_at_mut(plane);
+            let (ob, og, or) = (
+                &mut ob[base..base + self.scaled_w],
+                &mut og[base..base + self.scaled_w],
+                &mut or[base..base + self.scaled_w],
+            );
+            for (dx, (p0, p1)) in r0.chunks_exact(3).zip(r1.chunks_exact(3)).enumerate() {
+                // OpenCV's vectorised vertical pass (16-bit high multiplies), whose rounding the
+                // reference detections were produced with.
+                let v = |c: usize| ((((p0[c] >> 4) * w0) >> 16) + (((p1[c] >> 4) * w1) >> 16) + 2) >> 2;
+                ob[dx] = v(0).clamp(0, 255) as f32;
+                og[dx] = v(1).clamp(0, 255) as f32;
+                or[dx] = v(2).clamp(0, 255) as f32;
             }
         }
     }

@@ -16,8 +16,8 @@ use vigie_decode::H264Decoder;
 use vigie_detect::{DetectError, Detector, DetectorConfig, ModelInfo};
 use vigie_motion::{MotionConfig, MotionGate};
 use vigie_source::{
-    Backoff, CameraFeed, Health, HealthSnapshot, Mp4FileSource, Mp4Options, Pacing, RtspOptions, RtspSource, SourceError,
-    VideoSource,
+    Backoff, CameraFeed, Health, HealthSnapshot, Mp4FileSource, Mp4Options, Pacing, RtspOptions, RtspSource,
+    SourceError, VideoSource,
 };
 use vigie_track::{ByteTracker, TrackerConfig};
 
@@ -186,8 +186,13 @@ impl LivePipeline {
         let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for spec in cameras {
-            let parts =
-                SpecParts { id: spec.id.clone(), url: spec.url, looping: spec.looping, realtime: spec.realtime, rtsp: spec.rtsp };
+            let parts = SpecParts {
+                id: spec.id.clone(),
+                url: spec.url,
+                looping: spec.looping,
+                realtime: spec.realtime,
+                rtsp: spec.rtsp,
+            };
             let health = Health::new(&spec.id);
             let counters = Arc::new(CameraCounters::default());
             let (rt, ck) = (runtime.clone(), clock.clone());

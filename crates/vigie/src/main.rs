@@ -1,6 +1,7 @@
 //! `vigie`: one binary for the analysis pipeline, the operators' console and the tools around them.
 
 mod analyze;
+mod bench;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +18,8 @@ struct Cli {
 enum Cmd {
     /// Run the whole pipeline over a clip as fast as possible and write the tracks.
     Analyze(analyze::AnalyzeArgs),
+    /// Speed and memory figures, side by side with the Python reference.
+    Bench(bench::BenchArgs),
     /// Measure accuracy against ground truth.
     #[command(subcommand)]
     Eval(EvalCmd),
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Analyze(a) => analyze::run(&a),
+        Cmd::Bench(a) => bench::run(&a),
         Cmd::Eval(EvalCmd::Mot(a)) => vigie_eval::run_mot(&a),
     };
     match res {

@@ -1,0 +1,245 @@
+//! `vigie bench`: the speed and memory figures, measured side by side in one run so that ratios
+//! survive a noisy machine. Whole-pipeline runs are separate processes (this binary's
+//! `analyze`, and the Python reference when available) so each gets its own peak memory.
+
+use crate::settings::{asset_root, AnalysisSettings};
+use anyhow::{anyhow, bail, Context};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use vigie_core::Detection;
+use vigie_decode::H264Decoder;
+use vigie_detect::Detector;
+use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
+use vigie_track::ByteTracker;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Python of the reference pipeline's environment (onnxruntime, cv2, supervision); default:
+    /// `$TMPDIR/vigie-python-reference/bin/python` when bench/python-reference/setup.sh has run.
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// Create the Python reference environment first if it is missing (needs network for pip).
+    #[arg(long)]
+    pub setup_python: bool,
+    /// Alternate Vigie and Python runs this many times per thread count and keep each one's best.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Frames used for the detector and tracker micro-measurements.
+    #[arg(long, default_value_t = 150)]
+    pub frames: usize,
+}
+
+struct Row {
+    what: String,
+    value: String,
+    note: String,
+}
+
+fn row(what: impl Into<String>, value: impl Into<String>, note: impl Into<String>) -> Row {
+    Row { what: what.into(), value: value.into(), note: note.into() }
+}
+
+fn decode_all(path: &Path) -> anyhow::Result<(u64, Duration, (u32, u32))> {
+    let mut src = Mp4FileSource::open(path, Mp4Options::default())?;
+    let size = (src.info().width, src.info().height);
+    let mut dec = H264Decoder::new("bench")?;
+    let mut pkts = Vec::new();
+    while let Some(p) = src.next_packet()? {
+        pkts.push(p);
+    }
+    let t0 = Instant::now();
+    let mut n = 0;
+    for p in &pkts {
+        if dec.decode(p)?.is_some() {
+            n += 1;
+        }
+    }
+    Ok((n, t0.elapsed(), size))
+}
+
+/// Runs a command, returning its stdout and peak resident memory (kB) from `wait4`.
+fn run_measured(cmd: &mut Command) -> anyhow::Result<(String, u64)> {
+    use std::os::unix::process::ExitStatusExt;
+    let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut out = String::new();
+    let mut err = String::new();
+    {
+        use std::io::Read;
+        let mut child = child;
+        let mut so = child.stdout.take().unwrap();
+        let mut se = child.stderr.take().unwrap();
+        let t = std::thread::spawn(move || {
+            let mut e = String::new();
+            let _ = se.read_to_string(&mut e);
+            e
+        });
+        so.read_to_string(&mut out)?;
+        err.push_str(&t.join().unwrap_or_default());
+        // SAFETY: waits for our own child, whose handle is not waited on elsewhere.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r < 0 {
+            bail!("wait4 failed: {}", std::io::Error::last_os_error());
+        }
+        std::mem::forget(child);
+    }
+    let st = std::process::ExitStatus::from_raw(status);
+    if !st.success() {
+        bail!("{:?} failed ({st}): {}", cmd.get_program(), err.trim());
+    }
+    Ok((out, usage.ru_maxrss as u64))
+}
+
+fn field(out: &str, key: &str) -> Option<f64> {
+    out.split_whitespace().find_map(|w| w.strip_prefix(key).and_then(|v| v.parse().ok()))
+}
+
+fn default_python() -> PathBuf {
+    std::env::temp_dir().join("vigie-python-reference/bin/python")
+}
+
+pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
+    let root = asset_root();
+    let settings = AnalysisSettings::load(None)?;
+    let pets = root.join("assets/video/pets09-s2l1.mp4");
+    let mut rows = Vec::new();
+    let ncpu = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+
+    // Decode.
+    let mut clips: Vec<PathBuf> = std::fs::read_dir(root.join("assets/video"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect();
+    clips.sort();
+    for c in &clips {
+        let (n, t, (w, h)) = decode_all(c)?;
+        rows.push(row(
+            format!("decode {} ({w}x{h})", c.file_name().unwrap().to_string_lossy()),
+            format!("{:.0} fps", n as f64 / t.as_secs_f64()),
+            "OpenH264, 1 thread",
+        ));
+    }
+
+    // Detector steps and tracker, on the first frames of the plaza clip.
+    let mut det_cfg = settings.detector.clone();
+    det_cfg.threads = 1;
+    det_cfg.classes = vec!["person".into()];
+    let mut det = Detector::new(&det_cfg)?;
+    let mut src = Mp4FileSource::open(&pets, Mp4Options::default())?;
+    let mut dec = H264Decoder::new("bench")?;
+    let mut frames = Vec::new();
+    while frames.len() < a.frames {
+        let Some(p) = src.next_packet()? else { break };
+        if let Some(f) = dec.decode(&p)? {
+            frames.push(f);
+        }
+    }
+    for f in frames.iter().take(3) {
+        det.detect(f)?; // warm-up
+    }
+    let (mut pre, mut inf, mut post) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut all_dets: Vec<(Duration, Vec<Detection>)> = Vec::new();
+    for f in &frames {
+        let d = det.detect(f)?;
+        pre += det.last.pre;
+        inf += det.last.infer;
+        post += det.last.post;
+        all_dets.push((f.pts, d));
+    }
+    let n = frames.len().max(1) as f64;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / n;
+    rows.push(row("detector pre-processing (768x576 → 416x416)", format!("{:.2} ms/frame", ms(pre)), ""));
+    rows.push(row("detector inference (ONNX Runtime, 1 thread)", format!("{:.2} ms/frame", ms(inf)), ""));
+    rows.push(row("detector post-processing (decode + NMS)", format!("{:.2} ms/frame", ms(post)), ""));
+    rows.push(row(
+        "detector pre + post",
+        format!("{:.2} ms/frame", ms(pre) + ms(post)),
+        if ms(pre) + ms(post) < 2.0 { "target < 2 ms: met" } else { "target < 2 ms: NOT met" },
+    ));
+    let passes = 20;
+    let t0 = Instant::now();
+    let mut updates = 0usize;
+    for _ in 0..passes {
+        let mut trk =
+            ByteTracker::new(settings.tracker.clone(), src.info().fps).map_err(|e| anyhow!("tracker: {e}"))?;
+        for (t, d) in &all_dets {
+            std::hint::black_box(trk.update(d, *t));
+            updates += 1;
+        }
+    }
+    let per = t0.elapsed().as_secs_f64() * 1e6 / updates as f64;
+    let objs = all_dets.iter().map(|(_, d)| d.len()).sum::<usize>() as f64 / all_dets.len().max(1) as f64;
+    rows.push(row("tracker update", format!("{per:.1} µs/frame"), format!("{objs:.1} detections/frame")));
+    drop(frames);
+
+    // Whole pipeline, Vigie vs the Python reference, alternating.
+    let exe = std::env::current_exe()?;
+    let model = root.join("assets/models/yolox_nano_416_coco.onnx");
+    let mut python = a.python.clone().unwrap_or_else(default_python);
+    if a.setup_python && !python.exists() {
+        let out = Command::new("bash")
+            .arg(root.join("bench/python-reference/setup.sh"))
+            .output()
+            .context("cannot run bench/python-reference/setup.sh")?;
+        if !out.status.success() {
+            bail!("python reference set-up failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        python = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    }
+    let py_ok = python.exists();
+    let refdir = root.join("bench/python-reference");
+    for threads in [1usize, 2] {
+        let (mut best_r, mut best_p) = (0f64, 0f64);
+        let (mut mem_r, mut mem_p) = (0u64, 0u64);
+        for _ in 0..a.rounds.max(1) {
+            let (out, rss) = run_measured(
+                Command::new(&exe)
+                    .args(["analyze", "--classes", "person", "--threads", &threads.to_string(), "--mot", "/dev/null"])
+                    .arg(&pets),
+            )?;
+            best_r = best_r.max(field(&out, "fps=").ok_or_else(|| anyhow!("no fps in: {out}"))?);
+            mem_r = mem_r.max(rss);
+            if py_ok {
+                let (out, rss) = run_measured(
+                    Command::new(&python)
+                        .current_dir(&refdir)
+                        .arg("pipeline.py")
+                        .arg(&pets)
+                        .arg(&model)
+                        .arg(threads.to_string())
+                        .args(["--mot", "/dev/null"]),
+                )?;
+                best_p = best_p.max(field(&out, "fps=").ok_or_else(|| anyhow!("no fps in python output: {out}"))?);
+                mem_p = mem_p.max(rss);
+            }
+        }
+        let label = format!("pipeline pets09-s2l1, {threads} thread{}", if threads > 1 { "s" } else { "" });
+        if py_ok {
+            rows.push(row(
+                &label,
+                format!("{best_r:.1} fps"),
+                format!("python reference {best_p:.1} fps, ratio {:.2}x (target ≥ 1.3x)", best_r / best_p),
+            ));
+            rows.push(row(
+                format!("peak memory, {threads} thread{}", if threads > 1 { "s" } else { "" }),
+                format!("{:.0} MB", mem_r as f64 / 1024.0),
+                format!("python reference {:.0} MB", mem_p as f64 / 1024.0),
+            ));
+        } else {
+            rows.push(row(&label, format!("{best_r:.1} fps"), "python reference not available (use --setup-python)"));
+            rows.push(row(format!("peak memory, {threads} threads"), format!("{:.0} MB", mem_r as f64 / 1024.0), ""));
+        }
+    }
+
+    println!("Vigie benchmark: {ncpu} CPUs, model sha256 {}", det.model_sha256());
+    let w = rows.iter().map(|r| r.what.chars().count()).max().unwrap_or(10);
+    let v = rows.iter().map(|r| r.value.chars().count()).max().unwrap_or(10);
+    println!("{:<w$}  {:>v$}  note", "measure", "value");
+    for r in &rows {
+        println!("{:<w$}  {:>v$}  {}", r.what, r.value, r.note);
+    }
+    Ok(())
+}
