@@ -80,13 +80,22 @@ class Clip:
         )
         pipe.get_by_name("f").set_property("location", path)
         sink = pipe.get_by_name("sink")
+        bus = pipe.get_bus()
         pipe.set_state(Gst.State.PLAYING)
         self.caps = None
         self.units = []  # (bytes, pts_ns, duration_ns, is_key)
+        error = None
         while True:
-            sample = sink.emit("pull-sample")
+            # Polled rather than blocking: after a demux error no EOS ever reaches the sink.
+            sample = sink.emit("try-pull-sample", Gst.SECOND // 10)
             if sample is None:
-                break
+                msg = bus.pop_filtered(Gst.MessageType.ERROR)
+                if msg is not None:
+                    error = msg.parse_error()[0].message
+                    break
+                if sink.get_property("eos"):
+                    break
+                continue
             buf = sample.get_buffer()
             if self.caps is None:
                 self.caps = sample.get_caps()
@@ -95,11 +104,9 @@ class Clip:
             buf.unmap(info)
             key = not buf.has_flags(Gst.BufferFlags.DELTA_UNIT)
             self.units.append((data, buf.pts, buf.duration, key))
-        msg = pipe.get_bus().pop_filtered(Gst.MessageType.ERROR)
         pipe.set_state(Gst.State.NULL)
-        if msg is not None:
-            err, _ = msg.parse_error()
-            fail(f"{path}: cannot read H.264 from this MP4: {err.message}")
+        if error is not None:
+            fail(f"{path}: cannot read H.264 from this MP4: {error}")
         if not self.units:
             fail(f"{path}: no H.264 video frames found")
         first = self.units[0][1]

@@ -5,10 +5,14 @@
 mod backoff;
 mod health;
 mod mp4file;
+mod rtsp;
+mod runner;
 
 pub use backoff::Backoff;
 pub use health::{CameraState, Health, HealthSnapshot};
 pub use mp4file::{Mp4FileSource, Mp4Options, Pacing};
+pub use rtsp::{RtspCredentials, RtspOptions, RtspSource};
+pub use runner::{CameraFeed, SourceFactory};
 
 use vigie_core::{Packet, StreamInfo};
 
