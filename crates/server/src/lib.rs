@@ -1,1 +1,31 @@
 //! Operator console and JSON API (axum): live alerts, decisions, camera wall, audit, reports.
+//!
+//! The binary builds a [`Server`] from [`ServerDeps`]: the catalogue ([`vigie_store::Store`]),
+//! the [`AlertHub`] the pipeline publishes events into, and small traits it implements from the
+//! pipeline and the archive ([`LiveView`], [`ClipProvider`], [`SearchProvider`], [`ConfigAdmin`]).
+//! Every route is listed once in [`routes::ROUTES`] with the permission it needs; the access
+//! layer enforces it and the OpenAPI test checks `openapi.yaml` against the same table.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod http_client;
+pub mod hub;
+pub mod notify;
+pub mod probe;
+pub mod providers;
+pub mod routes;
+
+pub use api::{Server, ServerDeps};
+pub use config::{MqttConfig, NotifyConfig, ServerConfig, WebhookConfig};
+pub use error::ApiError;
+pub use hub::{AlertHub, AlertView, PublishExtras};
+pub use notify::{ChannelStatus, Notifier, NotifyStatus};
+pub use providers::{
+    CameraStatus, Clip, ClipError, ClipProvider, ConfigAdmin, LiveView, NoClips, NoLive, SearchFailure, SearchParams,
+    SearchProvider, ZoneInfo,
+};
+pub use routes::{Access, Perm, RouteSpec, ROUTES};
+
+/// The OpenAPI description of every route, served at `/api/openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");

@@ -1,1 +1,147 @@
 //! Catalogue: users, sessions, alerts and their decisions, hash-chained audit trail (SQLite).
+//!
+//! Everything lives in `<data>/vigie.db` (schema versioned with `PRAGMA user_version`, see
+//! [`migrate`]) plus evidence files: `<data>/snapshots/<alert>.jpg` (blurred, what operators see)
+//! and `<data>/evidence-clear/<alert>.jpg` (unblurred, owner-only permissions, served only under
+//! an unmask grant). No rusqlite type crosses this crate's API, so a PostgreSQL catalogue can
+//! replace it behind the same methods.
+
+pub mod alerts;
+pub mod audit;
+pub mod cli;
+mod migrate;
+pub mod report;
+pub mod users;
+
+pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
+pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
+pub use migrate::latest as latest_schema_version;
+pub use report::{ReportRow, TransparencyReport};
+pub use users::{LoginOutcome, Role, Session, SessionLookup, User, MIN_PASSWORD_LEN};
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+use vigie_core::Clock;
+
+/// What can go wrong, sorted by what the caller should tell the user (the server maps these to
+/// 404 / 409 / 400 / 500).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but the current state forbids it (state machine, duplicate name).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("catalogue error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Keeps rusqlite's error type out of the public API.
+pub(crate) trait Db<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> Db<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T> {
+        self.map_err(|e| StoreError::Internal(e.to_string()))
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
+/// The catalogue. One connection behind a mutex: every statement is short (indexed lookups and
+/// single-row writes), and serialising writers is what keeps the audit chain linear.
+pub struct Store {
+    conn: Mutex<Connection>,
+    dir: PathBuf,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
+
+pub const DB_FILE: &str = "vigie.db";
+pub const SNAPSHOT_DIR: &str = "snapshots";
+pub const CLEAR_DIR: &str = "evidence-clear";
+
+impl Store {
+    /// Opens (creating if needed) the catalogue in `dir` and brings its schema up to date.
+    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Internal(format!("cannot create data directory {}: {e}", dir.display())))?;
+        let path = dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)
+            .map_err(|e| StoreError::Internal(format!("cannot open {}: {e}", path.display())))?;
+        // WAL + NORMAL: a committed alert survives a process crash, and readers never block the
+        // pipeline's inserts.
+        conn.pragma_update(None, "journal_mode", "WAL").db()?;
+        conn.pragma_update(None, "synchronous", "NORMAL").db()?;
+        conn.pragma_update(None, "foreign_keys", "ON").db()?;
+        conn.busy_timeout(Duration::from_secs(5)).db()?;
+        migrate::migrate(&mut conn)?;
+        Ok(Store { conn: Mutex::new(conn), dir: dir.to_path_buf(), clock })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
+
+    /// Schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32> {
+        self.conn.lock().pragma_query_value(None, "user_version", |r| r.get(0)).db()
+    }
+}
+
+/// Random bytes as lowercase hex, for session tokens, CSRF tokens and generated passwords.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).expect("the operating system's random source failed");
+    hex::encode(buf)
+}
+
+/// Writes through a temporary file so a reader never sees half an image.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+    }
+    std::fs::rename(tmp, path)
+}
+
+/// RFC 3339 UTC text of a Unix-milliseconds instant.
+pub fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
+}

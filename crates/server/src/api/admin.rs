@@ -1,0 +1,307 @@
+//! Camera wall, archive search, reports, audit trail, users, configuration, notification status.
+
+use super::{audit, blocking, now_ms, parse_time, Body, Ctx, St, Q};
+use crate::error::ApiError;
+use crate::providers::{SearchFailure, SearchParams};
+use axum::extract::{Extension, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use std::time::Duration;
+use vigie_store::{AuditQuery, Role};
+
+pub(crate) async fn cameras(State(st): St) -> Result<Json<serde_json::Value>, ApiError> {
+    let live = st.live.clone();
+    let cams = blocking(move || Ok(live.cameras())).await?;
+    Ok(Json(serde_json::json!({"cameras": cams})))
+}
+
+/// The wall refreshes this about once a second; the view is audited once per user, camera and
+/// `live_audit_every_min`.
+pub(crate) async fn live(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (live, cam) = (st.live.clone(), id.clone());
+    let jpeg = blocking(move || Ok(live.jpeg(&cam))).await?.ok_or_else(|| {
+        ApiError::not_found(format!("no picture from camera '{id}' (unknown camera or no frame yet)"))
+    })?;
+    let now = st.store.clock().monotonic();
+    let every = Duration::from_secs(st.cfg.live_audit_every_min as u64 * 60);
+    let due = {
+        let mut m = st.live_audited.lock();
+        let key = (ctx.user.username.clone(), id.clone());
+        match m.get(&key) {
+            Some(t) if now.saturating_sub(*t) < every => false,
+            _ => {
+                m.insert(key, now);
+                true
+            }
+        }
+    };
+    if due {
+        let d = serde_json::json!({"audited_every_min": st.cfg.live_audit_every_min});
+        if let Err(e) = audit(&st, &ctx.user.username, "live.view", &id, d).await {
+            st.live_audited.lock().remove(&(ctx.user.username.clone(), id.clone()));
+            return Err(e);
+        }
+    }
+    let mut r = jpeg.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WindowQuery {
+    from: String,
+    to: String,
+}
+
+/// Recorded footage of a camera (from a search result), always blurred, at most 10 minutes.
+pub(crate) async fn camera_clip(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    Q(q): Q<WindowQuery>,
+) -> Result<Response, ApiError> {
+    let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
+    if to <= from || to - from > 600_000 {
+        return Err(ApiError::bad_request("'to' must be after 'from' and at most 10 minutes later"));
+    }
+    let resp = super::alerts::serve_clip(&st, &id, from, to, false).await?;
+    audit(&st, &ctx.user.username, "footage.view", &id, serde_json::json!({"from_ms": from, "to_ms": to})).await?;
+    Ok(resp)
+}
+
+pub(crate) async fn search(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Q(mut p): Q<SearchParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let provider = st.search.clone().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_IMPLEMENTED, "search is not available: no archive on this node")
+    })?;
+    // The console sends dates; the archive takes RFC 3339.
+    for (name, v) in [("from", &mut p.from), ("to", &mut p.to)] {
+        if let Some(s) = v.as_deref().filter(|s| !s.trim().is_empty()) {
+            *v = Some(vigie_store::rfc3339(parse_time(name, s.trim())?));
+        }
+    }
+    let (params, actor) = (p.clone(), ctx.user.username.clone());
+    let result = blocking(move || {
+        provider.search(&actor, &params).map_err(|e| match e {
+            SearchFailure::BadQuery(m) => ApiError::bad_request(m),
+            SearchFailure::Failed(m) => ApiError::internal(format!("search failed: {m}")),
+        })
+    })
+    .await?;
+    let n = result.get("tracks").and_then(|t| t.as_array()).map(|a| a.len()).unwrap_or(0);
+    let d = serde_json::json!({"query": p, "results": n});
+    audit(&st, &ctx.user.username, "search", "archive", d).await?;
+    Ok(Json(result))
+}
+
+pub(crate) async fn thumbnail(State(st): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let provider = st.search.clone().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_IMPLEMENTED, "search is not available: no archive on this node")
+    })?;
+    let i = id.clone();
+    let jpeg = blocking(move || Ok(provider.thumbnail(&i)))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no thumbnail '{id}'")))?;
+    let mut r = jpeg.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportQuery {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+/// Defaults to the last 30 days.
+pub(crate) async fn transparency(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Q(q): Q<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let to = q.to.as_deref().map(|s| parse_time("to", s)).transpose()?.unwrap_or_else(|| now_ms(&st));
+    let from = q.from.as_deref().map(|s| parse_time("from", s)).transpose()?.unwrap_or(to - 30 * 86_400_000);
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(f) => return Err(ApiError::bad_request(format!("unknown format '{f}': expected json or csv"))),
+    };
+    let s = st.store.clone();
+    let report = blocking(move || s.transparency(from, to).map_err(ApiError::from)).await?;
+    let action = if csv { "report.export" } else { "report.view" };
+    let d = serde_json::json!({"from_ms": from, "to_ms": to, "format": if csv { "csv" } else { "json" }});
+    audit(&st, &ctx.user.username, action, "transparency", d).await?;
+    if csv {
+        let mut r = report.to_csv().into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+        r.headers_mut().insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"vigie-transparency.csv\""),
+        );
+        Ok(r)
+    } else {
+        Ok(Json(report).into_response())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditListQuery {
+    before: Option<i64>,
+    actor: Option<String>,
+    action: Option<String>,
+    target: Option<String>,
+    limit: Option<u32>,
+}
+
+pub(crate) async fn audit_list(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Q(q): Q<AuditListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let query = AuditQuery {
+        before_seq: q.before,
+        actor: q.actor.clone(),
+        action_prefix: q.action.clone(),
+        target: q.target.clone(),
+        limit: q.limit.unwrap_or(100).min(1000),
+    };
+    // The reader's own access is recorded before reading, so it shows in what they read.
+    let d = serde_json::json!({"before": q.before, "actor": q.actor, "action": q.action, "target": q.target});
+    audit(&st, &ctx.user.username, "audit.view", "audit", d).await?;
+    let s = st.store.clone();
+    let entries = blocking(move || s.audit_entries(&query).map_err(ApiError::from)).await?;
+    Ok(Json(serde_json::json!({"entries": entries})))
+}
+
+pub(crate) async fn audit_verify(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let s = st.store.clone();
+    let v = blocking(move || s.verify_audit().map_err(ApiError::from)).await?;
+    let body = match &v {
+        Ok(sum) => serde_json::json!({"ok": true, "entries": sum.entries, "head_hash": sum.head_hash}),
+        Err(b) => serde_json::json!({"ok": false, "seq": b.seq, "reason": b.reason, "message": b.to_string()}),
+    };
+    audit(&st, &ctx.user.username, "audit.verify", "audit", body.clone()).await?;
+    Ok(Json(body))
+}
+
+pub(crate) async fn users(State(st): St) -> Result<Json<serde_json::Value>, ApiError> {
+    let s = st.store.clone();
+    let users = blocking(move || s.users().map_err(ApiError::from)).await?;
+    Ok(Json(serde_json::json!({"users": users})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddUserReq {
+    username: String,
+    password: String,
+    role: String,
+}
+
+pub(crate) async fn add_user(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Body(req): Body<AddUserReq>,
+) -> Result<(StatusCode, Json<vigie_store::User>), ApiError> {
+    let role = Role::parse(&req.role)?;
+    let s = st.store.clone();
+    let name = req.username.clone();
+    let user = blocking(move || s.add_user(&name, &req.password, role).map_err(ApiError::from)).await?;
+    audit(&st, &ctx.user.username, "user.add", &user.username, serde_json::json!({"role": role})).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+pub(crate) async fn disable_user(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if name == ctx.user.username {
+        return Err(ApiError::new(StatusCode::CONFLICT, "you cannot disable your own account"));
+    }
+    let (s, n) = (st.store.clone(), name.clone());
+    blocking(move || s.disable_user(&n).map_err(ApiError::from)).await?;
+    audit(&st, &ctx.user.username, "user.disable", &name, serde_json::json!({})).await?;
+    Ok(Json(serde_json::json!({"ok": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordReq {
+    password: String,
+}
+
+pub(crate) async fn set_password(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(name): Path<String>,
+    Body(req): Body<PasswordReq>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (s, n) = (st.store.clone(), name.clone());
+    blocking(move || s.set_password(&n, &req.password).map_err(ApiError::from)).await?;
+    audit(&st, &ctx.user.username, "user.passwd", &name, serde_json::json!({})).await?;
+    Ok(Json(serde_json::json!({"ok": true})))
+}
+
+fn config_admin(st: &super::AppState) -> Result<std::sync::Arc<dyn crate::ConfigAdmin>, ApiError> {
+    st.config_admin.clone().ok_or_else(|| ApiError::not_found("configuration is not editable on this node"))
+}
+
+pub(crate) async fn config_get(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let admin = config_admin(&st)?;
+    let cfg = blocking(move || Ok(admin.current())).await?;
+    audit(&st, &ctx.user.username, "config.view", "config", serde_json::json!({})).await?;
+    Ok(Json(cfg))
+}
+
+pub(crate) async fn config_put(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Body(new): Body<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let admin = config_admin(&st)?;
+    let (a, actor, n) = (admin.clone(), ctx.user.username.clone(), new.clone());
+    let before = blocking(move || Ok(admin.current())).await?;
+    let applied = blocking(move || {
+        a.apply(&actor, n).map_err(|errs| {
+            let mut e = ApiError::bad_request(format!(
+                "configuration refused: {}",
+                errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+            ));
+            e.errors = errs;
+            e
+        })
+    })
+    .await?;
+    audit(&st, &ctx.user.username, "config.change", "config", serde_json::json!({"before": before, "after": applied}))
+        .await?;
+    Ok(Json(applied))
+}
+
+pub(crate) async fn notifications(State(st): St) -> Json<serde_json::Value> {
+    Json(match &st.notify_status {
+        Some(s) => s.snapshot(),
+        None => serde_json::json!({"webhook": null, "mqtt": null}),
+    })
+}

@@ -1,0 +1,312 @@
+//! Alert queue, live feed, detail, evidence (snapshot, clip), decisions and unmasking.
+
+use super::{audit, blocking, now_ms, AppState, Body, Ctx, St, Q};
+use crate::error::ApiError;
+use crate::hub::AlertView;
+use crate::providers::{Clip, ClipError};
+use crate::routes::Perm;
+use axum::extract::{Extension, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use vigie_store::{Alert, AlertAction, AlertQuery, AlertState, DismissReason};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    state: Option<String>,
+    /// Only new, confirmed or dispatched.
+    open: Option<bool>,
+    camera: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+}
+
+pub(crate) async fn list(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Q(q): Q<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let query = AlertQuery {
+        state: q.state.as_deref().map(AlertState::parse).transpose()?,
+        open_only: q.open.unwrap_or(false),
+        camera: q.camera.clone(),
+        since_ms: q.from.as_deref().map(|s| super::parse_time("from", s)).transpose()?,
+        until_ms: q.to.as_deref().map(|s| super::parse_time("to", s)).transpose()?,
+        limit: q.limit.unwrap_or(200),
+    };
+    let s = st.store.clone();
+    let alerts = blocking(move || s.alerts(&query).map_err(ApiError::from)).await?;
+    let d = serde_json::json!({"state": q.state, "open": q.open, "camera": q.camera, "count": alerts.len()});
+    audit(&st, &ctx.user.username, "alerts.list", "alerts", d).await?;
+    let views: Vec<AlertView> = alerts.iter().map(AlertView::from_alert).collect();
+    Ok(Json(serde_json::json!({"alerts": views})))
+}
+
+/// Server-Sent Events: `ready` once subscribed, then `alert` (new) and `update` (changed), each
+/// carrying an [`AlertView`]; `resync` when this client fell behind and should reload the list.
+/// The stream ends when the session expires.
+pub(crate) async fn stream(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let rx = st.hub.subscribe();
+    audit(&st, &ctx.user.username, "alerts.stream", "alerts", serde_json::json!({})).await?;
+    let remaining = Duration::from_millis((ctx.expires_at_ms - now_ms(&st)).max(0) as u64);
+    let ready = futures::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
+    let feed = futures::stream::unfold(rx, |mut rx| async move {
+        let ev = match rx.recv().await {
+            Ok(m) => SseEvent::default().event(m.kind).data(m.json.as_str()),
+            Err(RecvError::Lagged(n)) => SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}")),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(ev), rx))
+    });
+    let stream = ready.chain(feed).take_until(tokio::time::sleep(remaining));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn clip_window(st: &AppState, a: &Alert) -> (i64, i64) {
+    let from = a.started_at_ms - st.cfg.clip_before_s as i64 * 1000;
+    let end = a.ended_at_ms.unwrap_or(a.started_at_ms.max(a.updated_at_ms)).max(a.started_at_ms);
+    // A long event is shown from its start; two minutes is what an operator watches.
+    let to = (end + st.cfg.clip_after_s as i64 * 1000).min(from + 120_000);
+    (from, to)
+}
+
+async fn load(st: &Arc<AppState>, id: &str) -> Result<Alert, ApiError> {
+    let (s, id) = (st.store.clone(), id.to_string());
+    blocking(move || s.alert(&id).map_err(ApiError::from)).await
+}
+
+pub(crate) async fn detail(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let a = load(&st, &id).await?;
+    let (s, i, u) = (st.store.clone(), id.clone(), ctx.user.username.clone());
+    let (decisions, grant) = blocking(move || {
+        Ok((s.decisions(&i).map_err(ApiError::from)?, s.active_unmask(&i, &u).map_err(ApiError::from)?))
+    })
+    .await?;
+    audit(&st, &ctx.user.username, "alert.view", &id, serde_json::json!({})).await?;
+    let (from, to) = clip_window(&st, &a);
+    Ok(Json(serde_json::json!({
+        "alert": AlertView::from_alert(&a),
+        "decisions": decisions,
+        "unmask": grant,
+        "clip": {"from_ms": from, "to_ms": to},
+        "dismiss_reasons": DismissReason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EvidenceQuery {
+    unmasked: Option<bool>,
+}
+
+/// Unblurred evidence needs the unmask right and a grant of this user for this alert in force.
+async fn check_unmasked(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<(), ApiError> {
+    if !Perm::Unmask.allowed(ctx.user.role) {
+        let d = serde_json::json!({"role": ctx.user.role, "needs": "unmask"});
+        audit(st, &ctx.user.username, "access.denied", id, d).await?;
+        return Err(ApiError::forbidden(format!("role {} may not see unblurred evidence", ctx.user.role)));
+    }
+    let (s, i, u) = (st.store.clone(), id.to_string(), ctx.user.username.clone());
+    let grant = blocking(move || s.active_unmask(&i, &u).map_err(ApiError::from)).await?;
+    if grant.is_none() {
+        return Err(ApiError::forbidden(format!(
+            "no unmask grant in force for alert {id}: request one with a reason (POST /api/alerts/{{id}}/unmask)"
+        )));
+    }
+    Ok(())
+}
+
+fn private_image(bytes: Vec<u8>, content_type: &str) -> Response {
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
+    r
+}
+
+pub(crate) async fn snapshot(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    Q(q): Q<EvidenceQuery>,
+) -> Result<Response, ApiError> {
+    let unmasked = q.unmasked.unwrap_or(false);
+    if unmasked {
+        check_unmasked(&st, &ctx, &id).await?;
+    }
+    let (s, i) = (st.store.clone(), id.clone());
+    let jpeg = blocking(move || s.snapshot(&i, unmasked).map_err(ApiError::from)).await?;
+    audit(&st, &ctx.user.username, "alert.snapshot.view", &id, serde_json::json!({"unmasked": unmasked})).await?;
+    Ok(private_image(jpeg, "image/jpeg"))
+}
+
+pub(crate) async fn clip(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    Q(q): Q<EvidenceQuery>,
+) -> Result<Response, ApiError> {
+    let unmasked = q.unmasked.unwrap_or(false);
+    if unmasked {
+        check_unmasked(&st, &ctx, &id).await?;
+    }
+    let a = load(&st, &id).await?;
+    let (from, to) = clip_window(&st, &a);
+    let resp = serve_clip(&st, &a.camera, from, to, unmasked).await?;
+    let d = serde_json::json!({"unmasked": unmasked, "camera": a.camera, "from_ms": from, "to_ms": to});
+    audit(&st, &ctx.user.username, "alert.clip.view", &id, d).await?;
+    Ok(resp)
+}
+
+pub(crate) async fn serve_clip(
+    st: &Arc<AppState>,
+    camera: &str,
+    from: i64,
+    to: i64,
+    unmasked: bool,
+) -> Result<Response, ApiError> {
+    let (clips, cam) = (st.clips.clone(), camera.to_string());
+    let clip = blocking(move || {
+        clips.clip(&cam, from, to, !unmasked).map_err(|e| match e {
+            ClipError::NotAvailable(m) => ApiError::not_found(m),
+            ClipError::Failed(m) => ApiError::internal(format!("clip could not be produced: {m}")),
+        })
+    })
+    .await?;
+    Ok(match clip {
+        Clip::Video { content_type, bytes } => private_image(bytes, &content_type),
+        Clip::Frames { fps, jpegs } => mjpeg(jpegs, fps),
+    })
+}
+
+/// Plays buffered pictures as `multipart/x-mixed-replace` (MJPEG), which an `<img>` shows as video.
+fn mjpeg(jpegs: Vec<Vec<u8>>, fps: f32) -> Response {
+    const BOUNDARY: &str = "vigieframe";
+    let period = Duration::from_secs_f32(1.0 / fps.clamp(0.1, 30.0));
+    let n = jpegs.len();
+    let parts = futures::stream::iter(jpegs.into_iter().enumerate()).then(move |(i, j)| async move {
+        if i > 0 {
+            tokio::time::sleep(period).await;
+        }
+        let mut part =
+            format!("--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", j.len()).into_bytes();
+        part.extend_from_slice(&j);
+        part.extend_from_slice(b"\r\n");
+        if i + 1 == n {
+            part.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        }
+        Ok::<_, Infallible>(bytes::Bytes::from(part))
+    });
+    let mut r = axum::body::Body::from_stream(parts).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("multipart/x-mixed-replace; boundary=vigieframe"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
+    r
+}
+
+async fn act(st: &Arc<AppState>, ctx: &Ctx, id: String, action: AlertAction) -> Result<Json<AlertView>, ApiError> {
+    let (s, actor) = (st.store.clone(), ctx.user.username.clone());
+    let alert = blocking(move || s.act(&id, &actor, &action).map_err(ApiError::from)).await?;
+    st.hub.announce_update(&alert);
+    Ok(Json(AlertView::from_alert(&alert)))
+}
+
+pub(crate) async fn confirm(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Result<Json<AlertView>, ApiError> {
+    act(&st, &ctx, id, AlertAction::Confirm).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DismissReq {
+    reason: String,
+    text: Option<String>,
+}
+
+pub(crate) async fn dismiss(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    Body(req): Body<DismissReq>,
+) -> Result<Json<AlertView>, ApiError> {
+    let reason = DismissReason::parse(&req.reason)?;
+    act(&st, &ctx, id, AlertAction::Dismiss { reason, text: req.text }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DispatchReq {
+    unit: String,
+}
+
+pub(crate) async fn dispatch(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    Body(req): Body<DispatchReq>,
+) -> Result<Json<AlertView>, ApiError> {
+    act(&st, &ctx, id, AlertAction::Dispatch { unit: req.unit }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResolveReq {
+    note: String,
+}
+
+pub(crate) async fn resolve(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    Body(req): Body<ResolveReq>,
+) -> Result<Json<AlertView>, ApiError> {
+    act(&st, &ctx, id, AlertAction::Resolve { note: req.note }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnmaskReq {
+    reason: String,
+}
+
+pub(crate) async fn unmask(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    Body(req): Body<UnmaskReq>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let ttl = Duration::from_secs(st.cfg.unmask_minutes as u64 * 60);
+    let (s, i, u) = (st.store.clone(), id.clone(), ctx.user.username.clone());
+    let grant = blocking(move || s.grant_unmask(&i, &u, &req.reason, ttl).map_err(ApiError::from)).await?;
+    let base = format!("/api/alerts/{}", crate::hub::url_id(&id));
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "grant": grant,
+            "snapshot_url": format!("{base}/snapshot?unmasked=true"),
+            "clip_url": format!("{base}/clip?unmasked=true"),
+        })),
+    ))
+}

@@ -1,0 +1,357 @@
+//! The axum application: router, access layer (session, CSRF, role), shared state.
+
+mod admin;
+mod alerts;
+mod assets;
+mod auth;
+
+use crate::error::ApiError;
+use crate::hub::AlertHub;
+use crate::notify::NotifyStatus;
+use crate::providers::{ClipProvider, ConfigAdmin, LiveView, SearchProvider};
+use crate::routes::{self, Access};
+use crate::ServerConfig;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use vigie_store::{SessionLookup, Store, User};
+
+pub(crate) const SESSION_COOKIE: &str = "vigie_session";
+pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Everything the server is built from. The clock is the store's.
+pub struct ServerDeps {
+    pub store: Arc<Store>,
+    pub hub: Arc<AlertHub>,
+    pub live: Arc<dyn LiveView>,
+    pub clips: Arc<dyn ClipProvider>,
+    /// Archive search; `None` answers 501 on the search routes.
+    pub search: Option<Arc<dyn SearchProvider>>,
+    /// Cameras/zones/rules editing; `None` answers 404 on the config routes.
+    pub config_admin: Option<Arc<dyn ConfigAdmin>>,
+    /// From [`crate::Notifier::status`], for the admin page.
+    pub notify_status: Option<Arc<NotifyStatus>>,
+    pub config: ServerConfig,
+}
+
+pub(crate) struct AppState {
+    pub store: Arc<Store>,
+    pub hub: Arc<AlertHub>,
+    pub live: Arc<dyn LiveView>,
+    pub clips: Arc<dyn ClipProvider>,
+    pub search: Option<Arc<dyn SearchProvider>>,
+    pub config_admin: Option<Arc<dyn ConfigAdmin>>,
+    pub notify_status: Option<Arc<NotifyStatus>>,
+    pub cfg: ServerConfig,
+    pub limiter: auth::LoginLimiter,
+    /// (user, camera) -> monotonic time of the last audited live view.
+    pub live_audited: Mutex<HashMap<(String, String), Duration>>,
+}
+
+pub(crate) type St = State<Arc<AppState>>;
+
+/// The logged-in caller, put in request extensions by the access layer.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub user: User,
+    pub token: String,
+    pub csrf: String,
+    pub expires_at_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ClientIp(pub String);
+
+#[derive(Debug, Clone, Copy)]
+struct BodyLimitKib(u32);
+
+pub struct Server {
+    state: Arc<AppState>,
+}
+
+impl Server {
+    pub fn new(deps: ServerDeps) -> Server {
+        let limiter = auth::LoginLimiter::new(
+            deps.config.login_max_failures,
+            Duration::from_secs(deps.config.login_window_min as u64 * 60),
+        );
+        Server {
+            state: Arc::new(AppState {
+                store: deps.store,
+                hub: deps.hub,
+                live: deps.live,
+                clips: deps.clips,
+                search: deps.search,
+                config_admin: deps.config_admin,
+                notify_status: deps.notify_status,
+                cfg: deps.config,
+                limiter,
+                live_audited: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn router(&self) -> Router {
+        let st = self.state.clone();
+        Router::new()
+            .route("/", get(assets::index))
+            .route("/assets/{file}", get(assets::file))
+            .route("/api/openapi.yaml", get(assets::openapi))
+            .route("/api/login", post(auth::login))
+            .route("/api/logout", post(auth::logout))
+            .route("/api/me", get(auth::me))
+            .route("/api/alerts", get(alerts::list))
+            .route("/api/alerts/stream", get(alerts::stream))
+            .route("/api/alerts/{id}", get(alerts::detail))
+            .route("/api/alerts/{id}/snapshot", get(alerts::snapshot))
+            .route("/api/alerts/{id}/clip", get(alerts::clip))
+            .route("/api/alerts/{id}/confirm", post(alerts::confirm))
+            .route("/api/alerts/{id}/dismiss", post(alerts::dismiss))
+            .route("/api/alerts/{id}/dispatch", post(alerts::dispatch))
+            .route("/api/alerts/{id}/resolve", post(alerts::resolve))
+            .route("/api/alerts/{id}/unmask", post(alerts::unmask))
+            .route("/api/cameras", get(admin::cameras))
+            .route("/api/cameras/{id}/live", get(admin::live))
+            .route("/api/cameras/{id}/clip", get(admin::camera_clip))
+            .route("/api/search", get(admin::search))
+            .route("/api/search/thumbnails/{id}", get(admin::thumbnail))
+            .route("/api/reports/transparency", get(admin::transparency))
+            .route("/api/audit", get(admin::audit_list))
+            .route("/api/audit/verify", get(admin::audit_verify))
+            .route("/api/users", get(admin::users).post(admin::add_user))
+            .route("/api/users/{name}/disable", post(admin::disable_user))
+            .route("/api/users/{name}/password", post(admin::set_password))
+            .route("/api/config", get(admin::config_get).put(admin::config_put))
+            .route("/api/notifications", get(admin::notifications))
+            .route_layer(middleware::from_fn_with_state(st.clone(), access))
+            .fallback(no_route)
+            .method_not_allowed_fallback(wrong_method)
+            .layer(DefaultBodyLimit::max(st.cfg.max_body_kib as usize * 1024))
+            .layer(middleware::from_fn(security_headers))
+            .with_state(st)
+    }
+
+    /// Serves until the listener fails. Client addresses feed the login rate limit.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>()).await
+    }
+
+    pub async fn serve_with_shutdown(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn no_route(req: Request) -> ApiError {
+    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.uri().path()))
+}
+
+async fn wrong_method(req: Request) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{} is not allowed on {}", req.method(), req.uri().path()))
+}
+
+/// The console runs entirely from this origin: no CDN, no inline script, no framing.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; \
+             script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    resp
+}
+
+fn cookie_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == SESSION_COOKIE && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Runs a catalogue call off the async workers (Argon2 and SQLite block).
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}
+
+pub(crate) async fn audit(
+    st: &Arc<AppState>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    let (s, a, ac, t) = (st.store.clone(), actor.to_string(), action.to_string(), target.to_string());
+    blocking(move || s.record(&a, &ac, &t, &details).map(|_| ()).map_err(ApiError::from)).await
+}
+
+/// Session, then CSRF (state-changing methods), then role — before any body is read, so a
+/// refused request never reaches a handler.
+async fn access(State(st): St, mut req: Request, next: Next) -> Response {
+    let method = if req.method() == Method::HEAD { "GET".to_string() } else { req.method().as_str().to_string() };
+    let matched = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+    let Some(spec) = routes::find(&method, &matched) else {
+        return ApiError::internal(format!("route {method} {matched} is missing from the access table"))
+            .into_response();
+    };
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    req.extensions_mut().insert(ClientIp(ip.clone()));
+    req.extensions_mut().insert(BodyLimitKib(st.cfg.max_body_kib));
+    if spec.access == Access::Public {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_string();
+    let lookup = match cookie_token(req.headers()) {
+        None => None,
+        Some(token) => {
+            let s = st.store.clone();
+            match blocking(move || s.session(&token).map_err(ApiError::from)).await {
+                Ok(l) => Some(l),
+                Err(e) => return e.into_response(),
+            }
+        }
+    };
+    let session = match &lookup {
+        Some(SessionLookup::Valid(s)) => s.clone(),
+        other => {
+            let (reason, msg) = match other {
+                Some(SessionLookup::Expired) => ("session expired", "session expired: log in again"),
+                Some(_) => ("unknown session", "not logged in (unknown session): log in again"),
+                None => ("no session", "not logged in"),
+            };
+            // The console asks /api/me on every page load to know whether to show the login
+            // form; that probe without any cookie is not an access attempt worth a trail entry.
+            if !(lookup.is_none() && spec.path == "/api/me") {
+                let d = serde_json::json!({"method": method, "path": path, "ip": ip, "reason": reason});
+                if let Err(e) = audit(&st, "anonymous", "access.unauthenticated", &path, d).await {
+                    return e.into_response();
+                }
+            }
+            return ApiError::new(StatusCode::UNAUTHORIZED, msg).into_response();
+        }
+    };
+    let user = session.user.clone();
+    if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+            let d = serde_json::json!({"method": method, "path": path, "ip": ip, "present": !sent.is_empty()});
+            if let Err(e) = audit(&st, &user.username, "access.csrf_refused", &path, d).await {
+                return e.into_response();
+            }
+            return ApiError::forbidden("missing or wrong CSRF token: send the csrf_token from login in X-CSRF-Token")
+                .into_response();
+        }
+    }
+    if let Access::Perm(p) = spec.access {
+        if !p.allowed(user.role) {
+            let d =
+                serde_json::json!({"method": method, "path": path, "ip": ip, "role": user.role, "needs": p.as_str()});
+            if let Err(e) = audit(&st, &user.username, "access.denied", &path, d).await {
+                return e.into_response();
+            }
+            return ApiError::forbidden(format!("role {} may not {}", user.role, spec.summary)).into_response();
+        }
+    }
+    req.extensions_mut().insert(Ctx {
+        user,
+        token: session.token,
+        csrf: session.csrf_token,
+        expires_at_ms: session.expires_at_ms,
+    });
+    next.run(req).await
+}
+
+/// JSON body with the API's error messages (axum's own are plain text).
+pub(crate) struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::rejection::JsonRejection;
+        let limit = req.extensions().get::<BodyLimitKib>().map(|l| l.0).unwrap_or(64);
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(ApiError::bad_request(format!("malformed JSON body: {}", e.body_text())))
+            }
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                Err(ApiError::bad_request(format!("malformed JSON body: {}", e.body_text())))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a JSON body with Content-Type: application/json",
+            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body too large: at most {limit} KiB"),
+            )),
+            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
+        }
+    }
+}
+
+/// Query string with the API's error messages.
+pub(crate) struct Q<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(Q(q.0)),
+            Err(e) => Err(ApiError::bad_request(format!("bad query string: {}", e.body_text()))),
+        }
+    }
+}
+
+/// Unix ms from an RFC 3339 time, a `YYYY-MM-DD` date (UTC midnight) or a number of ms.
+pub(crate) fn parse_time(name: &str, s: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond());
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        if let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC) {
+            return Ok(z.timestamp().as_millisecond());
+        }
+    }
+    Err(ApiError::bad_request(format!(
+        "invalid '{name}': '{s}' is not an RFC 3339 time (2025-06-01T08:00:00Z), a date (2025-06-01) or Unix milliseconds"
+    )))
+}
+
+pub(crate) fn now_ms(st: &AppState) -> i64 {
+    st.store.clock().now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

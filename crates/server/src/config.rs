@@ -1,0 +1,213 @@
+//! `[server]` and `[notify]` sections of vigie.toml. Each checks itself and names the key at fault.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use vigie_core::config::key;
+use vigie_core::ConfigError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the console and API listen on.
+    pub listen: String,
+    /// Session lifetime from login (absolute), minutes.
+    pub session_ttl_min: u32,
+    /// Adds `Secure` to the session cookie: set it when the console is served over HTTPS.
+    pub cookie_secure: bool,
+    /// How long an unmask grant lasts, minutes.
+    pub unmask_minutes: u32,
+    /// Failed logins allowed per user name and per client address within the window.
+    pub login_max_failures: u32,
+    pub login_window_min: u32,
+    /// Largest request body accepted, KiB.
+    pub max_body_kib: u32,
+    /// A live view of one camera by one user is audited once per this many minutes (the wall
+    /// refreshes pictures every second; one entry per refresh would drown the trail).
+    pub live_audit_every_min: u32,
+    /// Seconds of footage before the event start in an alert's clip, and after its end.
+    pub clip_before_s: u32,
+    pub clip_after_s: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            session_ttl_min: 480,
+            cookie_secure: false,
+            unmask_minutes: 15,
+            login_max_failures: 5,
+            login_window_min: 5,
+            max_body_kib: 64,
+            live_audit_every_min: 5,
+            clip_before_s: 10,
+            clip_after_s: 10,
+        }
+    }
+}
+
+fn range(errs: &mut Vec<ConfigError>, parent: &str, name: &str, v: u32, lo: u32, hi: u32) {
+    if v < lo || v > hi {
+        errs.push(ConfigError::new(key(parent, name), format!("{v} is out of range {lo}..={hi}")));
+    }
+}
+
+impl ServerConfig {
+    /// `parent` is the section's path, normally `"server"`.
+    pub fn validate(&self, parent: &str) -> Result<(), Vec<ConfigError>> {
+        let mut errs = Vec::new();
+        if self.listen.parse::<SocketAddr>().is_err() {
+            errs.push(ConfigError::new(
+                key(parent, "listen"),
+                format!("'{}' is not an address:port such as 127.0.0.1:8080", self.listen),
+            ));
+        }
+        range(&mut errs, parent, "session_ttl_min", self.session_ttl_min, 1, 7 * 24 * 60);
+        range(&mut errs, parent, "unmask_minutes", self.unmask_minutes, 1, 24 * 60);
+        range(&mut errs, parent, "login_max_failures", self.login_max_failures, 1, 1000);
+        range(&mut errs, parent, "login_window_min", self.login_window_min, 1, 24 * 60);
+        range(&mut errs, parent, "max_body_kib", self.max_body_kib, 1, 10 * 1024);
+        range(&mut errs, parent, "live_audit_every_min", self.live_audit_every_min, 1, 24 * 60);
+        range(&mut errs, parent, "clip_before_s", self.clip_before_s, 0, 600);
+        range(&mut errs, parent, "clip_after_s", self.clip_after_s, 0, 600);
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub webhook: Option<WebhookConfig>,
+    pub mqtt: Option<MqttConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// `http://host:port/path`. HTTPS is not built in: put a TLS relay on the same host.
+    pub url: String,
+    /// Key of the `X-Vigie-Signature: sha256=<hex HMAC-SHA256 of the body>` header.
+    pub secret: String,
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt, capped at 60 s.
+    #[serde(default = "default_retry_ms")]
+    pub retry_initial_ms: u64,
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    pub host: String,
+    #[serde(default = "default_mqtt_port")]
+    pub port: u16,
+    /// Alerts go to `<topic>/<camera>`.
+    #[serde(default = "default_topic")]
+    pub topic: String,
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    /// Reconnection delay after the broker is lost; doubles, capped at 60 s.
+    #[serde(default = "default_retry_ms")]
+    pub retry_initial_ms: u64,
+}
+
+fn default_attempts() -> u32 {
+    6
+}
+fn default_retry_ms() -> u64 {
+    1000
+}
+fn default_timeout_s() -> u64 {
+    5
+}
+fn default_mqtt_port() -> u16 {
+    1883
+}
+fn default_topic() -> String {
+    "vigie/alerts".into()
+}
+fn default_client_id() -> String {
+    "vigie".into()
+}
+
+impl NotifyConfig {
+    /// `parent` is the section's path, normally `"notify"`.
+    pub fn validate(&self, parent: &str) -> Result<(), Vec<ConfigError>> {
+        let mut errs = Vec::new();
+        if let Some(w) = &self.webhook {
+            let p = key(parent, "webhook");
+            match url::Url::parse(&w.url) {
+                Ok(u) if u.scheme() == "http" && u.host_str().is_some() => {}
+                Ok(u) if u.scheme() == "https" => errs.push(ConfigError::new(
+                    key(&p, "url"),
+                    "https is not built in: point it at a local TLS relay over http",
+                )),
+                Ok(_) => errs.push(ConfigError::new(key(&p, "url"), format!("'{}' is not an http:// URL", w.url))),
+                Err(e) => errs.push(ConfigError::new(key(&p, "url"), format!("'{}' is not a URL: {e}", w.url))),
+            }
+            if w.secret.len() < 16 {
+                errs.push(ConfigError::new(key(&p, "secret"), "too short: at least 16 characters"));
+            }
+            if w.max_attempts == 0 || w.max_attempts > 100 {
+                errs.push(ConfigError::new(key(&p, "max_attempts"), "must be 1..=100"));
+            }
+            if w.timeout_s == 0 || w.timeout_s > 120 {
+                errs.push(ConfigError::new(key(&p, "timeout_s"), "must be 1..=120"));
+            }
+        }
+        if let Some(m) = &self.mqtt {
+            let p = key(parent, "mqtt");
+            if m.host.trim().is_empty() {
+                errs.push(ConfigError::new(key(&p, "host"), "is empty"));
+            }
+            if m.port == 0 {
+                errs.push(ConfigError::new(key(&p, "port"), "must not be 0"));
+            }
+            if m.topic.is_empty() || m.topic.contains(['#', '+']) || m.topic.ends_with('/') {
+                errs.push(ConfigError::new(
+                    key(&p, "topic"),
+                    "must be a plain topic without wildcards or trailing '/'",
+                ));
+            }
+            if m.client_id.is_empty() {
+                errs.push(ConfigError::new(key(&p, "client_id"), "is empty"));
+            }
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_errors_name_keys() {
+        ServerConfig::default().validate("server").unwrap();
+        let c: ServerConfig = toml::from_str("listen = \"nowhere\"\nunmask_minutes = 0").unwrap();
+        let errs = c.validate("server").unwrap_err();
+        let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["server.listen", "server.unmask_minutes"]);
+        assert!(toml::from_str::<ServerConfig>("lisen = \"x\"").unwrap_err().to_string().contains("unknown field"));
+
+        let n: NotifyConfig =
+            toml::from_str("[webhook]\nurl = \"https://x\"\nsecret = \"short\"\n[mqtt]\nhost = \"\"\ntopic = \"a/#\"")
+                .unwrap();
+        let keys: Vec<String> = n.validate("notify").unwrap_err().into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["notify.webhook.url", "notify.webhook.secret", "notify.mqtt.host", "notify.mqtt.topic"]);
+        let ok: NotifyConfig =
+            toml::from_str("[webhook]\nurl = \"http://127.0.0.1:9/hook\"\nsecret = \"0123456789abcdef\"").unwrap();
+        ok.validate("notify").unwrap();
+        assert_eq!(ok.webhook.unwrap().max_attempts, 6);
+    }
+}

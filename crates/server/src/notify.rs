@@ -1,0 +1,223 @@
+//! Notifications out: a signed webhook and MQTT, each optional, each retried, each with its
+//! delivery status visible to admins (`GET /api/notifications`) and in the logs.
+//!
+//! Both send `{"event": "alert.opened", "alert": <AlertView>}` when a new alert is raised.
+//! Queues are bounded (1024 alerts per channel): beyond that, alerts are counted as dropped
+//! rather than growing memory while a receiver is down; the console is the system of record.
+
+use crate::config::{MqttConfig, NotifyConfig, WebhookConfig};
+use crate::hub::AlertView;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use parking_lot::Mutex;
+use serde::Serialize;
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct ChannelStatus {
+    pub configured: bool,
+    /// URL or broker address and topic.
+    pub target: String,
+    pub sent: u64,
+    /// Alerts given up on after every attempt failed.
+    pub failed: u64,
+    pub retries: u64,
+    /// Alerts not queued because the queue was full.
+    pub dropped: u64,
+    /// MQTT only: connected to the broker now.
+    pub connected: Option<bool>,
+    pub last_error: Option<String>,
+    pub last_error_at_ms: Option<i64>,
+    pub last_success_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct NotifyStatus {
+    pub webhook: Mutex<ChannelStatus>,
+    pub mqtt: Mutex<ChannelStatus>,
+}
+
+impl NotifyStatus {
+    pub fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({"webhook": *self.webhook.lock(), "mqtt": *self.mqtt.lock()})
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn note_error(s: &Mutex<ChannelStatus>, e: &str) {
+    let mut s = s.lock();
+    s.last_error = Some(e.to_string());
+    s.last_error_at_ms = Some(now_ms());
+}
+
+/// `sha256=<hex HMAC-SHA256(secret, body)>`, the value of `X-Vigie-Signature`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[derive(Debug, Clone)]
+struct OutMsg {
+    camera: String,
+    body: Bytes,
+}
+
+#[derive(Clone)]
+pub struct Notifier {
+    webhook: Option<mpsc::Sender<OutMsg>>,
+    mqtt: Option<mpsc::Sender<OutMsg>>,
+    status: Arc<NotifyStatus>,
+}
+
+impl Notifier {
+    /// Starts the configured channels on `rt`; `None` when none is configured.
+    pub fn start(cfg: &NotifyConfig, rt: &tokio::runtime::Handle) -> Option<Notifier> {
+        if cfg.webhook.is_none() && cfg.mqtt.is_none() {
+            return None;
+        }
+        let status = Arc::new(NotifyStatus::default());
+        let webhook = cfg.webhook.clone().map(|w| {
+            let (tx, rx) = mpsc::channel(1024);
+            {
+                let mut s = status.webhook.lock();
+                s.configured = true;
+                s.target = w.url.clone();
+            }
+            rt.spawn(webhook_worker(w, rx, status.clone()));
+            tx
+        });
+        let mqtt = cfg.mqtt.clone().map(|m| {
+            let (tx, rx) = mpsc::channel(1024);
+            {
+                let mut s = status.mqtt.lock();
+                s.configured = true;
+                s.target = format!("mqtt://{}:{}/{}/<camera>", m.host, m.port, m.topic);
+                s.connected = Some(false);
+            }
+            let _guard = rt.enter();
+            start_mqtt(m, rx, status.clone());
+            tx
+        });
+        Some(Notifier { webhook, mqtt, status })
+    }
+
+    pub fn status(&self) -> &Arc<NotifyStatus> {
+        &self.status
+    }
+
+    /// Queues a new alert on every channel; never blocks.
+    pub fn alert_opened(&self, alert: &AlertView) {
+        let body =
+            serde_json::to_vec(&serde_json::json!({"event": "alert.opened", "alert": alert})).expect("views serialise");
+        let msg = OutMsg { camera: alert.camera.clone(), body: Bytes::from(body) };
+        for (tx, st) in [(&self.webhook, &self.status.webhook), (&self.mqtt, &self.status.mqtt)] {
+            if let Some(tx) = tx {
+                if tx.try_send(msg.clone()).is_err() {
+                    st.lock().dropped += 1;
+                    tracing::error!(alert = %alert.id, "notification queue full or closed: alert not sent");
+                }
+            }
+        }
+    }
+}
+
+async fn webhook_worker(cfg: WebhookConfig, mut rx: mpsc::Receiver<OutMsg>, status: Arc<NotifyStatus>) {
+    let timeout = Duration::from_secs(cfg.timeout_s);
+    while let Some(msg) = rx.recv().await {
+        let sig = sign(&cfg.secret, &msg.body);
+        let mut delay = cfg.retry_initial_ms.max(1);
+        for attempt in 1..=cfg.max_attempts {
+            let attempt_s = attempt.to_string();
+            let headers = [
+                ("content-type", "application/json"),
+                ("x-vigie-signature", sig.as_str()),
+                ("x-vigie-attempt", attempt_s.as_str()),
+            ];
+            let err = match crate::http_client::request("POST", &cfg.url, &headers, msg.body.to_vec(), timeout).await {
+                Ok(r) if (200..300).contains(&r.status) => {
+                    let mut s = status.webhook.lock();
+                    s.sent += 1;
+                    s.last_success_at_ms = Some(now_ms());
+                    break;
+                }
+                Ok(r) => format!("{} answered HTTP {}", cfg.url, r.status),
+                Err(e) => e,
+            };
+            note_error(&status.webhook, &err);
+            if attempt == cfg.max_attempts {
+                status.webhook.lock().failed += 1;
+                tracing::error!(error = %err, attempts = attempt, "webhook delivery failed, giving up on this alert");
+                break;
+            }
+            tracing::warn!(error = %err, attempt, retry_in_ms = delay, "webhook delivery failed, retrying");
+            status.webhook.lock().retries += 1;
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            delay = (delay * 2).min(60_000);
+        }
+    }
+}
+
+fn start_mqtt(cfg: MqttConfig, mut rx: mpsc::Receiver<OutMsg>, status: Arc<NotifyStatus>) {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut eventloop) = AsyncClient::new(opts, 256);
+    let st = status.clone();
+    // The event loop owns the connection: polling it after an error reconnects, and QoS 1
+    // publishes not yet acknowledged are sent again once connected.
+    tokio::spawn(async move {
+        let initial = cfg.retry_initial_ms.max(1);
+        let mut delay = initial;
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    st.mqtt.lock().connected = Some(true);
+                    delay = initial;
+                    tracing::info!(host = %cfg.host, port = cfg.port, "connected to MQTT broker");
+                }
+                Ok(Event::Incoming(Packet::PubAck(_))) => {
+                    let mut s = st.mqtt.lock();
+                    s.sent += 1;
+                    s.last_success_at_ms = Some(now_ms());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let msg = format!("MQTT broker {}:{}: {e}", cfg.host, cfg.port);
+                    {
+                        let mut s = st.mqtt.lock();
+                        if s.connected == Some(true) {
+                            tracing::warn!(error = %msg, "lost the MQTT broker, reconnecting");
+                        }
+                        s.connected = Some(false);
+                        s.retries += 1;
+                    }
+                    note_error(&st.mqtt, &msg);
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    delay = (delay * 2).min(60_000);
+                }
+            }
+        }
+    });
+    let topic = cfg.topic;
+    tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            let t = format!("{topic}/{}", mqtt_segment(&msg.camera));
+            if let Err(e) = client.publish(t, QoS::AtLeastOnce, false, msg.body.to_vec()).await {
+                status.mqtt.lock().failed += 1;
+                note_error(&status.mqtt, &format!("MQTT publish failed: {e}"));
+            }
+        }
+    });
+}
+
+/// Camera names become one topic level: no separators or wildcards.
+fn mqtt_segment(camera: &str) -> String {
+    camera.chars().map(|c| if matches!(c, '/' | '#' | '+') || c.is_control() { '_' } else { c }).collect()
+}

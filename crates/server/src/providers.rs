@@ -1,0 +1,131 @@
+//! What the server needs from the rest of Vigie, as small traits the binary implements from the
+//! pipeline, the archive and the configuration. All are called from blocking threads
+//! (`spawn_blocking`), so implementations may take locks or read files.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneInfo {
+    pub name: String,
+    /// Pixel coordinates in the camera's full frame.
+    pub polygon: Vec<(f32, f32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CameraStatus {
+    pub id: String,
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// Free-form health as the pipeline reports it; the console shows `connected` (bool), `fps`
+    /// (number) and `last_error` (string or null) when present.
+    pub health: serde_json::Value,
+    pub zones: Vec<ZoneInfo>,
+}
+
+/// The camera wall.
+pub trait LiveView: Send + Sync {
+    fn cameras(&self) -> Vec<CameraStatus>;
+    /// The latest low-rate picture of a camera as JPEG, people already blurred and zones and
+    /// current tracks drawn. There is deliberately no unblurred variant: unmasking applies to one
+    /// alert's evidence, never to live video. `None` for an unknown camera or before a first frame.
+    fn jpeg(&self, camera: &str) -> Option<Vec<u8>>;
+}
+
+/// Footage around an event.
+#[derive(Debug, Clone)]
+pub enum Clip {
+    /// A playable file (`video/mp4` from the archive's export).
+    Video { content_type: String, bytes: Vec<u8> },
+    /// Pictures from a rolling pre-event buffer, served as MJPEG paced at `fps`.
+    Frames { fps: f32, jpegs: Vec<Vec<u8>> },
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClipError {
+    /// Nothing recorded for that camera and time (retention, camera down, archive disabled).
+    #[error("{0}")]
+    NotAvailable(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub trait ClipProvider: Send + Sync {
+    /// Footage of `camera` between the two Unix-millisecond instants. `blurred` is false only
+    /// under a valid unmask grant.
+    fn clip(&self, camera: &str, from_ms: i64, to_ms: i64, blurred: bool) -> Result<Clip, ClipError>;
+}
+
+/// Query of the archive's track index (`GET /api/search`), field for field the archive's
+/// `vigie_archive::SearchParams` except that lists are comma-separated text (query strings do
+/// not repeat keys here). `from`/`to` reach the provider as RFC 3339 (the API also accepts
+/// dates and Unix ms and converts them). Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub camera: Option<String>,
+    pub zone: Option<String>,
+    /// Object classes: `person`, `car`, `bicycle`...
+    pub class: Option<String>,
+    /// Dominant colour of vehicles and objects (never used on people).
+    pub color: Option<String>,
+    /// N, NE, E, SE, S, SW, W, NW.
+    pub direction: Option<String>,
+    pub min_dwell_s: Option<f64>,
+    pub event_linked: Option<bool>,
+    /// Free text, e.g. "red car in the square after 18:00", parsed by the archive.
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SearchFailure {
+    /// The query is at fault (400): unknown camera, unparsable time or text...
+    #[error("{0}")]
+    BadQuery(String),
+    /// The index is at fault (500).
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub trait SearchProvider: Send + Sync {
+    /// The archive's `SearchResult` as JSON: `tracks` (each with `id`, `camera`, `class`,
+    /// `start_ms`, `end_ms`, `has_thumbnail`, `clip_from_ms`, `clip_to_ms`), `filters` and
+    /// `understood`. The server audits the search itself (who, query, result count): call the
+    /// archive's search without its own audit, or the trail gets two entries per search.
+    fn search(&self, actor: &str, params: &SearchParams) -> Result<serde_json::Value, SearchFailure>;
+    /// A blurred JPEG thumbnail by the `id` of a search hit.
+    fn thumbnail(&self, id: &str) -> Option<Vec<u8>>;
+}
+
+/// Cameras, zones and rules as the admin page edits them.
+pub trait ConfigAdmin: Send + Sync {
+    fn current(&self) -> serde_json::Value;
+    /// Validates and applies a new configuration; returns it as now in force, or every error
+    /// naming its key.
+    fn apply(&self, actor: &str, new: serde_json::Value) -> Result<serde_json::Value, Vec<vigie_core::ConfigError>>;
+}
+
+/// For a node without a camera wall.
+pub struct NoLive;
+
+impl LiveView for NoLive {
+    fn cameras(&self) -> Vec<CameraStatus> {
+        Vec::new()
+    }
+    fn jpeg(&self, _camera: &str) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+/// For a node without archive or pre-event buffer.
+pub struct NoClips;
+
+impl ClipProvider for NoClips {
+    fn clip(&self, _camera: &str, _from_ms: i64, _to_ms: i64, _blurred: bool) -> Result<Clip, ClipError> {
+        Err(ClipError::NotAvailable("no footage is kept on this node".into()))
+    }
+}

@@ -1,0 +1,139 @@
+//! Every route, once, with what it needs. The router is checked against this table at request
+//! time (a route missing here answers 500) and `openapi.yaml` is checked against it by a test.
+
+use vigie_store::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Perm {
+    /// See the alert queue and details (no pictures).
+    AlertsRead,
+    /// Confirm, dismiss, dispatch, resolve.
+    AlertsAct,
+    /// Alert snapshots and clips (blurred).
+    Evidence,
+    /// Camera list and live pictures (blurred).
+    Live,
+    /// Grant oneself a time-limited view of one alert's unblurred evidence.
+    Unmask,
+    /// Transparency report (JSON and CSV export).
+    Reports,
+    /// Read and verify the audit trail.
+    Audit,
+    /// Archive search and its thumbnails.
+    Search,
+    Users,
+    ConfigRead,
+    ConfigEdit,
+    /// Notification delivery status.
+    NotifyStatus,
+}
+
+impl Perm {
+    pub const ALL: [Perm; 12] = [
+        Perm::AlertsRead,
+        Perm::AlertsAct,
+        Perm::Evidence,
+        Perm::Live,
+        Perm::Unmask,
+        Perm::Reports,
+        Perm::Audit,
+        Perm::Search,
+        Perm::Users,
+        Perm::ConfigRead,
+        Perm::ConfigEdit,
+        Perm::NotifyStatus,
+    ];
+
+    /// Name used in `GET /api/me` and the OpenAPI file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Perm::AlertsRead => "alerts_read",
+            Perm::AlertsAct => "alerts_act",
+            Perm::Evidence => "evidence",
+            Perm::Live => "live",
+            Perm::Unmask => "unmask",
+            Perm::Reports => "reports",
+            Perm::Audit => "audit",
+            Perm::Search => "search",
+            Perm::Users => "users",
+            Perm::ConfigRead => "config_read",
+            Perm::ConfigEdit => "config_edit",
+            Perm::NotifyStatus => "notify_status",
+        }
+    }
+
+    pub fn allowed(self, role: Role) -> bool {
+        use Perm::*;
+        match role {
+            Role::Operator => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search),
+            Role::Supervisor => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search | Unmask | Reports),
+            // Admins place zones on the (blurred) live picture but do not work alerts.
+            Role::Admin => matches!(self, Users | ConfigRead | ConfigEdit | Live | NotifyStatus),
+            // Read-only and never any image.
+            Role::Auditor => matches!(self, Audit | Reports),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// Any logged-in user.
+    Session,
+    Perm(Perm),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    /// axum path syntax, identical to the OpenAPI path.
+    pub path: &'static str,
+    pub access: Access,
+    /// Says what is refused when the role lacks the right ("role auditor may not <summary>").
+    pub summary: &'static str,
+}
+
+const fn r(method: &'static str, path: &'static str, access: Access, summary: &'static str) -> RouteSpec {
+    RouteSpec { method, path, access, summary }
+}
+
+use Access::{Public, Session};
+use Perm::*;
+
+pub const ROUTES: &[RouteSpec] = &[
+    r("GET", "/", Public, "load the console"),
+    r("GET", "/assets/{file}", Public, "load console files"),
+    r("GET", "/api/openapi.yaml", Public, "read the API description"),
+    r("POST", "/api/login", Public, "log in"),
+    r("POST", "/api/logout", Session, "log out"),
+    r("GET", "/api/me", Session, "read their own session"),
+    r("GET", "/api/alerts", Access::Perm(AlertsRead), "list alerts"),
+    r("GET", "/api/alerts/stream", Access::Perm(AlertsRead), "follow the live alert feed"),
+    r("GET", "/api/alerts/{id}", Access::Perm(AlertsRead), "view an alert"),
+    r("GET", "/api/alerts/{id}/snapshot", Access::Perm(Evidence), "view alert snapshots"),
+    r("GET", "/api/alerts/{id}/clip", Access::Perm(Evidence), "view alert clips"),
+    r("POST", "/api/alerts/{id}/confirm", Access::Perm(AlertsAct), "confirm alerts"),
+    r("POST", "/api/alerts/{id}/dismiss", Access::Perm(AlertsAct), "dismiss alerts"),
+    r("POST", "/api/alerts/{id}/dispatch", Access::Perm(AlertsAct), "dispatch patrols"),
+    r("POST", "/api/alerts/{id}/resolve", Access::Perm(AlertsAct), "resolve alerts"),
+    r("POST", "/api/alerts/{id}/unmask", Access::Perm(Unmask), "unmask evidence"),
+    r("GET", "/api/cameras", Access::Perm(Live), "list cameras"),
+    r("GET", "/api/cameras/{id}/live", Access::Perm(Live), "view live cameras"),
+    r("GET", "/api/cameras/{id}/clip", Access::Perm(Evidence), "view recorded footage"),
+    r("GET", "/api/search", Access::Perm(Search), "search the archive"),
+    r("GET", "/api/search/thumbnails/{id}", Access::Perm(Search), "view search thumbnails"),
+    r("GET", "/api/reports/transparency", Access::Perm(Reports), "read transparency reports"),
+    r("GET", "/api/audit", Access::Perm(Audit), "read the audit trail"),
+    r("GET", "/api/audit/verify", Access::Perm(Audit), "verify the audit trail"),
+    r("GET", "/api/users", Access::Perm(Users), "list users"),
+    r("POST", "/api/users", Access::Perm(Users), "create users"),
+    r("POST", "/api/users/{name}/disable", Access::Perm(Users), "disable users"),
+    r("POST", "/api/users/{name}/password", Access::Perm(Users), "set passwords"),
+    r("GET", "/api/config", Access::Perm(ConfigRead), "read the configuration"),
+    r("PUT", "/api/config", Access::Perm(ConfigEdit), "change the configuration"),
+    r("GET", "/api/notifications", Access::Perm(NotifyStatus), "read notification status"),
+];
+
+pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}

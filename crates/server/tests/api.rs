@@ -1,0 +1,473 @@
+//! The API against the real router and catalogue: every role against every endpoint, bad input,
+//! sessions, CSRF, rate limits, unmasking, and that refused requests change nothing.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+use vigie_server::{Access, ServerConfig, ROUTES};
+use vigie_store::{AlertAction, AlertState, Role};
+
+/// A request that succeeds for an allowed role, prepared so that it can (fresh alert or user).
+fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<String>, u16) {
+    let alert = format!("alert-{case}");
+    h.publish(&alert);
+    let user = format!("user{case}");
+    h.store.add_user(&user, &password(&user), Role::Operator).unwrap();
+    let state = |s: AlertState| {
+        if s == AlertState::Confirmed {
+            h.store.act(&alert, "setup", &AlertAction::Confirm).unwrap();
+        }
+    };
+    let body: Option<&str> = match (method, path) {
+        ("POST", "/api/alerts/{id}/dismiss") => Some(r#"{"reason":"false_detection"}"#),
+        ("POST", "/api/alerts/{id}/dispatch") => {
+            state(AlertState::Confirmed);
+            Some(r#"{"unit":"Patrol 7"}"#)
+        }
+        ("POST", "/api/alerts/{id}/resolve") => {
+            state(AlertState::Confirmed);
+            Some(r#"{"note":"crowd dispersed"}"#)
+        }
+        ("POST", "/api/alerts/{id}/unmask") => Some(r#"{"reason":"police request 2025-114"}"#),
+        ("POST", "/api/users") => Some(r#"{"username":"newbie","password":"long enough password","role":"operator"}"#),
+        ("POST", "/api/users/{name}/password") => Some(r#"{"password":"another long password"}"#),
+        ("PUT", "/api/config") => Some(r#"{"cameras":[{"id":"cam1"},{"id":"cam2"}]}"#),
+        _ => None,
+    };
+    let concrete = path
+        .replace("/api/alerts/{id}", &format!("/api/alerts/{alert}"))
+        .replace("/api/cameras/{id}/clip", "/api/cameras/cam1/clip?from=1750000000000&to=1750000060000")
+        .replace("/api/cameras/{id}", "/api/cameras/cam1")
+        .replace("/api/search/thumbnails/{id}", "/api/search/thumbnails/1")
+        .replace("{name}", &user)
+        .replace("{file}", "app.js");
+    let ok = match (method, path) {
+        ("POST", "/api/alerts/{id}/unmask") | ("POST", "/api/users") => 201,
+        _ => 200,
+    };
+    (concrete, body.map(String::from), ok)
+}
+
+#[tokio::test]
+async fn every_role_against_every_endpoint() {
+    let h = harness();
+    let mut case = 0;
+    for route in ROUTES.iter().filter(|r| r.access != Access::Public && r.path != "/api/logout") {
+        for (role, user) in h.users.clone() {
+            case += 1;
+            let (path, body, ok) = prepare(&h, route.method, route.path, case);
+            let sess = h.session(&user.username);
+            let before = h.fingerprint();
+            let r = h.call(route.method, &path, Some(&sess), body.as_deref()).await;
+            let allowed = match route.access {
+                Access::Perm(p) => p.allowed(role),
+                _ => true,
+            };
+            if allowed {
+                assert_eq!(
+                    r.status.as_u16(),
+                    ok,
+                    "{role} {} {path}: {}",
+                    route.method,
+                    String::from_utf8_lossy(&r.body)
+                );
+            } else {
+                assert_eq!(r.status.as_u16(), 403, "{role} {} {path} should be refused", route.method);
+                assert_eq!(r.error(), format!("role {role} may not {}", route.summary));
+                assert_eq!(h.fingerprint(), before, "{role} {} {path}: a refused request changed state", route.method);
+                let last = &h.audit_actions(1)[0];
+                assert_eq!(
+                    (last.0.as_str(), last.1.as_str(), last.2.as_str()),
+                    (user.username.as_str(), "access.denied", path.split('?').next().unwrap())
+                );
+            }
+        }
+    }
+    // Logout for every role.
+    for (_, user) in h.users.clone() {
+        let sess = h.session(&user.username);
+        assert_eq!(h.call("POST", "/api/logout", Some(&sess), None).await.status, 200);
+        assert_eq!(h.call("GET", "/api/me", Some(&sess), None).await.status, 401, "the session is closed");
+    }
+}
+
+#[tokio::test]
+async fn auditor_never_gets_a_picture() {
+    let h = harness();
+    h.publish("a1");
+    let aud = h.session("aud");
+    for path in [
+        "/api/alerts/a1/snapshot",
+        "/api/alerts/a1/clip",
+        "/api/cameras/cam1/live",
+        "/api/alerts",
+        "/api/search/thumbnails/1",
+    ] {
+        let r = h.call("GET", path, Some(&aud), None).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"));
+    }
+    let me = h.call("GET", "/api/me", Some(&aud), None).await.json();
+    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit"]));
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_httponly_cookie_and_csrf_token() {
+    let h = harness();
+    let r = h.call("POST", "/api/login", None, Some(r#"{"username":"op","password":"password-of-op"}"#)).await;
+    assert_eq!(r.status, 200);
+    let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("vigie_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let j = r.json();
+    assert_eq!(j["role"], "operator");
+    let csrf = j["csrf_token"].as_str().unwrap().to_string();
+    assert_eq!(csrf.len(), 64);
+    let sess = Sess { cookie: cookie.split(';').next().unwrap().to_string(), csrf, user: h.user("op") };
+    assert_eq!(h.call("GET", "/api/me", Some(&sess), None).await.json()["csrf_token"], j["csrf_token"]);
+    assert_eq!(h.audit_actions(1)[0], ("op".into(), "login".into(), "op".into()));
+
+    let secure = harness_with(ServerConfig { cookie_secure: true, ..Default::default() });
+    let r = secure.call("POST", "/api/login", None, Some(r#"{"username":"op","password":"password-of-op"}"#)).await;
+    assert!(r.headers.get("set-cookie").unwrap().to_str().unwrap().contains("; Secure"));
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_audited_and_rate_limited() {
+    let h = harness();
+    let login = |u: &str, p: &str| format!(r#"{{"username":"{u}","password":"{p}"}}"#);
+    for (u, p) in [("op", "nope-nope-nope"), ("ghost", "whatever-123")] {
+        let r = h.call_from("10.0.0.1", "POST", "/api/login", Some(&login(u, p))).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.error(), "wrong username or password");
+        assert!(r.headers.get("set-cookie").is_none());
+        assert_eq!(h.audit_actions(1)[0], (u.to_string(), "login.failed".into(), u.to_string()));
+    }
+    // Per user: five failures for "op", from changing addresses, and even the right password is refused.
+    for i in 0..4 {
+        let r = h.call_from(&format!("10.0.1.{i}"), "POST", "/api/login", Some(&login("op", "bad-password"))).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = h.call_from("10.0.2.1", "POST", "/api/login", Some(&login("op", "password-of-op"))).await;
+    assert_eq!(r.status, 429);
+    assert!(r.error().starts_with("too many failed logins"), "{}", r.error());
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(h.audit_actions(1)[0].1, "login.rate_limited");
+    // Per address: five failures on different names from one address block that address only.
+    for i in 0..5 {
+        h.call_from("10.0.3.1", "POST", "/api/login", Some(&login(&format!("u{i}"), "bad-password"))).await;
+    }
+    assert_eq!(h.call_from("10.0.3.1", "POST", "/api/login", Some(&login("sup", "password-of-sup"))).await.status, 429);
+    assert_eq!(h.call_from("10.0.3.2", "POST", "/api/login", Some(&login("sup", "password-of-sup"))).await.status, 200);
+    h.clock.advance(Duration::from_secs(5 * 60 + 1));
+    assert_eq!(h.call_from("10.0.2.1", "POST", "/api/login", Some(&login("op", "password-of-op"))).await.status, 200);
+}
+
+#[tokio::test]
+async fn sessions_expire_and_missing_sessions_are_refused() {
+    let h = harness();
+    h.publish("a1");
+    let r = h.call("GET", "/api/alerts", None, None).await;
+    assert_eq!((r.status.as_u16(), r.error().as_str()), (401, "not logged in"));
+    let forged = Sess { cookie: "vigie_session=deadbeef".into(), csrf: "x".into(), user: h.user("op") };
+    assert_eq!(h.call("GET", "/api/alerts", Some(&forged), None).await.status, 401);
+    let op = h.session("op");
+    assert_eq!(h.call("GET", "/api/alerts", Some(&op), None).await.status, 200);
+    h.clock.advance(Duration::from_secs(3601));
+    let before = h.fingerprint();
+    let r = h.call("POST", "/api/alerts/a1/confirm", Some(&op), None).await;
+    assert_eq!((r.status.as_u16(), r.error().as_str()), (401, "session expired: log in again"));
+    assert_eq!(h.fingerprint(), before);
+    let e = &h.audit_actions(1)[0];
+    assert_eq!((e.0.as_str(), e.1.as_str()), ("anonymous", "access.unauthenticated"));
+}
+
+#[tokio::test]
+async fn csrf_is_required_on_every_state_change() {
+    let h = harness();
+    h.publish("a1");
+    let op = h.session("op");
+    let before = h.fingerprint();
+    for token in [None, Some("wrong")] {
+        let mut req =
+            axum::http::Request::builder().method("POST").uri("/api/alerts/a1/confirm").header("cookie", &op.cookie);
+        if let Some(t) = token {
+            req = req.header("x-csrf-token", t);
+        }
+        let resp =
+            tower::ServiceExt::oneshot(h.router.clone(), req.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 403);
+        assert_eq!(h.audit_actions(1)[0].1, "access.csrf_refused");
+    }
+    assert_eq!(h.fingerprint(), before);
+    assert_eq!(h.call("POST", "/api/alerts/a1/confirm", Some(&op), None).await.status, 200);
+}
+
+#[tokio::test]
+async fn bad_bodies_and_unknown_ids_get_clear_errors_and_change_nothing() {
+    let h = harness();
+    h.publish("a1");
+    let op = h.session("op");
+    let before = h.fingerprint();
+    let big = format!(r#"{{"reason":"other","text":"{}"}}"#, "x".repeat(70 * 1024));
+    let cases: Vec<(&str, Option<&str>, u16, &str)> = vec![
+        ("/api/alerts/a1/dismiss", Some("{not json"), 400, "malformed JSON body"),
+        ("/api/alerts/a1/dismiss", Some(r#"{"text":"no reason"}"#), 400, "malformed JSON body"),
+        ("/api/alerts/a1/dismiss", Some(r#"{"reason":"bored"}"#), 400, "unknown dismissal reason 'bored'"),
+        ("/api/alerts/a1/dismiss", Some(r#"{"reason":"other"}"#), 400, "dismissal reason 'other' needs a text"),
+        ("/api/alerts/a1/dismiss", Some(r#"{"reason":"duplicate","extra":1}"#), 400, "malformed JSON body"),
+        ("/api/alerts/a1/dismiss", Some(big.as_str()), 413, "request body too large: at most 64 KiB"),
+        (
+            "/api/alerts/a1/dispatch",
+            Some(r#"{"unit":"P1"}"#),
+            409,
+            "cannot dispatch alert a1: confirm it before dispatching a patrol",
+        ),
+        ("/api/alerts/a1/resolve", Some(r#"{"note":""}"#), 400, "resolution note is empty"),
+        ("/api/alerts/nope/confirm", None, 404, "no alert 'nope'"),
+        ("/api/alerts/nope/dismiss", Some(r#"{"reason":"duplicate"}"#), 404, "no alert 'nope'"),
+    ];
+    for (path, body, status, msg) in cases {
+        let r = h.call("POST", path, Some(&op), body).await;
+        assert_eq!(r.status.as_u16(), status, "{path} {body:?}: {}", String::from_utf8_lossy(&r.body));
+        assert!(r.error().starts_with(msg), "{path}: '{}' should start with '{msg}'", r.error());
+        assert_eq!(h.fingerprint(), before, "{path} {body:?} changed state");
+    }
+    // JSON sent as a form (what a cross-site form could do) is refused.
+    let mut req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/alerts/a1/dismiss")
+        .header("cookie", &op.cookie)
+        .header("x-csrf-token", &op.csrf)
+        .header("content-type", "text/plain");
+    req = req.header("accept", "*/*");
+    let resp = tower::ServiceExt::oneshot(
+        h.router.clone(),
+        req.body(axum::body::Body::from(r#"{"reason":"duplicate"}"#)).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 415);
+    for path in ["/api/alerts/nope", "/api/alerts/nope/snapshot", "/api/alerts/nope/clip", "/api/cameras/nope/live"] {
+        let r = h.call("GET", path, Some(&op), None).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.error().contains("nope"), "{}", r.error());
+    }
+    let r = h.call("GET", "/api/alerts?state=bogus", Some(&op), None).await;
+    assert_eq!((r.status.as_u16(), r.error().starts_with("unknown alert state 'bogus'")), (400, true));
+    let r = h.call("GET", "/api/alerts?limit=abc", Some(&op), None).await;
+    assert_eq!(r.status, 400);
+    assert!(r.error().starts_with("bad query string"));
+    let r = h.call("GET", "/api/nothing-here", Some(&op), None).await;
+    assert_eq!((r.status.as_u16(), r.error().as_str()), (404, "no such endpoint: GET /api/nothing-here"));
+    let r = h.call("DELETE", "/api/alerts", Some(&op), None).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(h.fingerprint(), before);
+}
+
+#[tokio::test]
+async fn decisions_flow_through_the_state_machine_and_the_audit_trail() {
+    let h = harness();
+    h.publish("a1");
+    let op = h.session("op");
+    let mut rx = h.hub.subscribe();
+    let r = h.call("POST", "/api/alerts/a1/confirm", Some(&op), None).await;
+    assert_eq!(r.json()["state"], "confirmed");
+    let pushed = rx.try_recv().unwrap();
+    assert_eq!(pushed.kind, "update");
+    assert!(pushed.json.contains("\"state\":\"confirmed\""));
+    let r = h.call("POST", "/api/alerts/a1/confirm", Some(&op), None).await;
+    assert_eq!((r.status.as_u16(), r.error().as_str()), (409, "cannot confirm alert a1: it is already confirmed"));
+    assert_eq!(
+        h.call("POST", "/api/alerts/a1/dispatch", Some(&op), Some(r#"{"unit":"Patrol 7"}"#)).await.json()["state"],
+        "dispatched"
+    );
+    let r = h.call("POST", "/api/alerts/a1/dismiss", Some(&op), Some(r#"{"reason":"duplicate"}"#)).await;
+    assert_eq!(r.status, 409);
+    assert!(r.error().contains("resolve it with a note instead"));
+    assert_eq!(
+        h.call("POST", "/api/alerts/a1/resolve", Some(&op), Some(r#"{"note":"dispersed"}"#)).await.json()["state"],
+        "resolved"
+    );
+    let d = h.call("GET", "/api/alerts/a1", Some(&op), None).await.json();
+    let actions: Vec<&str> = d["decisions"].as_array().unwrap().iter().map(|x| x["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["confirm", "dispatch", "resolve"]);
+    assert_eq!(d["decisions"][1]["text"], "Patrol 7");
+    assert_eq!(d["decisions"][0]["actor"], "op");
+    assert_eq!(d["alert"]["legal_basis"], "Arrêté 2025-17, art. 3");
+    assert_eq!(d["alert"]["model_sha256"], "feedbeef");
+
+    let aud = h.session("aud");
+    let entries = h.call("GET", "/api/audit?action=alert.", Some(&aud), None).await.json();
+    let got: Vec<(String, String)> = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap().into(), e["action"].as_str().unwrap().into()))
+        .collect();
+    let want = [("op", "alert.view"), ("op", "alert.resolve"), ("op", "alert.dispatch"), ("op", "alert.confirm")];
+    assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    let v = h.call("GET", "/api/audit/verify", Some(&aud), None).await.json();
+    assert_eq!(v["ok"], true);
+}
+
+#[tokio::test]
+async fn evidence_is_blurred_unless_a_supervisor_holds_a_grant() {
+    let h = harness();
+    h.publish("a1");
+    let (op, sup) = (h.session("op"), h.session("sup"));
+    let blurred = h.call("GET", "/api/alerts/a1/snapshot", Some(&op), None).await;
+    assert_eq!(blurred.status, 200);
+    assert_eq!(blurred.headers["content-type"], "image/jpeg");
+    assert_eq!(blurred.headers["cache-control"], "no-store, private");
+    assert_eq!(&blurred.body[..], &jpeg(10)[..]);
+    let r = h.call("GET", "/api/alerts/a1/snapshot?unmasked=true", Some(&op), None).await;
+    assert_eq!((r.status.as_u16(), r.error().as_str()), (403, "role operator may not see unblurred evidence"));
+    let r = h.call("GET", "/api/alerts/a1/snapshot?unmasked=true", Some(&sup), None).await;
+    assert_eq!(r.status, 403);
+    assert!(r.error().starts_with("no unmask grant in force for alert a1"));
+    assert_eq!(h.call("POST", "/api/alerts/a1/unmask", Some(&sup), Some(r#"{"reason":"  "}"#)).await.status, 400);
+    let g = h.call("POST", "/api/alerts/a1/unmask", Some(&sup), Some(r#"{"reason":"police request 114"}"#)).await;
+    assert_eq!(g.status, 201);
+    assert_eq!(g.json()["grant"]["expires_at_ms"], T0_MS + 15 * 60_000);
+    let clear = h.call("GET", "/api/alerts/a1/snapshot?unmasked=true", Some(&sup), None).await;
+    assert_eq!(&clear.body[..], &jpeg(200)[..]);
+    assert_eq!(
+        &h.call("GET", "/api/alerts/a1/snapshot", Some(&sup), None).await.body[..],
+        &jpeg(10)[..],
+        "default stays blurred"
+    );
+    assert_eq!(h.call("GET", "/api/alerts/a1/clip?unmasked=true", Some(&sup), None).await.status, 200);
+    assert_eq!(h.call("GET", "/api/alerts/a1/clip", Some(&op), None).await.status, 200);
+    let blurred_flags: Vec<bool> = h.clips.calls.lock().iter().map(|c| c.3).collect();
+    assert_eq!(blurred_flags, [false, true]);
+    assert_eq!(
+        h.call("GET", "/api/alerts/a1/snapshot?unmasked=true", Some(&op), None).await.status,
+        403,
+        "grants are personal"
+    );
+    let actions: Vec<String> = h.audit_actions(20).into_iter().map(|e| e.1).collect();
+    assert!(actions.contains(&"alert.unmask".to_string()));
+    h.clock.advance(Duration::from_secs(15 * 60 + 1));
+    assert_eq!(
+        h.call("GET", "/api/alerts/a1/snapshot?unmasked=true", Some(&sup), None).await.status,
+        403,
+        "grants expire"
+    );
+}
+
+#[tokio::test]
+async fn clip_is_served_as_mjpeg_from_frames() {
+    let h = harness();
+    h.publish("a1");
+    let op = h.session("op");
+    let r = h.call("GET", "/api/alerts/a1/clip", Some(&op), None).await;
+    assert_eq!(r.headers["content-type"], "multipart/x-mixed-replace; boundary=vigieframe");
+    let text = String::from_utf8_lossy(&r.body);
+    assert_eq!(text.matches("Content-Type: image/jpeg").count(), 2);
+    assert!(text.ends_with("--vigieframe--\r\n"));
+    let (cam, from, to, _) = h.clips.calls.lock()[0].clone();
+    assert_eq!((cam.as_str(), from, to), ("cam1", T0_MS - 10_000, T0_MS + 10_000));
+    let e = &h.audit_actions(1)[0];
+    assert_eq!((e.1.as_str(), e.2.as_str()), ("alert.clip.view", "a1"));
+}
+
+#[tokio::test]
+async fn live_views_are_audited_once_per_period() {
+    let h = harness();
+    let op = h.session("op");
+    let cams = h.call("GET", "/api/cameras", Some(&op), None).await.json();
+    assert_eq!(cams["cameras"][0]["health"]["fps"], 7.0);
+    for _ in 0..3 {
+        let r = h.call("GET", "/api/cameras/cam1/live", Some(&op), None).await;
+        assert_eq!(r.headers["content-type"], "image/jpeg");
+    }
+    let count = |h: &H| h.audit_actions(100).iter().filter(|e| e.1 == "live.view").count();
+    assert_eq!(count(&h), 1);
+    h.clock.advance(Duration::from_secs(5 * 60));
+    h.call("GET", "/api/cameras/cam1/live", Some(&op), None).await;
+    assert_eq!(count(&h), 2);
+}
+
+#[tokio::test]
+async fn search_report_users_and_config() {
+    let h = harness();
+    h.publish("a1");
+    let (op, sup, adm) = (h.session("op"), h.session("sup"), h.session("adm"));
+    let r = h.call("GET", "/api/search?class=car&from=2025-06-01", Some(&op), None).await.json();
+    assert_eq!(r["tracks"][0]["id"], 1);
+    assert_eq!(r["filters"]["from"], "2025-06-01T00:00:00Z", "dates reach the archive as RFC 3339");
+    assert_eq!(h.audit_actions(1)[0].1, "search");
+    assert_eq!(h.call("GET", "/api/search?q=%3F%3F", Some(&op), None).await.error(), "could not understand: ??");
+    assert_eq!(h.call("GET", "/api/search?from=yesterday", Some(&op), None).await.status, 400);
+    assert_eq!(h.call("GET", "/api/search?colour=red", Some(&op), None).await.status, 400, "unknown parameter");
+
+    h.store.act("a1", "op", &AlertAction::Confirm).unwrap();
+    let j = h.call("GET", "/api/reports/transparency?from=2025-01-01&to=2026-01-01", Some(&sup), None).await.json();
+    assert_eq!(j["rows"][0]["confirmed"], 1);
+    assert_eq!(j["rows"][0]["precision"], 1.0);
+    let csv =
+        h.call("GET", "/api/reports/transparency?from=2025-01-01&to=2026-01-01&format=csv", Some(&sup), None).await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(String::from_utf8_lossy(&csv.body).lines().nth(1).unwrap().starts_with("cam1,crowd,1,1,0,"));
+    assert_eq!(h.audit_actions(1)[0].1, "report.export");
+    assert_eq!(h.call("GET", "/api/reports/transparency?format=xml", Some(&sup), None).await.status, 400);
+
+    let r = h
+        .call(
+            "POST",
+            "/api/users",
+            Some(&adm),
+            Some(r#"{"username":"op","password":"long enough password","role":"operator"}"#),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.error().as_str()), (409, "user 'op' already exists"));
+    let r = h
+        .call("POST", "/api/users", Some(&adm), Some(r#"{"username":"x","password":"short","role":"operator"}"#))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = h
+        .call(
+            "POST",
+            "/api/users",
+            Some(&adm),
+            Some(r#"{"username":"x","password":"long enough password","role":"god"}"#),
+        )
+        .await;
+    assert!(r.error().starts_with("unknown role 'god'"));
+    assert_eq!(h.call("POST", "/api/users/adm/disable", Some(&adm), None).await.status, 409);
+    assert_eq!(h.call("POST", "/api/users/ghost/disable", Some(&adm), None).await.status, 404);
+    assert_eq!(h.call("POST", "/api/users/op/disable", Some(&adm), None).await.status, 200);
+    assert_eq!(h.call("GET", "/api/me", Some(&op), None).await.status, 401, "disabling closes sessions");
+
+    let r = h.call("PUT", "/api/config", Some(&adm), Some(r#"{"zones":[]}"#)).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["errors"][0]["key"], "cameras");
+    let r = h.call("PUT", "/api/config", Some(&adm), Some(r#"{"cameras":[]}"#)).await;
+    assert_eq!(r.status, 200);
+    let e = h.store.audit_entries(&vigie_store::AuditQuery { limit: 1, ..Default::default() }).unwrap().remove(0);
+    assert_eq!(e.action, "config.change");
+    assert!(e.details.contains("\"before\"") && e.details.contains("cam1"));
+    assert_eq!(h.call("GET", "/api/notifications", Some(&adm), None).await.json()["webhook"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn console_is_served_with_a_strict_policy() {
+    let h = harness();
+    let r = h.call("GET", "/", None, None).await;
+    assert_eq!(r.status, 200);
+    assert!(String::from_utf8_lossy(&r.body).contains("<script src=\"/assets/app.js\""));
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"));
+    assert_eq!(r.headers["x-frame-options"], "DENY");
+    assert_eq!(
+        h.call("GET", "/assets/app.js", None, None).await.headers["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(h.call("GET", "/assets/secrets.txt", None, None).await.status, 404);
+    assert_eq!(h.call("GET", "/assets/..%2Fvigie.db", None, None).await.status, 404);
+}

@@ -1,0 +1,161 @@
+// End-to-end tests of the operators' console in Debian's Chromium (playwright-core drives the
+// system browser; nothing is downloaded). The server under test is a command:
+//   VIGIE_SERVER_CMD    shell command started from the repository root, with $VIGIE_DATA set
+//                       (default: the vigie-server demo_server example on 127.0.0.1:18080)
+//   VIGIE_USER_ADD_CMD  creates a user; {role} and {name} are replaced, password on stdin
+//   VIGIE_URL           where the console answers (default http://127.0.0.1:18080)
+//   CHROMIUM            browser binary (default /usr/bin/chromium)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const DATA = process.env.VIGIE_DATA || mkdtempSync(join(tmpdir(), 'vigie-e2e-'));
+const DEMO = process.env.VIGIE_DEMO_BIN || join(ROOT, 'target/release/examples/demo_server');
+const URL = process.env.VIGIE_URL || 'http://127.0.0.1:18080';
+const SERVER_CMD = process.env.VIGIE_SERVER_CMD || `"${DEMO}" --data "$VIGIE_DATA" --listen 127.0.0.1:18080 --alert-every-s 3`;
+const USER_ADD_CMD = process.env.VIGIE_USER_ADD_CMD || `"${DEMO}" user add --data "$VIGIE_DATA" --role {role} {name}`;
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+const USERS = { op: 'operator', sup: 'supervisor', aud: 'auditor', adm: 'admin' };
+const pw = (name) => `e2e-password-of-${name}`;
+const env = { ...process.env, VIGIE_DATA: DATA };
+
+let server, browser, serverLog;
+const shared = { alertId: null };
+
+async function waitForServer(deadlineMs) {
+  while (Date.now() < deadlineMs) {
+    if (server.exitCode !== null) throw new Error(`server exited with ${server.exitCode}:\n${readFileSync(serverLog, 'utf8')}`);
+    try { const r = await fetch(`${URL}/`); if (r.ok) return; } catch (_) { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server did not answer on ${URL}:\n${readFileSync(serverLog, 'utf8')}`);
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  for (const [name, role] of Object.entries(USERS)) {
+    const cmd = USER_ADD_CMD.replaceAll('{role}', role).replaceAll('{name}', name);
+    const r = spawnSync('sh', ['-c', cmd], { cwd: ROOT, env, input: `${pw(name)}\n`, encoding: 'utf8' });
+    assert.equal(r.status, 0, `user add ${name} failed: ${r.stderr}`);
+  }
+  serverLog = join(ARTIFACTS, 'server.log');
+  const log = openSync(serverLog, 'w');
+  server = spawn('sh', ['-c', `exec ${SERVER_CMD}`], { cwd: ROOT, env, detached: true, stdio: ['ignore', log, log] });
+  await waitForServer(Date.now() + 90_000);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server && server.exitCode === null) { try { process.kill(-server.pid, 'SIGTERM'); } catch (_) { /* gone */ } }
+});
+
+async function login(name) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { page.__errors = (page.__errors || []).concat(String(e)); });
+  await page.goto(URL);
+  await page.fill('#username', name);
+  await page.fill('#password', pw(name));
+  await page.click('#login-btn');
+  await page.waitForSelector('#app:not([hidden])');
+  return { context, page };
+}
+
+async function shoot(page, name) { await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true }); }
+
+test('wrong password is refused with a message', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(URL);
+  await page.fill('#username', 'op');
+  await page.fill('#password', 'not-the-password');
+  await page.click('#login-btn');
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
+  assert.equal(await page.textContent('#login-error'), 'wrong username or password');
+  assert.equal(await page.isHidden('#app'), true);
+  await context.close();
+});
+
+test('operator: an alert arrives without reload, is confirmed, and the audit trail shows it', async () => {
+  const { context, page } = await login('op');
+  await page.waitForFunction(() => document.querySelector('#feed-status').textContent === 'live', null, { timeout: 15_000 });
+  await page.evaluate(() => { window.__sameDocument = true; });
+  const known = await page.$$eval('#queue li', (els) => els.map((e) => e.dataset.id));
+  // The server pushes the next alert; nothing in the page polls or reloads.
+  const handle = await page.waitForFunction((ids) => {
+    const li = [...document.querySelectorAll('#queue li')].find((l) => !ids.includes(l.dataset.id) && l.querySelector('.state.new'));
+    return li ? li.dataset.id : null;
+  }, known, { timeout: 60_000 });
+  const id = await handle.jsonValue();
+  shared.alertId = id;
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+  assert.equal(await page.isVisible('#arrival'), true, 'visual cue on arrival');
+  const row = page.locator(`#queue li[data-id="${id}"]`);
+  const rowText = await row.textContent();
+  assert.match(rowText, /cam\d|\w/);
+  await row.click();
+  await page.waitForSelector('#btn-confirm');
+  await page.waitForFunction(() => { const i = document.querySelector('#evidence-img'); return i && i.complete && i.naturalWidth > 0; });
+  assert.ok((await page.textContent('#legal-basis')).length > 0, 'legal basis shown');
+  await page.waitForFunction(() => { const i = document.querySelector('#clip-box img'); return i && i.naturalWidth > 0; }, null, { timeout: 15_000 });
+  await shoot(page, 'alert-detail');
+  await page.click('#btn-confirm');
+  await page.waitForFunction(() => document.querySelector('#detail-state')?.textContent === 'confirmed');
+  // The state machine's refusal is shown as a message.
+  await page.click('#btn-confirm');
+  await page.waitForFunction(() => document.querySelector('#action-msg')?.textContent.includes('already confirmed'));
+  assert.deepEqual(page.__errors || [], []);
+  await context.close();
+
+  const aud = await login('aud');
+  await aud.page.click('#nav-audit');
+  await aud.page.waitForFunction((alertId) => [...document.querySelectorAll('#audit-table tbody tr')].some((tr) =>
+    tr.querySelector('.action').textContent === 'alert.confirm' && tr.querySelector('.target').textContent === alertId
+    && tr.querySelector('.actor').textContent === 'op'), id, { timeout: 10_000 });
+  await aud.page.click('#audit-verify');
+  await aud.page.waitForFunction(() => document.querySelector('#audit-verdict').textContent.startsWith('intact'));
+  await shoot(aud.page, 'audit-trail');
+  await aud.context.close();
+});
+
+test('auditor sees no snapshot, clip or live picture', async () => {
+  const { context, page } = await login('aud');
+  const nav = await page.$$eval('#nav a', (as) => as.map((a) => a.id));
+  assert.deepEqual(nav, ['nav-reports', 'nav-audit']);
+  await page.goto(`${URL}/#/alerts`);
+  await page.waitForSelector('#view-reports:not([hidden])');
+  assert.equal(await page.locator('img').count(), 0, 'no picture anywhere on the auditor console');
+  const id = shared.alertId || 'demo-0';
+  const statuses = await page.evaluate(async (alertId) => Promise.all(
+    [`/api/alerts/${alertId}/snapshot`, `/api/alerts/${alertId}/clip`, '/api/cameras/cam1/live', '/api/alerts'].map(async (p) => (await fetch(p)).status)), id);
+  assert.deepEqual(statuses, [403, 403, 403, 403]);
+  await shoot(page, 'auditor-reports');
+  await context.close();
+});
+
+test('camera wall shows refreshed live pictures and camera health', async () => {
+  const { context, page } = await login('op');
+  await page.click('#nav-wall');
+  await page.waitForFunction(() => {
+    const imgs = [...document.querySelectorAll('#wall img.live')];
+    return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  }, null, { timeout: 20_000 });
+  const first = await page.getAttribute('#wall img.live', 'src');
+  await page.waitForFunction((src) => document.querySelector('#wall img.live').getAttribute('src') !== src, first, { timeout: 10_000 });
+  const health = await page.$$eval('#wall .health', (els) => els.map((e) => e.textContent));
+  assert.ok(health.every((t) => /connected/.test(t)), health.join(' | '));
+  await shoot(page, 'camera-wall');
+  await context.close();
+});

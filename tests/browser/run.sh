@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the pinned test dependencies and runs the console's end-to-end tests in Debian's
+# Chromium. Without VIGIE_SERVER_CMD it builds and uses the vigie-server demo_server example.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+command -v node >/dev/null || { echo "run.sh: node is missing (Debian package nodejs)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "run.sh: npm is missing (Debian package npm)" >&2; exit 1; }
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "run.sh: ${CHROMIUM:-/usr/bin/chromium} is missing (Debian package chromium)" >&2; exit 1; }
+cd "$here"
+npm ci --no-audit --no-fund
+if [ -z "${VIGIE_SERVER_CMD:-}" ]; then
+  (cd "$root" && cargo build --release -p vigie-server --example demo_server)
+  target="${CARGO_TARGET_DIR:-$root/target}"
+  case "$target" in /*) ;; *) target="$root/$target" ;; esac
+  export VIGIE_DEMO_BIN="$target/release/examples/demo_server"
+fi
+exec node --test --test-concurrency=1 console.test.mjs
