@@ -1,0 +1,463 @@
+//! Playback and export of a time range of one camera as a single MP4 file.
+//!
+//! Without blurring, the packets of the covered segments are remuxed untouched (no re-encode),
+//! starting at the key frame at or before `from` so the first picture decodes. With blurring
+//! (the default for anyone but a supervisor who gives a reason), frames are decoded, the people
+//! boxes found by the caller's detector are pixelated with the same code as every other
+//! picture leaving the system, and the result is re-encoded with OpenH264.
+//!
+//! The output is a plain (non-fragmented, fast-start) MP4 so that any player, and the tools a
+//! court or the police use, can open it. `muxide` assembles it in memory, which is why one
+//! export is capped at `archive.max_export_s`.
+
+use crate::archive::{rfc3339, Archive, ArchiveError};
+use crate::catalog::{SegmentRow, SegmentState};
+use crate::fmp4::{parse_segment, ParsedSegment};
+use openh264::encoder::{
+    Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode, UsageType,
+};
+use openh264::formats::YUVSlices;
+use openh264::OpenH264API;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+use vigie_core::{BBox, Frame, Packet};
+use vigie_decode::H264Decoder;
+use vigie_imaging::crop_frame;
+
+/// A stretch of the requested range with no footage, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gap {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+/// Reads the packets of one camera over a time range, segment by segment.
+pub struct RangeReader<'a> {
+    archive: &'a Archive,
+    from_ms: i64,
+    to_ms: i64,
+    segments: VecDeque<SegmentRow>,
+    current: Option<(SegmentRow, Vec<u8>, ParsedSegment, usize)>,
+    started: bool,
+    seq: u64,
+    prev_end_ms: Option<i64>,
+    /// Holes met so far (missing files, unreadable segments, recording gaps).
+    pub gaps: Vec<Gap>,
+}
+
+impl Archive {
+    /// Packets of `camera` from the key frame at or before `from_ms` up to `to_ms`, in order.
+    /// Segments whose file has disappeared are marked missing and reported in `gaps`.
+    pub fn read_range(&self, camera: &str, from_ms: i64, to_ms: i64) -> Result<RangeReader<'_>, ArchiveError> {
+        let mut segs = self.catalog().range(camera, from_ms, to_ms)?;
+        // Every segment starts with a key frame: a later one starting by `from` gives a later
+        // (closer) key frame than anything in the earlier ones.
+        while segs.len() > 1 && segs[1].start_ms <= from_ms && segs[1].state == SegmentState::Ok {
+            segs.remove(0);
+        }
+        Ok(RangeReader {
+            archive: self,
+            from_ms,
+            to_ms,
+            segments: segs.into(),
+            current: None,
+            started: false,
+            seq: 0,
+            prev_end_ms: None,
+            gaps: Vec::new(),
+        })
+    }
+}
+
+impl RangeReader<'_> {
+    fn gap(&mut self, from: i64, to: i64, reason: impl Into<String>) {
+        self.gaps.push(Gap { from: rfc3339(from), to: rfc3339(to), reason: reason.into() });
+    }
+
+    fn load_next(&mut self) -> bool {
+        while let Some(seg) = self.segments.pop_front() {
+            if let Some(prev) = self.prev_end_ms {
+                if seg.start_ms - prev > 2000 {
+                    self.gap(prev, seg.start_ms, "not recorded");
+                }
+            }
+            self.prev_end_ms = Some(seg.end_ms);
+            if seg.state == SegmentState::Missing {
+                self.gap(seg.start_ms, seg.end_ms, format!("segment file {} missing", seg.path));
+                continue;
+            }
+            let bytes = match self.archive.store().read(&seg.path) {
+                Ok(b) => b,
+                Err(e) => {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        tracing::warn!("segment file {} deleted behind the archive's back", seg.path);
+                        let _ = self.archive.catalog().set_state(seg.id, SegmentState::Missing);
+                    }
+                    self.gap(seg.start_ms, seg.end_ms, format!("segment file {}: {e}", seg.path));
+                    continue;
+                }
+            };
+            match parse_segment(&bytes) {
+                Ok(p) if !p.samples.is_empty() => {
+                    let start = if self.started {
+                        0
+                    } else {
+                        // Last key frame at or before `from` (or the segment's first sample).
+                        let mut k = 0;
+                        for (i, s) in p.samples.iter().enumerate() {
+                            if seg.start_ms + p.offset_of(i).as_millis() as i64 > self.from_ms {
+                                break;
+                            }
+                            if s.key {
+                                k = i;
+                            }
+                        }
+                        k
+                    };
+                    self.current = Some((seg, bytes, p, start));
+                    return true;
+                }
+                Ok(_) => self.gap(seg.start_ms, seg.end_ms, format!("segment {} holds no frames", seg.path)),
+                Err(e) => self.gap(seg.start_ms, seg.end_ms, format!("segment {} unreadable: {e}", seg.path)),
+            }
+        }
+        false
+    }
+}
+
+impl Iterator for RangeReader<'_> {
+    type Item = Result<Packet, ArchiveError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.current.is_none() && !self.load_next() {
+                return None;
+            }
+            let (seg, bytes, p, i) = self.current.as_mut().expect("loaded");
+            if *i >= p.samples.len() {
+                self.current = None;
+                continue;
+            }
+            let t = seg.start_ms + p.offset_of(*i).as_millis() as i64;
+            if t > self.to_ms {
+                self.current = None;
+                self.segments.clear();
+                return None;
+            }
+            let idx = *i;
+            *i += 1;
+            self.seq += 1;
+            let start = crate::archive::from_ms(seg.start_ms);
+            let position = format!("sample {} of segment {}", idx + 1, seg.path);
+            let pkt = p.packet(bytes, idx, start, self.seq, position).map_err(ArchiveError::Media);
+            self.started = true;
+            return Some(pkt);
+        }
+    }
+}
+
+/// Who asks for which footage, and how it is to be anonymised.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub camera: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Pixelate people (default). Turning it off is an unmask: supervisors only (checked by
+    /// the caller), and it needs `unmask_reason`.
+    pub blur_people: bool,
+    pub unmask_reason: Option<String>,
+    /// User name written to the audit trail.
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportResult {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    pub frames: u64,
+    /// First and last frame actually in the file (the start may be a little before the
+    /// requested `from`: the key frame it needs).
+    pub from: String,
+    pub to: String,
+    pub duration_s: f64,
+    pub blurred: bool,
+    pub gaps: Vec<Gap>,
+}
+
+/// People boxes for a decoded frame, supplied by the caller's detector.
+pub type PeopleBoxes<'a> = &'a mut dyn FnMut(&Frame) -> Vec<BBox>;
+
+/// Pixelates `boxes` in a YUV frame, through `vigie_imaging` so exports look like every other
+/// anonymised picture. Only the regions around the boxes are converted.
+pub fn anonymise_frame(frame: &mut Frame, boxes: &[BBox]) {
+    let (w, h) = (frame.width, frame.height);
+    for b in boxes {
+        // Same enlargement as `RgbImage::anonymise`, plus room for its block rounding.
+        let (px, py) = (b.width() * 0.08 + 2.0, b.height() * 0.05 + 2.0);
+        let x0 = ((b.x1 - px).floor().max(0.0) as usize) & !1;
+        let y0 = ((b.y1 - py).floor().max(0.0) as usize) & !1;
+        let x1 = (((b.x2 + px).ceil().max(0.0) as usize + 1) & !1).min(w);
+        let y1 = (((b.y2 + py).ceil().max(0.0) as usize + 1) & !1).min(h);
+        if x1 <= x0 || y1 <= y0 {
+            continue;
+        }
+        let region = BBox::new(x0 as f32, y0 as f32, x1 as f32, y1 as f32);
+        let Some(mut img) = crop_frame(frame, &region) else { continue };
+        img.anonymise(&BBox::new(b.x1 - x0 as f32, b.y1 - y0 as f32, b.x2 - x0 as f32, b.y2 - y0 as f32));
+        let patch = Frame::from_rgb(img.width, img.height, &img.data);
+        for y in 0..patch.height {
+            let dst = (y0 + y) * w + x0;
+            frame.y[dst..dst + patch.width].copy_from_slice(&patch.y[y * patch.width..(y + 1) * patch.width]);
+        }
+        let (cw, pcw) = (frame.chroma_width(), patch.chroma_width());
+        let n = pcw.min(cw - x0 / 2);
+        for y in 0..patch.chroma_height().min(frame.chroma_height() - y0 / 2) {
+            let dst = (y0 / 2 + y) * cw + x0 / 2;
+            frame.u[dst..dst + n].copy_from_slice(&patch.u[y * pcw..y * pcw + n]);
+            frame.v[dst..dst + n].copy_from_slice(&patch.v[y * pcw..y * pcw + n]);
+        }
+    }
+}
+
+struct Reencoder {
+    encoder: Encoder,
+    even: (usize, usize),
+    scratch: (Vec<u8>, Vec<u8>, Vec<u8>),
+    out: Vec<u8>,
+}
+
+impl Reencoder {
+    fn new(width: usize, height: usize, fps: f64) -> Result<Self, ArchiveError> {
+        // Quality mode within QP 16-22 and no frame skipping: an export must keep every frame
+        // (OpenH264 can only hold a bitrate by dropping some), and footage handed over as
+        // evidence must stay legible. People are pixelated before encoding anyway. (OpenH264
+        // warns once that it cannot hold a bitrate without skipping frames: intended.)
+        let cfg = EncoderConfig::new()
+            .usage_type(UsageType::CameraVideoRealTime)
+            .rate_control_mode(RateControlMode::Quality)
+            .qp(QpRange::new(16, 22))
+            .max_frame_rate(FrameRate::from_hz(fps as f32))
+            .skip_frames(false)
+            .intra_frame_period(IntraFramePeriod::from_num_frames((fps * 2.0).round().max(1.0) as u32));
+        let encoder = Encoder::with_api_config(OpenH264API::from_source(), cfg)
+            .map_err(|e| ArchiveError::Media(format!("cannot start the H.264 encoder: {e}")))?;
+        Ok(Self { encoder, even: (width & !1, height & !1), scratch: Default::default(), out: Vec::new() })
+    }
+
+    /// Encodes one frame; returns the Annex-B access unit and whether it is a key frame.
+    fn encode(&mut self, f: &Frame) -> Result<Option<(&[u8], bool)>, ArchiveError> {
+        let (w, h) = self.even;
+        let (cw, ch) = (w / 2, h / 2);
+        let yuv = if (w, h) == (f.width, f.height) {
+            YUVSlices::new((&f.y, &f.u, &f.v), (w, h), (w, cw, cw))
+        } else {
+            // The encoder takes even sizes only: drop the odd last row/column.
+            let (y, u, v) = &mut self.scratch;
+            y.clear();
+            u.clear();
+            v.clear();
+            for r in 0..h {
+                y.extend_from_slice(&f.y[r * f.width..r * f.width + w]);
+            }
+            let fcw = f.chroma_width();
+            for r in 0..ch {
+                u.extend_from_slice(&f.u[r * fcw..r * fcw + cw]);
+                v.extend_from_slice(&f.v[r * fcw..r * fcw + cw]);
+            }
+            YUVSlices::new((y, u, v), (w, h), (w, cw, cw))
+        };
+        let bs = self.encoder.encode(&yuv).map_err(|e| ArchiveError::Media(format!("H.264 encoding failed: {e}")))?;
+        let key = matches!(bs.frame_type(), FrameType::IDR | FrameType::I);
+        self.out.clear();
+        bs.write_vec(&mut self.out);
+        if self.out.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((&self.out, key)))
+    }
+}
+
+impl Archive {
+    /// Exports `[from_ms, to_ms]` of a camera as one MP4 under `<data>/exports/`, audits it
+    /// (actor, range, blurring, reason, SHA-256) and returns where it is.
+    pub fn export(
+        &self,
+        req: &ExportRequest,
+        people_boxes: Option<PeopleBoxes<'_>>,
+    ) -> Result<ExportResult, ArchiveError> {
+        if req.from_ms >= req.to_ms {
+            return Err(ArchiveError::BadRequest(format!(
+                "export: 'from' ({}) must be before 'to' ({})",
+                rfc3339(req.from_ms),
+                rfc3339(req.to_ms)
+            )));
+        }
+        let max = self.config().max_export_s as i64;
+        if req.to_ms - req.from_ms > max * 1000 {
+            return Err(ArchiveError::BadRequest(format!(
+                "export: {} s requested, at most {max} s per export (archive.max_export_s); split the range",
+                (req.to_ms - req.from_ms) / 1000
+            )));
+        }
+        let reason = req.unmask_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        if !req.blur_people && reason.is_none() {
+            return Err(ArchiveError::BadRequest(
+                "export: unblurred footage needs a reason (supervisor unmask), e.g. a case number".into(),
+            ));
+        }
+        let mut people_boxes = people_boxes;
+        if req.blur_people && people_boxes.is_none() {
+            return Err(ArchiveError::BadRequest(
+                "export: blurring people needs a people detector; none was given".into(),
+            ));
+        }
+        if !self.cameras()?.contains(&req.camera) {
+            return Err(ArchiveError::NotFound(format!("export: no footage recorded for camera '{}'", req.camera)));
+        }
+        let segs = self.catalog().range(&req.camera, req.from_ms, req.to_ms)?;
+        let Some(first) = segs.first() else {
+            return Err(ArchiveError::NotFound(format!(
+                "export: no footage of camera '{}' between {} and {}",
+                req.camera,
+                rfc3339(req.from_ms),
+                rfc3339(req.to_ms)
+            )));
+        };
+        let (width, height) = (first.width.max(2), first.height.max(2));
+        let fps = segs
+            .iter()
+            .find(|s| s.frames > 1 && s.end_ms > s.start_ms)
+            .map_or(25.0, |s| s.frames as f64 * 1000.0 / (s.end_ms - s.start_ms) as f64);
+
+        let dir = self.exports_dir();
+        std::fs::create_dir_all(&dir).map_err(ArchiveError::io(format!("creating {}", dir.display())))?;
+        let stamp = |ms: i64| rfc3339(ms).replace([':', '-'], "").replace(".000", "");
+        let name = format!(
+            "{}_{}_{}{}.mp4",
+            crate::archive::escape_camera(&req.camera),
+            stamp(req.from_ms),
+            stamp(req.to_ms),
+            if req.blur_people { "" } else { "_unmasked" }
+        );
+        let path = dir.join(&name);
+        let tmp = dir.join(format!("{name}.partial"));
+        let file = std::fs::File::create(&tmp).map_err(ArchiveError::io(format!("creating {}", tmp.display())))?;
+        let mut mux = muxide::api::MuxerBuilder::new(BufWriter::new(file))
+            .video(muxide::api::VideoCodec::H264, width, height, fps)
+            .with_fast_start(true)
+            .build()
+            .map_err(|e| ArchiveError::Media(format!("export: {e}")))?;
+
+        let mut reader = self.read_range(&req.camera, req.from_ms, req.to_ms)?;
+        let mut decoder = if req.blur_people {
+            Some(H264Decoder::new(&req.camera).map_err(|e| ArchiveError::Media(e.to_string()))?)
+        } else {
+            None
+        };
+        let mut encoder = None;
+        let mut t0: Option<SystemTime> = None;
+        let mut last: Option<(SystemTime, f64)> = None;
+        let mut frames = 0u64;
+        let result: Result<(), ArchiveError> = (|| {
+            for pkt in reader.by_ref() {
+                let pkt = pkt?;
+                let (data, key, at): (Vec<u8>, bool, SystemTime) = match decoder.as_mut() {
+                    None => (pkt.data.to_vec(), pkt.keyframe, pkt.received_at),
+                    Some(dec) => {
+                        let frame = match dec.decode(&pkt) {
+                            Ok(Some(f)) => f,
+                            Ok(None) => continue,
+                            Err(e) => {
+                                tracing::warn!("export: {e}");
+                                continue;
+                            }
+                        };
+                        if crate::archive::to_ms(pkt.received_at) < req.from_ms {
+                            continue; // decoded only as a reference for the frames in range
+                        }
+                        let mut frame = frame;
+                        let boxes = (people_boxes.as_mut().expect("checked above"))(&frame);
+                        anonymise_frame(&mut frame, &boxes);
+                        if encoder.is_none() {
+                            encoder = Some(Reencoder::new(frame.width, frame.height, fps)?);
+                        }
+                        match encoder.as_mut().expect("just set").encode(&frame)? {
+                            Some((au, key)) => (au.to_vec(), key, pkt.received_at),
+                            None => continue,
+                        }
+                    }
+                };
+                let start = *t0.get_or_insert(at);
+                let mut pts = at.duration_since(start).unwrap_or(Duration::ZERO).as_secs_f64();
+                if let Some((_, prev)) = last {
+                    if pts <= prev {
+                        pts = prev + 0.001;
+                    }
+                }
+                mux.write_video(pts, &data, key).map_err(|e| ArchiveError::Media(format!("export: {e}")))?;
+                last = Some((at, pts));
+                frames += 1;
+            }
+            Ok(())
+        })();
+        let finish = result.and_then(|()| {
+            if frames == 0 {
+                return Err(ArchiveError::NotFound(format!(
+                    "export: no readable footage of camera '{}' between {} and {}",
+                    req.camera,
+                    rfc3339(req.from_ms),
+                    rfc3339(req.to_ms)
+                )));
+            }
+            mux.finish_in_place().map_err(|e| ArchiveError::Media(format!("export: {e}")))?;
+            let w = mux.into_writer();
+            let f =
+                w.into_inner().map_err(|e| ArchiveError::io(format!("writing {}", tmp.display()))(e.into_error()))?;
+            f.sync_all().map_err(ArchiveError::io(format!("writing {}", tmp.display())))?;
+            Ok(())
+        });
+        if let Err(e) = finish {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let bytes = std::fs::read(&tmp).map_err(ArchiveError::io(format!("reading {}", tmp.display())))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        std::fs::rename(&tmp, &path).map_err(ArchiveError::io(format!("publishing {}", path.display())))?;
+        let (t0, (t_last, dur)) = (t0.expect("frames > 0"), last.expect("frames > 0"));
+        let res = ExportResult {
+            path: path.clone(),
+            sha256,
+            bytes: bytes.len() as u64,
+            frames,
+            from: rfc3339(crate::archive::to_ms(t0)),
+            to: rfc3339(crate::archive::to_ms(t_last)),
+            duration_s: dur + 1.0 / fps,
+            blurred: req.blur_people,
+            gaps: reader.gaps.clone(),
+        };
+        let details = serde_json::json!({
+            "camera": req.camera,
+            "from": rfc3339(req.from_ms),
+            "to": rfc3339(req.to_ms),
+            "blurred": req.blur_people,
+            "unmask_reason": reason,
+            "sha256": res.sha256,
+            "bytes": res.bytes,
+            "frames": res.frames,
+            "file": path.display().to_string(),
+            "gaps": res.gaps,
+        });
+        if let Err(e) = self.audit().record(&req.actor, "export", &req.camera, &details.to_string()) {
+            // An export nobody can account for must not be handed out.
+            let _ = std::fs::remove_file(&path);
+            return Err(ArchiveError::Audit(e));
+        }
+        Ok(res)
+    }
+}

@@ -1,0 +1,174 @@
+//! Search requests and answers for the track index.
+
+use crate::colour::NamedColor;
+use crate::summarize::Direction;
+use serde::{Deserialize, Serialize};
+
+/// Longest time range one search may cover. Ranges are required: an unbounded search would
+/// read the whole index, and the index never holds more than 30 days anyway.
+pub const MAX_SPAN_MS: i64 = 31 * 86_400_000;
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+/// Totals are counted up to this; beyond it the answer says "at least".
+pub const COUNT_CAP: u64 = 10_000;
+
+/// Typed search filters. All given filters must match (AND); a list matches any of its values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    /// Tracks overlapping `[from_ms, to_ms]` (Unix ms). Both are required.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub cameras: Vec<String>,
+    /// Tracks that crossed any of these zones (with `min_dwell_s`: stayed that long in one).
+    pub zones: Vec<String>,
+    /// Detector class names (`car`, `person`...).
+    pub classes: Vec<String>,
+    pub colors: Vec<NamedColor>,
+    pub direction: Option<Direction>,
+    /// With zones: seconds in one of them; without: seconds in view.
+    pub min_dwell_s: Option<f64>,
+    /// Only tracks linked to an event (true) or not linked (false).
+    pub event_linked: Option<bool>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// Why a search was refused. Everything but `Db` is the caller's mistake (HTTP 400).
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum SearchError {
+    #[error("time range: {0}")]
+    TimeRange(String),
+    #[error("unknown camera '{0}'")]
+    UnknownCamera(String),
+    #[error("unknown zone '{0}'")]
+    UnknownZone(String),
+    #[error("unknown class '{0}'")]
+    UnknownClass(String),
+    #[error("{param}: {message}")]
+    BadParam { param: String, message: String },
+    #[error("could not understand: {}", not_understood.join(", "))]
+    Unparsed { understood: Vec<String>, not_understood: Vec<String> },
+    #[error("the object's descriptor: {0}")]
+    NotComparable(String),
+    #[error("track index: {0}")]
+    Db(String),
+}
+
+impl SearchError {
+    /// Whether the request was at fault (400) rather than the server (500).
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, SearchError::Db(_))
+    }
+}
+
+impl From<rusqlite::Error> for SearchError {
+    fn from(e: rusqlite::Error) -> Self {
+        SearchError::Db(e.to_string())
+    }
+}
+
+/// Query-string parameters of `GET /api/search`, as text. Lists may repeat the parameter or
+/// separate values with commas.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchParams {
+    /// RFC 3339.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub camera: Vec<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub zone: Vec<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub class: Vec<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub color: Vec<String>,
+    pub direction: Option<String>,
+    pub min_dwell_s: Option<f64>,
+    pub event_linked: Option<bool>,
+    /// Free text such as `red car in "rue piétonne" after 14:00 yesterday`.
+    pub q: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// One value (`camera=a,b` as most query-string decoders give it) or a list (`camera=a&camera=b`).
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// A zone a track crossed and how long it stayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneDwell {
+    pub zone: String,
+    pub dwell_s: f64,
+}
+
+/// One matching track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackHit {
+    /// Row id: thumbnail at `thumbnail(id)`, similar objects at `similar(id, ..)`.
+    pub id: i64,
+    pub camera: String,
+    pub track_id: u64,
+    pub class: String,
+    pub color: Option<NamedColor>,
+    pub start: String,
+    pub end: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub duration_s: f64,
+    pub zones: Vec<ZoneDwell>,
+    pub direction: Option<Direction>,
+    pub displacement_px: f32,
+    pub width: f32,
+    pub height: f32,
+    pub event_ids: Vec<String>,
+    pub has_thumbnail: bool,
+    /// The clip to open for this track: a few seconds either side of it (Unix ms).
+    pub clip_from_ms: i64,
+    pub clip_to_ms: i64,
+    /// Descriptor distance, for "similar object" answers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance: Option<f32>,
+}
+
+/// The filters actually applied, echoed back so the console can show what was understood.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AppliedFilters {
+    pub from: String,
+    pub to: String,
+    pub cameras: Vec<String>,
+    pub zones: Vec<String>,
+    pub classes: Vec<String>,
+    pub colors: Vec<NamedColor>,
+    pub direction: Option<Direction>,
+    pub min_dwell_s: Option<f64>,
+    pub event_linked: Option<bool>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    pub tracks: Vec<TrackHit>,
+    /// Number of matches, counted up to [`COUNT_CAP`].
+    pub total: u64,
+    /// More than `total` tracks match.
+    pub total_is_lower_bound: bool,
+    pub has_more: bool,
+    pub filters: AppliedFilters,
+    /// What the text query was read as, one phrase per filter (empty without `q`).
+    pub understood: Vec<String>,
+    pub took_ms: f64,
+}

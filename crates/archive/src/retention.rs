@@ -1,0 +1,448 @@
+//! Retention: footage, snapshots, exports and track rows older than their limits are deleted,
+//! and each pass writes one audit entry listing what went (segments with their SHA-256), so a
+//! data-protection officer can prove what was deleted and when.
+//!
+//! A segment is deleted as soon as its *start* is older than the limit, so footage may go up
+//! to one segment (about a minute) early, never late.
+
+use crate::archive::{from_ms, rfc3339, to_ms, Archive, ArchiveError, DeletedSegment};
+use crate::catalog::{CameraUsage, DeletionRow};
+use crate::config::ArchiveConfig;
+use crate::index::TrackIndex;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use vigie_core::{AuditSink, Clock, SimClock, SystemClock};
+
+/// A file deleted by retention, with the hash that proves which one it was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeletedFile {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub modified: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionReport {
+    pub at: String,
+    /// Footage that started before this instant was deleted.
+    pub cutoff: String,
+    pub retention_days: u32,
+    pub segments: Vec<DeletedSegment>,
+    pub segment_bytes: u64,
+    pub snapshots: Vec<DeletedFile>,
+    pub exports: Vec<DeletedFile>,
+    pub tracks_deleted: u64,
+    pub thumbnails_deleted: u64,
+    /// What could not be deleted (retried at the next pass).
+    pub errors: Vec<String>,
+}
+
+impl RetentionReport {
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "retention pass at {} (limit {} days, cutoff {}): {} segment(s) ({} bytes), {} snapshot(s), {} export(s), {} track(s), {} thumbnail(s) deleted",
+            self.at,
+            self.retention_days,
+            self.cutoff,
+            self.segments.len(),
+            self.segment_bytes,
+            self.snapshots.len(),
+            self.exports.len(),
+            self.tracks_deleted,
+            self.thumbnails_deleted
+        );
+        for e in &self.errors {
+            s.push_str(&format!("\n  error: {e}"));
+        }
+        s
+    }
+}
+
+/// Footage held for one camera and when its oldest part is due for deletion.
+#[derive(Debug, Clone, Serialize)]
+pub struct CameraRetention {
+    pub camera: String,
+    pub oldest_footage: String,
+    pub newest_footage: String,
+    pub segments: u64,
+    pub bytes: u64,
+    pub missing_segments: u64,
+    /// When the oldest segment reaches the retention limit.
+    pub next_deletion: String,
+    /// The oldest footage is already past the limit (no pass ran since).
+    pub overdue: bool,
+    /// Days of footage actually held, shorter than the retention when a storage limit evicts.
+    pub days_held: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionStatus {
+    pub now: String,
+    pub retention_days: u32,
+    pub snapshot_retention_days: u32,
+    pub track_retention_days: u32,
+    pub cameras: Vec<CameraRetention>,
+    pub oldest_snapshot: Option<String>,
+    pub next_snapshot_deletion: Option<String>,
+    /// The earliest next deletion over cameras and snapshots.
+    pub next_deletion: Option<String>,
+    pub last_pass: Option<String>,
+    pub next_pass: Option<String>,
+    pub recent_deletions: Vec<DeletionRow>,
+}
+
+impl RetentionStatus {
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "retention: footage {} days, snapshots {} days, track index {} days (now {})\n",
+            self.retention_days, self.snapshot_retention_days, self.track_retention_days, self.now
+        );
+        if self.cameras.is_empty() {
+            s.push_str("no footage recorded\n");
+        }
+        for c in &self.cameras {
+            s.push_str(&format!(
+                "camera {}: oldest footage {}, {} segment(s), {} bytes, {:.1} days held, next deletion {}{}{}\n",
+                c.camera,
+                c.oldest_footage,
+                c.segments,
+                c.bytes,
+                c.days_held,
+                c.next_deletion,
+                if c.overdue { " (overdue: run a pass)" } else { "" },
+                if c.missing_segments > 0 {
+                    format!(", {} segment file(s) missing", c.missing_segments)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if let Some(o) = &self.oldest_snapshot {
+            s.push_str(&format!(
+                "snapshots: oldest {o}, next deletion {}\n",
+                self.next_snapshot_deletion.as_deref().unwrap_or("-")
+            ));
+        }
+        s.push_str(&format!("next deletion: {}\n", self.next_deletion.as_deref().unwrap_or("none pending")));
+        s.push_str(&format!(
+            "last pass: {}, next pass: {}\n",
+            self.last_pass.as_deref().unwrap_or("never"),
+            self.next_pass.as_deref().unwrap_or("when the service runs")
+        ));
+        for d in &self.recent_deletions {
+            if d.segments > 0 {
+                s.push_str(&format!(
+                    "  {} {}: {} segment(s), {} bytes\n",
+                    rfc3339(d.at_ms),
+                    d.reason,
+                    d.segments,
+                    d.bytes
+                ));
+            }
+        }
+        s
+    }
+}
+
+fn hash_file(p: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(p)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Regular files under `dir` (recursively) with their modification time.
+fn files_under(dir: &Path) -> Vec<(PathBuf, SystemTime, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if ft.is_file() {
+                if let Ok(m) = e.metadata() {
+                    out.push((e.path(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn delete_files_before(dir: &Path, cutoff: SystemTime, errors: &mut Vec<String>) -> Vec<DeletedFile> {
+    let mut out = Vec::new();
+    for (p, modified, bytes) in files_under(dir) {
+        if modified >= cutoff {
+            continue;
+        }
+        let sha256 = match hash_file(&p) {
+            Ok(h) => h,
+            Err(e) => {
+                errors.push(format!("{}: {e}", p.display()));
+                continue;
+            }
+        };
+        match std::fs::remove_file(&p) {
+            Ok(()) => out.push(DeletedFile {
+                path: p.display().to_string(),
+                sha256,
+                bytes,
+                modified: rfc3339(to_ms(modified)),
+            }),
+            Err(e) => errors.push(format!("{}: {e}", p.display())),
+        }
+    }
+    out
+}
+
+impl Archive {
+    /// Deletes everything older than its retention limit at `now`; writes one audit entry.
+    pub fn retention_pass(&self, now: SystemTime) -> Result<RetentionReport, ArchiveError> {
+        let cfg = self.config().clone();
+        let now_ms = to_ms(now);
+        let cutoff = now_ms - cfg.retention_ms();
+        let snap_cutoff = now_ms - cfg.snapshot_retention_ms();
+        let track_cutoff = now_ms - cfg.track_retention_ms();
+
+        let rows = self.catalog().started_before(cutoff)?;
+        let (segments, mut errors) = self.delete_segments(&rows);
+        let snapshots = delete_files_before(&self.snapshots_dir(), from_ms(snap_cutoff), &mut errors);
+        let exports = delete_files_before(&self.exports_dir(), from_ms(cutoff), &mut errors);
+        let (mut tracks_deleted, mut thumbnails_deleted) = (0, 0);
+        if self.tracks_db_path().exists() {
+            match TrackIndex::open(self.tracks_db_path()) {
+                Ok(ix) => {
+                    match ix.delete_thumbnails_before(snap_cutoff) {
+                        Ok(n) => thumbnails_deleted = n,
+                        Err(e) => errors.push(format!("track thumbnails: {e}")),
+                    }
+                    match ix.delete_before(track_cutoff) {
+                        Ok(n) => tracks_deleted = n,
+                        Err(e) => errors.push(format!("track index: {e}")),
+                    }
+                }
+                Err(e) => errors.push(format!("track index: {e}")),
+            }
+        }
+        let segment_bytes = segments.iter().map(|s| s.bytes).sum();
+        let report = RetentionReport {
+            at: rfc3339(now_ms),
+            cutoff: rfc3339(cutoff),
+            retention_days: cfg.retention_days,
+            segments,
+            segment_bytes,
+            snapshots,
+            exports,
+            tracks_deleted,
+            thumbnails_deleted,
+            errors,
+        };
+        let deleted_rows: Vec<_> = rows.iter().filter(|r| report.segments.iter().any(|d| d.path == r.path)).collect();
+        self.catalog().record_deletion(&DeletionRow {
+            at_ms: now_ms,
+            reason: "retention".into(),
+            camera: None,
+            segments: report.segments.len() as u64,
+            bytes: segment_bytes,
+            oldest_start_ms: deleted_rows.iter().map(|r| r.start_ms).min(),
+            newest_end_ms: deleted_rows.iter().map(|r| r.end_ms).max(),
+        })?;
+        let details = serde_json::to_string(&report).expect("report serialises");
+        self.audit().record("system", "retention.delete", "archive", &details).map_err(ArchiveError::Audit)?;
+        if !report.segments.is_empty() || !report.errors.is_empty() {
+            tracing::info!("{}", report.summary());
+        }
+        Ok(report)
+    }
+
+    /// Oldest footage per camera and when the next deletions are due.
+    pub fn retention_status(&self, now: SystemTime) -> Result<RetentionStatus, ArchiveError> {
+        let cfg = self.config();
+        let now_ms = to_ms(now);
+        let usage: Vec<CameraUsage> = self.catalog().usage()?;
+        let cameras: Vec<CameraRetention> = usage
+            .iter()
+            .map(|u| {
+                let due = u.oldest_start_ms + cfg.retention_ms();
+                CameraRetention {
+                    camera: u.camera.clone(),
+                    oldest_footage: rfc3339(u.oldest_start_ms),
+                    newest_footage: rfc3339(u.newest_end_ms),
+                    segments: u.segments,
+                    bytes: u.bytes,
+                    missing_segments: u.missing_segments,
+                    next_deletion: rfc3339(due),
+                    overdue: due <= now_ms,
+                    days_held: (u.newest_end_ms - u.oldest_start_ms).max(0) as f64 / 86_400_000.0,
+                }
+            })
+            .collect();
+        let oldest_snap = files_under(&self.snapshots_dir()).iter().map(|f| to_ms(f.1)).min();
+        let snap_due = oldest_snap.map(|o| o + cfg.snapshot_retention_ms());
+        let next = usage.iter().map(|u| u.oldest_start_ms + cfg.retention_ms()).chain(snap_due).min();
+        let deletions = self.catalog().deletions(20)?;
+        let last_pass = deletions.iter().find(|d| d.reason == "retention").map(|d| d.at_ms);
+        Ok(RetentionStatus {
+            now: rfc3339(now_ms),
+            retention_days: cfg.retention_days,
+            snapshot_retention_days: cfg.snapshot_retention_days,
+            track_retention_days: cfg.track_retention_days,
+            cameras,
+            oldest_snapshot: oldest_snap.map(rfc3339),
+            next_snapshot_deletion: snap_due.map(rfc3339),
+            next_deletion: next.map(rfc3339),
+            last_pass: last_pass.map(rfc3339),
+            next_pass: last_pass.map(|l| rfc3339(l + cfg.retention_interval_s as i64 * 1000)),
+            recent_deletions: deletions,
+        })
+    }
+}
+
+/// The background retention task; stops when dropped.
+pub struct RetentionTask {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RetentionTask {
+    /// Runs a pass now and then every `retention_interval_s`, on a thread of its own.
+    pub fn spawn(archive: Arc<Archive>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("retention".into())
+            .spawn(move || {
+                let interval = Duration::from_secs(archive.config().retention_interval_s);
+                while !flag.load(Ordering::Relaxed) {
+                    if let Err(e) = archive.retention_pass(archive.clock().now()) {
+                        tracing::error!("retention pass failed: {e}");
+                    }
+                    let mut slept = Duration::ZERO;
+                    while slept < interval && !flag.load(Ordering::Relaxed) {
+                        let step = Duration::from_millis(500).min(interval - slept);
+                        std::thread::sleep(step);
+                        slept += step;
+                    }
+                }
+            })
+            .expect("spawning the retention thread");
+        Self { stop, handle: Some(handle) }
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for RetentionTask {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// `vigie retention ...`
+#[derive(Debug, Clone, clap::Args)]
+pub struct RetentionArgs {
+    #[command(subcommand)]
+    pub command: RetentionCommand,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum RetentionCommand {
+    /// Shows the oldest footage per camera and when the next deletion is due.
+    Status {
+        /// Data directory of the service (holds archive.db).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs a retention pass now (deletes what is past its limit and audits it).
+    Run {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Pretend it is this instant (RFC 3339), for tests and drills.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses an RFC 3339 instant, naming the option in the error.
+pub fn parse_instant(option: &str, s: &str) -> Result<SystemTime, String> {
+    let ts: jiff::Timestamp = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("{option}: '{s}' is not an RFC 3339 time such as 2026-11-28T14:00:00Z ({e})"))?;
+    Ok(from_ms(ts.as_millisecond()))
+}
+
+/// Runs `vigie retention status|run` and returns what to print. `config` is the `[archive]`
+/// section of the configuration file when the caller has it; otherwise the settings stored by
+/// the running service in `archive.db` apply, and failing those the defaults.
+pub fn run_retention(
+    args: &RetentionArgs,
+    config: Option<ArchiveConfig>,
+    audit: Arc<dyn AuditSink>,
+) -> anyhow::Result<String> {
+    let (data, json) = match &args.command {
+        RetentionCommand::Status { data, json } | RetentionCommand::Run { data, json, .. } => (data, *json),
+    };
+    if !data.join("archive.db").exists() {
+        anyhow::bail!("--data {}: no archive there (archive.db not found)", data.display());
+    }
+    let config = match config {
+        Some(c) => c,
+        None => Archive::stored_config(data)?.unwrap_or_default(),
+    };
+    let (now, clock): (SystemTime, Arc<dyn Clock>) = match &args.command {
+        RetentionCommand::Run { now: Some(n), .. } => {
+            let t = parse_instant("--now", n).map_err(anyhow::Error::msg)?;
+            (t, Arc::new(SimClock::new(t)))
+        }
+        _ => (SystemTime::now(), Arc::new(SystemClock::default())),
+    };
+    let archive = Archive::open(data, config, clock, audit)?;
+    Ok(match &args.command {
+        RetentionCommand::Status { .. } => {
+            let st = archive.retention_status(now)?;
+            if json {
+                serde_json::to_string_pretty(&st)?
+            } else {
+                st.to_text()
+            }
+        }
+        RetentionCommand::Run { .. } => {
+            let rep = archive.retention_pass(now)?;
+            if json {
+                serde_json::to_string_pretty(&rep)?
+            } else {
+                rep.summary()
+            }
+        }
+    })
+}

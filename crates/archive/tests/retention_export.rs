@@ -1,0 +1,372 @@
+//! Retention with a simulated clock, the `vigie retention` command, and exports.
+
+mod common;
+
+use common::*;
+use std::sync::Arc;
+use std::time::Duration;
+use vigie_archive::*;
+use vigie_core::{BBox, Frame};
+use vigie_decode::H264Decoder;
+use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
+
+const DAY: u64 = 86_400;
+
+fn ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[test]
+fn a_pass_leaves_nothing_older_than_the_limit_and_everything_newer_and_audits_the_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(MemAudit::default());
+    let cfg = ArchiveConfig { retention_days: 10, snapshot_retention_days: 5, segment_s: 20, ..Default::default() };
+    let (archive, clock) = open(dir.path(), cfg, audit.clone());
+    // Footage on days 0, 4, 9.9 and 12 for two cameras.
+    let mut all = Vec::new();
+    for (cam, day) in [("a", 0.0), ("b", 0.0), ("a", 4.0), ("b", 9.9), ("a", 12.0)] {
+        let start = t(T0 + (day * DAY as f64) as u64);
+        all.extend(record(&archive, cam, start, 45.0));
+    }
+    // Snapshots: one 6 days old, one 1 day old at the pass.
+    let snaps = dir.path().join("snapshots/2026-11");
+    std::fs::create_dir_all(&snaps).unwrap();
+    let now = t(T0 + 12 * DAY + 3600);
+    for (name, age_days) in [("old.jpg", 6), ("new.jpg", 1)] {
+        let p = snaps.join(name);
+        std::fs::write(&p, name.as_bytes()).unwrap();
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(now - Duration::from_secs(age_days * DAY)).unwrap();
+    }
+    // Tracks with thumbnails in tracks.db.
+    let ix = TrackIndex::open(dir.path().join("tracks.db")).unwrap();
+    for (id, day) in [(1, 1u64), (2, 6), (3, 11)] {
+        let mut r = sample_track(id, ms(t(T0 + day * DAY)));
+        r.thumbnail_jpeg = Some(vec![0xFF, 0xD8, 0xFF, 0xD9]);
+        ix.insert(&r).unwrap();
+    }
+    drop(ix);
+
+    clock.set(now);
+    let status = archive.retention_status(now).unwrap();
+    let a = status.cameras.iter().find(|c| c.camera == "a").unwrap();
+    assert!(a.overdue, "day-0 footage is past 10 days at day 12");
+    assert_eq!(a.oldest_footage, rfc3339(ms(t(T0))));
+    assert!(status.to_text().contains("camera a: oldest footage"));
+
+    let cutoff = ms(now) - 10 * DAY as i64 * 1000;
+    let rep = archive.retention_pass(now).unwrap();
+    let remaining = archive.catalog().all().unwrap();
+    assert!(remaining.iter().all(|r| r.start_ms >= cutoff), "nothing older than the limit survives");
+    let expected_deleted: Vec<_> = all.iter().filter(|r| r.start_ms < cutoff).collect();
+    let expected_kept: Vec<_> = all.iter().filter(|r| r.start_ms >= cutoff).collect();
+    assert!(!expected_deleted.is_empty() && !expected_kept.is_empty());
+    assert_eq!(remaining.len(), expected_kept.len(), "everything newer survives");
+    for r in &expected_deleted {
+        assert!(!archive.store().exists(&r.path).unwrap());
+    }
+    assert_eq!(rep.segments.len(), expected_deleted.len());
+    assert_eq!(rep.snapshots.len(), 1);
+    assert!(rep.snapshots[0].path.ends_with("old.jpg"));
+    assert!(snaps.join("new.jpg").exists() && !snaps.join("old.jpg").exists());
+    assert_eq!(rep.tracks_deleted, 0, "track retention is 30 days");
+    assert_eq!(rep.thumbnails_deleted, 2, "thumbnails follow the 5-day snapshot limit");
+
+    // One audit entry for the pass, listing each deleted segment with its hash.
+    let entries = audit.with_action("retention.delete");
+    assert_eq!(entries.len(), 1);
+    let listed = entries[0]["segments"].as_array().unwrap();
+    assert_eq!(listed.len(), expected_deleted.len());
+    for r in &expected_deleted {
+        assert!(listed.iter().any(|s| s["sha256"] == r.sha256.as_str() && s["path"] == r.path.as_str()));
+    }
+    assert_eq!(entries[0]["snapshots"][0]["sha256"].as_str().unwrap().len(), 64);
+
+    // The next deletion is when the oldest remaining footage reaches the limit.
+    let st = archive.retention_status(now).unwrap();
+    let oldest_left = remaining.iter().map(|r| r.start_ms).min().unwrap();
+    assert_eq!(
+        st.next_deletion,
+        Some(rfc3339(oldest_left + 10 * DAY as i64 * 1000).min(st.next_snapshot_deletion.clone().unwrap()))
+    );
+    assert!(st.cameras.iter().all(|c| !c.overdue));
+    assert!(st.last_pass.is_some());
+    // A second pass at the same instant deletes nothing, and still leaves its audit entry.
+    assert!(archive.retention_pass(now).unwrap().segments.is_empty());
+    assert_eq!(audit.with_action("retention.delete").len(), 2);
+}
+
+fn sample_track(id: u64, start_ms: i64) -> TrackRecord {
+    TrackRecord {
+        camera: "a".into(),
+        track_id: id,
+        class: "car".into(),
+        start_ms,
+        end_ms: start_ms + 5000,
+        zones: vec![],
+        direction: Some(Direction::E),
+        displacement_px: 100.0,
+        color: Some(NamedColor::Red),
+        mean_width: 80.0,
+        mean_height: 50.0,
+        observations: 30,
+        event_ids: vec![],
+        descriptor: None,
+        thumbnail_jpeg: None,
+    }
+}
+
+#[test]
+fn retention_command_uses_the_stored_settings_and_a_given_now() {
+    use clap::Parser;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Cmd,
+    }
+    #[derive(clap::Subcommand)]
+    enum Cmd {
+        Retention(RetentionArgs),
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(MemAudit::default());
+    let cfg = ArchiveConfig { retention_days: 2, segment_s: 20, ..Default::default() };
+    {
+        let (archive, _) = open(dir.path(), cfg, audit.clone());
+        record(&archive, "a", t(T0), 30.0);
+        record(&archive, "a", t(T0 + 3 * DAY), 30.0);
+    }
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let Cmd::Retention(r) = Cli::try_parse_from(args).unwrap().cmd;
+        run_retention(&r, None, audit.clone())
+    };
+    let out = run(&["vigie", "retention", "status", "--data", d]).unwrap();
+    assert!(out.contains("footage 2 days"), "stored setting used: {out}");
+    assert!(out.contains("camera a: oldest footage 2026-11-01T00:00:00Z"), "{out}");
+    let out = run(&["vigie", "retention", "run", "--data", d, "--now", "2026-11-04T12:00:00Z"]).unwrap();
+    assert!(out.contains("1 segment(s)") || out.contains("2 segment(s)"), "{out}");
+    let json = run(&["vigie", "retention", "status", "--data", d, "--json"]).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["cameras"][0]["oldest_footage"], "2026-11-04T00:00:00Z");
+    let e = run(&["vigie", "retention", "run", "--data", d, "--now", "yesterday"]).unwrap_err().to_string();
+    assert!(e.contains("--now") && e.contains("RFC 3339"), "{e}");
+    let e = run(&["vigie", "retention", "status", "--data", "/nonexistent/x"]).unwrap_err().to_string();
+    assert!(e.contains("/nonexistent/x") && e.contains("archive.db"), "{e}");
+}
+
+fn decode_all(path: &std::path::Path) -> Vec<Frame> {
+    let mut src = Mp4FileSource::open(path, Mp4Options::default()).unwrap();
+    let mut dec = H264Decoder::new("export").unwrap();
+    let mut frames = Vec::new();
+    while let Some(p) = src.next_packet().unwrap() {
+        if let Some(f) = dec.decode(&p).unwrap() {
+            frames.push(f);
+        }
+    }
+    frames
+}
+
+#[test]
+fn an_unblurred_export_is_a_playable_remux_of_exactly_the_range_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(MemAudit::default());
+    let (archive, _) = open(dir.path(), ArchiveConfig::default(), audit.clone());
+    let (info, pkts) = packets("highway-cctv.mp4");
+    let input = looped(&info, &pkts, t(T0), 150.0);
+    let rows = record(&archive, "hw", t(T0), 150.0);
+    assert!(rows.len() >= 2);
+    // Across a segment boundary.
+    let from = ms(t(T0)) + 50_000;
+    let to = ms(t(T0)) + 75_000;
+    let req = ExportRequest {
+        camera: "hw".into(),
+        from_ms: from,
+        to_ms: to,
+        blur_people: false,
+        unmask_reason: Some("requisition 2026-118".into()),
+        actor: "supervisor1".into(),
+    };
+    let res = archive.export(&req, None).unwrap();
+    let key_before = input.iter().rfind(|p| p.keyframe && ms(p.received_at) <= from).unwrap();
+    let expected: Vec<_> =
+        input.iter().filter(|p| p.received_at >= key_before.received_at && ms(p.received_at) <= to).collect();
+    assert_eq!(res.frames, expected.len() as u64);
+    let mut src = Mp4FileSource::open(&res.path, Mp4Options::default()).unwrap();
+    assert_eq!((src.info().width, src.info().height), (320, 240));
+    let mut n = 0;
+    while let Some(p) = src.next_packet().unwrap() {
+        assert_eq!(p.keyframe, expected[n].keyframe);
+        n += 1;
+    }
+    assert_eq!(n, expected.len(), "frames in the file");
+    assert_eq!(decode_all(&res.path).len(), expected.len(), "every frame decodes");
+    let bytes = std::fs::read(&res.path).unwrap();
+    assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)), res.sha256);
+    assert!((res.duration_s - (to - ms(key_before.received_at)) as f64 / 1000.0).abs() < 0.1, "{}", res.duration_s);
+    let entries = audit.0.lock().clone();
+    let (actor, action, target, details) = entries.iter().find(|e| e.1 == "export").unwrap();
+    assert_eq!((actor.as_str(), action.as_str(), target.as_str()), ("supervisor1", "export", "hw"));
+    let d: serde_json::Value = serde_json::from_str(details).unwrap();
+    assert_eq!(d["sha256"], res.sha256.as_str());
+    assert_eq!(d["unmask_reason"], "requisition 2026-118");
+    assert_eq!(d["blurred"], false);
+}
+
+#[test]
+fn bad_export_requests_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, _) = open(dir.path(), ArchiveConfig::default(), Default::default());
+    record(&archive, "hw", t(T0), 20.0);
+    let base = ExportRequest {
+        camera: "hw".into(),
+        from_ms: ms(t(T0)) + 1000,
+        to_ms: ms(t(T0)) + 5000,
+        blur_people: false,
+        unmask_reason: None,
+        actor: "op".into(),
+    };
+    let err = |r: ExportRequest| archive.export(&r, None).unwrap_err().to_string();
+    assert!(err(base.clone()).contains("needs a reason"));
+    assert!(err(ExportRequest { blur_people: true, ..base.clone() }).contains("people detector"));
+    let reason = Some("case".to_string());
+    assert!(err(ExportRequest {
+        from_ms: base.to_ms,
+        to_ms: base.from_ms,
+        unmask_reason: reason.clone(),
+        ..base.clone()
+    })
+    .contains("must be before"));
+    assert!(
+        err(ExportRequest { camera: "nope".into(), unmask_reason: reason.clone(), ..base.clone() }).contains("'nope'")
+    );
+    let far = ms(t(T0 + 86_400));
+    let e = archive
+        .export(&ExportRequest { from_ms: far, to_ms: far + 1000, unmask_reason: reason.clone(), ..base.clone() }, None)
+        .unwrap_err();
+    assert!(matches!(e, ArchiveError::NotFound(_)), "{e}");
+    let e = err(ExportRequest { to_ms: base.from_ms + 5 * 3_600_000, unmask_reason: reason, ..base });
+    assert!(e.contains("max_export_s"), "{e}");
+}
+
+fn mean_abs_diff(a: &Frame, b: &Frame, inside: impl Fn(usize, usize) -> bool) -> f64 {
+    let (mut sum, mut n) = (0u64, 0u64);
+    for y in 0..a.height {
+        for x in 0..a.width {
+            if inside(x, y) {
+                sum += (a.y[y * a.width + x] as i64 - b.y[y * b.width + x] as i64).unsigned_abs();
+                n += 1;
+            }
+        }
+    }
+    sum as f64 / n.max(1) as f64
+}
+
+#[test]
+fn a_blurred_export_pixelates_inside_the_people_boxes_and_leaves_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(MemAudit::default());
+    let (archive, _) = open(dir.path(), ArchiveConfig::default(), audit.clone());
+    let (info, pkts) = packets("highway-cctv.mp4");
+    let input = looped(&info, &pkts, t(T0), 20.0);
+    record(&archive, "hw", t(T0), 20.0);
+    let from = ms(t(T0)) + 2000;
+    let to = ms(t(T0)) + 6000;
+    let person = BBox::new(120.0, 90.0, 200.0, 200.0);
+    let mut calls = 0;
+    let mut detector = |_: &Frame| {
+        calls += 1;
+        vec![person]
+    };
+    let req = ExportRequest {
+        camera: "hw".into(),
+        from_ms: from,
+        to_ms: to,
+        blur_people: true,
+        unmask_reason: None,
+        actor: "op".into(),
+    };
+    let res = archive.export(&req, Some(&mut detector)).unwrap();
+    assert!(res.blurred);
+    let blurred = decode_all(&res.path);
+    // Reference: the original frames at the same instants.
+    let mut dec = H264Decoder::new("ref").unwrap();
+    let mut orig = Vec::new();
+    for p in &input {
+        if let Some(f) = dec.decode(p).unwrap() {
+            if ms(p.received_at) >= from && ms(p.received_at) <= to {
+                orig.push(f);
+            }
+        }
+    }
+    assert_eq!(blurred.len(), orig.len(), "one output frame per frame in range");
+    assert_eq!(calls, orig.len(), "the detector saw every exported frame");
+    let grown = BBox::new(person.x1 - 8.0, person.y1 - 8.0, person.x2 + 8.0, person.y2 + 8.0);
+    let (mut inside, mut outside) = (0.0, 0.0);
+    for (b, o) in blurred.iter().zip(&orig) {
+        inside += mean_abs_diff(b, o, |x, y| person.contains_point(x as f32, y as f32));
+        outside += mean_abs_diff(b, o, |x, y| !grown.contains_point(x as f32, y as f32));
+    }
+    let (inside, outside) = (inside / orig.len() as f64, outside / orig.len() as f64);
+    eprintln!("blurred export: mean |Δluma| inside the box {inside:.2}, outside {outside:.2}, {} bytes", res.bytes);
+    assert!(inside > 8.0, "inside the box must change: {inside:.2}");
+    assert!(outside < 3.0, "outside only re-encoding noise: {outside:.2}");
+    assert!(inside > 3.0 * outside, "{inside:.2} vs {outside:.2}");
+    // Detail inside is gone: neighbouring pixels inside a block are (almost) equal.
+    let f = &blurred[blurred.len() / 2];
+    let row = 140 * f.width;
+    let steps: u64 = (130..190).map(|x| (f.y[row + x] as i64 - f.y[row + x + 1] as i64).unsigned_abs()).sum();
+    let o = &orig[orig.len() / 2];
+    let steps_orig: u64 = (130..190).map(|x| (o.y[row + x] as i64 - o.y[row + x + 1] as i64).unsigned_abs()).sum();
+    assert!(steps * 2 < steps_orig.max(1), "{steps} vs original {steps_orig}");
+    let d = audit.with_action("export");
+    assert_eq!(d[0]["blurred"], true);
+    assert_eq!(d[0]["sha256"], res.sha256.as_str());
+}
+
+#[test]
+fn anonymising_a_frame_only_touches_the_region_around_the_box() {
+    let mut rgb = vec![0u8; 64 * 48 * 3];
+    for (i, v) in rgb.iter_mut().enumerate() {
+        *v = ((i / 3 % 64 + i / 3 / 64) % 2 * 255) as u8;
+    }
+    let orig = Frame::from_rgb(64, 48, &rgb);
+    let mut f = orig.clone();
+    anonymise_frame(&mut f, &[BBox::new(20.0, 10.0, 40.0, 30.0)]);
+    let v = f.y[20 * 64 + 30];
+    assert!(v > 90 && v < 170, "checkerboard averaged to grey inside: {v}");
+    assert_eq!(f.y[20 * 64 + 30], f.y[20 * 64 + 31], "pixelated inside");
+    for (x, y) in [(2, 2), (60, 40), (10, 20), (50, 20)] {
+        assert_eq!(f.y[y * 64 + x], orig.y[y * 64 + x], "({x},{y}) untouched");
+    }
+    anonymise_frame(&mut f, &[BBox::new(-10.0, -10.0, 5.0, 5.0), BBox::new(60.0, 40.0, 90.0, 90.0)]);
+}
+
+#[test]
+fn the_background_task_runs_passes_until_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(MemAudit::default());
+    let (archive, clock) = open(dir.path(), ArchiveConfig { retention_days: 1, ..Default::default() }, audit.clone());
+    let rows = record(&archive, "a", t(T0), 20.0);
+    clock.set(t(T0 + 2 * DAY));
+    let task = RetentionTask::spawn(archive.clone());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while audit.with_action("retention.delete").is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    task.stop();
+    let passes = audit.with_action("retention.delete");
+    assert_eq!(passes.len(), 1, "one pass at start, the next only after the interval");
+    assert_eq!(passes[0]["segments"][0]["sha256"], rows[0].sha256.as_str());
+    assert!(archive.catalog().all().unwrap().is_empty());
+}
+
+#[test]
+fn archive_types_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Archive>();
+    send_sync::<TrackIndex>();
+    send::<Recorder>();
+    send::<TrackSummarizer>();
+}

@@ -1,0 +1,401 @@
+//! Track index and search on a real `tracks.db`, checked against a brute-force filter.
+
+mod common;
+
+use common::MemAudit;
+use std::time::{Duration, SystemTime};
+use vigie_archive::bench::Rng;
+use vigie_archive::*;
+use vigie_core::ClassMap;
+
+const BASE: i64 = 1_795_996_800_000 - 86_400_000; // 2026-11-29T00:00:00Z
+
+fn zones_of(cam: &str) -> Vec<String> {
+    match cam {
+        "cam-a" => vec!["rue piétonne".into(), "parvis".into()],
+        "cam-b" => vec!["rue piétonne".into(), "quai".into()],
+        _ => vec!["entrée".into()],
+    }
+}
+
+fn setup(n: usize) -> (tempfile::TempDir, TrackIndex, Vec<(i64, TrackRecord)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = TrackIndex::open(dir.path().join("tracks.db")).unwrap();
+    ix.register_classes(&ClassMap::new(
+        ["person", "bicycle", "car", "motorcycle", "bus", "truck"].iter().map(|s| s.to_string()).collect(),
+    ))
+    .unwrap();
+    for c in ["cam-a", "cam-b", "cam-c", "cam-d"] {
+        ix.register_camera(c, &zones_of(c)).unwrap();
+    }
+    let mut rng = Rng::new(3);
+    let mut recs = Vec::new();
+    for i in 0..n {
+        let cam = ["cam-a", "cam-b", "cam-c"][rng.below(3) as usize];
+        let class = ["person", "person", "car", "car", "truck", "bicycle", "bus"][rng.below(7) as usize];
+        // Some tracks share a start instant, to exercise ordering ties.
+        let start = BASE + (i as i64 / 2) * 40_000 + rng.below(3) as i64 * 1000;
+        let dur = 1000 + rng.below(600_000) as i64;
+        let mut zones = Vec::new();
+        for z in zones_of(cam) {
+            if rng.f64() < 0.5 {
+                zones.push(ZoneVisit { zone: z, enter_ms: start, dwell_s: (rng.below(dur as u64) as f64) / 1000.0 });
+            }
+        }
+        let person = class == "person";
+        recs.push(TrackRecord {
+            camera: cam.into(),
+            track_id: i as u64 + 1,
+            class: class.into(),
+            start_ms: start,
+            end_ms: start + dur,
+            zones,
+            direction: (rng.f64() < 0.9).then(|| Direction::ALL[rng.below(8) as usize]),
+            displacement_px: 50.0,
+            // The index must drop a colour given for a person.
+            color: (rng.f64() < 0.9).then(|| NamedColor::ALL[rng.below(10) as usize]),
+            mean_width: 40.0,
+            mean_height: 80.0,
+            observations: 10,
+            event_ids: if rng.f64() < 0.1 { vec![format!("ev-{i}")] } else { vec![] },
+            descriptor: (!person).then(|| Descriptor {
+                colors: {
+                    let mut c = [0u8; 10];
+                    c[rng.below(10) as usize] = 200;
+                    c
+                },
+                aspect: 1.5,
+            }),
+            thumbnail_jpeg: (i % 5 == 0).then(|| vec![0xFF, 0xD8, i as u8, 0xFF, 0xD9]),
+        });
+    }
+    let ids = ix.insert_batch(&recs[..n / 2]).unwrap();
+    let mut ids2 = Vec::new();
+    for r in &recs[n / 2..] {
+        ids2.push(ix.insert(r).unwrap());
+    }
+    let all = ids.into_iter().chain(ids2).zip(recs).collect();
+    (dir, ix, all)
+}
+
+fn brute(all: &[(i64, TrackRecord)], q: &SearchQuery) -> Vec<i64> {
+    let (from, to) = (q.from_ms.unwrap(), q.to_ms.unwrap());
+    let dwell_ms = q.min_dwell_s.map(|s| (s * 1000.0).round() as i64);
+    let mut v: Vec<(i64, i64)> = all
+        .iter()
+        .filter(|(_, r)| {
+            let color = if r.class == "person" { None } else { r.color };
+            r.start_ms <= to
+                && r.end_ms >= from
+                && (q.cameras.is_empty() || q.cameras.contains(&r.camera))
+                && (q.classes.is_empty() || q.classes.contains(&r.class))
+                && (q.colors.is_empty() || color.is_some_and(|c| q.colors.contains(&c)))
+                && q.direction.is_none_or(|d| r.direction == Some(d))
+                && q.event_linked.is_none_or(|e| e != r.event_ids.is_empty())
+                && if q.zones.is_empty() {
+                    dwell_ms.is_none_or(|d| r.end_ms - r.start_ms >= d)
+                } else {
+                    r.zones.iter().any(|z| {
+                        q.zones.contains(&z.zone) && dwell_ms.is_none_or(|d| (z.dwell_s * 1000.0).round() as i64 >= d)
+                    })
+                }
+        })
+        .map(|(id, r)| (r.start_ms, *id))
+        .collect();
+    v.sort_unstable();
+    v.into_iter().map(|x| x.1).collect()
+}
+
+#[test]
+fn every_filter_combination_matches_a_brute_force_scan() {
+    let (_dir, ix, all) = setup(600);
+    assert_eq!(ix.len(), 600);
+    let mut rng = Rng::new(11);
+    let mut nonempty = 0;
+    for round in 0..400 {
+        let from = BASE + rng.below(10 * 3_600_000) as i64;
+        let to = from + 60_000 + rng.below(6 * 3_600_000) as i64;
+        let mut q = SearchQuery { from_ms: Some(from), to_ms: Some(to), limit: Some(1000), ..Default::default() };
+        if rng.f64() < 0.4 {
+            q.cameras = vec![["cam-a", "cam-b", "cam-c"][rng.below(3) as usize].to_string()];
+            if rng.f64() < 0.3 {
+                q.cameras.push("cam-c".into());
+                q.cameras.dedup();
+            }
+        }
+        if rng.f64() < 0.4 {
+            let names: Vec<String> = if q.cameras.iter().any(|c| c == "cam-c") {
+                vec!["entrée".into()]
+            } else {
+                vec!["rue piétonne".into(), "parvis".into(), "quai".into()]
+            };
+            let z = names[rng.below(names.len() as u64) as usize].clone();
+            if q.cameras.is_empty() || q.cameras.iter().any(|c| zones_of(c).contains(&z)) {
+                q.zones = vec![z];
+                // Two zones of one camera: tracks crossing both must appear (and count) once.
+                if q.cameras.is_empty() && rng.f64() < 0.4 {
+                    q.zones = vec!["rue piétonne".into(), "parvis".into()];
+                }
+            }
+        }
+        if rng.f64() < 0.5 {
+            q.classes = vec![["person", "car", "truck", "bicycle", "bus"][rng.below(5) as usize].to_string()];
+        }
+        if rng.f64() < 0.4 {
+            q.colors = vec![NamedColor::ALL[rng.below(10) as usize]];
+            if rng.f64() < 0.3 {
+                q.colors.push(NamedColor::ALL[rng.below(10) as usize]);
+            }
+        }
+        if rng.f64() < 0.2 {
+            q.direction = Some(Direction::ALL[rng.below(8) as usize]);
+        }
+        if rng.f64() < 0.3 {
+            q.min_dwell_s = Some(rng.below(300) as f64);
+        }
+        if rng.f64() < 0.15 {
+            q.event_linked = Some(rng.f64() < 0.7);
+        }
+        let expect = brute(&all, &q);
+        let got = ix.search(&q).unwrap();
+        let ids: Vec<i64> = got.tracks.iter().map(|h| h.id).collect();
+        assert_eq!(ids, expect, "round {round}: {q:?}");
+        assert_eq!(got.total, expect.len() as u64, "round {round}: {q:?} {got:?}");
+        assert!(!got.has_more && !got.total_is_lower_bound);
+        if !expect.is_empty() {
+            nonempty += 1;
+        }
+        // Paging walks the same list.
+        if expect.len() > 3 {
+            let page = ix.search(&SearchQuery { limit: Some(2), offset: Some(1), ..q.clone() }).unwrap();
+            assert_eq!(page.tracks.iter().map(|h| h.id).collect::<Vec<_>>(), expect[1..3].to_vec(), "round {round}");
+            assert_eq!(page.has_more, expect.len() > 3);
+        }
+    }
+    assert!(nonempty > 80, "the random queries mostly find something ({nonempty})");
+}
+
+#[test]
+fn hits_carry_what_the_console_shows() {
+    let (_dir, ix, all) = setup(100);
+    let q =
+        SearchQuery { from_ms: Some(BASE), to_ms: Some(BASE + 86_400_000), limit: Some(1000), ..Default::default() };
+    let res = ix.search(&q).unwrap();
+    assert_eq!(res.tracks.len(), 100);
+    for h in &res.tracks {
+        let r = &all.iter().find(|(id, _)| *id == h.id).unwrap().1;
+        assert_eq!(
+            (h.camera.as_str(), h.class.as_str(), h.track_id),
+            (r.camera.as_str(), r.class.as_str(), r.track_id)
+        );
+        assert_eq!((h.start_ms, h.end_ms), (r.start_ms, r.end_ms));
+        assert_eq!(h.direction, r.direction);
+        if r.class == "person" {
+            assert_eq!(h.color, None, "no colour is ever stored for a person");
+        } else {
+            assert_eq!(h.color, r.color);
+        }
+        assert_eq!(h.zones.len(), r.zones.len());
+        for (a, b) in h.zones.iter().zip(&r.zones) {
+            assert_eq!(a.zone, b.zone);
+            assert!((a.dwell_s - b.dwell_s).abs() < 0.001);
+        }
+        assert_eq!(h.event_ids, r.event_ids);
+        assert_eq!(h.has_thumbnail, r.thumbnail_jpeg.is_some());
+        assert_eq!(ix.thumbnail(h.id).unwrap(), r.thumbnail_jpeg);
+        assert!(h.clip_from_ms < h.start_ms && h.clip_to_ms > h.end_ms);
+        assert_eq!(h.start, rfc3339(h.start_ms));
+    }
+    let json = serde_json::to_value(&res).unwrap();
+    assert!(json["tracks"][0]["start"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn bad_searches_name_what_is_wrong() {
+    let (_dir, ix, _) = setup(20);
+    let ok = SearchQuery { from_ms: Some(BASE), to_ms: Some(BASE + 3_600_000), ..Default::default() };
+    let err = |q: SearchQuery| ix.search(&q).unwrap_err();
+    assert!(
+        matches!(err(SearchQuery { from_ms: ok.to_ms, to_ms: ok.from_ms, ..ok.clone() }), SearchError::TimeRange(m) if m.contains("reversed"))
+    );
+    assert!(matches!(err(SearchQuery { to_ms: None, ..ok.clone() }), SearchError::TimeRange(m) if m.contains("'to'")));
+    assert!(
+        matches!(err(SearchQuery { from_ms: None, ..ok.clone() }), SearchError::TimeRange(m) if m.contains("unbounded"))
+    );
+    let long = SearchQuery { to_ms: Some(BASE + 40 * 86_400_000), ..ok.clone() };
+    assert!(matches!(err(long), SearchError::TimeRange(m) if m.contains("31 days")));
+    assert_eq!(
+        err(SearchQuery { cameras: vec!["cam-z".into()], ..ok.clone() }),
+        SearchError::UnknownCamera("cam-z".into())
+    );
+    assert_eq!(err(SearchQuery { zones: vec!["moon".into()], ..ok.clone() }), SearchError::UnknownZone("moon".into()));
+    assert_eq!(
+        err(SearchQuery { classes: vec!["unicorn".into()], ..ok.clone() }),
+        SearchError::UnknownClass("unicorn".into())
+    );
+    let e = err(SearchQuery { cameras: vec!["cam-c".into()], zones: vec!["quai".into()], ..ok.clone() });
+    assert!(e.to_string().contains("'quai' is not on camera(s) cam-c"), "{e}");
+    assert!(
+        matches!(err(SearchQuery { limit: Some(0), ..ok.clone() }), SearchError::BadParam { param, .. } if param == "limit")
+    );
+    assert!(err(SearchQuery { min_dwell_s: Some(-1.0), ..ok.clone() }).is_client_error());
+    // Configured cameras and zones with no tracks yet are valid, just empty.
+    let r = ix.search(&SearchQuery { cameras: vec!["cam-d".into()], ..ok.clone() }).unwrap();
+    assert_eq!(r.total, 0);
+    // Names match regardless of case and accents.
+    let r = ix.search(&SearchQuery { zones: vec!["RUE PIETONNE".into()], ..ok }).unwrap();
+    assert_eq!(r.filters.zones, vec!["rue piétonne".to_string()]);
+}
+
+fn at(ms: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms as u64)
+}
+
+#[test]
+fn the_api_parameters_and_text_query_are_understood_and_audited() {
+    let (_dir, ix, all) = setup(300);
+    let audit = MemAudit::default();
+    let utc = jiff::tz::TimeZone::UTC;
+    let now = at(BASE + 86_400_000 + 10 * 3_600_000); // 2026-11-30 10:00, so "yesterday" is BASE's day
+    let p =
+        SearchParams { q: Some(r#"red car in "rue piétonne" after 02:00 yesterday"#.into()), ..Default::default() };
+    let res = ix.search_params(&p, "alice", now, &utc, &audit).unwrap();
+    let q = SearchQuery {
+        from_ms: Some(BASE + 2 * 3_600_000),
+        to_ms: Some(BASE + 86_400_000),
+        zones: vec!["rue piétonne".into()],
+        classes: vec!["car".into()],
+        colors: vec![NamedColor::Red],
+        ..Default::default()
+    };
+    assert_eq!(res.tracks.iter().map(|h| h.id).collect::<Vec<_>>(), brute(&all, &q));
+    assert_eq!(res.filters.classes, vec!["car".to_string()]);
+    assert_eq!(res.filters.colors, vec![NamedColor::Red]);
+    assert_eq!(res.filters.from, "2026-11-29T02:00:00Z");
+    assert!(res.understood.iter().any(|u| u == "colour: red"), "{:?}", res.understood);
+    let entries = audit.0.lock().clone();
+    assert_eq!(entries.len(), 1);
+    let (actor, action, _, details) = &entries[0];
+    assert_eq!((actor.as_str(), action.as_str()), ("alice", "search"));
+    let d: serde_json::Value = serde_json::from_str(details).unwrap();
+    assert_eq!(d["results"], res.total);
+    assert_eq!(d["filters"]["zones"][0], "rue piétonne");
+
+    // Structured parameters, lists comma-separated, French class words accepted.
+    let p = SearchParams {
+        from: Some("2026-11-29T00:00:00Z".into()),
+        to: Some("2026-11-29T06:00:00+00:00".into()),
+        camera: vec!["cam-a,cam-b".into()],
+        class: vec!["voiture".into()],
+        color: vec!["bleu".into(), "white".into()],
+        min_dwell_s: Some(10.0),
+        ..Default::default()
+    };
+    let res = ix.search_params(&p, "bob", now, &utc, &audit).unwrap();
+    let q = SearchQuery {
+        from_ms: Some(BASE),
+        to_ms: Some(BASE + 6 * 3_600_000),
+        cameras: vec!["cam-a".into(), "cam-b".into()],
+        classes: vec!["car".into()],
+        colors: vec![NamedColor::Blue, NamedColor::White],
+        min_dwell_s: Some(10.0),
+        ..Default::default()
+    };
+    assert_eq!(res.tracks.iter().map(|h| h.id).collect::<Vec<_>>(), brute(&all, &q));
+    assert!(res.understood.is_empty());
+
+    // Words it cannot read are named, and nothing is searched (or audited).
+    let p = SearchParams { q: Some("red zeppelin near the quai".into()), ..Default::default() };
+    match ix.search_params(&p, "alice", now, &utc, &audit).unwrap_err() {
+        SearchError::Unparsed { understood, not_understood } => {
+            assert_eq!(not_understood, vec!["zeppelin".to_string()]);
+            assert!(understood.contains(&"colour: red".to_string()) && understood.contains(&"zone: quai".to_string()));
+        }
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(audit.0.lock().len(), 2);
+    // A text query with no time covers the whole index and says so; plain parameters must bound it.
+    let res = ix
+        .search_params(&SearchParams { q: Some("bus".into()), ..Default::default() }, "a", now, &utc, &audit)
+        .unwrap();
+    assert!(res.understood.iter().any(|u| u.contains("no time given")));
+    let e = ix.search_params(&SearchParams { class: vec!["bus".into()], ..Default::default() }, "a", now, &utc, &audit);
+    assert!(matches!(e, Err(SearchError::TimeRange(_))));
+    let e = ix.search_params(
+        &SearchParams { from: Some("yesterday".into()), ..Default::default() },
+        "a",
+        now,
+        &utc,
+        &audit,
+    );
+    assert!(matches!(e, Err(SearchError::BadParam { ref param, .. }) if param == "from"), "{e:?}");
+    let e =
+        ix.search_params(&SearchParams { color: vec!["teal".into()], ..Default::default() }, "a", now, &utc, &audit);
+    assert!(e.unwrap_err().to_string().contains("teal"));
+}
+
+#[test]
+fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
+    let (_dir, ix, all) = setup(200);
+    let audit = MemAudit::default();
+    let (car_id, car) = all.iter().find(|(_, r)| r.class == "car").unwrap();
+    let hits = ix.similar(*car_id, BASE, BASE + 86_400_000, 5, "alice", &audit).unwrap();
+    assert_eq!(hits.len(), 5);
+    assert!(hits.iter().all(|h| h.class == "car" && h.id != *car_id));
+    assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance));
+    let best = &all.iter().find(|(id, _)| *id == hits[0].id).unwrap().1;
+    assert_eq!(
+        best.descriptor.as_ref().unwrap().colors,
+        car.descriptor.as_ref().unwrap().colors,
+        "closest has the same histogram"
+    );
+    let (person_id, _) = all.iter().find(|(_, r)| r.class == "person").unwrap();
+    assert!(matches!(
+        ix.similar(*person_id, BASE, BASE + 86_400_000, 5, "alice", &audit),
+        Err(SearchError::NotComparable(_))
+    ));
+    assert_eq!(audit.with_action("search.similar").len(), 1);
+
+    let (id, r) = all.iter().find(|(_, r)| r.event_ids.is_empty()).unwrap();
+    assert!(ix.link_event(&r.camera, r.track_id, "ev-late").unwrap());
+    let q = SearchQuery {
+        from_ms: Some(r.start_ms),
+        to_ms: Some(r.end_ms),
+        event_linked: Some(true),
+        ..Default::default()
+    };
+    let res = ix.search(&q).unwrap();
+    let hit = res.tracks.iter().find(|h| h.id == *id).unwrap();
+    assert_eq!(hit.event_ids, vec!["ev-late".to_string()]);
+    assert!(!ix.link_event("cam-a", 999_999, "x").unwrap());
+}
+
+#[test]
+fn retention_deletes_old_tracks_and_keeps_counts_right() {
+    let (_dir, ix, all) = setup(200);
+    let cutoff = BASE + 2 * 3_600_000;
+    let n = ix.delete_before(cutoff).unwrap();
+    let expect = all.iter().filter(|(_, r)| r.start_ms < cutoff).count() as u64;
+    assert_eq!(n, expect);
+    assert_eq!(ix.len(), 200 - expect);
+    let q = SearchQuery {
+        from_ms: Some(BASE - 3_600_000),
+        to_ms: Some(BASE + 86_400_000),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let res = ix.search(&q).unwrap();
+    assert_eq!(res.total, 200 - expect);
+    assert!(res.tracks.iter().all(|h| h.start_ms >= cutoff));
+    let zq = SearchQuery { zones: vec!["rue piétonne".into()], ..q };
+    assert!(ix.search(&zq).unwrap().tracks.iter().all(|h| h.start_ms >= cutoff));
+}
+
+#[test]
+fn search_parameters_deserialise_from_one_value_or_a_list() {
+    let p: SearchParams =
+        serde_json::from_str(r#"{"camera": "cam-a,cam-b", "class": ["car", "bus"], "q": "red"}"#).unwrap();
+    assert_eq!(p.camera, vec!["cam-a,cam-b".to_string()]);
+    assert_eq!(p.class, vec!["car".to_string(), "bus".to_string()]);
+    assert!(p.zone.is_empty() && p.from.is_none());
+}
