@@ -1,7 +1,7 @@
 // End-to-end tests of the operators' console in Debian's Chromium (playwright-core drives the
 // system browser; nothing is downloaded). The server under test is a command:
 //   VIGIE_SERVER_CMD    shell command started from the repository root, with $VIGIE_DATA set
-//                       (default: the vigie-server demo_server example on 127.0.0.1:18080)
+//                       (default: `vigie run` with config/demo.toml on 127.0.0.1:18080)
 //   VIGIE_USER_ADD_CMD  creates a user; {role} and {name} are replaced, password on stdin
 //   VIGIE_URL           where the console answers (default http://127.0.0.1:18080)
 //   CHROMIUM            browser binary (default /usr/bin/chromium)
@@ -16,10 +16,12 @@ import { chromium } from 'playwright-core';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DATA = process.env.VIGIE_DATA || mkdtempSync(join(tmpdir(), 'vigie-e2e-'));
-const DEMO = process.env.VIGIE_DEMO_BIN || join(ROOT, 'target/release/examples/demo_server');
+const VIGIE = process.env.VIGIE_BIN || join(ROOT, 'target/release/vigie');
 const URL = process.env.VIGIE_URL || 'http://127.0.0.1:18080';
-const SERVER_CMD = process.env.VIGIE_SERVER_CMD || `"${DEMO}" --data "$VIGIE_DATA" --listen 127.0.0.1:18080 --alert-every-s 3`;
-const USER_ADD_CMD = process.env.VIGIE_USER_ADD_CMD || `"${DEMO}" user add --data "$VIGIE_DATA" --role {role} {name}`;
+const SERVER_CMD = process.env.VIGIE_SERVER_CMD
+  || `"${VIGIE}" run --config config/demo.toml --data "$VIGIE_DATA" --listen 127.0.0.1:18080`;
+const USER_ADD_CMD = process.env.VIGIE_USER_ADD_CMD || `"${VIGIE}" user add --data "$VIGIE_DATA" --role {role} {name}`;
+const CAMERA = process.env.VIGIE_TEST_CAMERA || 'plaza';
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 const USERS = { op: 'operator', sup: 'supervisor', aud: 'auditor', adm: 'admin' };
 const pw = (name) => `e2e-password-of-${name}`;
@@ -138,8 +140,8 @@ test('auditor sees no snapshot, clip or live picture', async () => {
   await page.waitForSelector('#view-reports:not([hidden])');
   assert.equal(await page.locator('img').count(), 0, 'no picture anywhere on the auditor console');
   const id = shared.alertId || 'demo-0';
-  const statuses = await page.evaluate(async (alertId) => Promise.all(
-    [`/api/alerts/${alertId}/snapshot`, `/api/alerts/${alertId}/clip`, '/api/cameras/cam1/live', '/api/alerts'].map(async (p) => (await fetch(p)).status)), id);
+  const statuses = await page.evaluate(async ([alertId, cam]) => Promise.all(
+    [`/api/alerts/${alertId}/snapshot`, `/api/alerts/${alertId}/clip`, `/api/cameras/${cam}/live`, '/api/alerts'].map(async (p) => (await fetch(p)).status)), [id, CAMERA]);
   assert.deepEqual(statuses, [403, 403, 403, 403]);
   await shoot(page, 'auditor-reports');
   await context.close();

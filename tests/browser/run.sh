@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned test dependencies and runs the console's end-to-end tests in Debian's
-# Chromium. Without VIGIE_SERVER_CMD it builds and uses the vigie-server demo_server example.
+# Chromium. Without VIGIE_SERVER_CMD it runs the real node: `vigie run --config config/demo.toml`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -10,9 +10,9 @@ command -v npm >/dev/null || { echo "run.sh: npm is missing (Debian package npm)
 cd "$here"
 npm ci --no-audit --no-fund
 if [ -z "${VIGIE_SERVER_CMD:-}" ]; then
-  (cd "$root" && cargo build --release -p vigie-server --example demo_server)
+  (cd "$root" && cargo build --release -p vigie)
   target="${CARGO_TARGET_DIR:-$root/target}"
   case "$target" in /*) ;; *) target="$root/$target" ;; esac
-  export VIGIE_DEMO_BIN="$target/release/examples/demo_server"
+  export VIGIE_BIN="$target/release/vigie"
 fi
 exec node --test --test-concurrency=1 console.test.mjs

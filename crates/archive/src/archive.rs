@@ -288,6 +288,11 @@ impl Archive {
         self.data_dir.join("snapshots")
     }
 
+    /// Where the store keeps unblurred evidence next to the blurred snapshots.
+    pub fn clear_evidence_dir(&self) -> PathBuf {
+        self.data_dir.join("evidence-clear")
+    }
+
     pub fn exports_dir(&self) -> PathBuf {
         self.data_dir.join("exports")
     }

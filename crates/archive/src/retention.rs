@@ -221,7 +221,9 @@ impl Archive {
 
         let rows = self.catalog().started_before(cutoff)?;
         let (segments, mut errors) = self.delete_segments(&rows);
-        let snapshots = delete_files_before(&self.snapshots_dir(), from_ms(snap_cutoff), &mut errors);
+        let mut snapshots = delete_files_before(&self.snapshots_dir(), from_ms(snap_cutoff), &mut errors);
+        // Unblurred evidence (served only under a supervisor's unmask) goes with its snapshot.
+        snapshots.extend(delete_files_before(&self.clear_evidence_dir(), from_ms(snap_cutoff), &mut errors));
         let exports = delete_files_before(&self.exports_dir(), from_ms(cutoff), &mut errors);
         let (mut tracks_deleted, mut thumbnails_deleted) = (0, 0);
         if self.tracks_db_path().exists() {

@@ -119,6 +119,12 @@ pub struct Detector {
     pub last: Timings,
 }
 
+/// SHA-256 of a model file, the identity every alert and track carries.
+pub fn model_sha256(path: &Path) -> Result<String, DetectError> {
+    let bytes = std::fs::read(path).map_err(|e| model_err(path, format!("cannot read: {e}")))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
 fn model_err(path: &Path, reason: impl Into<String>) -> DetectError {
     DetectError::Model { path: path.display().to_string(), reason: reason.into() }
 }

@@ -41,6 +41,8 @@ pub struct CameraSpec {
     pub realtime: bool,
     pub rtsp: RtspOptions,
     pub hooks: Box<dyn CameraHooks>,
+    /// Where the camera's state is reported (shared with whoever displays it).
+    pub health: Health,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +195,7 @@ impl LivePipeline {
                 realtime: spec.realtime,
                 rtsp: spec.rtsp,
             };
-            let health = Health::new(&spec.id);
+            let health = spec.health.clone();
             let counters = Arc::new(CameraCounters::default());
             let (rt, ck) = (runtime.clone(), clock.clone());
             let factory_parts = parts.clone();

@@ -2,6 +2,9 @@
 
 mod analyze;
 mod bench;
+mod config;
+mod live;
+mod run;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run a node: cameras, analysis, alerts, archive and the operators' console.
+    Run(run::RunArgs),
     /// Run the whole pipeline over a clip as fast as possible and write the tracks.
     Analyze(analyze::AnalyzeArgs),
     /// Speed and memory figures, side by side with the Python reference.
@@ -23,6 +28,14 @@ enum Cmd {
     /// Measure accuracy against ground truth.
     #[command(subcommand)]
     Eval(EvalCmd),
+    /// Create a data directory and its first administrator (password on standard input).
+    Init(vigie_store::cli::InitArgs),
+    /// Manage console users: add, passwd, disable.
+    User(vigie_store::cli::UserArgs),
+    /// Check the audit trail's hash chain.
+    Audit(vigie_store::cli::AuditArgs),
+    /// Footage retention: status, or a deletion pass now.
+    Retention(vigie_archive::RetentionArgs),
 }
 
 #[derive(Subcommand)]
@@ -34,9 +47,14 @@ enum EvalCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
+        Cmd::Run(a) => run::run(&a),
         Cmd::Analyze(a) => analyze::run(&a),
         Cmd::Bench(a) => bench::run(&a),
         Cmd::Eval(EvalCmd::Mot(a)) => vigie_eval::run_mot(&a),
+        Cmd::Init(a) => vigie_store::cli::run_init(a),
+        Cmd::User(a) => vigie_store::cli::run_user(a),
+        Cmd::Audit(a) => vigie_store::cli::run_audit(a),
+        Cmd::Retention(a) => retention(&a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -46,4 +64,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn retention(a: &vigie_archive::RetentionArgs) -> anyhow::Result<()> {
+    let data = match &a.command {
+        vigie_archive::RetentionCommand::Status { data, .. } | vigie_archive::RetentionCommand::Run { data, .. } => {
+            data
+        }
+    };
+    let store = vigie_store::Store::open(data, std::sync::Arc::new(vigie_core::SystemClock::default()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = vigie_archive::run_retention(a, None, std::sync::Arc::new(store))?;
+    println!("{report}");
+    Ok(())
 }

@@ -1,0 +1,184 @@
+//! `vigie.toml`: the whole node declared in one file, Vector-style: each component has its own
+//! section and config struct, and every error names the file and the dotted key at fault.
+
+use crate::settings::{asset_root, parse_toml};
+use anyhow::anyhow;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use vigie_core::ConfigError;
+use vigie_detect::DetectorConfig;
+use vigie_motion::MotionConfig;
+use vigie_rules::{Calibration, EventsConfig, RuleConfig, ZoneConfig};
+use vigie_server::config::{NotifyConfig, ServerConfig};
+use vigie_track::TrackerConfig;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VigieConfig {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub notify: NotifyConfig,
+    #[serde(default)]
+    pub detector: DetectorConfig,
+    #[serde(default)]
+    pub tracker: TrackerConfig,
+    #[serde(default)]
+    pub motion: MotionConfig,
+    #[serde(default)]
+    pub events: EventsConfig,
+    #[serde(default)]
+    pub archive: vigie_archive::ArchiveConfig,
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    #[serde(default)]
+    pub cameras: Vec<CameraConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Detector sessions shared by all cameras (one CPU thread each).
+    pub detector_workers: usize,
+    /// Frames that may wait for the detector before cameras skip detection.
+    pub queue_depth: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self { detector_workers: 2, queue_depth: 4 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// Stable identifier used in alerts, footage and audit (letters, digits, `-`, `_`).
+    pub id: String,
+    /// Name shown to operators.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `rtsp://host/path` (credentials may be given in the URL or below) or an MP4 file path.
+    pub url: String,
+    /// RTSP credentials; the password may instead come from the environment variable named here.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Files only: loop forever (a file standing in for a live camera).
+    #[serde(default, rename = "loop")]
+    pub looping: bool,
+    /// Files only: play at the clip's frame rate (default) or as fast as possible.
+    #[serde(default = "yes")]
+    pub realtime: bool,
+    /// Keep this camera's footage in the archive.
+    #[serde(default = "yes")]
+    pub record: bool,
+    #[serde(default)]
+    pub zones: Vec<ZoneConfig>,
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl CameraConfig {
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+fn within<T>(r: Result<T, ConfigError>, parent: &str) -> Result<T, ConfigError> {
+    r.map_err(|e| e.within(parent))
+}
+
+impl VigieConfig {
+    /// Reads, parses and validates a config file; relative paths in it are relative to the file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow!("config {}: cannot read: {e}", path.display()))?;
+        let mut cfg: VigieConfig = parse_toml(&text, path)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        cfg.resolve_paths(&dir);
+        cfg.validate().map_err(|e| anyhow!("config {}: {e}", path.display()))?;
+        Ok(cfg)
+    }
+
+    fn resolve_paths(&mut self, dir: &Path) {
+        let defaults = DetectorConfig::default();
+        let resolve = |p: &mut PathBuf, default: &Path| {
+            if p.is_relative() {
+                let base =
+                    if p.as_path() == default || !dir.join(&*p).exists() { asset_root() } else { dir.to_path_buf() };
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.detector.model, &defaults.model);
+        resolve(&mut self.detector.labels, &defaults.labels);
+        for c in &mut self.cameras {
+            let is_url = c.url.contains("://") && !c.url.starts_with("file://");
+            if !is_url {
+                let p = PathBuf::from(c.url.strip_prefix("file://").unwrap_or(&c.url));
+                if p.is_relative() {
+                    let base = if dir.join(&p).exists() { dir.to_path_buf() } else { asset_root() };
+                    c.url = base.join(p).display().to_string();
+                }
+            }
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Err(errs) = self.server.validate("server") {
+            return Err(errs.into_iter().next().unwrap_or_else(|| ConfigError::new("server", "invalid")));
+        }
+        if let Err(errs) = self.notify.validate("notify") {
+            return Err(errs.into_iter().next().unwrap_or_else(|| ConfigError::new("notify", "invalid")));
+        }
+        within(self.detector.validate(), "detector")?;
+        within(self.tracker.validate(), "tracker")?;
+        within(self.motion.validate(), "motion")?;
+        self.events.validate()?;
+        self.archive.validate_at("archive")?;
+        if self.pipeline.detector_workers == 0 || self.pipeline.detector_workers > 64 {
+            return Err(ConfigError::new("pipeline.detector_workers", "must be between 1 and 64"));
+        }
+        if self.pipeline.queue_depth == 0 {
+            return Err(ConfigError::new("pipeline.queue_depth", "must be at least 1"));
+        }
+        let mut seen = HashSet::new();
+        for (i, c) in self.cameras.iter().enumerate() {
+            let at = format!("cameras[{i}]");
+            if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+                return Err(ConfigError::new(
+                    format!("{at}.id"),
+                    "must be letters, digits, '-' or '_' (used in file names and URLs)",
+                ));
+            }
+            if !seen.insert(&c.id) {
+                return Err(ConfigError::new(format!("cameras.{}.id", c.id), "is used by two cameras"));
+            }
+            let key = format!("cameras.{}", c.id);
+            if c.url.trim().is_empty() {
+                return Err(ConfigError::new(format!("{key}.url"), "is empty"));
+            }
+            let is_rtsp = c.url.starts_with("rtsp://") || c.url.starts_with("rtsps://");
+            if c.url.contains("://") && !is_rtsp && !c.url.starts_with("file://") {
+                return Err(ConfigError::new(format!("{key}.url"), "must be an rtsp:// URL or an MP4 file path"));
+            }
+            if let Some(var) = &c.password_env {
+                if std::env::var_os(var).is_none() {
+                    return Err(ConfigError::new(
+                        format!("{key}.password_env"),
+                        format!("environment variable {var} is not set"),
+                    ));
+                }
+            }
+            vigie_rules::validate_camera(&c.id, &c.zones, &c.rules, c.calibration.as_ref(), &self.events)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,500 @@
+//! `vigie run`: cameras, analysis, archive and console together on one node.
+//!
+//! ```text
+//! camera ─▶ packets ─▶ Recorder (archive)
+//!                  └─▶ decoder ─▶ motion gate ─▶ shared detector ─▶ tracker ─▶ NodeHooks:
+//!                          rules ─▶ AlertHub (store, SSE, webhook/MQTT) ─▶ console
+//!                          TrackSummarizer ─▶ TrackIndex (search)
+//!                          Wall (camera wall, rolling clip buffer)
+//! ```
+
+use crate::config::{CameraConfig, VigieConfig};
+use crate::live::{unix_ms, Clips, Wall};
+use anyhow::{anyhow, Context};
+use parking_lot::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use vigie_archive::{Archive, ExportRequest, Recorder, RetentionTask, SummarizerConfig, TrackIndex, TrackSummarizer};
+use vigie_core::{
+    AuditSink, ClassMap, Clock, Event, EventPhase, Frame, Packet, Polygon, StreamInfo, SystemClock, TrackedObject,
+};
+use vigie_pipeline::{CameraHooks, CameraSpec, LiveOptions, LivePipeline};
+use vigie_rules::{CameraRules, EventsConfig};
+use vigie_server::hub::{AlertHub, PublishExtras};
+use vigie_server::providers::{ClipError, SearchFailure, SearchParams, SearchProvider, ZoneInfo};
+use vigie_server::{Notifier, Server, ServerDeps};
+use vigie_source::{RtspCredentials, RtspOptions};
+use vigie_store::Store;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Node configuration (cameras, zones, rules, console...).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Data directory: catalogue, audit trail, footage, snapshots, track index.
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+    /// Listen on this address instead of the config's `server.listen`.
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+/// A camera's rules as configured, and the engine built from them. The camera thread rebuilds
+/// the engine when `version` moves (config reload), keeping open events of unchanged rules.
+struct RulesSlot {
+    camera: CameraConfig,
+    events: EventsConfig,
+    version: u64,
+}
+
+struct NodeHooks {
+    id: String,
+    wall: Arc<Wall>,
+    hub: Arc<AlertHub>,
+    archive: Arc<Archive>,
+    record: bool,
+    recorder: Option<Recorder>,
+    slot: Arc<Mutex<RulesSlot>>,
+    engine: Option<(u64, CameraRules)>,
+    summarizer: TrackSummarizer,
+    index: Arc<TrackIndex>,
+    zones_px: Vec<(String, Polygon)>,
+    classes: ClassMap,
+    model_sha256: String,
+}
+
+impl NodeHooks {
+    /// Operators see every person pixelated, the subject included; the rules engine's evidence
+    /// (bystanders pixelated, subject clear) is what a supervisor's unmask reveals.
+    fn blurred_snapshot(&self, frame: &Frame, tracks: &[TrackedObject], ev: &Event) -> Vec<u8> {
+        let mut img = vigie_imaging::RgbImage::from_frame(frame);
+        for t in tracks.iter().filter(|t| self.classes.name(t.class_id) == "person") {
+            img.anonymise(&t.bbox);
+        }
+        if let Some(r) = ev.region {
+            let subject_is_person =
+                tracks.iter().any(|t| ev.track_ids.contains(&t.track_id) && self.classes.name(t.class_id) == "person");
+            if subject_is_person {
+                img.anonymise(&r);
+            }
+            img.draw_rect(&r, [255, 40, 40], 3);
+        }
+        img.encode_jpeg(85)
+    }
+
+    fn publish(&mut self, frame: &Frame, tracks: &[TrackedObject], events: Vec<Event>) {
+        for mut ev in events {
+            let clear = if ev.phase == EventPhase::Opened {
+                let evidence = ev.snapshot_jpeg.take();
+                ev.snapshot_jpeg = Some(Arc::new(self.blurred_snapshot(frame, tracks, &ev)));
+                evidence
+            } else {
+                None
+            };
+            let extras = PublishExtras {
+                clear_jpeg: clear.as_deref().map(|v| v.as_slice()),
+                fired_at_ms: Some(unix_ms(frame.captured_at)),
+            };
+            if let Err(e) = self.hub.publish_with(&ev, extras) {
+                tracing::error!(camera = %self.id, error = %e, "cannot store alert");
+            }
+            if ev.phase == EventPhase::Opened {
+                self.summarizer.link_event(&ev);
+            }
+        }
+    }
+
+    fn rules_for(&mut self, frame: &Frame, tracks: &[TrackedObject]) -> Option<&mut CameraRules> {
+        let slot = self.slot.lock();
+        let stale = self.engine.as_ref().is_none_or(|(v, _)| *v != slot.version);
+        if stale {
+            let c = &slot.camera;
+            match CameraRules::new(
+                &c.id,
+                &c.zones,
+                &c.rules,
+                c.calibration.as_ref(),
+                &slot.events,
+                (frame.width, frame.height),
+                &self.model_sha256,
+                &self.classes,
+            ) {
+                Ok(mut new) => {
+                    self.zones_px = c
+                        .zones
+                        .iter()
+                        .map(|z| (z.name.clone(), vigie_rules::config::zone_polygon(z, frame.width, frame.height)))
+                        .collect();
+                    self.wall.set_zones(
+                        &self.id,
+                        self.zones_px
+                            .iter()
+                            .map(|(n, p)| ZoneInfo { name: n.clone(), polygon: p.points.clone() })
+                            .collect(),
+                    );
+                    let version = slot.version;
+                    drop(slot);
+                    let closed = match self.engine.take() {
+                        Some((_, old)) => new.take_over(old, frame.captured_at),
+                        None => Vec::new(),
+                    };
+                    self.engine = Some((version, new));
+                    self.publish(frame, tracks, closed);
+                }
+                Err(e) => {
+                    // Validated before it got here; a failure now (e.g. a zone outside a camera
+                    // whose resolution changed) keeps the rules already running.
+                    tracing::error!(camera = %self.id, error = %e, "rules not rebuilt; keeping the previous ones");
+                    let version = slot.version;
+                    drop(slot);
+                    if let Some((v, _)) = self.engine.as_mut() {
+                        *v = version;
+                    }
+                }
+            }
+        }
+        self.engine.as_mut().map(|(_, e)| e)
+    }
+}
+
+impl CameraHooks for NodeHooks {
+    fn on_packet(&mut self, packet: &Packet, info: &StreamInfo) {
+        if !self.record {
+            return;
+        }
+        if self.recorder.is_none() {
+            match Recorder::new(&self.id, info, self.archive.clone()) {
+                Ok(r) => self.recorder = Some(r),
+                Err(e) => {
+                    tracing::error!(camera = %self.id, error = %e, "cannot record");
+                    self.record = false;
+                    return;
+                }
+            }
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            // Recording trouble (disk full...) is visible in the recorder's status and never
+            // stops analysis.
+            if let Err(e) = r.push(packet) {
+                tracing::warn!(camera = %self.id, error = %e, "recording");
+            }
+        }
+    }
+
+    fn on_frame(&mut self, frame: &Arc<Frame>, tracks: &[TrackedObject], _detected: bool) {
+        let now = frame.captured_at;
+        let events = match self.rules_for(frame, tracks) {
+            Some(engine) => engine.process(frame, tracks, now),
+            None => Vec::new(),
+        };
+        self.publish(frame, tracks, events);
+        let records = self.summarizer.observe(frame, tracks, &self.zones_px, now);
+        if !records.is_empty() {
+            if let Err(e) = self.index.insert_batch(&records) {
+                tracing::warn!(camera = %self.id, error = %e, "track index");
+            }
+        }
+        self.wall.update(&self.id, frame, tracks);
+    }
+}
+
+impl Drop for NodeHooks {
+    fn drop(&mut self) {
+        if let Some(r) = self.recorder.take() {
+            if let Err(e) = r.finish() {
+                tracing::warn!(camera = %self.id, error = %e, "closing the last segment");
+            }
+        }
+        let records = self.summarizer.finish();
+        if !records.is_empty() {
+            let _ = self.index.insert_batch(&records);
+        }
+    }
+}
+
+/// `GET /api/search` over the track index. The server audits each search itself.
+struct Search {
+    index: Arc<TrackIndex>,
+    tz: jiff::tz::TimeZone,
+    clock: Arc<dyn Clock>,
+}
+
+struct NoAudit;
+impl AuditSink for NoAudit {
+    fn record(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl SearchProvider for Search {
+    fn search(&self, actor: &str, p: &SearchParams) -> Result<serde_json::Value, SearchFailure> {
+        let split = |s: &Option<String>| -> Vec<String> {
+            s.as_deref()
+                .map(|v| v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                .unwrap_or_default()
+        };
+        let params = vigie_archive::SearchParams {
+            from: p.from.clone(),
+            to: p.to.clone(),
+            camera: split(&p.camera),
+            zone: split(&p.zone),
+            class: split(&p.class),
+            color: split(&p.color),
+            direction: p.direction.clone(),
+            min_dwell_s: p.min_dwell_s,
+            event_linked: p.event_linked,
+            q: p.q.clone(),
+            limit: p.limit.map(|v| v as usize),
+            offset: p.offset.map(|v| v as usize),
+        };
+        match self.index.search_params(&params, actor, self.clock.now(), &self.tz, &NoAudit) {
+            Ok(r) => serde_json::to_value(&r).map_err(|e| SearchFailure::Failed(e.to_string())),
+            Err(e) if e.is_client_error() => Err(SearchFailure::BadQuery(e.to_string())),
+            Err(e) => Err(SearchFailure::Failed(e.to_string())),
+        }
+    }
+
+    fn thumbnail(&self, id: &str) -> Option<Vec<u8>> {
+        self.index.thumbnail(id.parse().ok()?).ok().flatten()
+    }
+}
+
+fn rtsp_options(c: &CameraConfig) -> anyhow::Result<RtspOptions> {
+    let mut o = RtspOptions::default();
+    if let Some(user) = &c.username {
+        let password = match &c.password_env {
+            Some(var) => std::env::var(var).map_err(|_| anyhow!("cameras.{}.password_env: {var} is not set", c.id))?,
+            None => String::new(),
+        };
+        o.credentials = Some(RtspCredentials { username: user.clone(), password });
+    }
+    Ok(o)
+}
+
+fn watch_config(
+    path: PathBuf,
+    slots: Vec<(String, Arc<Mutex<RulesSlot>>)>,
+    audit: Arc<dyn AuditSink>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let mut last = mtime(&path);
+    std::thread::Builder::new()
+        .name("config-watch".into())
+        .spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(2));
+                let now = mtime(&path);
+                if now == last {
+                    continue;
+                }
+                last = now;
+                match VigieConfig::load(&path) {
+                    Ok(cfg) => {
+                        let mut changed = Vec::new();
+                        for (id, slot) in &slots {
+                            let Some(c) = cfg.cameras.iter().find(|c| &c.id == id) else {
+                                tracing::warn!(camera = %id, "camera removed from the config: restart to stop it");
+                                continue;
+                            };
+                            let mut s = slot.lock();
+                            s.camera = c.clone();
+                            s.events = cfg.events.clone();
+                            s.version += 1;
+                            changed.push(id.clone());
+                        }
+                        tracing::info!(file = %path.display(), "configuration reloaded (zones and rules)");
+                        let _ = audit.record(
+                            "system",
+                            "config.reload",
+                            &path.display().to_string(),
+                            &serde_json::json!({ "cameras": changed }).to_string(),
+                        );
+                    }
+                    Err(e) => {
+                        tracing::error!("configuration not reloaded, the previous one keeps running: {e:#}");
+                        let _ = audit.record(
+                            "system",
+                            "config.reload_failed",
+                            &path.display().to_string(),
+                            &serde_json::json!({ "error": format!("{e:#}") }).to_string(),
+                        );
+                    }
+                }
+            }
+        })
+        .expect("spawn config watcher");
+}
+
+pub fn run(a: &RunArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,ort=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let mut cfg = VigieConfig::load(&a.config)?;
+    if let Some(l) = &a.listen {
+        cfg.server.listen = l.clone();
+    }
+    std::fs::create_dir_all(&a.data).with_context(|| format!("cannot create data directory {}", a.data.display()))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let _guard = rt.enter();
+
+    let store = Arc::new(Store::open(&a.data, clock.clone()).map_err(|e| anyhow!("{e}"))?);
+    if let Some(pw) = store.bootstrap_admin("admin").map_err(|e| anyhow!("{e}"))? {
+        let file = a.data.join("initial-admin-password.txt");
+        let _ = std::fs::write(&file, format!("{pw}\n"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+        }
+        println!("first administrator created: user \"admin\", password {pw} (also in {}); change it with `vigie user passwd`", file.display());
+    }
+    let audit: Arc<dyn AuditSink> = store.clone();
+    let archive =
+        Archive::open(&a.data, cfg.archive.clone(), clock.clone(), audit.clone()).map_err(|e| anyhow!("{e}"))?;
+    match archive.reconcile(false) {
+        Ok(rep) => tracing::info!("{}", rep.summary()),
+        Err(e) => tracing::error!("archive check failed: {e}"),
+    }
+    // The index is created before the retention thread, which opens it too.
+    let index = Arc::new(TrackIndex::open(archive.tracks_db_path()).map_err(|e| anyhow!("{e}"))?);
+    let retention = RetentionTask::spawn(archive.clone());
+    let labels = std::fs::read_to_string(&cfg.detector.labels)
+        .with_context(|| format!("cannot read class list {}", cfg.detector.labels.display()))?;
+    let classes = ClassMap::parse(&labels);
+    index.register_classes(&classes).map_err(|e| anyhow!("{e}"))?;
+    let model_sha256 = vigie_detect::model_sha256(&cfg.detector.model)?;
+
+    let notifier = Notifier::start(&cfg.notify, rt.handle());
+    let hub = AlertHub::new(store.clone(), notifier.clone());
+
+    let healths: Vec<_> = cfg
+        .cameras
+        .iter()
+        .map(|c| (c.id.clone(), c.display_name().to_string(), vigie_source::Health::new(&c.id)))
+        .collect();
+    let wall = Wall::new(healths.clone(), classes.clone());
+
+    let mut specs = Vec::new();
+    let mut slots = Vec::new();
+    for (c, (_, _, health)) in cfg.cameras.iter().zip(&healths) {
+        index
+            .register_camera(&c.id, &c.zones.iter().map(|z| z.name.clone()).collect::<Vec<_>>())
+            .map_err(|e| anyhow!("{e}"))?;
+        let slot = Arc::new(Mutex::new(RulesSlot { camera: c.clone(), events: cfg.events.clone(), version: 0 }));
+        slots.push((c.id.clone(), slot.clone()));
+        let hooks = NodeHooks {
+            id: c.id.clone(),
+            wall: wall.clone(),
+            hub: hub.clone(),
+            archive: archive.clone(),
+            record: c.record,
+            recorder: None,
+            slot,
+            engine: None,
+            summarizer: TrackSummarizer::new(&c.id, classes.clone(), SummarizerConfig::default()),
+            index: index.clone(),
+            zones_px: Vec::new(),
+            classes: classes.clone(),
+            model_sha256: model_sha256.clone(),
+        };
+        specs.push(CameraSpec {
+            id: c.id.clone(),
+            url: c.url.clone(),
+            looping: c.looping,
+            realtime: c.realtime,
+            rtsp: rtsp_options(c)?,
+            hooks: Box::new(hooks),
+            health: health.clone(),
+        });
+    }
+    let opts = LiveOptions {
+        detector: cfg.detector.clone(),
+        tracker: cfg.tracker.clone(),
+        motion: cfg.motion.clone(),
+        detector_workers: cfg.pipeline.detector_workers,
+        queue_depth: cfg.pipeline.queue_depth,
+        ..Default::default()
+    };
+    let pipeline = LivePipeline::start(&opts, specs, rt.handle().clone(), clock.clone())?;
+    for cam in &pipeline.cameras {
+        let counters = cam.counters.clone();
+        let archive = archive.clone();
+        let id = cam.id.clone();
+        wall.set_status_fn(
+            &cam.id,
+            Box::new(move || {
+                use std::sync::atomic::Ordering::Relaxed;
+                let rec = archive.recorder_statuses().into_iter().find(|r| r.camera == id);
+                serde_json::json!({
+                    "detector_runs": counters.detector_runs.load(Relaxed),
+                    "motion_skipped": counters.motion_skipped.load(Relaxed),
+                    "detector_busy_skipped": counters.detector_skipped_busy.load(Relaxed),
+                    "recording": rec.as_ref().map(|r| r.recording),
+                    "recording_error": rec.and_then(|r| r.last_error),
+                })
+            }),
+        );
+    }
+    watch_config(a.config.clone(), slots, audit.clone(), pipeline.stop_flag());
+
+    let export_archive = archive.clone();
+    let people_cfg =
+        vigie_detect::DetectorConfig { classes: vec!["person".into()], threads: 1, ..cfg.detector.clone() };
+    let people: Arc<Mutex<Option<vigie_detect::Detector>>> = Arc::new(Mutex::new(None));
+    let export = move |camera: &str, from_ms: i64, to_ms: i64, blurred: bool| -> Result<Vec<u8>, ClipError> {
+        let req = ExportRequest {
+            camera: camera.to_string(),
+            from_ms,
+            to_ms,
+            blur_people: blurred,
+            unmask_reason: (!blurred).then(|| "alert evidence under a supervisor's unmask grant".to_string()),
+            actor: "console".into(),
+        };
+        let mut guard = people.lock();
+        if guard.is_none() {
+            *guard = Some(vigie_detect::Detector::new(&people_cfg).map_err(|e| ClipError::Failed(e.to_string()))?);
+        }
+        let det = guard.as_mut().unwrap();
+        let mut boxes = |f: &Frame| det.detect(f).map(|d| d.into_iter().map(|d| d.bbox).collect()).unwrap_or_default();
+        let res = export_archive.export(&req, if blurred { Some(&mut boxes) } else { None }).map_err(|e| match e {
+            vigie_archive::ArchiveError::NotFound(m) => ClipError::NotAvailable(m),
+            other => ClipError::Failed(other.to_string()),
+        })?;
+        std::fs::read(&res.path).map_err(|e| ClipError::Failed(format!("export {}: {e}", res.path.display())))
+    };
+    let clips = Arc::new(Clips { wall: wall.clone(), archive: Some(Arc::new(export)) });
+    let search = Arc::new(Search { index: index.clone(), tz: cfg.events.time_zone()?, clock: clock.clone() });
+    let server = Server::new(ServerDeps {
+        store: store.clone(),
+        hub: hub.clone(),
+        live: wall.clone(),
+        clips,
+        search: Some(search),
+        config_admin: None,
+        notify_status: notifier.as_ref().map(|n| n.status().clone()),
+        config: cfg.server.clone(),
+    });
+    let listen = cfg.server.listen.clone();
+    let served: anyhow::Result<()> = rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("server.listen: cannot listen on {listen}"))?;
+        println!("console on http://{listen} ({} camera(s), model sha256 {model_sha256})", cfg.cameras.len());
+        server
+            .serve_with_shutdown(listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("console server")
+    });
+    tracing::info!("stopping");
+    pipeline.shutdown();
+    retention.stop();
+    served
+}
