@@ -3,6 +3,7 @@
 mod analyze;
 mod bench;
 mod config;
+mod eval_events;
 mod live;
 mod run;
 mod settings;
@@ -42,6 +43,8 @@ enum Cmd {
 enum EvalCmd {
     /// MOTChallenge 2D metrics (CLEAR, identity, HOTA) of a tracker result against ground truth.
     Mot(vigie_eval::EvalMotArgs),
+    /// Event rules on scenarios: precision, recall and alert delay per event type.
+    Events(eval_events::EvalEventsArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Cmd::Analyze(a) => analyze::run(&a),
         Cmd::Bench(a) => bench::run(&a),
         Cmd::Eval(EvalCmd::Mot(a)) => vigie_eval::run_mot(&a),
+        Cmd::Eval(EvalCmd::Events(a)) => eval_events::run(&a),
         Cmd::Init(a) => vigie_store::cli::run_init(a),
         Cmd::User(a) => vigie_store::cli::run_user(a),
         Cmd::Audit(a) => vigie_store::cli::run_audit(a),
