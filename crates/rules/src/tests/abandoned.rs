@@ -1,0 +1,109 @@
+use super::paint::Canvas;
+use super::*;
+
+const W: usize = 320;
+const H: usize = 240;
+const OBJECT: BBox = BBox::new(164.0, 184.0, 188.0, 200.0);
+
+fn setup(require_owner: bool) -> Sim {
+    let z = zone("trottoir", ZoneKind::Square, &rect(0.0, 80.0, 320.0, 240.0));
+    let mut r = rule("depot", EventType::AbandonedObject, "trottoir");
+    r.min_duration_s = Some(8.0);
+    r.require_owner = Some(require_owner);
+    Sim::new(&[z], &[r], None, (W, H))
+}
+
+/// Walks in from the left, stops at x = 150 from 5 s to 8 s, walks back out to the left.
+fn walker(t: f64) -> Option<BBox> {
+    let x = if t < 5.0 {
+        20.0 + 26.0 * t
+    } else if t < 8.0 {
+        150.0
+    } else {
+        150.0 - 30.0 * (t - 8.0)
+    };
+    (x > -10.0).then(|| at(x as f32, 200.0, 20.0, 50.0))
+}
+
+/// Runs `secs` of synthetic video: background, optional object, optional person (tracked
+/// unless `tracked` says otherwise), with a global gain.
+fn film(
+    s: &mut Sim,
+    secs: f64,
+    object: impl Fn(f64) -> bool,
+    person: impl Fn(f64) -> Option<BBox>,
+    tracked: impl Fn(f64) -> bool,
+    gain: impl Fn(f64) -> f32,
+) {
+    let bg = Canvas::background(W, H, 60);
+    let end = s.t + secs - 1e-9;
+    while s.t < end {
+        let t = s.t;
+        let mut c = bg.scaled(1.0);
+        if object(t) {
+            c.block(&OBJECT, [200, 190, 60], 7);
+        }
+        let mut tracks = Vec::new();
+        if let Some(b) = person(t) {
+            c.block(&b, [40, 50, 70], 3);
+            if tracked(t) {
+                tracks.push(trk(5, "person", b));
+            }
+        }
+        s.frame = c.scaled(gain(t)).frame();
+        s.step(&tracks);
+    }
+}
+
+#[test]
+fn object_left_behind_alerts_after_its_owner_has_been_gone_for_the_duration() {
+    let mut s = setup(true);
+    film(&mut s, 40.0, |t| t >= 6.5, walker, |_| true, |_| 1.0);
+    let o = s.opened();
+    assert_eq!(o.len(), 1, "{:?}", s.events.iter().map(|(t, e)| (*t, e.phase)).collect::<Vec<_>>());
+    // The owner is out of reach from about 8.7 s: alert 8 s later.
+    assert!(o[0].0 >= 16.0 && o[0].0 <= 18.5, "alert at {}", o[0].0);
+    let e = &o[0].1;
+    assert_eq!(e.track_ids, vec![5], "the person who brought it");
+    let r = e.region.expect("region of the object");
+    assert!(r.iou(&OBJECT) > 0.5, "{r:?}");
+    // Taken away at 40 s: the event closes.
+    film(&mut s, 10.0, |_| false, |_| None, |_| true, |_| 1.0);
+    assert_eq!(s.phases(EventPhase::Closed).len(), 1);
+    assert_eq!(s.opened().len(), 1);
+}
+
+#[test]
+fn object_that_appears_with_nobody_near_needs_require_owner_off() {
+    let mut s = setup(true);
+    film(&mut s, 30.0, |t| t >= 3.0, |_| None, |_| true, |_| 1.0);
+    assert!(s.opened().is_empty(), "nobody brought it: a shadow or a glitch, not a dumping");
+    let mut s = setup(false);
+    film(&mut s, 30.0, |t| t >= 3.0, |_| None, |_| true, |_| 1.0);
+    let o = s.opened();
+    assert_eq!(o.len(), 1);
+    assert!(o[0].0 >= 3.0 + 8.0 && o[0].0 < 3.0 + 8.0 + 4.0, "alert at {}", o[0].0);
+}
+
+#[test]
+fn light_change_and_a_person_passing_do_not_alert() {
+    let mut s = setup(true);
+    film(&mut s, 40.0, |_| false, walker, |_| true, |t| 1.0 + 0.4 * ((t - 5.0) / 5.0).clamp(0.0, 1.0) as f32);
+    assert!(s.opened().is_empty());
+}
+
+#[test]
+fn a_person_standing_still_is_not_an_object_even_when_the_detector_loses_them() {
+    let mut s = setup(true);
+    let still = |_t: f64| Some(at(150.0, 200.0, 20.0, 50.0));
+    film(&mut s, 60.0, |_| false, still, |t| t < 30.0, |_| 1.0);
+    assert!(s.opened().is_empty(), "{:?}", s.opened());
+}
+
+#[test]
+fn an_object_taken_away_leaves_a_ghost_that_is_not_an_object() {
+    let mut s = setup(true);
+    // The object is there from the start (part of the background), picked up at 7 s.
+    film(&mut s, 40.0, |t| t < 7.0, walker, |_| true, |_| 1.0);
+    assert!(s.opened().is_empty(), "{:?}", s.opened());
+}

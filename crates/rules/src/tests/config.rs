@@ -1,0 +1,173 @@
+use super::*;
+use crate::{classes_needed, validate_camera};
+
+fn zones() -> Vec<ZoneConfig> {
+    let mut lane = zone("voie", ZoneKind::Lane, &rect(0.0, 0.5, 0.5, 1.0));
+    lane.direction = Some([0.0, 1.0]);
+    vec![
+        zone("square", ZoneKind::Square, &rect(0.1, 0.1, 0.9, 0.9)),
+        lane,
+        zone("mur", ZoneKind::Wall, &rect(0.0, 0.0, 1.0, 0.2)),
+    ]
+}
+
+fn err(z: &[ZoneConfig], r: &[RuleConfig]) -> String {
+    validate_camera("plaza", z, r, None, &EventsConfig::default()).unwrap_err().to_string()
+}
+
+#[test]
+fn enabled_rule_without_legal_basis_is_refused_and_named() {
+    let mut r = rule("crowd-square", EventType::Crowd, "square");
+    r.min_count = Some(10);
+    r.legal_basis = None;
+    assert_eq!(
+        err(&zones(), &[r.clone()]),
+        "cameras.plaza.rules.crowd-square.legal_basis: rule is enabled but has no legal basis; state the decision or article that authorises it"
+    );
+    r.legal_basis = Some("   ".into());
+    assert!(err(&zones(), &[r.clone()]).contains("crowd-square.legal_basis"));
+    r.enabled = false;
+    validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).expect("a disabled rule needs no basis");
+}
+
+#[test]
+fn errors_name_the_zone_or_rule_and_key() {
+    let mut z = zones();
+    z[1].direction = None;
+    assert!(err(&z, &[]).starts_with("cameras.plaza.zones.voie.direction: a lane needs"));
+    let mut z = zones();
+    z[0].direction = Some([1.0, 0.0]);
+    assert!(err(&z, &[]).starts_with("cameras.plaza.zones.square.direction: only lanes"));
+    let mut z = zones();
+    z[0].polygon = vec![[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0]];
+    assert!(err(&z, &[]).starts_with("cameras.plaza.zones.square.polygon: the polygon crosses itself"));
+    let mut z = zones();
+    z[2].name = "square".into();
+    assert!(err(&z, &[]).starts_with("cameras.plaza.zones.square.name: another zone"));
+
+    let r = rule("r1", EventType::Intrusion, "nowhere");
+    assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.zone: no zone named \"nowhere\""));
+    let r = rule("r1", EventType::Graffiti, "square");
+    assert!(err(&zones(), &[r]).contains("rules.r1.zone: graffiti rules apply to wall zones"));
+    let mut r = rule("r1", EventType::Intrusion, "square");
+    r.event_type = EventType::PersonDown;
+    r.min_count = Some(3);
+    assert_eq!(err(&zones(), &[r]), "cameras.plaza.rules.r1.min_count: does not apply to person_down rules");
+    let r = rule("r1", EventType::Crowd, "square");
+    assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.min_count: a crowd rule needs"));
+    let mut r = rule("r1", EventType::Crowd, "square");
+    r.max_density_per_m2 = Some(2.0);
+    assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.max_density_per_m2: measures in metres need"));
+    let mut r = rule("r1", EventType::VehicleInPedestrianZone, "square");
+    r.schedule = vec!["10:00-19:00".into(), "10h-19h".into()];
+    assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.schedule: entry 2 \"10h-19h\""));
+    let mut r = rule("r1", EventType::Intrusion, "square");
+    r.event_type = EventType::VehicleInPedestrianZone;
+    r.min_duration_s = Some(-1.0);
+    assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.min_duration_s: must be a number ≥ 0"));
+    let a = rule("dup", EventType::VehicleInPedestrianZone, "square");
+    assert!(err(&zones(), &[a.clone(), a]).starts_with("cameras.plaza.rules.dup.id: another rule"));
+}
+
+#[test]
+fn calibration_and_timezone_errors() {
+    let bad =
+        Calibration { image: vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [5.0, 0.0]], ground_m: vec![[0.0, 0.0]; 4] };
+    let e = validate_camera("plaza", &zones(), &[], Some(&bad), &EventsConfig::default()).unwrap_err();
+    assert_eq!(e.key, "cameras.plaza.calibration.image");
+    let three = Calibration { image: vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], ground_m: vec![[0.0, 0.0]; 4] };
+    let e = validate_camera("plaza", &zones(), &[], Some(&three), &EventsConfig::default()).unwrap_err();
+    assert_eq!(e.to_string(), "cameras.plaza.calibration.image: needs exactly 4 points, got 3");
+    let ev = EventsConfig { timezone: "Europe/Lutece".into(), ..Default::default() };
+    let e = validate_camera("plaza", &zones(), &[], None, &ev).unwrap_err();
+    assert_eq!(e.key, "events.timezone");
+}
+
+#[test]
+fn engine_checks_classes_and_frame_bounds() {
+    let mut r = rule("r1", EventType::Intrusion, "zone");
+    r.classes = Some(vec!["unicorn".into()]);
+    let z = zone("zone", ZoneKind::Forbidden, &rect(10.0, 10.0, 100.0, 100.0));
+    let e =
+        CameraRules::new("c", std::slice::from_ref(&z), &[r], None, &EventsConfig::default(), (640, 480), "", &coco())
+            .err()
+            .unwrap();
+    assert!(e.to_string().starts_with("cameras.c.rules.r1.classes: \"unicorn\" is not a class of the detector"), "{e}");
+    let big = zone("zone", ZoneKind::Forbidden, &rect(10.0, 10.0, 1000.0, 100.0));
+    let e = CameraRules::new("c", &[big], &[], None, &EventsConfig::default(), (640, 480), "", &coco()).err().unwrap();
+    assert!(
+        e.to_string().starts_with("cameras.c.zones.zone.polygon: point 2 (1000, 10) is outside the 640×480 frame"),
+        "{e}"
+    );
+}
+
+#[test]
+fn city_wide_switch_disables_a_type_everywhere() {
+    let z = zone("zone", ZoneKind::Forbidden, &rect(0.0, 0.0, 640.0, 480.0));
+    let r = rule("intr", EventType::Intrusion, "zone");
+    let off = EventsConfig { disabled: vec![EventType::Intrusion], ..Default::default() };
+    let mut s = Sim::with(std::slice::from_ref(&z), std::slice::from_ref(&r), None, &off, (640, 480), NOON_PARIS);
+    assert!(s.rules.active_rules().is_empty());
+    s.run(10.0, |_| vec![trk(1, "person", at(300.0, 300.0, 30.0, 80.0))]);
+    assert!(s.events.is_empty());
+    assert!(classes_needed(std::slice::from_ref(&r), &off).is_empty());
+    assert_eq!(classes_needed(&[r], &EventsConfig::default()), vec!["person".to_string()]);
+}
+
+#[test]
+fn toml_schema_parses_and_refuses_unknown_keys() {
+    #[derive(serde::Deserialize)]
+    struct Cam {
+        zones: Vec<ZoneConfig>,
+        rules: Vec<RuleConfig>,
+        calibration: Option<Calibration>,
+    }
+    #[derive(serde::Deserialize)]
+    struct File {
+        events: EventsConfig,
+        cameras: Vec<Cam>,
+    }
+    let text = r#"
+        [events]
+        disabled = ["graffiti"]
+        timezone = "Europe/Paris"
+
+        [[cameras]]
+        [cameras.calibration]
+        image = [[0.2, 0.5], [0.8, 0.5], [1.0, 1.0], [0.0, 1.0]]
+        ground_m = [[0, 20], [12, 20], [12, 0], [0, 0]]
+
+        [[cameras.zones]]
+        name = "square"
+        kind = "square"
+        polygon = [[0.1, 0.5], [0.9, 0.5], [0.9, 0.95], [0.1, 0.95]]
+
+        [[cameras.zones]]
+        name = "lane-north"
+        kind = "lane"
+        polygon = [[0.0, 0.6], [0.3, 0.6], [0.3, 1.0], [0.0, 1.0]]
+        direction = [0, -1]
+
+        [[cameras.rules]]
+        id = "crowd-square"
+        type = "crowd"
+        zone = "square"
+        legal_basis = "Arrêté municipal 2024-117, art. 3"
+        min_count = 8
+        max_density_per_m2 = 2.0
+        min_duration_s = 10
+        cooldown_s = 120
+        schedule = ["10:00-19:00"]
+    "#;
+    let f: File = toml::from_str(text).unwrap();
+    let c = &f.cameras[0];
+    validate_camera("plaza", &c.zones, &c.rules, c.calibration.as_ref(), &f.events).unwrap();
+    assert_eq!(c.rules[0].params().cooldown_s, 120.0);
+    assert_eq!(c.rules[0].params().hysteresis_s, 5.0, "crowd default");
+    assert!(f.events.is_disabled(EventType::Graffiti));
+    let bad = text.replace("min_count = 8", "min_cnt = 8");
+    let e = toml::from_str::<File>(&bad).err().unwrap().to_string();
+    assert!(e.contains("min_cnt"), "{e}");
+    let bad = text.replace("type = \"crowd\"", "type = \"crowds\"");
+    assert!(toml::from_str::<File>(&bad).is_err());
+}
