@@ -72,34 +72,25 @@ impl std::fmt::Debug for Frame {
 /// BT.601 limited-range YUV → RGB, computed the way FFmpeg's SIMD converter does (13-bit
 /// coefficients, each term floored separately). OpenCV decodes through that path, and the
 /// detector's reference detections were made on OpenCV frames: matching it to the bit keeps
-/// scores and boxes reproducible.
+/// scores and boxes reproducible. Plain arithmetic rather than lookup tables, so the row
+/// loops below vectorise.
+#[inline(always)]
 const fn term(x: i32, k: i32) -> i32 {
     ((x << 3) * k) >> 16
 }
 
-/// The five per-component terms, tabulated: a conversion is then five loads and three adds.
-struct YuvTables {
-    y: [i32; 256],
-    rv: [i32; 256],
-    gu: [i32; 256],
-    gv: [i32; 256],
-    bu: [i32; 256],
+/// The chroma terms `(r, g, b)` shared by the two pixels of a 4:2:0 chroma sample.
+#[inline(always)]
+fn chroma_terms(u: u8, v: u8) -> (i32, i32, i32) {
+    let d = u as i32 - 128;
+    let e = v as i32 - 128;
+    (term(e, 0x3312), term(d, -0x0c8b) + term(e, -0x1a04), term(d, 0x4093))
 }
 
-const TABLES: YuvTables = {
-    let mut t = YuvTables { y: [0; 256], rv: [0; 256], gu: [0; 256], gv: [0; 256], bu: [0; 256] };
-    let mut i = 0;
-    while i < 256 {
-        let c = i as i32 - 128;
-        t.y[i] = term(i as i32 - 16, 0x253f);
-        t.rv[i] = term(c, 0x3312);
-        t.gu[i] = term(c, -0x0c8b);
-        t.gv[i] = term(c, -0x1a04);
-        t.bu[i] = term(c, 0x4093);
-        i += 1;
-    }
-    t
-};
+#[inline(always)]
+fn luma_term(y: u8) -> i32 {
+    term(y as i32 - 16, 0x253f)
+}
 
 #[inline(always)]
 fn clamp8(v: i32) -> u8 {
@@ -108,24 +99,42 @@ fn clamp8(v: i32) -> u8 {
 
 #[inline(always)]
 pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
-    let t = &TABLES;
-    let l = t.y[y as usize];
-    [clamp8(l + t.rv[v as usize]), clamp8(l + t.gu[u as usize] + t.gv[v as usize]), clamp8(l + t.bu[u as usize])]
+    let (r, g, b) = chroma_terms(u, v);
+    let l = luma_term(y);
+    [clamp8(l + r), clamp8(l + g), clamp8(l + b)]
 }
 
 /// Converts one row: `y` has the row's luma, `u`/`v` its (horizontally halved) chroma; writes
 /// interleaved RGB into `out` (3 bytes a pixel).
 pub fn yuv_row_to_rgb(y: &[u8], u: &[u8], v: &[u8], out: &mut [u8]) {
-    let t = &TABLES;
-    for (i, (px2, luma2)) in out.chunks_mut(6).zip(y.chunks(2)).enumerate() {
-        let (cu, cv) = (u[i] as usize, v[i] as usize);
-        let (r, g, b) = (t.rv[cv], t.gu[cu] + t.gv[cv], t.bu[cu]);
+    for (((px2, luma2), &cu), &cv) in out.chunks_mut(6).zip(y.chunks(2)).zip(u).zip(v) {
+        let (r, g, b) = chroma_terms(cu, cv);
         for (px, &l) in px2.chunks_exact_mut(3).zip(luma2) {
-            let l = t.y[l as usize];
+            let l = luma_term(l);
             px[0] = clamp8(l + r);
             px[1] = clamp8(l + g);
             px[2] = clamp8(l + b);
         }
+    }
+}
+
+/// Same conversion into three planes (`b`, `g`, `r`), the layout the detector's resize works in.
+pub fn yuv_row_to_planar_bgr(y: &[u8], u: &[u8], v: &[u8], b: &mut [u8], g: &mut [u8], r: &mut [u8]) {
+    let n = y.len().min(b.len()).min(g.len()).min(r.len());
+    let pairs = (n / 2).min(u.len()).min(v.len());
+    for j in 0..pairs {
+        let (rc, gc, bc) = chroma_terms(u[j], v[j]);
+        for i in [2 * j, 2 * j + 1] {
+            let l = luma_term(y[i]);
+            r[i] = clamp8(l + rc);
+            g[i] = clamp8(l + gc);
+            b[i] = clamp8(l + bc);
+        }
+    }
+    if n % 2 == 1 && pairs < u.len() {
+        let i = n - 1;
+        let [rr, gg, bb] = yuv_to_rgb(y[i], u[pairs], v[pairs]);
+        (r[i], g[i], b[i]) = (rr, gg, bb);
     }
 }
 
@@ -223,6 +232,18 @@ mod tests {
             for (a, b) in px.iter().zip([200u8, 30, 40]) {
                 assert!((*a as i32 - b as i32).abs() <= 3, "{px:?}");
             }
+        }
+    }
+
+    #[test]
+    fn planar_rows_match_pixel_conversion() {
+        let y: Vec<u8> = (0..=254).collect();
+        let u: Vec<u8> = (0..128).map(|i| (i * 2) as u8).collect();
+        let v: Vec<u8> = (0..128).map(|i| 255 - (i * 2) as u8).collect();
+        let (mut b, mut g, mut r) = (vec![0u8; 255], vec![0u8; 255], vec![0u8; 255]);
+        yuv_row_to_planar_bgr(&y, &u, &v, &mut b, &mut g, &mut r);
+        for x in 0..255 {
+            assert_eq!([r[x], g[x], b[x]], yuv_to_rgb(y[x], u[x / 2], v[x / 2]), "pixel {x}");
         }
     }
 

@@ -160,7 +160,7 @@ impl Detector {
         };
         let mut builder = ort::session::Session::builder(env)
             .map_err(|e| model_err(&cfg.model, format!("cannot configure ONNX Runtime: {e}")))?
-            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Level3)
+            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
             .map_err(cfg_err)?
             .with_intra_threads(cfg.threads)
             .map_err(cfg_err)?

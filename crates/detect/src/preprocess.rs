@@ -6,7 +6,7 @@
 //! widens its kernel when shrinking and feeds the model a blurrier picture. Doing the colour
 //! conversion row by row inside the resize also saves converting the whole frame to RGB.
 
-use vigie_core::frame::yuv_row_to_rgb;
+use vigie_core::frame::yuv_row_to_planar_bgr;
 use vigie_core::Frame;
 
 /// Value of the padding around the letterboxed image, as in YOLOX training.
@@ -58,10 +58,12 @@ pub struct Letterbox {
     pub scaled_h: usize,
     xt: Vec<Tap>,
     yt: Vec<Tap>,
-    /// Horizontally resized BGR rows (×2048) for the two source rows in use.
-    rows: [Vec<i32>; 2],
+    /// Horizontally resized rows (×2048) for the two source rows in use: `[slot][channel]`,
+    /// channels in the model's B, G, R order.
+    rows: [[Vec<i32>; 3]; 2],
     row_ids: [usize; 2],
-    rgb_row: Vec<u8>,
+    /// One source row converted to planar B, G, R.
+    src_row: [Vec<u8>; 3],
 }
 
 impl Letterbox {
@@ -79,42 +81,43 @@ impl Letterbox {
             scaled_h,
             xt: taps(src_w, scaled_w),
             yt: taps(src_h, scaled_h),
-            rows: [vec![0; scaled_w * 3], vec![0; scaled_w * 3]],
+            rows: std::array::from_fn(|_| std::array::from_fn(|_| vec![0; scaled_w])),
             row_ids: [usize::MAX; 2],
-            rgb_row: vec![0; src_w * 3],
+            src_row: std::array::from_fn(|_| vec![0; src_w]),
         }
     }
 
     /// Fills `out` (planar B, G, R; `3 × input_h × input_w`) from a frame of the size given to `new`.
     pub fn fill_from_frame(&mut self, frame: &Frame, out: &mut [f32]) {
         assert_eq!((frame.width, frame.height), (self.src_w, self.src_h), "frame size changed without a new Letterbox");
-        self.fill(out, |y, rgb| {
+        self.fill(out, |y, [b, g, r]| {
             let (u, v) = frame.chroma_rows(y);
-            yuv_row_to_rgb(&frame.y[y * frame.width..(y + 1) * frame.width], u, v, rgb);
+            yuv_row_to_planar_bgr(&frame.y[y * frame.width..(y + 1) * frame.width], u, v, b, g, r);
         });
     }
 
     /// Same from an interleaved RGB image (still pictures).
     pub fn fill_from_rgb(&mut self, rgb_data: &[u8], out: &mut [f32]) {
-        let w = self.src_w * 3;
-        self.fill(out, |y, rgb| rgb.copy_from_slice(&rgb_data[y * w..(y + 1) * w]));
+        let w = self.src_w;
+        self.fill(out, |y, [b, g, r]| {
+            for (x, px) in rgb_data[y * w * 3..(y + 1) * w * 3].chunks_exact(3).enumerate() {
+                (r[x], g[x], b[x]) = (px[0], px[1], px[2]);
+            }
+        });
     }
 
-    fn resize_row(&mut self, slot: usize, sy: usize, source_row: &mut impl FnMut(usize, &mut [u8])) {
-        source_row(sy, &mut self.rgb_row);
-        let dst = &mut self.rows[slot];
-        let src = &self.rgb_row;
-        for (d, xt) in dst.chunks_exact_mut(3).zip(&self.xt) {
-            let (a, b) = (&src[xt.i0 * 3..xt.i0 * 3 + 3], &src[xt.i1 * 3..xt.i1 * 3 + 3]);
-            // Stored as B, G, R to match the model's channel order.
-            d[0] = a[2] as i32 * xt.w0 + b[2] as i32 * xt.w1;
-            d[1] = a[1] as i32 * xt.w0 + b[1] as i32 * xt.w1;
-            d[2] = a[0] as i32 * xt.w0 + b[0] as i32 * xt.w1;
+    fn resize_row(&mut self, slot: usize, sy: usize, source_row: &mut impl FnMut(usize, [&mut [u8]; 3])) {
+        let [b, g, r] = &mut self.src_row;
+        source_row(sy, [b, g, r]);
+        for (dst, src) in self.rows[slot].iter_mut().zip(&self.src_row) {
+            for (d, xt) in dst.iter_mut().zip(&self.xt) {
+                *d = src[xt.i0] as i32 * xt.w0 + src[xt.i1] as i32 * xt.w1;
+            }
         }
         self.row_ids[slot] = sy;
     }
 
-    fn fill(&mut self, out: &mut [f32], mut source_row: impl FnMut(usize, &mut [u8])) {
+    fn fill(&mut self, out: &mut [f32], mut source_row: impl FnMut(usize, [&mut [u8]; 3])) {
         let plane = self.input_w * self.input_h;
         assert_eq!(out.len(), 3 * plane);
         // Only the padding needs the constant; the picture area is written below.
@@ -140,29 +143,24 @@ impl Letterbox {
             if self.row_ids[1] != t.i1 {
                 if self.row_ids[0] == t.i1 {
                     let [a, b] = &mut self.rows;
-                    b.copy_from_slice(a);
+                    for (d, s) in b.iter_mut().zip(a.iter()) {
+                        d.copy_from_slice(s);
+                    }
                     self.row_ids[1] = t.i1;
                 } else {
                     self.resize_row(1, t.i1, &mut source_row);
                 }
             }
-            let (r0, r1) = (&self.rows[0], &self.rows[1]);
             let (w0, w1) = (t.w0, t.w1);
             let base = dy * self.input_w;
-            let (ob, rest) = out.split_at_mut(plane);
-            let (og, or) = rest.split_at_mut(plane);
-            let (ob, og, or) = (
-                &mut ob[base..base + self.scaled_w],
-                &mut og[base..base + self.scaled_w],
-                &mut or[base..base + self.scaled_w],
-            );
-            for (dx, (p0, p1)) in r0.chunks_exact(3).zip(r1.chunks_exact(3)).enumerate() {
-                // OpenCV's vectorised vertical pass (16-bit high multiplies), whose rounding the
-                // reference detections were produced with.
-                let v = |c: usize| ((((p0[c] >> 4) * w0) >> 16) + (((p1[c] >> 4) * w1) >> 16) + 2) >> 2;
-                ob[dx] = v(0).clamp(0, 255) as f32;
-                og[dx] = v(1).clamp(0, 255) as f32;
-                or[dx] = v(2).clamp(0, 255) as f32;
+            for c in 0..3 {
+                let dst = &mut out[c * plane + base..c * plane + base + self.scaled_w];
+                for ((o, &p0), &p1) in dst.iter_mut().zip(&self.rows[0][c]).zip(&self.rows[1][c]) {
+                    // OpenCV's vectorised vertical pass (16-bit high multiplies), whose rounding
+                    // the reference detections were produced with.
+                    let v = ((((p0 >> 4) * w0) >> 16) + (((p1 >> 4) * w1) >> 16) + 2) >> 2;
+                    *o = v.clamp(0, 255) as f32;
+                }
             }
         }
     }
