@@ -15,6 +15,8 @@ use vigie_track::ByteTracker;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: Option<BenchWhat>,
     /// Python of the reference pipeline's environment (onnxruntime, cv2, supervision); default:
     /// `$TMPDIR/vigie-python-reference/bin/python` when bench/python-reference/setup.sh has run.
     #[arg(long)]
@@ -28,6 +30,45 @@ pub struct BenchArgs {
     /// Frames used for the detector and tracker micro-measurements.
     #[arg(long, default_value_t = 150)]
     pub frames: usize,
+}
+
+#[derive(clap::Subcommand)]
+pub enum BenchWhat {
+    /// Track search over a generated index (10 million tracks by default): p50/p95 per query type.
+    Search(SearchBenchArgs),
+    /// Alert latency (frame → console) and API latency with live RTSP cameras.
+    Latency(crate::bench_latency::LatencyArgs),
+}
+
+#[derive(clap::Args)]
+pub struct SearchBenchArgs {
+    /// Tracks in the generated index.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub tracks: u64,
+    /// Where the index is generated (reused when it already holds as many tracks).
+    #[arg(long, default_value = "target/bench-search/tracks.db")]
+    pub db: PathBuf,
+    /// Runs of each query type.
+    #[arg(long, default_value_t = 200)]
+    pub runs: usize,
+}
+
+pub fn run_search(a: &SearchBenchArgs) -> anyhow::Result<()> {
+    if let Some(dir) = a.db.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let have = vigie_archive::TrackIndex::open(&a.db).ok().and_then(|ix| Some(ix.len())).unwrap_or(0);
+    if have != a.tracks {
+        let _ = std::fs::remove_file(&a.db);
+        let t0 = Instant::now();
+        let rep = vigie_archive::bench::generate_index(&a.db, a.tracks, 1).map_err(|e| anyhow!("{e}"))?;
+        println!("generated {} tracks in {:.0} s: {rep:?}", a.tracks, t0.elapsed().as_secs_f64());
+    }
+    let rep = vigie_archive::bench::bench_search(&a.db, a.runs, 7).map_err(|e| anyhow!("{e}"))?;
+    print!("{rep}");
+    let worst = rep.lines.iter().map(|l| l.p95_ms).fold(0.0, f64::max);
+    println!("worst p95 {worst:.1} ms (target < 100 ms: {})", if worst < 100.0 { "met" } else { "NOT met" });
+    Ok(())
 }
 
 struct Row {
@@ -97,11 +138,22 @@ fn field(out: &str, key: &str) -> Option<f64> {
     out.split_whitespace().find_map(|w| w.strip_prefix(key).and_then(|v| v.parse().ok()))
 }
 
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let d = std::env::temp_dir().join(format!("vigie-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
 fn default_python() -> PathBuf {
     std::env::temp_dir().join("vigie-python-reference/bin/python")
 }
 
 pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
+    match &a.what {
+        Some(BenchWhat::Search(s)) => return run_search(s),
+        Some(BenchWhat::Latency(l)) => return crate::bench_latency::run(l),
+        None => {}
+    }
     let root = asset_root();
     let settings = AnalysisSettings::load(None)?;
     let pets = root.join("assets/video/pets09-s2l1.mp4");
@@ -174,6 +226,26 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
     let objs = all_dets.iter().map(|(_, d)| d.len()).sum::<usize>() as f64 / all_dets.len().max(1) as f64;
     rows.push(row("tracker update", format!("{per:.1} µs/frame"), format!("{objs:.1} detections/frame")));
     drop(frames);
+
+    // Rules and scene models, 20 zones on one 768x576 camera.
+    let rb = vigie_rules::bench::run(&root, 200)?;
+    rows.push(row(
+        format!("rules engine, {} zones, all 7 types ({}x{})", rb.zones, rb.width, rb.height),
+        format!("{:.0} µs/frame", rb.engine_us),
+        format!("{} tracks/frame, background models included", rb.tracks_per_frame),
+    ));
+    rows.push(row("rules engine, track-based rules only", format!("{:.0} µs/frame", rb.track_rules_us), ""));
+    rows.push(row("background models (long/short-term, chroma)", format!("{:.0} µs/frame", rb.scene_us), ""));
+
+    // Recording: packets to fMP4 segments, no decode.
+    let tmp = tempfile_dir()?;
+    let rc = vigie_archive::bench::recording_cost(&pets, 3, &tmp).map_err(|e| anyhow!("{e}"))?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    rows.push(row(
+        format!("recording {}x{} @ {:.0} fps", rc.width, rc.height, rc.fps),
+        format!("{:.3} % of a core", rc.percent_of_core),
+        format!("{:.0} s of footage, {} segments (target < 2 %)", rc.video_s, rc.segments),
+    ));
 
     // Whole pipeline, Vigie vs the Python reference, alternating.
     let exe = std::env::current_exe()?;

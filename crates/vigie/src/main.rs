@@ -2,6 +2,7 @@
 
 mod analyze;
 mod bench;
+mod bench_latency;
 mod config;
 mod eval_events;
 mod live;

@@ -272,12 +272,56 @@ fn rtsp_options(c: &CameraConfig) -> anyhow::Result<RtspOptions> {
     Ok(o)
 }
 
-fn watch_config(
-    path: PathBuf,
-    slots: Vec<(String, Arc<Mutex<RulesSlot>>)>,
-    audit: Arc<dyn AuditSink>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) {
+type Slots = Vec<(String, Arc<Mutex<RulesSlot>>)>;
+
+/// Re-reads the config file and hands each running camera its new zones and rules. A file that
+/// does not load or validate changes nothing: the rules already running go on. Either way the
+/// attempt is audited.
+fn reload(path: &Path, slots: &Slots, audit: &dyn AuditSink) -> anyhow::Result<Vec<String>> {
+    let target = path.display().to_string();
+    let cfg = match VigieConfig::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = audit.record(
+                "system",
+                "config.reload_failed",
+                &target,
+                &serde_json::json!({ "error": format!("{e:#}") }).to_string(),
+            );
+            return Err(e);
+        }
+    };
+    let mut changed = Vec::new();
+    for (id, slot) in slots {
+        let Some(c) = cfg.cameras.iter().find(|c| &c.id == id) else {
+            tracing::warn!(camera = %id, "camera removed from the config: restart to stop it");
+            continue;
+        };
+        let mut s = slot.lock();
+        if s.camera.zones != c.zones
+            || s.camera.rules != c.rules
+            || s.camera.calibration != c.calibration
+            || s.events != cfg.events
+        {
+            s.camera = c.clone();
+            s.events = cfg.events.clone();
+            s.version += 1;
+            changed.push(id.clone());
+        }
+    }
+    for c in cfg.cameras.iter().filter(|c| !slots.iter().any(|(id, _)| id == &c.id)) {
+        tracing::warn!(camera = %c.id, "camera added to the config: restart to start it");
+    }
+    let _ = audit.record(
+        "system",
+        "config.reload",
+        &target,
+        &serde_json::json!({ "cameras_changed": changed }).to_string(),
+    );
+    Ok(changed)
+}
+
+fn watch_config(path: PathBuf, slots: Slots, audit: Arc<dyn AuditSink>, stop: Arc<std::sync::atomic::AtomicBool>) {
     let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let mut last = mtime(&path);
     std::thread::Builder::new()
@@ -290,37 +334,11 @@ fn watch_config(
                     continue;
                 }
                 last = now;
-                match VigieConfig::load(&path) {
-                    Ok(cfg) => {
-                        let mut changed = Vec::new();
-                        for (id, slot) in &slots {
-                            let Some(c) = cfg.cameras.iter().find(|c| &c.id == id) else {
-                                tracing::warn!(camera = %id, "camera removed from the config: restart to stop it");
-                                continue;
-                            };
-                            let mut s = slot.lock();
-                            s.camera = c.clone();
-                            s.events = cfg.events.clone();
-                            s.version += 1;
-                            changed.push(id.clone());
-                        }
-                        tracing::info!(file = %path.display(), "configuration reloaded (zones and rules)");
-                        let _ = audit.record(
-                            "system",
-                            "config.reload",
-                            &path.display().to_string(),
-                            &serde_json::json!({ "cameras": changed }).to_string(),
-                        );
+                match reload(&path, &slots, audit.as_ref()) {
+                    Ok(changed) => {
+                        tracing::info!(file = %path.display(), ?changed, "configuration reloaded (zones and rules)")
                     }
-                    Err(e) => {
-                        tracing::error!("configuration not reloaded, the previous one keeps running: {e:#}");
-                        let _ = audit.record(
-                            "system",
-                            "config.reload_failed",
-                            &path.display().to_string(),
-                            &serde_json::json!({ "error": format!("{e:#}") }).to_string(),
-                        );
-                    }
+                    Err(e) => tracing::error!("configuration not reloaded, the previous one keeps running: {e:#}"),
                 }
             }
         })
@@ -497,4 +515,70 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     pipeline.shutdown();
     retention.stop();
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Trail(Mutex<Vec<(String, String)>>);
+    impl AuditSink for Trail {
+        fn record(&self, _actor: &str, action: &str, _target: &str, details: &str) -> Result<(), String> {
+            self.0.lock().push((action.to_string(), details.to_string()));
+            Ok(())
+        }
+    }
+
+    const GOOD: &str = r#"
+[[cameras]]
+id = "plaza"
+url = "assets/video/pets09-s2l1.mp4"
+[[cameras.zones]]
+name = "lamp"
+kind = "square"
+polygon = [[330, 170], [560, 170], [560, 290], [330, 290]]
+[[cameras.rules]]
+id = "group"
+type = "crowd"
+zone = "lamp"
+legal_basis = "Arrêté 2024-117"
+min_count = 3
+"#;
+
+    #[test]
+    fn a_bad_reload_keeps_the_running_rules_and_a_good_one_replaces_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigie.toml");
+        std::fs::write(&path, GOOD).unwrap();
+        let cfg = VigieConfig::load(&path).unwrap();
+        let slot =
+            Arc::new(Mutex::new(RulesSlot { camera: cfg.cameras[0].clone(), events: cfg.events.clone(), version: 0 }));
+        let slots: Slots = vec![("plaza".into(), slot.clone())];
+        let trail = Trail::default();
+
+        // A rule switched on without its legal basis: refused, nothing changes.
+        std::fs::write(&path, GOOD.replace("legal_basis = \"Arrêté 2024-117\"\n", "")).unwrap();
+        let err = reload(&path, &slots, &trail).unwrap_err().to_string();
+        assert!(err.contains("cameras.plaza.rules.group.legal_basis"), "{err}");
+        assert_eq!(slot.lock().version, 0);
+        assert_eq!(slot.lock().camera.rules[0].legal_basis.as_deref(), Some("Arrêté 2024-117"));
+        assert_eq!(trail.0.lock().last().unwrap().0, "config.reload_failed");
+
+        // A malformed file: same.
+        std::fs::write(&path, "[[cameras]\n").unwrap();
+        assert!(reload(&path, &slots, &trail).is_err());
+        assert_eq!(slot.lock().version, 0);
+
+        // A valid change is handed to the camera.
+        std::fs::write(&path, GOOD.replace("min_count = 3", "min_count = 5")).unwrap();
+        assert_eq!(reload(&path, &slots, &trail).unwrap(), vec!["plaza".to_string()]);
+        assert_eq!(slot.lock().version, 1);
+        assert_eq!(slot.lock().camera.rules[0].min_count, Some(5));
+        assert_eq!(trail.0.lock().last().unwrap().0, "config.reload");
+
+        // Saving the same file again changes nothing.
+        assert!(reload(&path, &slots, &trail).unwrap().is_empty());
+        assert_eq!(slot.lock().version, 1);
+    }
 }

@@ -167,3 +167,78 @@ fn unknown_class_and_zero_threads_are_refused() {
     let out = vigie(&["analyze", "assets/video/highway-cctv.mp4", "--threads", "0"]);
     assert_one_line_error(&out, &["--threads"]);
 }
+
+#[test]
+fn eval_events_scores_scenarios_in_the_machine_readable_format() {
+    // One scenario per family (real footage, generated dumping/tagging/wrong way/fall) and two
+    // negatives; the whole set runs with `vigie eval events scenarios/*`.
+    let out = vigie(&[
+        "eval",
+        "events",
+        "scenarios/highway-shoulder-person",
+        "scenarios/gen-pets-box",
+        "scenarios/gen-indoor-tag-red",
+        "scenarios/gen-highway-contraflow",
+        "scenarios/gen-pets-person-down",
+        "scenarios/gen-pets-dusk",
+        "scenarios/highway-traffic-legal",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = String::from_utf8_lossy(&out.stdout);
+    let line = |t: &str| {
+        s.lines().find(|l| l.starts_with(&format!("{t} tp="))).unwrap_or_else(|| panic!("no {t} line in {s}"))
+    };
+    for t in ["intrusion", "abandoned_object", "graffiti", "wrong_way", "person_down"] {
+        let l = line(t);
+        assert!(l.contains("fp=0 fn=0") && l.contains("precision=1.000 recall=1.000"), "{l}");
+    }
+    for t in ["vehicle_in_pedestrian_zone", "crowd"] {
+        assert!(line(t).contains("tp=0 fp=0 fn=0"), "{}", line(t));
+    }
+    let overall = s.lines().last().unwrap();
+    assert!(overall.starts_with("overall precision=1.000 recall=1.000 false_alarms_per_camera_hour=0.00"), "{overall}");
+}
+
+/// Footage recorded 60 days "ago" (simulated clock) is deleted by a forced pass, the deletion is
+/// audited and the trail still verifies.
+#[test]
+fn retention_run_deletes_old_footage_and_audits_it() {
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+    use vigie_source::VideoSource;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let empty = vigie(&["retention", "run", "--data", data]);
+    assert_one_line_error(&empty, &["no archive there"]);
+    {
+        // 2026-10-01T00:00:00Z
+        let start = UNIX_EPOCH + Duration::from_secs(1_790_812_800);
+        let clock = Arc::new(vigie_core::SimClock::new(start));
+        let store = Arc::new(vigie_store::Store::open(dir.path(), clock.clone()).unwrap());
+        let cfg = vigie_archive::ArchiveConfig { segment_s: 10, ..Default::default() };
+        let archive = vigie_archive::Archive::open(dir.path(), cfg, clock.clone(), store).unwrap();
+        let opts = vigie_source::Mp4Options { pacing: vigie_source::Pacing::RealTime, ..Default::default() };
+        let mut src =
+            vigie_source::Mp4FileSource::open_with_clock(root().join("assets/video/highway-cctv.mp4"), opts, clock)
+                .unwrap();
+        let info = src.info().clone();
+        let mut rec = vigie_archive::Recorder::new("rocade", &info, archive).unwrap();
+        while let Some(p) = src.next_packet().unwrap() {
+            rec.push(&p).unwrap();
+        }
+        rec.finish().unwrap();
+    }
+    let out = vigie(&["retention", "status", "--data", data]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rocade"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = vigie(&["retention", "run", "--data", data, "--now", "2026-11-30T12:00:00Z", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deleted = rep["segments"].as_array().unwrap();
+    assert!(deleted.len() >= 2, "{rep}");
+    assert!(deleted.iter().all(|s| s["sha256"].as_str().unwrap().len() == 64), "{rep}");
+    let out = vigie(&["audit", "verify", "--data", data]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vigie(&["retention", "run", "--data", data, "--now", "yesterday at noon"]);
+    assert_one_line_error(&out, &["yesterday at noon"]);
+}
