@@ -26,9 +26,10 @@ use vigie_track::{ByteTracker, TrackerConfig};
 pub trait CameraHooks: Send {
     /// Every packet as received, before decoding (recording needs no decode).
     fn on_packet(&mut self, _packet: &Packet, _info: &StreamInfo) {}
-    /// Every decoded frame with the tracker's view of it; `detected` is false when the motion
-    /// gate or an overloaded detector skipped detection and the tracks were held.
-    fn on_frame(&mut self, frame: &Arc<Frame>, tracks: &[TrackedObject], detected: bool);
+    /// Every decoded frame with the tracker's view of it and the raw detections, which are `None`
+    /// when the motion gate or an overloaded detector skipped detection and the tracks were held.
+    /// (Raw detections include people not yet confirmed as tracks, whom pictures must blur too.)
+    fn on_frame(&mut self, frame: &Arc<Frame>, tracks: &[TrackedObject], detections: Option<&[Detection]>);
 }
 
 pub struct CameraSpec {
@@ -339,7 +340,7 @@ impl CameraWorker {
                 None => trk.hold(frame.pts),
             };
             moving = crate::clip::any_moving(&tracks);
-            self.hooks.on_frame(&frame, &tracks, dets.is_some());
+            self.hooks.on_frame(&frame, &tracks, dets.as_deref());
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vigie_core::{Frame, SystemClock, TrackedObject};
+use vigie_core::{Detection, Frame, SystemClock, TrackedObject};
 use vigie_pipeline::{CameraHooks, CameraSpec, LiveOptions, LivePipeline};
 use vigie_source::{CameraState, Health, RtspOptions};
 
@@ -15,7 +15,7 @@ fn root() -> PathBuf {
 struct Count(Arc<AtomicU64>);
 
 impl CameraHooks for Count {
-    fn on_frame(&mut self, _frame: &Arc<Frame>, _tracks: &[TrackedObject], _detected: bool) {
+    fn on_frame(&mut self, _frame: &Arc<Frame>, _tracks: &[TrackedObject], _dets: Option<&[Detection]>) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 }

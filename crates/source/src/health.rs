@@ -30,8 +30,17 @@ pub struct HealthSnapshot {
     pub decode_errors: u64,
     pub reconnects: u64,
     pub last_error: Option<String>,
+    #[serde(rename = "last_error_at_ms", serialize_with = "unix_ms")]
     pub last_error_at: Option<SystemTime>,
+    #[serde(rename = "last_frame_at_ms", serialize_with = "unix_ms")]
     pub last_frame_at: Option<SystemTime>,
+}
+
+fn unix_ms<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) {
+        Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Shared, cheap-to-clone health record updated by a camera's runner and read by the console.

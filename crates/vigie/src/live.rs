@@ -25,6 +25,7 @@ pub fn unix_ms(t: std::time::SystemTime) -> i64 {
 struct Latest {
     frame: Arc<Frame>,
     tracks: Vec<TrackedObject>,
+    people: Vec<BBox>,
     /// JPEG rendered for this frame, shared by every viewer until the next frame.
     jpeg: Option<(u64, Arc<Vec<u8>>)>,
 }
@@ -92,14 +93,20 @@ impl Wall {
 
     /// Renders a frame for people: scaled to the wall's width, every person pixelated unless
     /// `clear`, zones and tracks drawn.
-    fn render(&self, frame: &Frame, tracks: &[TrackedObject], zones: &[ZoneInfo], clear: bool) -> RgbImage {
+    fn render(
+        &self,
+        frame: &Frame,
+        tracks: &[TrackedObject],
+        people: &[BBox],
+        zones: &[ZoneInfo],
+        clear: bool,
+    ) -> RgbImage {
         let full = RgbImage::from_frame(frame);
         let s = (VIEW_WIDTH as f32 / frame.width as f32).min(1.0);
         let mut img = full.fit(VIEW_WIDTH, VIEW_WIDTH * 2);
-        for t in tracks {
-            let b = t.bbox.scale(s);
-            if !clear && self.is_person(t) {
-                img.anonymise(&b);
+        if !clear {
+            for b in tracks.iter().filter(|t| self.is_person(t)).map(|t| &t.bbox).chain(people) {
+                img.anonymise(&b.scale(s));
             }
         }
         for z in zones {
@@ -114,16 +121,18 @@ impl Wall {
     }
 
     /// Called by a camera's thread for every frame; cheap unless a buffered picture is due.
-    pub fn update(&self, camera: &str, frame: &Arc<Frame>, tracks: &[TrackedObject]) {
+    /// `people`: every person box to blur besides the person tracks.
+    pub fn update(&self, camera: &str, frame: &Arc<Frame>, tracks: &[TrackedObject], people: &[BBox]) {
         let Some(c) = self.cameras.get(camera) else { return };
         *c.size.lock() = (frame.width as u32, frame.height as u32);
-        *c.latest.lock() = Some(Latest { frame: frame.clone(), tracks: tracks.to_vec(), jpeg: None });
+        *c.latest.lock() =
+            Some(Latest { frame: frame.clone(), tracks: tracks.to_vec(), people: people.to_vec(), jpeg: None });
         let at_ms = unix_ms(frame.captured_at);
         let due = c.buffer.lock().back().is_none_or(|p| (at_ms - p.at_ms) as f64 >= 1000.0 / BUFFER_FPS);
         if due {
             let zones = c.zones.lock().clone();
-            let blurred = Arc::new(self.render(frame, tracks, &zones, false).encode_jpeg(70));
-            let clear = Arc::new(self.render(frame, tracks, &zones, true).encode_jpeg(70));
+            let blurred = Arc::new(self.render(frame, tracks, people, &zones, false).encode_jpeg(70));
+            let clear = Arc::new(self.render(frame, tracks, people, &zones, true).encode_jpeg(70));
             let mut buf = c.buffer.lock();
             buf.push_back(BufferedPicture { at_ms, blurred, clear });
             while buf.front().is_some_and(|p| at_ms - p.at_ms > BUFFER_S * 1000) {
@@ -178,7 +187,7 @@ impl LiveView for Wall {
 
     fn jpeg(&self, camera: &str) -> Option<Vec<u8>> {
         let c = self.cameras.get(camera)?;
-        let (frame, tracks) = {
+        let (frame, tracks, people) = {
             let l = c.latest.lock();
             let l = l.as_ref()?;
             if let Some((seq, j)) = &l.jpeg {
@@ -186,10 +195,10 @@ impl LiveView for Wall {
                     return Some(j.as_ref().clone());
                 }
             }
-            (l.frame.clone(), l.tracks.clone())
+            (l.frame.clone(), l.tracks.clone(), l.people.clone())
         };
         let zones = c.zones.lock().clone();
-        let jpeg = Arc::new(self.render(&frame, &tracks, &zones, false).encode_jpeg(75));
+        let jpeg = Arc::new(self.render(&frame, &tracks, &people, &zones, false).encode_jpeg(75));
         if let Some(l) = c.latest.lock().as_mut() {
             if l.frame.seq == frame.seq {
                 l.jpeg = Some((frame.seq, jpeg.clone()));

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use vigie_archive::{Archive, ExportRequest, Recorder, RetentionTask, SummarizerConfig, TrackIndex, TrackSummarizer};
 use vigie_core::{
-    AuditSink, ClassMap, Clock, Event, EventPhase, Frame, Packet, Polygon, StreamInfo, SystemClock, TrackedObject,
+    AuditSink, BBox, ClassMap, Clock, Detection, Event, EventPhase, Frame, Packet, Polygon, StreamInfo, SystemClock,
+    TrackedObject,
 };
 use vigie_pipeline::{CameraHooks, CameraSpec, LiveOptions, LivePipeline};
 use vigie_rules::{CameraRules, EventsConfig};
@@ -60,9 +61,15 @@ struct NodeHooks {
     summarizer: TrackSummarizer,
     index: Arc<TrackIndex>,
     zones_px: Vec<(String, Polygon)>,
+    /// People seen by the last detector run, tracked or not: pictures blur them all.
+    people: Vec<BBox>,
     classes: ClassMap,
     model_sha256: String,
 }
+
+/// Detections of people at or above this score are blurred even before they become tracks;
+/// blurring a few false positives costs nothing, leaving a real person clear does.
+const PEOPLE_BLUR_SCORE: f32 = 0.25;
 
 impl NodeHooks {
     /// Operators see every person pixelated, the subject included; the rules engine's evidence
@@ -71,6 +78,9 @@ impl NodeHooks {
         let mut img = vigie_imaging::RgbImage::from_frame(frame);
         for t in tracks.iter().filter(|t| self.classes.name(t.class_id) == "person") {
             img.anonymise(&t.bbox);
+        }
+        for b in &self.people {
+            img.anonymise(b);
         }
         if let Some(r) = ev.region {
             let subject_is_person =
@@ -182,7 +192,15 @@ impl CameraHooks for NodeHooks {
         }
     }
 
-    fn on_frame(&mut self, frame: &Arc<Frame>, tracks: &[TrackedObject], _detected: bool) {
+    fn on_frame(&mut self, frame: &Arc<Frame>, tracks: &[TrackedObject], detections: Option<&[Detection]>) {
+        if let Some(d) = detections {
+            // Held frames keep the last detector run's people: they have not moved far.
+            self.people = d
+                .iter()
+                .filter(|d| d.score >= PEOPLE_BLUR_SCORE && self.classes.name(d.class_id) == "person")
+                .map(|d| d.bbox)
+                .collect();
+        }
         let now = frame.captured_at;
         let events = match self.rules_for(frame, tracks) {
             Some(engine) => engine.process(frame, tracks, now),
@@ -195,7 +213,7 @@ impl CameraHooks for NodeHooks {
                 tracing::warn!(camera = %self.id, error = %e, "track index");
             }
         }
-        self.wall.update(&self.id, frame, tracks);
+        self.wall.update(&self.id, frame, tracks, &self.people);
     }
 }
 
@@ -418,6 +436,7 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
             summarizer: TrackSummarizer::new(&c.id, classes.clone(), SummarizerConfig::default()),
             index: index.clone(),
             zones_px: Vec::new(),
+            people: Vec::new(),
             classes: classes.clone(),
             model_sha256: model_sha256.clone(),
         };
