@@ -144,8 +144,9 @@ impl MotionGate {
                     sums[sx] += chunk.iter().map(|&v| v as u32).sum::<u32>();
                 }
             }
-            for sx in 0..self.small_w {
-                self.current[sy * self.small_w + sx] = (sums[sx] / area) as u8;
+            let row = &mut self.current[sy * self.small_w..(sy + 1) * self.small_w];
+            for (c, s) in row.iter_mut().zip(&sums) {
+                *c = (s / area) as u8;
             }
         }
     }

@@ -57,7 +57,7 @@ pub fn run_search(a: &SearchBenchArgs) -> anyhow::Result<()> {
     if let Some(dir) = a.db.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let have = vigie_archive::TrackIndex::open(&a.db).ok().and_then(|ix| Some(ix.len())).unwrap_or(0);
+    let have = vigie_archive::TrackIndex::open(&a.db).ok().map(|ix| ix.len()).unwrap_or(0);
     if have != a.tracks {
         let _ = std::fs::remove_file(&a.db);
         let t0 = Instant::now();

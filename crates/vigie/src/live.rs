@@ -208,10 +208,13 @@ impl LiveView for Wall {
     }
 }
 
+/// Exports `(camera, from_ms, to_ms, blurred)` from the archive as one MP4.
+pub type ArchiveExport = Arc<dyn Fn(&str, i64, i64, bool) -> Result<Vec<u8>, ClipError> + Send + Sync>;
+
 /// Clips around events: the rolling buffer while it still covers the moment, else the archive.
 pub struct Clips {
     pub wall: Arc<Wall>,
-    pub archive: Option<Arc<dyn Fn(&str, i64, i64, bool) -> Result<Vec<u8>, ClipError> + Send + Sync>>,
+    pub archive: Option<ArchiveExport>,
 }
 
 impl ClipProvider for Clips {

@@ -4,6 +4,7 @@ mod analyze;
 mod bench;
 mod bench_latency;
 mod config;
+mod config_admin;
 mod eval_events;
 mod live;
 mod run;

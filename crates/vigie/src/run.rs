@@ -43,10 +43,10 @@ pub struct RunArgs {
 
 /// A camera's rules as configured, and the engine built from them. The camera thread rebuilds
 /// the engine when `version` moves (config reload), keeping open events of unchanged rules.
-struct RulesSlot {
-    camera: CameraConfig,
-    events: EventsConfig,
-    version: u64,
+pub(crate) struct RulesSlot {
+    pub camera: CameraConfig,
+    pub events: EventsConfig,
+    pub version: u64,
 }
 
 struct NodeHooks {
@@ -290,7 +290,7 @@ fn rtsp_options(c: &CameraConfig) -> anyhow::Result<RtspOptions> {
     Ok(o)
 }
 
-type Slots = Vec<(String, Arc<Mutex<RulesSlot>>)>;
+pub(crate) type Slots = Vec<(String, Arc<Mutex<RulesSlot>>)>;
 
 /// Re-reads the config file and hands each running camera its new zones and rules. A file that
 /// does not load or validate changes nothing: the rules already running go on. Either way the
@@ -478,6 +478,11 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
             }),
         );
     }
+    let config_admin = Arc::new(crate::config_admin::FileConfigAdmin {
+        path: a.config.clone(),
+        slots: slots.clone(),
+        lock: Mutex::new(()),
+    });
     watch_config(a.config.clone(), slots, audit.clone(), pipeline.stop_flag());
 
     let export_archive = archive.clone();
@@ -513,7 +518,7 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
         live: wall.clone(),
         clips,
         search: Some(search),
-        config_admin: None,
+        config_admin: Some(config_admin),
         notify_status: notifier.as_ref().map(|n| n.status().clone()),
         config: cfg.server.clone(),
     });
