@@ -116,7 +116,8 @@ impl LiveView for DemoLive {
 struct DemoClips;
 
 impl ClipProvider for DemoClips {
-    fn clip(&self, camera: &str, from_ms: i64, to_ms: i64, blurred: bool) -> Result<Clip, ClipError> {
+    fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError> {
+        let (camera, from_ms, to_ms, blurred) = (req.camera, req.from_ms, req.to_ms, req.blurred);
         let i: usize = camera
             .strip_prefix("cam")
             .and_then(|s| s.parse().ok())

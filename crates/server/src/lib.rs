@@ -22,8 +22,8 @@ pub use error::ApiError;
 pub use hub::{AlertHub, AlertView, PublishExtras};
 pub use notify::{ChannelStatus, Notifier, NotifyStatus};
 pub use providers::{
-    CameraStatus, Clip, ClipError, ClipProvider, ConfigAdmin, LiveView, NoClips, NoLive, SearchFailure, SearchParams,
-    SearchProvider, ZoneInfo,
+    CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, ConfigAdmin, LiveView, NoClips, NoLive, SearchFailure,
+    SearchParams, SearchProvider, ZoneInfo,
 };
 pub use routes::{Access, Perm, RouteSpec, ROUTES};
 

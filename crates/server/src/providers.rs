@@ -50,10 +50,23 @@ pub enum ClipError {
     Failed(String),
 }
 
+/// What footage is asked for, by whom and, when unblurred, why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipRequest<'a> {
+    pub camera: &'a str,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// False only for a supervisor: under an alert's unmask grant, or with a stated reason.
+    pub blurred: bool,
+    /// The user, for the export's audit entry.
+    pub actor: &'a str,
+    /// Why the footage is unblurred (the grant's or the export's reason).
+    pub reason: Option<&'a str>,
+}
+
 pub trait ClipProvider: Send + Sync {
-    /// Footage of `camera` between the two Unix-millisecond instants. `blurred` is false only
-    /// under a valid unmask grant.
-    fn clip(&self, camera: &str, from_ms: i64, to_ms: i64, blurred: bool) -> Result<Clip, ClipError>;
+    /// Footage of a camera between two Unix-millisecond instants.
+    fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError>;
 }
 
 /// Query of the archive's track index (`GET /api/search`), field for field the archive's
@@ -125,7 +138,7 @@ impl LiveView for NoLive {
 pub struct NoClips;
 
 impl ClipProvider for NoClips {
-    fn clip(&self, _camera: &str, _from_ms: i64, _to_ms: i64, _blurred: bool) -> Result<Clip, ClipError> {
+    fn clip(&self, _req: &ClipRequest<'_>) -> Result<Clip, ClipError> {
         Err(ClipError::NotAvailable("no footage is kept on this node".into()))
     }
 }

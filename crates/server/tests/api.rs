@@ -471,3 +471,23 @@ async fn console_is_served_with_a_strict_policy() {
     assert_eq!(h.call("GET", "/assets/secrets.txt", None, None).await.status, 404);
     assert_eq!(h.call("GET", "/assets/..%2Fvigie.db", None, None).await.status, 404);
 }
+
+#[tokio::test]
+async fn unblurred_footage_export_needs_a_supervisor_and_a_reason() {
+    let h = harness();
+    let (op, sup) = (h.session("op"), h.session("sup"));
+    let base = "/api/cameras/cam1/clip?from=1750000000000&to=1750000060000";
+    let r = h.call("GET", &format!("{base}&unmask_reason=case%2042"), Some(&op), None).await;
+    assert_eq!(r.status, 403, "operators never see unblurred footage");
+    assert_eq!(h.audit_actions(1)[0].1, "access.denied");
+    let r = h.call("GET", &format!("{base}&unmask_reason=%20"), Some(&sup), None).await;
+    assert_eq!(r.status, 400, "a blank reason is no reason");
+    assert!(h.clips.calls.lock().is_empty(), "refused requests ask for nothing");
+    let r = h.call("GET", &format!("{base}&unmask_reason=case%2042"), Some(&sup), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(h.call("GET", base, Some(&sup), None).await.status, 200);
+    let flags: Vec<bool> = h.clips.calls.lock().iter().map(|c| c.3).collect();
+    assert_eq!(flags, [false, true], "unblurred only with the reason");
+    let audit = h.audit_actions(2);
+    assert!(audit.iter().all(|e| e.1 == "footage.view"), "{audit:?}");
+}

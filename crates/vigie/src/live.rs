@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 use vigie_core::{BBox, ClassMap, Frame, TrackedObject};
 use vigie_imaging::RgbImage;
-use vigie_server::providers::{CameraStatus, Clip, ClipError, ClipProvider, LiveView, ZoneInfo};
+use vigie_server::providers::{CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, LiveView, ZoneInfo};
 use vigie_source::{CameraState, Health};
 
 /// Width of live and buffered pictures: enough to read a scene on a wall of screens.
@@ -208,8 +208,8 @@ impl LiveView for Wall {
     }
 }
 
-/// Exports `(camera, from_ms, to_ms, blurred)` from the archive as one MP4.
-pub type ArchiveExport = Arc<dyn Fn(&str, i64, i64, bool) -> Result<Vec<u8>, ClipError> + Send + Sync>;
+/// Exports a time range of a camera from the archive as one MP4 (audited by the archive).
+pub type ArchiveExport = Arc<dyn Fn(&ClipRequest<'_>) -> Result<Vec<u8>, ClipError> + Send + Sync>;
 
 /// Clips around events: the rolling buffer while it still covers the moment, else the archive.
 pub struct Clips {
@@ -218,15 +218,13 @@ pub struct Clips {
 }
 
 impl ClipProvider for Clips {
-    fn clip(&self, camera: &str, from_ms: i64, to_ms: i64, blurred: bool) -> Result<Clip, ClipError> {
-        if let Some(jpegs) = self.wall.buffered(camera, from_ms, to_ms, blurred) {
+    fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError> {
+        if let Some(jpegs) = self.wall.buffered(req.camera, req.from_ms, req.to_ms, req.blurred) {
             return Ok(Clip::Frames { fps: self.wall.buffer_fps(), jpegs });
         }
         match &self.archive {
-            Some(export) => {
-                Ok(Clip::Video { content_type: "video/mp4".into(), bytes: export(camera, from_ms, to_ms, blurred)? })
-            }
-            None => Err(ClipError::NotAvailable(format!("no footage of camera {camera} is kept for that time"))),
+            Some(export) => Ok(Clip::Video { content_type: "video/mp4".into(), bytes: export(req)? }),
+            None => Err(ClipError::NotAvailable(format!("no footage of camera {} is kept for that time", req.camera))),
         }
     }
 }

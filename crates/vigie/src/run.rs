@@ -489,14 +489,15 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     let people_cfg =
         vigie_detect::DetectorConfig { classes: vec!["person".into()], threads: 1, ..cfg.detector.clone() };
     let people: Arc<Mutex<Option<vigie_detect::Detector>>> = Arc::new(Mutex::new(None));
-    let export = move |camera: &str, from_ms: i64, to_ms: i64, blurred: bool| -> Result<Vec<u8>, ClipError> {
+    let export = move |c: &vigie_server::ClipRequest<'_>| -> Result<Vec<u8>, ClipError> {
+        let blurred = c.blurred;
         let req = ExportRequest {
-            camera: camera.to_string(),
-            from_ms,
-            to_ms,
+            camera: c.camera.to_string(),
+            from_ms: c.from_ms,
+            to_ms: c.to_ms,
             blur_people: blurred,
-            unmask_reason: (!blurred).then(|| "alert evidence under a supervisor's unmask grant".to_string()),
-            actor: "console".into(),
+            unmask_reason: c.reason.map(String::from),
+            actor: c.actor.to_string(),
         };
         let mut guard = people.lock();
         if guard.is_none() {

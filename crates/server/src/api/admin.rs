@@ -3,6 +3,7 @@
 use super::{audit, blocking, now_ms, parse_time, Body, Ctx, St, Q};
 use crate::error::ApiError;
 use crate::providers::{SearchFailure, SearchParams};
+use crate::routes::Perm;
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -59,9 +60,12 @@ pub(crate) async fn live(
 pub(crate) struct WindowQuery {
     from: String,
     to: String,
+    /// Supervisors only: export without blurring, for this stated reason (e.g. a case number).
+    unmask_reason: Option<String>,
 }
 
-/// Recorded footage of a camera (from a search result), always blurred, at most 10 minutes.
+/// Recorded footage of a camera (from a search result), at most 10 minutes; blurred unless a
+/// supervisor states a reason.
 pub(crate) async fn camera_clip(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
@@ -72,8 +76,18 @@ pub(crate) async fn camera_clip(
     if to <= from || to - from > 600_000 {
         return Err(ApiError::bad_request("'to' must be after 'from' and at most 10 minutes later"));
     }
-    let resp = super::alerts::serve_clip(&st, &id, from, to, false).await?;
-    audit(&st, &ctx.user.username, "footage.view", &id, serde_json::json!({"from_ms": from, "to_ms": to})).await?;
+    let reason = q.unmask_reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(String::from);
+    if q.unmask_reason.is_some() && reason.is_none() {
+        return Err(ApiError::bad_request("unmask_reason is empty: say why the footage must be seen unblurred"));
+    }
+    if reason.is_some() && !Perm::Unmask.allowed(ctx.user.role) {
+        let d = serde_json::json!({"role": ctx.user.role, "needs": "unmask", "camera": id});
+        audit(&st, &ctx.user.username, "access.denied", &id, d).await?;
+        return Err(ApiError::forbidden(format!("role {} may not see unblurred footage", ctx.user.role)));
+    }
+    let d = serde_json::json!({"from_ms": from, "to_ms": to, "unmasked": reason.is_some(), "reason": reason});
+    let resp = super::alerts::serve_clip(&st, &id, from, to, &ctx.user.username, reason).await?;
+    audit(&st, &ctx.user.username, "footage.view", &id, d).await?;
     Ok(resp)
 }
 

@@ -3,7 +3,7 @@
 use super::{audit, blocking, now_ms, AppState, Body, Ctx, St, Q};
 use crate::error::ApiError;
 use crate::hub::AlertView;
-use crate::providers::{Clip, ClipError};
+use crate::providers::{Clip, ClipError, ClipRequest};
 use crate::routes::Perm;
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -116,7 +116,8 @@ pub(crate) struct EvidenceQuery {
 }
 
 /// Unblurred evidence needs the unmask right and a grant of this user for this alert in force.
-async fn check_unmasked(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<(), ApiError> {
+/// The reason of the caller's unmask grant in force for this alert, or a refusal.
+async fn check_unmasked(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<String, ApiError> {
     if !Perm::Unmask.allowed(ctx.user.role) {
         let d = serde_json::json!({"role": ctx.user.role, "needs": "unmask"});
         audit(st, &ctx.user.username, "access.denied", id, d).await?;
@@ -124,12 +125,12 @@ async fn check_unmasked(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<(), A
     }
     let (s, i, u) = (st.store.clone(), id.to_string(), ctx.user.username.clone());
     let grant = blocking(move || s.active_unmask(&i, &u).map_err(ApiError::from)).await?;
-    if grant.is_none() {
-        return Err(ApiError::forbidden(format!(
+    match grant {
+        Some(g) => Ok(g.reason),
+        None => Err(ApiError::forbidden(format!(
             "no unmask grant in force for alert {id}: request one with a reason (POST /api/alerts/{{id}}/unmask)"
-        )));
+        ))),
     }
-    Ok(())
 }
 
 fn private_image(bytes: Vec<u8>, content_type: &str) -> Response {
@@ -166,27 +167,35 @@ pub(crate) async fn clip(
     Q(q): Q<EvidenceQuery>,
 ) -> Result<Response, ApiError> {
     let unmasked = q.unmasked.unwrap_or(false);
-    if unmasked {
-        check_unmasked(&st, &ctx, &id).await?;
-    }
+    let reason = if unmasked { Some(check_unmasked(&st, &ctx, &id).await?) } else { None };
     let a = load(&st, &id).await?;
     let (from, to) = clip_window(&st, &a);
-    let resp = serve_clip(&st, &a.camera, from, to, unmasked).await?;
+    let resp = serve_clip(&st, &a.camera, from, to, &ctx.user.username, reason).await?;
     let d = serde_json::json!({"unmasked": unmasked, "camera": a.camera, "from_ms": from, "to_ms": to});
     audit(&st, &ctx.user.username, "alert.clip.view", &id, d).await?;
     Ok(resp)
 }
 
+/// Serves footage, blurred unless `unmask_reason` is given (the caller has checked the right).
 pub(crate) async fn serve_clip(
     st: &Arc<AppState>,
     camera: &str,
     from: i64,
     to: i64,
-    unmasked: bool,
+    actor: &str,
+    unmask_reason: Option<String>,
 ) -> Result<Response, ApiError> {
-    let (clips, cam) = (st.clips.clone(), camera.to_string());
+    let (clips, cam, actor) = (st.clips.clone(), camera.to_string(), actor.to_string());
     let clip = blocking(move || {
-        clips.clip(&cam, from, to, !unmasked).map_err(|e| match e {
+        let req = ClipRequest {
+            camera: &cam,
+            from_ms: from,
+            to_ms: to,
+            blurred: unmask_reason.is_none(),
+            actor: &actor,
+            reason: unmask_reason.as_deref(),
+        };
+        clips.clip(&req).map_err(|e| match e {
             ClipError::NotAvailable(m) => ApiError::not_found(m),
             ClipError::Failed(m) => ApiError::internal(format!("clip could not be produced: {m}")),
         })

@@ -50,7 +50,8 @@ pub struct TestClips {
 }
 
 impl ClipProvider for TestClips {
-    fn clip(&self, camera: &str, from_ms: i64, to_ms: i64, blurred: bool) -> Result<Clip, ClipError> {
+    fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError> {
+        let (camera, from_ms, to_ms, blurred) = (req.camera, req.from_ms, req.to_ms, req.blurred);
         self.calls.lock().push((camera.into(), from_ms, to_ms, blurred));
         if camera != "cam1" {
             return Err(ClipError::NotAvailable(format!("no footage of {camera}")));
