@@ -13,28 +13,13 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 use vigie_core::{AuditSink, ClassMap};
 
-/// SplitMix64: tiny, fast and reproducible across platforms.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub use vigie_core::rng::Rng;
 
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
+trait Pick {
+    fn pick<'a, T>(&mut self, weighted: &'a [(T, f64)]) -> &'a T;
+}
+
+impl Pick for Rng {
     fn pick<'a, T>(&mut self, weighted: &'a [(T, f64)]) -> &'a T {
         let total: f64 = weighted.iter().map(|w| w.1).sum();
         let mut x = self.f64() * total;

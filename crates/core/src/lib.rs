@@ -10,6 +10,7 @@ pub mod config;
 pub mod event;
 pub mod frame;
 pub mod geom;
+pub mod rng;
 
 pub use classes::ClassMap;
 pub use clock::{Clock, SimClock, SystemClock};

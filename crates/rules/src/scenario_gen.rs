@@ -16,28 +16,7 @@ use vigie_source::{Mp4FileSource, VideoSource};
 
 /// SplitMix64: a few lines, and its sequence never changes with a dependency update, which a
 /// generator whose output is committed needs.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    pub fn range(&mut self, a: f32, b: f32) -> f32 {
-        a + (b - a) * self.f32()
-    }
-}
+pub use vigie_core::rng::Rng;
 
 /// Decodes `[from_s, to_s)` of a clip. Returns the frames and the clip's frame rate.
 pub fn read_clip(path: &Path, from_s: f64, to_s: f64) -> Result<(Vec<Frame>, f64)> {
