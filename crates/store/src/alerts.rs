@@ -86,8 +86,17 @@ impl DismissReason {
         }
     }
 
+    /// Accepts the list's names as written by people too: any case, spaces or hyphens for
+    /// underscores, "authorized", "false alarm"/"false positive".
     pub fn parse(s: &str) -> Result<DismissReason> {
-        DismissReason::ALL.iter().copied().find(|x| x.as_str() == s).ok_or_else(|| {
+        let norm: String =
+            s.trim().to_lowercase().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect();
+        let norm = match norm.as_str() {
+            "authorized_activity" => "authorised_activity",
+            "false_alarm" | "false_positive" => "false_detection",
+            n => n,
+        };
+        DismissReason::ALL.iter().copied().find(|x| x.as_str() == norm).ok_or_else(|| {
             StoreError::Invalid(format!(
                 "unknown dismissal reason '{s}': expected false_detection, authorised_activity, duplicate or other"
             ))
@@ -539,5 +548,19 @@ impl Store {
         )
         .optional()
         .db()
+    }
+}
+
+#[cfg(test)]
+mod dismiss_reason_tests {
+    use super::DismissReason;
+
+    #[test]
+    fn reasons_are_read_as_people_write_them() {
+        assert_eq!(DismissReason::parse("false_detection").unwrap(), DismissReason::parse("False detection").unwrap());
+        assert_eq!(DismissReason::parse("authorized-activity").unwrap().as_str(), "authorised_activity");
+        assert_eq!(DismissReason::parse(" false alarm ").unwrap().as_str(), "false_detection");
+        let e = DismissReason::parse("because").unwrap_err().to_string();
+        assert!(e.contains("because") && e.contains("false_detection"), "{e}");
     }
 }
