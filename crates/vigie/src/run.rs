@@ -531,7 +531,13 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
         println!("console on http://{listen} ({} camera(s), model sha256 {model_sha256})", cfg.cameras.len());
         server
             .serve_with_shutdown(listener, async {
-                let _ = tokio::signal::ctrl_c().await;
+                // Ctrl-C in a terminal, SIGTERM from systemd or a container runtime: both close
+                // the open segments and stop cameras cleanly.
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+                }
             })
             .await
             .context("console server")
