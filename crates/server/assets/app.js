@@ -315,8 +315,11 @@ async function startWall() {
       const card = wall.querySelector(`[data-camera="${CSS.escape(c.id)}"]`); if (!card) continue;
       const hl = c.health || {};
       const el = card.querySelector('.health');
-      el.textContent = `${hl.connected ? 'connected' : 'disconnected'}${hl.fps !== undefined ? ` · ${round(hl.fps)} fps` : ''}${hl.last_error ? ` · last error: ${hl.last_error}` : ''}`;
-      el.className = 'health small ' + (hl.connected ? 'ok' : 'bad');
+      const storage = (hl.storage_alerts || []).join('; ');
+      const notRecording = hl.recording === false ? ` · NOT RECORDING${hl.recording_error ? `: ${hl.recording_error}` : ''}` : '';
+      el.textContent = `${hl.connected ? 'connected' : 'disconnected'}${hl.fps !== undefined ? ` · ${round(hl.fps)} fps` : ''}`
+        + `${hl.last_error ? ` · last error: ${hl.last_error}` : ''}${notRecording}${storage ? ` · storage: ${storage}` : ''}`;
+      el.className = 'health small ' + (hl.connected && !notRecording && !storage ? 'ok' : 'bad');
     }
   };
   health(cams);

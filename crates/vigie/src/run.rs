@@ -468,7 +468,19 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
             Box::new(move || {
                 use std::sync::atomic::Ordering::Relaxed;
                 let rec = archive.recorder_statuses().into_iter().find(|r| r.camera == id);
+                // Storage trouble is shown on every camera it concerns: this camera's own lines,
+                // and the node-wide ones (total limit evicting footage).
+                let storage: Vec<String> = archive
+                    .storage_status()
+                    .map(|s| {
+                        s.alerts
+                            .into_iter()
+                            .filter(|a| !a.starts_with("camera ") || a.starts_with(&format!("camera {id}:")))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 serde_json::json!({
+                    "storage_alerts": storage,
                     "detector_runs": counters.detector_runs.load(Relaxed),
                     "motion_skipped": counters.motion_skipped.load(Relaxed),
                     "detector_busy_skipped": counters.detector_skipped_busy.load(Relaxed),
