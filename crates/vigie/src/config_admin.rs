@@ -5,7 +5,7 @@
 //! restart, since it starts or stops threads and connections.
 
 use crate::config::VigieConfig;
-use crate::run::{RulesSlot, Slots};
+use crate::run::Slots;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -134,18 +134,7 @@ impl ConfigAdmin for FileConfigAdmin {
         }
         for c in &new.cameras {
             if let Some((_, slot)) = self.slots.iter().find(|(id, _)| id == &c.id) {
-                let mut s: parking_lot::MutexGuard<'_, RulesSlot> = slot.lock();
-                if s.camera.zones != c.zones
-                    || s.camera.rules != c.rules
-                    || s.camera.calibration != c.calibration
-                    || s.events != new.events
-                {
-                    s.camera.zones = c.zones.clone();
-                    s.camera.rules = c.rules.clone();
-                    s.camera.calibration = c.calibration.clone();
-                    s.events = new.events.clone();
-                    s.version += 1;
-                }
+                slot.lock().set_scene(&c.zones, &c.rules, c.calibration.as_ref(), &new.events);
             }
         }
         Ok(self.current())

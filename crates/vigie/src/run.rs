@@ -49,6 +49,29 @@ pub(crate) struct RulesSlot {
     pub version: u64,
 }
 
+impl RulesSlot {
+    /// Takes new zones, rules, calibration and city-wide switches; bumps the version (so the
+    /// camera thread rebuilds its engine) only when something the rules depend on changed.
+    pub fn set_scene(
+        &mut self,
+        zones: &[vigie_rules::ZoneConfig],
+        rules: &[vigie_rules::RuleConfig],
+        calibration: Option<&vigie_rules::Calibration>,
+        events: &EventsConfig,
+    ) -> bool {
+        let c = &self.camera;
+        if c.zones == zones && c.rules == rules && c.calibration.as_ref() == calibration && &self.events == events {
+            return false;
+        }
+        self.camera.zones = zones.to_vec();
+        self.camera.rules = rules.to_vec();
+        self.camera.calibration = calibration.cloned();
+        self.events = events.clone();
+        self.version += 1;
+        true
+    }
+}
+
 struct NodeHooks {
     id: String,
     wall: Arc<Wall>,
@@ -315,15 +338,7 @@ fn reload(path: &Path, slots: &Slots, audit: &dyn AuditSink) -> anyhow::Result<V
             tracing::warn!(camera = %id, "camera removed from the config: restart to stop it");
             continue;
         };
-        let mut s = slot.lock();
-        if s.camera.zones != c.zones
-            || s.camera.rules != c.rules
-            || s.camera.calibration != c.calibration
-            || s.events != cfg.events
-        {
-            s.camera = c.clone();
-            s.events = cfg.events.clone();
-            s.version += 1;
+        if slot.lock().set_scene(&c.zones, &c.rules, c.calibration.as_ref(), &cfg.events) {
             changed.push(id.clone());
         }
     }
