@@ -144,6 +144,7 @@ impl ConfigAdmin for FileConfigAdmin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::RulesSlot;
     use std::sync::Arc;
 
     const FILE: &str = r#"# the city's pilot node
