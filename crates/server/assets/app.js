@@ -352,7 +352,7 @@ async function doSearch(ev) {
     const understood = (r.understood || []).join(', ');
     info.textContent = `${r.total ?? r.tracks.length} result(s)${understood ? ` — understood as: ${understood}` : ''}`;
     out.replaceChildren(...r.tracks.map((t) => h('div', { class: 'card', onclick: () => playSearch(t) },
-      t.has_thumbnail ? h('img', { src: `/api/search/thumbnails/${enc(t.id)}`, alt: t.class }) : '',
+      t.thumbnail_url ? h('img', { src: t.thumbnail_url, alt: t.class }) : '',
       h('div', { class: 'small', text: `${t.class}${t.color ? ' · ' + t.color : ''} · ${t.camera} · ${fmtTime(t.start_ms)}` }))));
   } catch (e) { info.textContent = e.message; out.replaceChildren(); }
 }

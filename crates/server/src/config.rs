@@ -16,8 +16,17 @@ pub struct ServerConfig {
     pub cookie_secure: bool,
     /// How long an unmask grant lasts, minutes.
     pub unmask_minutes: u32,
-    /// Failed logins allowed per user name and per client address within the window.
+    /// Failed logins allowed per (user name, client address) within the window: what stops
+    /// guessing one account's password.
     pub login_max_failures: u32,
+    /// Failed logins allowed per client address, whatever the names, within the window: stops
+    /// spraying names from one place, yet high enough that a control room behind one NAT address
+    /// is not locked out by a few mistyped names.
+    pub login_max_failures_per_address: u32,
+    /// Failed logins allowed per user name, from all addresses together, within the window: a
+    /// slow-down against a distributed attack. Must exceed the per-address limit, so that one
+    /// attacker's address can never lock a real user out from another address.
+    pub login_max_failures_per_name: u32,
     pub login_window_min: u32,
     /// Largest request body accepted, KiB.
     pub max_body_kib: u32,
@@ -37,6 +46,8 @@ impl Default for ServerConfig {
             cookie_secure: false,
             unmask_minutes: 15,
             login_max_failures: 5,
+            login_max_failures_per_address: 50,
+            login_max_failures_per_name: 200,
             login_window_min: 5,
             max_body_kib: 64,
             live_audit_every_min: 5,
@@ -65,6 +76,27 @@ impl ServerConfig {
         range(&mut errs, parent, "session_ttl_min", self.session_ttl_min, 1, 7 * 24 * 60);
         range(&mut errs, parent, "unmask_minutes", self.unmask_minutes, 1, 24 * 60);
         range(&mut errs, parent, "login_max_failures", self.login_max_failures, 1, 1000);
+        range(&mut errs, parent, "login_max_failures_per_address", self.login_max_failures_per_address, 1, 100_000);
+        range(&mut errs, parent, "login_max_failures_per_name", self.login_max_failures_per_name, 1, 100_000);
+        if self.login_max_failures_per_address < self.login_max_failures {
+            errs.push(ConfigError::new(
+                key(parent, "login_max_failures_per_address"),
+                format!(
+                    "{} is below login_max_failures ({}): the per-address limit counts every name",
+                    self.login_max_failures_per_address, self.login_max_failures
+                ),
+            ));
+        }
+        if self.login_max_failures_per_name <= self.login_max_failures_per_address {
+            errs.push(ConfigError::new(
+                key(parent, "login_max_failures_per_name"),
+                format!(
+                    "{} must exceed login_max_failures_per_address ({}), or one address could lock a user out \
+                     everywhere",
+                    self.login_max_failures_per_name, self.login_max_failures_per_address
+                ),
+            ));
+        }
         range(&mut errs, parent, "login_window_min", self.login_window_min, 1, 24 * 60);
         range(&mut errs, parent, "max_body_kib", self.max_body_kib, 1, 10 * 1024);
         range(&mut errs, parent, "live_audit_every_min", self.live_audit_every_min, 1, 24 * 60);

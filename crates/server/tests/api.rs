@@ -56,14 +56,19 @@ async fn every_role_against_every_endpoint() {
     for route in ROUTES.iter().filter(|r| r.access != Access::Public && r.path != "/api/logout") {
         for (role, user) in h.users.clone() {
             case += 1;
-            let (path, body, ok) = prepare(&h, route.method, route.path, case);
+            let (mut path, body, ok) = prepare(&h, route.method, route.path, case);
             let sess = h.session(&user.username);
-            let before = h.fingerprint();
-            let r = h.call(route.method, &path, Some(&sess), body.as_deref()).await;
             let allowed = match route.access {
                 Access::Perm(p) => p.allowed(role),
                 _ => true,
             };
+            if allowed && route.path == "/api/search/thumbnails/{id}" {
+                // Thumbnails are served only from this session's own search results.
+                let found = h.call("GET", "/api/search?class=car", Some(&sess), None).await.json();
+                path = found["tracks"][0]["thumbnail_url"].as_str().unwrap().to_string();
+            }
+            let before = h.fingerprint();
+            let r = h.call(route.method, &path, Some(&sess), body.as_deref()).await;
             if allowed {
                 assert_eq!(
                     r.status.as_u16(),
@@ -147,24 +152,26 @@ async fn wrong_passwords_are_refused_audited_and_rate_limited() {
         assert!(r.headers.get("set-cookie").is_none());
         assert_eq!(h.audit_actions(1)[0], (u.to_string(), "login.failed".into(), u.to_string()));
     }
-    // Per user: five failures for "op", from changing addresses, and even the right password is refused.
-    for i in 0..4 {
-        let r = h.call_from(&format!("10.0.1.{i}"), "POST", "/api/login", Some(&login("op", "bad-password"))).await;
+    // Per (user, address): five failures for "op" from one address, and even the right password is
+    // refused there, but not from another address (an attacker cannot lock the real user out).
+    for _ in 0..4 {
+        let r = h.call_from("10.0.0.1", "POST", "/api/login", Some(&login("op", "bad-password"))).await;
         assert_eq!(r.status, 401);
     }
-    let r = h.call_from("10.0.2.1", "POST", "/api/login", Some(&login("op", "password-of-op"))).await;
+    let r = h.call_from("10.0.0.1", "POST", "/api/login", Some(&login("op", "password-of-op"))).await;
     assert_eq!(r.status, 429);
     assert!(r.error().starts_with("too many failed logins"), "{}", r.error());
     assert!(r.headers.get("retry-after").is_some());
     assert_eq!(h.audit_actions(1)[0].1, "login.rate_limited");
-    // Per address: five failures on different names from one address block that address only.
+    assert_eq!(h.call_from("10.0.2.1", "POST", "/api/login", Some(&login("op", "password-of-op"))).await.status, 200);
+    // Per address: a few failures on different names from one address (a control room behind NAT)
+    // do not lock the others out there; the per-address limit is much higher (see hardening.rs).
     for i in 0..5 {
         h.call_from("10.0.3.1", "POST", "/api/login", Some(&login(&format!("u{i}"), "bad-password"))).await;
     }
-    assert_eq!(h.call_from("10.0.3.1", "POST", "/api/login", Some(&login("sup", "password-of-sup"))).await.status, 429);
-    assert_eq!(h.call_from("10.0.3.2", "POST", "/api/login", Some(&login("sup", "password-of-sup"))).await.status, 200);
+    assert_eq!(h.call_from("10.0.3.1", "POST", "/api/login", Some(&login("sup", "password-of-sup"))).await.status, 200);
     h.clock.advance(Duration::from_secs(5 * 60 + 1));
-    assert_eq!(h.call_from("10.0.2.1", "POST", "/api/login", Some(&login("op", "password-of-op"))).await.status, 200);
+    assert_eq!(h.call_from("10.0.0.1", "POST", "/api/login", Some(&login("op", "password-of-op"))).await.status, 200);
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@
 //! erased from the statistics. Dismissed and resolved are final.
 
 use crate::audit::append;
-use crate::{write_atomic, Db, Result, Store, StoreError, CLEAR_DIR, SNAPSHOT_DIR};
+use crate::{write_atomic, Db, FreeText, Result, Store, StoreError, CLEAR_DIR, SNAPSHOT_DIR};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -274,17 +274,6 @@ fn next_state(action: &AlertAction, from: AlertState) -> Option<AlertState> {
     }
 }
 
-fn required_text(what: &str, s: &str, max: usize) -> Result<String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err(StoreError::Invalid(format!("{what} is empty")));
-    }
-    if t.chars().count() > max {
-        return Err(StoreError::Invalid(format!("{what} is too long: at most {max} characters")));
-    }
-    Ok(t.to_string())
-}
-
 impl Store {
     fn evidence_path(&self, dir: &str, id: &str) -> (std::path::PathBuf, String) {
         let rel = format!("{dir}/{}.jpg", file_stem(id));
@@ -448,12 +437,12 @@ impl Store {
                         return Err(StoreError::Invalid("dismissal reason 'other' needs a text".into()))
                     }
                     (_, None | Some("")) => None,
-                    (_, Some(t)) => Some(required_text("dismissal text", t, 500)?),
+                    (_, Some(t)) => Some(FreeText::parse("dismissal text", "text", t)?.into_string()),
                 };
                 (Some(reason.as_str().to_string()), text)
             }
-            AlertAction::Dispatch { unit } => (None, Some(required_text("unit", unit, 200)?)),
-            AlertAction::Resolve { note } => (None, Some(required_text("resolution note", note, 2000)?)),
+            AlertAction::Dispatch { unit } => (None, Some(FreeText::parse("unit", "unit", unit)?.into_string())),
+            AlertAction::Resolve { note } => (None, Some(FreeText::parse("resolution note", "note", note)?.into_string())),
         };
         let now = self.now_ms();
         let mut conn = self.conn.lock();
@@ -502,7 +491,7 @@ impl Store {
 
     /// Lets `username` see the unblurred evidence of one alert for `ttl`. Audited with the reason.
     pub fn grant_unmask(&self, alert_id: &str, username: &str, reason: &str, ttl: Duration) -> Result<UnmaskGrant> {
-        let reason = required_text("unmask reason", reason, 500)?;
+        let reason = FreeText::parse("unmask reason", "reason", reason)?.into_string();
         let now = self.now_ms();
         let expires = now + ttl.as_millis() as i64;
         let mut conn = self.conn.lock();

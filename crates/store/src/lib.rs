@@ -11,12 +11,14 @@ pub mod audit;
 pub mod cli;
 mod migrate;
 pub mod report;
+pub mod text;
 pub mod users;
 
 pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
 pub use migrate::latest as latest_schema_version;
 pub use report::{ReportRow, TransparencyReport};
+pub use text::{FreeText, MAX_FREE_TEXT_CHARS};
 pub use users::{LoginOutcome, Role, Session, SessionLookup, User, MIN_PASSWORD_LEN};
 
 use parking_lot::Mutex;

@@ -92,6 +92,12 @@ pub fn validate_username(name: &str) -> Result<()> {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
+    } else if name.len() > 64 {
+        // Not echoed: a refused name may be tens of kilobytes.
+        Err(StoreError::Invalid(format!(
+            "invalid user name ({} bytes): use 1 to 64 letters, digits, '.', '_' or '-'",
+            name.len()
+        )))
     } else {
         Err(StoreError::Invalid(format!("invalid user name '{name}': use 1 to 64 letters, digits, '.', '_' or '-'")))
     }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use std::time::Duration;
-use vigie_store::{AuditQuery, Role};
+use vigie_store::{AuditQuery, FreeText, Role};
 
 pub(crate) async fn cameras(State(st): St) -> Result<Json<serde_json::Value>, ApiError> {
     let live = st.live.clone();
@@ -76,10 +76,13 @@ pub(crate) async fn camera_clip(
     if to <= from || to - from > 600_000 {
         return Err(ApiError::bad_request("'to' must be after 'from' and at most 10 minutes later"));
     }
-    let reason = q.unmask_reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(String::from);
-    if q.unmask_reason.is_some() && reason.is_none() {
-        return Err(ApiError::bad_request("unmask_reason is empty: say why the footage must be seen unblurred"));
-    }
+    let reason = match q.unmask_reason.as_deref() {
+        None => None,
+        Some(r) if r.trim().is_empty() => {
+            return Err(ApiError::bad_request("unmask_reason is empty: say why the footage must be seen unblurred"))
+        }
+        Some(r) => Some(FreeText::parse("unmask reason", "unmask_reason", r)?.into_string()),
+    };
     if reason.is_some() && !Perm::Unmask.allowed(ctx.user.role) {
         let d = serde_json::json!({"role": ctx.user.role, "needs": "unmask", "camera": id});
         audit(&st, &ctx.user.username, "access.denied", &id, d).await?;
@@ -113,20 +116,74 @@ pub(crate) async fn search(
         })
     })
     .await?;
+    let mut result = result;
     let n = result.get("tracks").and_then(|t| t.as_array()).map(|a| a.len()).unwrap_or(0);
+    if let Some(tracks) = result.get_mut("tracks").and_then(|t| t.as_array_mut()) {
+        for t in tracks.iter_mut().filter(|t| t.get("has_thumbnail").and_then(|h| h.as_bool()) == Some(true)) {
+            let track = match &t["id"] {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let url = format!("/api/search/thumbnails/{}", crate::hub::url_id(&thumbnail_token(&st, &ctx, &track)));
+            t["thumbnail_url"] = serde_json::Value::String(url);
+        }
+    }
     let d = serde_json::json!({"query": p, "results": n});
     audit(&st, &ctx.user.username, "search", "archive", d).await?;
     Ok(Json(result))
 }
 
-pub(crate) async fn thumbnail(State(st): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn thumbnail_mac(st: &super::AppState, session_token: &str, track: &str) -> HmacSha256 {
+    use hmac::Mac;
+    let mut mac = HmacSha256::new_from_slice(&st.thumb_key).expect("any key length");
+    mac.update(session_token.as_bytes());
+    mac.update(&[0]);
+    mac.update(track.as_bytes());
+    mac
+}
+
+/// A thumbnail is served only through a token bound to the session that searched and to the
+/// track: `<track>.<HMAC(session, track)>`. Sequential ids, another user's tokens and tokens of
+/// a closed session are refused.
+fn thumbnail_token(st: &super::AppState, ctx: &Ctx, track: &str) -> String {
+    use hmac::Mac;
+    let tag = thumbnail_mac(st, &ctx.token, track).finalize().into_bytes();
+    format!("{track}.{}", hex::encode(&tag[..16]))
+}
+
+/// The track of a token handed out to this session, if it is one.
+fn thumbnail_track<'a>(st: &super::AppState, ctx: &Ctx, token: &'a str) -> Option<&'a str> {
+    use hmac::Mac;
+    let (track, tag) = token.rsplit_once('.')?;
+    let tag = hex::decode(tag).ok().filter(|t| t.len() == 16)?;
+    thumbnail_mac(st, &ctx.token, track).verify_truncated_left(&tag).ok()?;
+    Some(track)
+}
+
+/// Every thumbnail served is audited (they are pictures leaving the node), refusals too.
+pub(crate) async fn thumbnail(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let provider = st.search.clone().ok_or_else(|| {
         ApiError::new(StatusCode::NOT_IMPLEMENTED, "search is not available: no archive on this node")
     })?;
-    let i = id.clone();
+    let shown = super::anon::cap(&id, super::anon::MAX_NAME_BYTES);
+    let Some(track) = thumbnail_track(&st, &ctx, &id).map(str::to_string) else {
+        let d = serde_json::json!({"reason": "not a thumbnail of a search made in this session"});
+        audit(&st, &ctx.user.username, "search.thumbnail.refused", &shown, d).await?;
+        return Err(ApiError::not_found(format!(
+            "no thumbnail '{shown}' in your searches: use the thumbnail_url of a search result"
+        )));
+    };
+    let i = track.clone();
     let jpeg = blocking(move || Ok(provider.thumbnail(&i)))
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no thumbnail '{id}'")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no thumbnail for track '{track}'")))?;
+    audit(&st, &ctx.user.username, "search.thumbnail.view", &track, serde_json::json!({})).await?;
     let mut r = jpeg.into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
@@ -253,6 +310,7 @@ pub(crate) async fn disable_user(
     }
     let (s, n) = (st.store.clone(), name.clone());
     blocking(move || s.disable_user(&n).map_err(ApiError::from)).await?;
+    st.feeds.end_user(&name);
     audit(&st, &ctx.user.username, "user.disable", &name, serde_json::json!({})).await?;
     Ok(Json(serde_json::json!({"ok": true})))
 }
@@ -271,6 +329,7 @@ pub(crate) async fn set_password(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (s, n) = (st.store.clone(), name.clone());
     blocking(move || s.set_password(&n, &req.password).map_err(ApiError::from)).await?;
+    st.feeds.end_user(&name);
     audit(&st, &ctx.user.username, "user.passwd", &name, serde_json::json!({})).await?;
     Ok(Json(serde_json::json!({"ok": true})))
 }

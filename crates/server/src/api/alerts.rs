@@ -53,7 +53,8 @@ pub(crate) async fn list(
 
 /// Server-Sent Events: `ready` once subscribed, then `alert` (new) and `update` (changed), each
 /// carrying an [`AlertView`]; `resync` when this client fell behind and should reload the list.
-/// The stream ends when the session expires.
+/// The stream ends with the session: expiry, logout, the user disabled or their password changed,
+/// within seconds (see `streams`), and when the server stops.
 pub(crate) async fn stream(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
@@ -70,7 +71,8 @@ pub(crate) async fn stream(
         };
         Some((Ok(ev), rx))
     });
-    let stream = ready.chain(feed).take_until(tokio::time::sleep(remaining));
+    let ended = super::streams::session_ended(st.clone(), ctx.token.clone(), &ctx.user.username, remaining);
+    let stream = ready.chain(feed).take_until(ended);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -13,56 +13,103 @@ use std::collections::HashMap;
 use std::time::Duration;
 use vigie_store::{LoginOutcome, User};
 
-/// Failed attempts per key (`user:<name>`, `ip:<addr>`) within a sliding window, in the
-/// store clock's monotonic time. Kept in memory: a restart forgets, which is acceptable for a
-/// limit measured in minutes.
+/// Longest user name (see `vigie_store::users::validate_username`).
+pub(crate) const MAX_USERNAME_BYTES: usize = 64;
+
+/// What a failed login is counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LimitKey {
+    NameAddr(String, String),
+    Addr(String),
+    Name(String),
+}
+
+/// The failed-login policy. Every attempt counts against three sliding windows:
+/// - (name, address), `login_max_failures` (5): guessing one account's password;
+/// - address, any names, `login_max_failures_per_address` (50): spraying names from one place,
+///   high enough that a control room behind one NAT address survives a few mistyped names;
+/// - name, any addresses, `login_max_failures_per_name` (200): a slow-down against a distributed
+///   attack, above what one address may reach, so that an attacker's address cannot lock the real
+///   user out at theirs.
+///
+/// An attempt is reserved in all three, under one lock, before Argon2 runs: concurrent attempts
+/// cannot all pass the check before any is counted. A successful login gives its reservation back
+/// and clears its (name, address) count. Times are the store clock's monotonic time; kept in
+/// memory (a restart forgets, which is acceptable for a limit measured in minutes).
 pub(crate) struct LoginLimiter {
-    max: u32,
+    per_name_addr: u32,
+    per_addr: u32,
+    per_name: u32,
     window: Duration,
-    failures: Mutex<HashMap<String, Vec<Duration>>>,
+    attempts: Mutex<HashMap<LimitKey, Vec<Duration>>>,
+}
+
+/// An attempt counted before the password is checked; give it back with [`LoginLimiter::succeeded`].
+pub(crate) struct Attempt {
+    keys: [LimitKey; 3],
+    at: Duration,
 }
 
 impl LoginLimiter {
-    pub fn new(max: u32, window: Duration) -> Self {
-        Self { max, window, failures: Mutex::new(HashMap::new()) }
+    pub fn new(cfg: &crate::ServerConfig) -> Self {
+        Self {
+            per_name_addr: cfg.login_max_failures,
+            per_addr: cfg.login_max_failures_per_address,
+            per_name: cfg.login_max_failures_per_name,
+            window: Duration::from_secs(cfg.login_window_min as u64 * 60),
+            attempts: Mutex::new(HashMap::new()),
+        }
     }
 
-    fn prune(&self, v: &mut Vec<Duration>, now: Duration) {
-        v.retain(|t| now.saturating_sub(*t) < self.window);
-    }
-
-    /// How long until a new attempt is allowed, if any key is over the limit.
-    pub fn retry_after(&self, keys: &[String], now: Duration) -> Option<Duration> {
-        let mut m = self.failures.lock();
-        let mut wait = None;
-        for k in keys {
+    /// Counts an attempt of `name` from `addr`, or says how long until one is allowed.
+    pub fn reserve(&self, name: &str, addr: &str, now: Duration) -> Result<Attempt, Duration> {
+        let keys = [
+            LimitKey::NameAddr(name.to_string(), addr.to_string()),
+            LimitKey::Addr(addr.to_string()),
+            LimitKey::Name(name.to_string()),
+        ];
+        let limits = [self.per_name_addr, self.per_addr, self.per_name];
+        let mut m = self.attempts.lock();
+        if m.len() > 100_000 {
+            // Bounded memory against address- and name-spraying: forget stale keys.
+            m.retain(|_, v| v.iter().any(|t| now.saturating_sub(*t) < self.window));
+        }
+        let mut wait: Option<Duration> = None;
+        for (k, max) in keys.iter().zip(limits) {
             if let Some(v) = m.get_mut(k) {
-                self.prune(v, now);
-                if v.len() >= self.max as usize {
-                    let oldest = v[v.len() - self.max as usize];
+                v.retain(|t| now.saturating_sub(*t) < self.window);
+                if v.len() >= max as usize {
+                    let oldest = v[v.len() - max as usize];
                     let w = self.window.saturating_sub(now.saturating_sub(oldest));
-                    wait = Some(wait.map_or(w, |x: Duration| x.max(w)));
+                    wait = Some(wait.map_or(w, |x| x.max(w)));
                 }
             }
         }
-        wait
+        if let Some(w) = wait {
+            return Err(w);
+        }
+        for k in &keys {
+            m.entry(k.clone()).or_default().push(now);
+        }
+        Ok(Attempt { keys, at: now })
     }
 
-    pub fn fail(&self, keys: &[String], now: Duration) {
-        let mut m = self.failures.lock();
-        if m.len() > 100_000 {
-            // Bounded memory against address-spraying: forget stale keys.
-            m.retain(|_, v| v.iter().any(|t| now.saturating_sub(*t) < self.window));
-        }
-        for k in keys {
-            let v = m.entry(k.clone()).or_default();
-            self.prune(v, now);
-            v.push(now);
+    /// The password was right (or the check itself failed): the attempt does not count.
+    pub fn give_back(&self, a: &Attempt) {
+        let mut m = self.attempts.lock();
+        for k in &a.keys {
+            if let Some(v) = m.get_mut(k) {
+                if let Some(i) = v.iter().rposition(|t| *t == a.at) {
+                    v.remove(i);
+                }
+            }
         }
     }
 
-    pub fn clear(&self, key: &str) {
-        self.failures.lock().remove(key);
+    /// A successful login: its own attempt is given back and its (name, address) count cleared.
+    pub fn succeeded(&self, a: &Attempt) {
+        self.give_back(a);
+        self.attempts.lock().remove(&a.keys[0]);
     }
 }
 
@@ -97,31 +144,48 @@ pub(crate) async fn login(State(st): St, Extension(ip): Extension<ClientIp>, Bod
 use axum::extract::State;
 
 async fn login_inner(st: std::sync::Arc<super::AppState>, ip: String, req: LoginReq) -> Result<Response, ApiError> {
-    let keys = [format!("user:{}", req.username), format!("ip:{ip}")];
-    let now = st.store.clock().monotonic();
-    if let Some(wait) = st.limiter.retry_after(&keys, now) {
-        let secs = wait.as_secs().max(1);
-        audit(&st, &req.username, "login.rate_limited", &req.username, serde_json::json!({"ip": ip})).await?;
-        let mut resp = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed logins for this user or address: try again in {secs} s"),
-        )
-        .into_response();
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return Ok(resp);
+    if req.username.len() > MAX_USERNAME_BYTES {
+        // No account has such a name (see validate_username); it is recorded shortened.
+        let d = serde_json::json!({"ip": ip, "reason": "user name too long", "length": req.username.len()});
+        super::anon::audit_refusal(&st, &ip, &req.username, "login.refused", &req.username, d).await?;
+        return Err(ApiError::bad_request(format!(
+            "username is too long: {} bytes, at most {MAX_USERNAME_BYTES}",
+            req.username.len()
+        )));
     }
+    let now = st.store.clock().monotonic();
+    let attempt = match st.limiter.reserve(&req.username, &ip, now) {
+        Ok(a) => a,
+        Err(wait) => {
+            let secs = wait.as_secs().max(1);
+            let d = serde_json::json!({"ip": ip});
+            super::anon::audit_refusal(&st, &ip, &req.username, "login.rate_limited", &req.username, d).await?;
+            let mut resp = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many failed logins for this user or address: try again in {secs} s"),
+            )
+            .into_response();
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(resp);
+        }
+    };
     let s = st.store.clone();
     let (name, pw) = (req.username.clone(), req.password);
-    let outcome = blocking(move || s.authenticate(&name, &pw).map_err(ApiError::from)).await?;
+    let outcome = match blocking(move || s.authenticate(&name, &pw).map_err(ApiError::from)).await {
+        Ok(o) => o,
+        Err(e) => {
+            st.limiter.give_back(&attempt);
+            return Err(e);
+        }
+    };
     match outcome {
         LoginOutcome::Failed { reason } => {
-            st.limiter.fail(&keys, now);
             let d = serde_json::json!({"ip": ip, "reason": reason});
             audit(&st, &req.username, "login.failed", &req.username, d).await?;
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong username or password"))
         }
         LoginOutcome::Ok(user) => {
-            st.limiter.clear(&keys[0]);
+            st.limiter.succeeded(&attempt);
             let ttl = Duration::from_secs(st.cfg.session_ttl_min as u64 * 60);
             let s = st.store.clone();
             let u = user.clone();
@@ -144,6 +208,7 @@ pub(crate) async fn logout(State(st): St, Extension(ctx): Extension<Ctx>) -> Res
     let s = st.store.clone();
     let token = ctx.token.clone();
     blocking(move || s.delete_session(&token).map_err(ApiError::from)).await?;
+    st.feeds.end_session(&ctx.token);
     audit(&st, &ctx.user.username, "logout", &ctx.user.username, serde_json::json!({})).await?;
     let mut resp = Json(serde_json::json!({"ok": true})).into_response();
     let cookie = format!(

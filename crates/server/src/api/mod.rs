@@ -2,8 +2,10 @@
 
 mod admin;
 mod alerts;
+mod anon;
 mod assets;
 mod auth;
+mod streams;
 
 use crate::error::ApiError;
 use crate::hub::AlertHub;
@@ -55,6 +57,12 @@ pub(crate) struct AppState {
     pub limiter: auth::LoginLimiter,
     /// (user, camera) -> monotonic time of the last audited live view.
     pub live_audited: Mutex<HashMap<(String, String), Duration>>,
+    /// Repeated refusals of anonymous callers, counted per source and minute.
+    pub refusals: anon::RefusalCounter,
+    /// Open live feeds by session, ended with their session.
+    pub feeds: Arc<streams::FeedRegistry>,
+    /// Key of the thumbnail tokens a search hands out (random per start: tokens die with it).
+    pub thumb_key: [u8; 32],
 }
 
 pub(crate) type St = State<Arc<AppState>>;
@@ -80,10 +88,9 @@ pub struct Server {
 
 impl Server {
     pub fn new(deps: ServerDeps) -> Server {
-        let limiter = auth::LoginLimiter::new(
-            deps.config.login_max_failures,
-            Duration::from_secs(deps.config.login_window_min as u64 * 60),
-        );
+        let limiter = auth::LoginLimiter::new(&deps.config);
+        let mut thumb_key = [0u8; 32];
+        thumb_key.copy_from_slice(&hex::decode(vigie_store::random_hex(32)).expect("hex"));
         Server {
             state: Arc::new(AppState {
                 store: deps.store,
@@ -96,6 +103,9 @@ impl Server {
                 cfg: deps.config,
                 limiter,
                 live_audited: Mutex::new(HashMap::new()),
+                refusals: anon::RefusalCounter::default(),
+                feeds: streams::FeedRegistry::new(),
+                thumb_key,
             }),
         }
     }
@@ -142,17 +152,46 @@ impl Server {
 
     /// Serves until the listener fails. Client addresses feed the login rate limit.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>()).await
+        let flusher = tokio::spawn(flush_repeats_every_minute(self.state.clone()));
+        let r = axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>()).await;
+        flusher.abort();
+        r
     }
 
+    /// On `shutdown`, open live feeds are ended (graceful shutdown waits for every connection),
+    /// and the counts of repeated anonymous refusals not yet written are written.
     pub async fn serve_with_shutdown(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let st = self.state.clone();
+        let flusher = tokio::spawn(flush_repeats_every_minute(st.clone()));
+        let feeds = st.feeds.clone();
+        let r = axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                feeds.end_all();
+            })
+            .await;
+        flusher.abort();
+        if let Err(e) = anon::write_repeats(&st, st.refusals.take_all()).await {
+            tracing::error!(error = %e.message, "cannot record the counts of repeated refusals");
+        }
+        r
+    }
+}
+
+/// Writes the counts of repeated refusals soon after their minute closes, even when nothing
+/// else is being recorded.
+async fn flush_repeats_every_minute(st: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let closed = st.refusals.take_closed(now_ms(&st));
+        if let Err(e) = anon::write_repeats(&st, closed).await {
+            tracing::error!(error = %e.message, "cannot record the counts of repeated refusals");
+        }
     }
 }
 
@@ -206,6 +245,19 @@ pub(crate) async fn audit(
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
+    // Counts of a closed minute go in before anything newer, keeping the trail in time order.
+    anon::write_repeats(st, st.refusals.take_closed(now_ms(st))).await?;
+    write_entry(st, actor, action, target, details).await
+}
+
+/// One entry, as given (callers of [`audit`] and [`anon`]).
+pub(crate) async fn write_entry(
+    st: &Arc<AppState>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
     let (s, a, ac, t) = (st.store.clone(), actor.to_string(), action.to_string(), target.to_string());
     blocking(move || s.record(&a, &ac, &t, &details).map(|_| ()).map_err(ApiError::from)).await
 }
@@ -229,7 +281,8 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
     if spec.access == Access::Public {
         return next.run(req).await;
     }
-    let path = req.uri().path().to_string();
+    // What a caller sends is recorded shortened (see `anon`).
+    let path = anon::cap(req.uri().path(), anon::MAX_PATH_BYTES);
     let lookup = match cookie_token(req.headers()) {
         None => None,
         Some(token) => {
@@ -252,7 +305,7 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
             // form; that probe without any cookie is not an access attempt worth a trail entry.
             if !(lookup.is_none() && spec.path == "/api/me") {
                 let d = serde_json::json!({"method": method, "path": path, "ip": ip, "reason": reason});
-                if let Err(e) = audit(&st, "anonymous", "access.unauthenticated", &path, d).await {
+                if let Err(e) = anon::audit_refusal(&st, &ip, "anonymous", "access.unauthenticated", &path, d).await {
                     return e.into_response();
                 }
             }
