@@ -26,7 +26,8 @@ impl FreeText {
     pub fn parse(label: &str, field: &str, s: &str) -> Result<FreeText> {
         let t = s.trim();
         if t.is_empty() {
-            return Err(StoreError::Invalid(format!("{label} is empty (field '{field}')")));
+            // Kept as it always read; the label alone says which text is missing.
+            return Err(StoreError::Invalid(format!("{label} is empty")));
         }
         let n = t.chars().count();
         if n > MAX_FREE_TEXT_CHARS {
@@ -75,7 +76,7 @@ mod tests {
     fn refusals_name_the_field_and_the_character() {
         assert_eq!(FreeText::parse("note", "note", "  dispersed \n at 18:00 ").unwrap().as_str(), "dispersed \n at 18:00");
         let e = |s: &str| FreeText::parse("unmask reason", "reason", s).unwrap_err().to_string();
-        assert_eq!(e(" "), "unmask reason is empty (field 'reason')");
+        assert_eq!(e(" "), "unmask reason is empty");
         assert!(e(&"é".repeat(501)).starts_with("unmask reason is too long (field 'reason'): 501 characters"));
         assert!(FreeText::parse("r", "r", &"é".repeat(500)).is_ok(), "the limit counts characters, not bytes");
         for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200F}'] {
