@@ -21,7 +21,9 @@ fn all_entries(h: &H) -> Vec<AuditEntry> {
 fn recorded_bytes(entries: &[AuditEntry]) -> usize {
     entries
         .iter()
-        .map(|e| 16 + e.actor.len() + e.action.len() + e.target.len() + e.details.len() + e.prev_hash.len() + e.hash.len())
+        .map(|e| {
+            16 + e.actor.len() + e.action.len() + e.target.len() + e.details.len() + e.prev_hash.len() + e.hash.len()
+        })
         .sum()
 }
 
@@ -125,7 +127,10 @@ async fn unknown_names_do_not_lock_a_shared_address_before_its_limit() {
     assert_eq!(r.status, 401, "the 20th failure is still checked");
     let r = h.call_from(room, "POST", "/api/login", Some(&login("sup", "password-of-sup"))).await;
     assert_eq!(r.status, 429, "past the per-address limit the address is held off");
-    assert_eq!(h.call_from("192.0.2.51", "POST", "/api/login", Some(&login("sup", "password-of-sup"))).await.status, 200);
+    assert_eq!(
+        h.call_from("192.0.2.51", "POST", "/api/login", Some(&login("sup", "password-of-sup"))).await.status,
+        200
+    );
 }
 
 /// Opens `/api/alerts/stream` and returns its body once the `ready` event has arrived.
@@ -176,8 +181,7 @@ async fn feed_case(case: &'static str) {
 /// Before, an open feed kept delivering until the session's expiry (8 hours) whatever happened.
 #[tokio::test]
 async fn a_live_feed_ends_with_its_session() {
-    let cases =
-        ["logout", "disabled by an admin", "password set by an admin", "disabled in the catalogue", "expiry"];
+    let cases = ["logout", "disabled by an admin", "password set by an admin", "disabled in the catalogue", "expiry"];
     futures::future::join_all(cases.map(feed_case)).await;
 }
 
@@ -278,7 +282,12 @@ async fn operator_free_text_refuses_overrides_controls_and_length() {
     h.store.act("t3", "setup", &AlertAction::Confirm).unwrap();
     let (op, sup) = (h.session("op"), h.session("sup"));
     let long = "x".repeat(501);
-    let bad = [("\u{202E}kcatta 42", "U+202E"), ("case\u{2066} 42", "U+2066"), ("a\u{7}b", "control character"), (long.as_str(), "too long")];
+    let bad = [
+        ("\u{202E}kcatta 42", "U+202E"),
+        ("case\u{2066} 42", "U+2066"),
+        ("a\u{7}b", "control character"),
+        (long.as_str(), "too long"),
+    ];
     let fields: [(&str, &str, &str, &Sess); 4] = [
         ("/api/alerts/t1/dismiss", r#"{"reason":"other","text":TEXT}"#, "'text'", &op),
         ("/api/alerts/t2/dispatch", r#"{"unit":TEXT}"#, "'unit'", &op),

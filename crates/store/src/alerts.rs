@@ -442,7 +442,9 @@ impl Store {
                 (Some(reason.as_str().to_string()), text)
             }
             AlertAction::Dispatch { unit } => (None, Some(FreeText::parse("unit", "unit", unit)?.into_string())),
-            AlertAction::Resolve { note } => (None, Some(FreeText::parse("resolution note", "note", note)?.into_string())),
+            AlertAction::Resolve { note } => {
+                (None, Some(FreeText::parse("resolution note", "note", note)?.into_string()))
+            }
         };
         let now = self.now_ms();
         let mut conn = self.conn.lock();

@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn refusals_name_the_field_and_the_character() {
-        assert_eq!(FreeText::parse("note", "note", "  dispersed \n at 18:00 ").unwrap().as_str(), "dispersed \n at 18:00");
+        assert_eq!(
+            FreeText::parse("note", "note", "  dispersed \n at 18:00 ").unwrap().as_str(),
+            "dispersed \n at 18:00"
+        );
         let e = |s: &str| FreeText::parse("unmask reason", "reason", s).unwrap_err().to_string();
         assert_eq!(e(" "), "unmask reason is empty");
         assert!(e(&"é".repeat(501)).starts_with("unmask reason is too long (field 'reason'): 501 characters"));
