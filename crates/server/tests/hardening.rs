@@ -318,3 +318,22 @@ async fn operator_free_text_refuses_overrides_controls_and_length() {
     let ok = serde_json::json!({"note": format!("dispersed\n{}", "z".repeat(490))}).to_string();
     assert_eq!(h.call("POST", "/api/alerts/t3/resolve", Some(&op), Some(&ok)).await.status, 200);
 }
+
+/// A user name over 64 characters is refused at once, and neither the answer nor the trail carries
+/// it in full (login: see the flood test).
+#[tokio::test]
+async fn overlong_user_names_are_refused_without_being_echoed() {
+    let h = harness();
+    let adm = h.session("adm");
+    let name = "u".repeat(5000);
+    let body = serde_json::json!({"username": name, "password": "long enough password", "role": "operator"});
+    let r = h.call("POST", "/api/users", Some(&adm), Some(&body.to_string())).await;
+    assert_eq!(r.status, 400);
+    assert!(r.error().starts_with("invalid user name (5000 bytes)"), "{}", r.error());
+    let r = h.call_from("192.0.2.7", "POST", "/api/login", Some(&login(&name, "whatever-password"))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.len() < 200, "the answer does not echo the name");
+    for e in all_entries(&h) {
+        assert!(e.actor.len() < 128 && e.target.len() < 300 && e.details.len() < 1024, "{e:?}");
+    }
+}
