@@ -152,7 +152,7 @@ impl Server {
 
     /// Serves until the listener fails. Client addresses feed the login rate limit.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        let flusher = tokio::spawn(flush_repeats_every_minute(self.state.clone()));
+        let flusher = tokio::spawn(write_closed_counts(self.state.clone()));
         let r = axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>()).await;
         flusher.abort();
         r
@@ -166,7 +166,7 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let st = self.state.clone();
-        let flusher = tokio::spawn(flush_repeats_every_minute(st.clone()));
+        let flusher = tokio::spawn(write_closed_counts(st.clone()));
         let feeds = st.feeds.clone();
         let r = axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -184,7 +184,7 @@ impl Server {
 
 /// Writes the counts of repeated refusals soon after their minute closes, even when nothing
 /// else is being recorded.
-async fn flush_repeats_every_minute(st: Arc<AppState>) {
+async fn write_closed_counts(st: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
