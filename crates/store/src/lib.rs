@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod checkpoint;
 pub mod cli;
 mod migrate;
 pub mod report;
@@ -15,6 +16,7 @@ pub mod users;
 
 pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
+pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
 pub use migrate::latest as latest_schema_version;
 pub use report::{ReportRow, TransparencyReport};
 pub use users::{LoginOutcome, Role, Session, SessionLookup, User, MIN_PASSWORD_LEN};
