@@ -1,7 +1,7 @@
 //! A real node stopped while an alert is open: the alert must not stay "ongoing" forever.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vigie_store::{Alert, AlertQuery, AuditQuery, Store};
@@ -45,15 +45,34 @@ min_duration_s = 0.5
     cfg
 }
 
-fn start(cfg: &Path, data: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_vigie"))
+/// A running node, killed if the test fails before stopping it.
+struct Node(Child, PathBuf);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn start(cfg: &Path, data: &Path) -> Node {
+    let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
         .args(["run", "--config", cfg.to_str().unwrap(), "--data", data.to_str().unwrap()])
         .args(["--listen", "127.0.0.1:0"])
         .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(std::fs::File::create(data.with_extension("out")).unwrap())
+        .stderr(std::fs::File::create(data.with_extension("log")).unwrap())
         .spawn()
-        .expect("start vigie run")
+        .expect("start vigie run");
+    let mut node = Node(child, data.with_extension("log"));
+    // The test reads the catalogue only once the node has created it (two processes migrating an
+    // empty database at once collide).
+    wait_for("the console", &mut node, || {
+        std::fs::read_to_string(data.with_extension("out")).unwrap_or_default().contains("console on").then_some(())
+    });
+    node
 }
 
 fn alerts(data: &Path) -> Vec<Alert> {
@@ -67,20 +86,23 @@ fn audited(data: &Path, action: &str) -> Vec<String> {
     s.audit_entries(&q).unwrap().into_iter().map(|e| e.target).collect()
 }
 
-fn wait_for<T>(what: &str, child: &mut Child, mut f: impl FnMut() -> Option<T>) -> T {
+fn wait_for<T>(what: &str, node: &mut Node, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if let Some(v) = f() {
             return v;
         }
-        assert!(child.try_wait().unwrap().is_none(), "the node exited while waiting for {what}");
+        if let Some(status) = node.0.try_wait().unwrap() {
+            let log = std::fs::read_to_string(&node.1).unwrap_or_default();
+            panic!("the node exited ({status}) while waiting for {what}:\n{log}");
+        }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
-fn signal(child: &Child, sig: i32) {
-    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+fn signal(node: &Node, sig: i32) {
+    assert_eq!(unsafe { libc::kill(node.0.id() as i32, sig) }, 0);
 }
 
 #[test]
@@ -93,7 +115,7 @@ fn alerts_are_closed_when_the_node_stops_or_after_it_crashed() {
     let mut node = start(&cfg, &data);
     let crashed = wait_for("an open alert", &mut node, || alerts(&data).into_iter().find(|a| a.ended_at_ms.is_none()));
     signal(&node, libc::SIGKILL);
-    node.wait().unwrap();
+    node.0.wait().unwrap();
     let mut left: Vec<String> = alerts(&data).into_iter().filter(|a| a.ended_at_ms.is_none()).map(|a| a.id).collect();
     assert!(left.contains(&crashed.id), "{left:?}");
     left.sort();
@@ -116,11 +138,10 @@ fn alerts_are_closed_when_the_node_stops_or_after_it_crashed() {
     signal(&node, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        if let Some(s) = node.try_wait().unwrap() {
+        if let Some(s) = node.0.try_wait().unwrap() {
             break s;
         }
         if Instant::now() > deadline {
-            let _ = node.kill();
             panic!("the node did not stop within 30 s of SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(100));
