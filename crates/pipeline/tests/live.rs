@@ -152,7 +152,7 @@ impl FrameDetector for Injected {
     fn detect_frame(&mut self, _frame: &Frame) -> Result<Vec<Detection>, String> {
         self.calls += 1;
         std::thread::sleep(self.delay);
-        if self.fail_every > 0 && self.calls % self.fail_every == 0 {
+        if self.fail_every > 0 && self.calls.is_multiple_of(self.fail_every) {
             return Err(format!("inference failed on call {} (injected)", self.calls));
         }
         Ok(Vec::new())
