@@ -684,6 +684,21 @@ min_count = 3
 "#;
 
     #[test]
+    fn the_checkpoint_interval_is_bounded_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigie.toml");
+        std::fs::write(&path, format!("[audit]\ncheckpoint_interval_s = 600\n{GOOD}")).unwrap();
+        assert_eq!(VigieConfig::load(&path).unwrap().audit.checkpoint_interval_s, 600);
+        std::fs::write(&path, GOOD).unwrap();
+        assert_eq!(VigieConfig::load(&path).unwrap().audit.checkpoint_interval_s, 3600, "hourly by default");
+        for bad in ["0", "5", "100000"] {
+            std::fs::write(&path, format!("[audit]\ncheckpoint_interval_s = {bad}\n{GOOD}")).unwrap();
+            let err = format!("{:#}", VigieConfig::load(&path).unwrap_err());
+            assert!(err.contains("audit.checkpoint_interval_s") && err.contains("vigie.toml"), "{err}");
+        }
+    }
+
+    #[test]
     fn a_bad_reload_keeps_the_running_rules_and_a_good_one_replaces_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vigie.toml");
