@@ -194,12 +194,31 @@ impl Store {
     /// Signs the head of the trail as it is now. A trail that does not verify is not signed:
     /// a checkpoint vouches for everything before it.
     pub fn checkpoint(&self, key: &NodeKey) -> Result<Result<Checkpoint, AuditBreak>> {
-        Ok(self.verify_audit()?.map(|s| key.sign(s.entries, &s.head_hash, self.now_ms())))
+        self.checkpoint_after(key, None)
     }
 
-    /// Signs the head and writes it to `DATA/checkpoints/checkpoint-<seq>-<at_ms>.json`.
-    pub fn write_checkpoint(&self, key: &NodeKey) -> Result<Result<(Checkpoint, PathBuf), AuditBreak>> {
-        let cp = match self.checkpoint(key)? {
+    /// As [`Store::checkpoint`], verifying only the entries after `previous` (a checkpoint this
+    /// node made, whose entry must still be there unchanged).
+    pub fn checkpoint_after(
+        &self,
+        key: &NodeKey,
+        previous: Option<&Checkpoint>,
+    ) -> Result<Result<Checkpoint, AuditBreak>> {
+        let verified = match previous {
+            Some(p) => self.verify_audit_after(p.seq, &p.head_hash)?,
+            None => self.verify_audit()?,
+        };
+        Ok(verified.map(|s| key.sign(s.entries, &s.head_hash, self.now_ms())))
+    }
+
+    /// Signs the head (see [`Store::checkpoint_after`]) and writes it to
+    /// `DATA/checkpoints/checkpoint-<seq>-<at_ms>.json`.
+    pub fn write_checkpoint(
+        &self,
+        key: &NodeKey,
+        previous: Option<&Checkpoint>,
+    ) -> Result<Result<(Checkpoint, PathBuf), AuditBreak>> {
+        let cp = match self.checkpoint_after(key, previous)? {
             Ok(cp) => cp,
             Err(b) => return Ok(Err(b)),
         };

@@ -207,7 +207,7 @@ pub fn run_audit_with(args: AuditArgs, out: &mut dyn Write) -> anyhow::Result<()
             let store = open(&data, true)?;
             let key = NodeKey::load_or_create(&data).map_err(store_err)?;
             let (cp, path) = store
-                .write_checkpoint(&key)
+                .write_checkpoint(&key, None)
                 .map_err(store_err)?
                 .map_err(|b| anyhow::anyhow!("{b}; not signing a trail that does not verify"))?;
             if let Some(copy) = &copy {

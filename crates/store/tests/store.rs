@@ -520,6 +520,32 @@ fn a_checkpoint_with_a_bad_signature_or_key_is_refused() {
 }
 
 #[test]
+fn later_checkpoints_verify_what_was_added_since_the_previous_one() {
+    let (dir, _c, s) = setup();
+    let key = NodeKey::load_or_create(dir.path()).unwrap();
+    fill_audit(&s, 6);
+    let first = s.checkpoint(&key).unwrap().unwrap();
+    fill_audit(&s, 2);
+    let (second, _) = s.write_checkpoint(&key, Some(&first)).unwrap().unwrap();
+    assert_eq!((second.seq, second.head_hash.as_str()), (8, entry(&s, 8).hash.as_str()));
+
+    // An entry added since is edited: refused, named.
+    tamper(dir.path(), "UPDATE audit SET target = 'other' WHERE seq = 7");
+    let b = s.checkpoint_after(&key, Some(&first)).unwrap().unwrap_err();
+    assert_eq!(b.seq, 7);
+    assert!(b.reason.contains("edited"), "{b}");
+
+    // The trail is cut back below the previous checkpoint: its entry is gone.
+    let (dir, _c, s) = setup();
+    fill_audit(&s, 6);
+    let first = s.checkpoint(&key).unwrap().unwrap();
+    truncate_and_rewind(dir.path(), &s, 4);
+    let b = s.checkpoint_after(&key, Some(&first)).unwrap().unwrap_err();
+    assert_eq!(b.seq, 6);
+    assert!(b.reason.contains("no longer holds the entry verified before"), "{b}");
+}
+
+#[test]
 fn a_broken_trail_is_not_signed() {
     let (dir, _c, s) = setup();
     fill_audit(&s, 3);

@@ -621,12 +621,15 @@ impl Checkpointer {
     ) -> anyhow::Result<Checkpointer> {
         let key = vigie_store::NodeKey::load_or_create(data).map_err(|e| anyhow!("audit signing key: {e}"))?;
         tracing::info!(public_key = %key.public_hex(), "audit checkpoints signed with this key");
-        let publish = move || match store.write_checkpoint(&key) {
+        // The first checkpoint walks the whole trail; later ones only what was added since.
+        let mut previous: Option<vigie_store::Checkpoint> = None;
+        let mut publish = move || match store.write_checkpoint(&key, previous.as_ref()) {
             Ok(Ok((cp, path))) => {
                 tracing::info!(seq = cp.seq, head_hash = %cp.head_hash, file = %path.display(), "audit checkpoint");
                 if let Some(n) = &notifier {
                     n.audit_checkpoint(&cp);
                 }
+                previous = Some(cp);
             }
             Ok(Err(b)) => tracing::error!("no audit checkpoint signed, the trail does not verify: {b}"),
             Err(e) => tracing::error!("audit checkpoint: {e}"),
