@@ -249,7 +249,7 @@ async fn mqtt_publishes_alerts_and_reconnects_to_a_late_broker() {
         }),
     };
     // The broker is not running yet: the notifier keeps retrying and says why.
-    let (_d, hub, notifier) = hub_with(&cfg);
+    let (d, hub, notifier) = hub_with(&cfg);
     until("a connection error", || notifier.status().mqtt.lock().last_error.is_some()).await;
     assert_eq!(notifier.status().mqtt.lock().connected, Some(false));
 
@@ -280,4 +280,14 @@ async fn mqtt_publishes_alerts_and_reconnects_to_a_late_broker() {
     let body: serde_json::Value = serde_json::from_slice(&payload).unwrap();
     assert_eq!(body["alert"]["type"], "abandoned_object");
     until("the broker's acknowledgement", || notifier.status().mqtt.lock().sent == 1).await;
+
+    // Audit checkpoints go to a level of their own, which no camera id can take.
+    let store = Store::open(d.path(), Arc::new(SystemClock::default())).unwrap();
+    store.record("alice", "alert.view", "m1", &serde_json::json!({})).unwrap();
+    let cp = store.checkpoint(&vigie_store::NodeKey::load_or_create(d.path()).unwrap()).unwrap().unwrap();
+    notifier.audit_checkpoint(&cp);
+    let (topic, payload) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.unwrap().unwrap().unwrap();
+    assert_eq!(topic, "vigie/alerts/_node/audit");
+    let body: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!((body["event"].as_str(), body["checkpoint"]["seq"].as_i64()), (Some("audit.checkpoint"), Some(cp.seq)));
 }
