@@ -106,7 +106,13 @@ test('operator: an alert arrives without reload, is confirmed, and the audit tra
   assert.equal(await page.isVisible('#arrival'), true, 'visual cue on arrival');
   const row = page.locator(`#queue li[data-id="${id}"]`);
   const rowText = await row.textContent();
-  assert.match(rowText, /cam\d|\w/);
+  // The row shows what the server says about this alert: its type, camera and zone.
+  const a = await page.evaluate(async (alertId) => (await (await fetch('/api/alerts?limit=300')).json()).alerts
+    .find((x) => x.id === alertId), id);
+  assert.ok(a && a.camera.length > 0 && a.zone.length > 0, `alert ${id} missing from /api/alerts`);
+  assert.ok(rowText.includes(a.type.replaceAll('_', ' ')), `${rowText} does not name the type ${a.type}`);
+  assert.ok(rowText.includes(`${a.camera} · ${a.zone}`), `${rowText} does not name camera ${a.camera} and zone ${a.zone}`);
+  assert.ok(rowText.endsWith(a.state), `${rowText} does not end with the state ${a.state}`);
   await row.click();
   await page.waitForSelector('#btn-confirm');
   await page.waitForFunction(() => { const i = document.querySelector('#evidence-img'); return i && i.complete && i.naturalWidth > 0; });
@@ -157,7 +163,8 @@ test('camera wall shows refreshed live pictures and camera health', async () => 
   const first = await page.getAttribute('#wall img.live', 'src');
   await page.waitForFunction((src) => document.querySelector('#wall img.live').getAttribute('src') !== src, first, { timeout: 10_000 });
   const health = await page.$$eval('#wall .health', (els) => els.map((e) => e.textContent));
-  assert.ok(health.every((t) => /connected/.test(t)), health.join(' | '));
+  // "disconnected" must not pass for "connected".
+  assert.ok(health.length > 0 && health.every((t) => /^connected( · |$)/.test(t)), health.join(' | '));
   await shoot(page, 'camera-wall');
   await context.close();
 });

@@ -11,4 +11,4 @@ pub mod clip;
 pub mod live;
 
 pub use clip::{analyze, ClipOptions, ClipStats, FrameResult, PipelineError};
-pub use live::{CameraHooks, CameraSpec, DetectorPool, LiveOptions, LivePipeline};
+pub use live::{CameraCounters, CameraHooks, CameraSpec, DetectorPool, FrameDetector, LiveOptions, LivePipeline};

@@ -75,6 +75,18 @@ impl Default for LiveOptions {
 
 type Reply = Sender<Result<Vec<Detection>, String>>;
 
+/// One detector session as the pool sees it: the ONNX detector, or a stand-in (tests inject slow
+/// or failing ones).
+pub trait FrameDetector: Send + 'static {
+    fn detect_frame(&mut self, frame: &Frame) -> Result<Vec<Detection>, String>;
+}
+
+impl FrameDetector for Detector {
+    fn detect_frame(&mut self, frame: &Frame) -> Result<Vec<Detection>, String> {
+        self.detect(frame).map_err(|e| e.to_string())
+    }
+}
+
 /// Detector sessions shared by all cameras of a node.
 pub struct DetectorPool {
     jobs: Option<Sender<(Arc<Frame>, Reply)>>,
@@ -87,6 +99,13 @@ impl DetectorPool {
         let cfg = DetectorConfig { threads: 1, ..cfg.clone() };
         let detectors = (0..workers.max(1)).map(|_| Detector::new(&cfg)).collect::<Result<Vec<_>, _>>()?;
         let info = detectors[0].info().clone();
+        let detectors = detectors.into_iter().map(|d| Box::new(d) as Box<dyn FrameDetector>).collect();
+        Ok(Self::with_detectors(detectors, info, queue_depth))
+    }
+
+    /// A pool over the given sessions (one thread each; at least one).
+    pub fn with_detectors(detectors: Vec<Box<dyn FrameDetector>>, info: ModelInfo, queue_depth: usize) -> Self {
+        assert!(!detectors.is_empty(), "a detector pool needs at least one session");
         let (tx, rx): (Sender<(Arc<Frame>, Reply)>, Receiver<_>) = bounded(queue_depth.max(1));
         let workers = detectors
             .into_iter()
@@ -97,17 +116,22 @@ impl DetectorPool {
                     .name(format!("detector-{i}"))
                     .spawn(move || {
                         for (frame, reply) in rx {
-                            let _ = reply.send(det.detect(&frame).map_err(|e| e.to_string()));
+                            let _ = reply.send(det.detect_frame(&frame));
                         }
                     })
                     .expect("spawn detector thread")
             })
             .collect();
-        Ok(Self { jobs: Some(tx), workers, info })
+        Self { jobs: Some(tx), workers, info }
     }
 
     pub fn model(&self) -> &ModelInfo {
         &self.info
+    }
+
+    /// Frames waiting for a free session.
+    pub fn queued(&self) -> usize {
+        self.jobs.as_ref().map_or(0, |j| j.len())
     }
 
     /// Detects in `frame` unless the queue is full (`None`: skip this frame).
@@ -135,6 +159,8 @@ pub struct CameraCounters {
     pub frames: AtomicU64,
     pub detector_runs: AtomicU64,
     pub detector_skipped_busy: AtomicU64,
+    /// Frames whose detection failed (the error is in the camera's health); their tracks are held.
+    pub detector_errors: AtomicU64,
     pub motion_skipped: AtomicU64,
 }
 
@@ -185,7 +211,20 @@ impl LivePipeline {
         runtime: tokio::runtime::Handle,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, DetectError> {
-        let pool = Arc::new(DetectorPool::new(&opts.detector, opts.detector_workers, opts.queue_depth)?);
+        let pool = DetectorPool::new(&opts.detector, opts.detector_workers, opts.queue_depth)?;
+        Ok(Self::start_with_pool(opts, pool, cameras, runtime, clock))
+    }
+
+    /// As [`LivePipeline::start`], over a pool built by the caller (`opts.detector`,
+    /// `detector_workers` and `queue_depth` are then the pool's business).
+    pub fn start_with_pool(
+        opts: &LiveOptions,
+        pool: DetectorPool,
+        cameras: Vec<CameraSpec>,
+        runtime: tokio::runtime::Handle,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let pool = Arc::new(pool);
         let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for spec in cameras {
@@ -224,7 +263,7 @@ impl LivePipeline {
                 .expect("spawn camera thread");
             handles.push(CameraHandle { id: spec.id, health, counters, thread: Some(thread) });
         }
-        Ok(Self { cameras: handles, stop, pool })
+        Self { cameras: handles, stop, pool }
     }
 
     pub fn model(&self) -> &ModelInfo {
@@ -323,6 +362,7 @@ impl CameraWorker {
                         Some(d)
                     }
                     Some(Err(e)) => {
+                        self.counters.detector_errors.fetch_add(1, Ordering::Relaxed);
                         self.health.error(format!("detector: {e}"), self.clock.now());
                         None
                     }

@@ -385,7 +385,7 @@ async function loadReport(ev) {
     $('#report-table tbody').replaceChildren(...r.rows.map((row) => h('tr', {},
       cols.map((c) => h('td', { text: row[c] === null ? '—' : typeof row[c] === 'number' ? round(row[c]) : row[c] })),
       h('td', { class: 'small', text: Object.entries(row.dismissed_by_reason).map(([k, v]) => `${k}: ${v}`).join(', ') }))));
-    $('#report-models').textContent = `Models: ${r.models.join(', ') || '—'} · Rules: ${r.rule_versions.join(', ') || '—'}`;
+    $('#report-models').textContent = `Models: ${r.models.join(', ') || '—'} · Rules: ${r.rule_versions.join(', ') || '—'} · Audit trail head: entry ${r.audit_head.seq}, hash ${r.audit_head.hash}`;
   } catch (e) { $('#report-models').textContent = e.message; }
 }
 

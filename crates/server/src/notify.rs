@@ -1,7 +1,10 @@
 //! Notifications out: a signed webhook and MQTT, each optional, each retried, each with its
 //! delivery status visible to admins (`GET /api/notifications`) and in the logs.
 //!
-//! Both send `{"event": "alert.opened", "alert": <AlertView>}` when a new alert is raised.
+//! Both send `{"event": "alert.opened", "alert": <AlertView>}` when a new alert is raised, and
+//! `{"event": "audit.checkpoint", "checkpoint": <signed checkpoint>}` periodically, so that the
+//! audit trail's head is anchored on another system (MQTT: `<topic>/_node/audit`, a level no
+//! camera id can take).
 //! Queues are bounded (1024 alerts per channel): beyond that, alerts are counted as dropped
 //! rather than growing memory while a receiver is down; the console is the system of record.
 
@@ -65,9 +68,13 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 #[derive(Debug, Clone)]
 struct OutMsg {
-    camera: String,
+    /// MQTT topic levels under the configured topic.
+    subtopic: String,
     body: Bytes,
 }
+
+/// MQTT levels of audit checkpoints: two levels, so never a camera's.
+pub const CHECKPOINT_SUBTOPIC: &str = "_node/audit";
 
 #[derive(Clone)]
 pub struct Notifier {
@@ -116,12 +123,23 @@ impl Notifier {
     pub fn alert_opened(&self, alert: &AlertView) {
         let body =
             serde_json::to_vec(&serde_json::json!({"event": "alert.opened", "alert": alert})).expect("views serialise");
-        let msg = OutMsg { camera: alert.camera.clone(), body: Bytes::from(body) };
+        let msg = OutMsg { subtopic: mqtt_segment(&alert.camera), body: Bytes::from(body) };
+        self.queue(msg, &alert.id);
+    }
+
+    /// Queues a signed audit checkpoint on every channel; never blocks.
+    pub fn audit_checkpoint(&self, cp: &vigie_store::Checkpoint) {
+        let body = serde_json::to_vec(&serde_json::json!({"event": "audit.checkpoint", "checkpoint": cp}))
+            .expect("checkpoints serialise");
+        self.queue(OutMsg { subtopic: CHECKPOINT_SUBTOPIC.into(), body: Bytes::from(body) }, "audit.checkpoint");
+    }
+
+    fn queue(&self, msg: OutMsg, what: &str) {
         for (tx, st) in [(&self.webhook, &self.status.webhook), (&self.mqtt, &self.status.mqtt)] {
             if let Some(tx) = tx {
                 if tx.try_send(msg.clone()).is_err() {
                     st.lock().dropped += 1;
-                    tracing::error!(alert = %alert.id, "notification queue full or closed: alert not sent");
+                    tracing::error!(message = %what, "notification queue full or closed: not sent");
                 }
             }
         }
@@ -208,7 +226,7 @@ fn start_mqtt(cfg: MqttConfig, mut rx: mpsc::Receiver<OutMsg>, status: Arc<Notif
     let topic = cfg.topic;
     tokio::spawn(async move {
         while let Some(msg) = rx.recv().await {
-            let t = format!("{topic}/{}", mqtt_segment(&msg.camera));
+            let t = format!("{topic}/{}", msg.subtopic);
             if let Err(e) = client.publish(t, QoS::AtLeastOnce, false, msg.body.to_vec()).await {
                 status.mqtt.lock().failed += 1;
                 note_error(&status.mqtt, &format!("MQTT publish failed: {e}"));

@@ -161,6 +161,33 @@ async fn webhook_is_signed_and_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_checkpoints_are_notified_signed() {
+    let (url, got) = receiver(0).await;
+    let cfg = NotifyConfig {
+        webhook: Some(WebhookConfig { url, secret: "s".into(), max_attempts: 2, retry_initial_ms: 20, timeout_s: 5 }),
+        mqtt: None,
+    };
+    let (dir, hub, notifier) = hub_with(&cfg);
+    hub.publish_with(&event("c1", EventType::Crowd, "cam1"), PublishExtras::default()).unwrap();
+    let store = Store::open(dir.path(), Arc::new(SimClock::new(std::time::UNIX_EPOCH))).unwrap();
+    store.record("alice", "alert.view", "c1", &serde_json::json!({})).unwrap();
+    let key = vigie_store::NodeKey::load_or_create(dir.path()).unwrap();
+    let cp = store.checkpoint(&key).unwrap().unwrap();
+    notifier.audit_checkpoint(&cp);
+    until("the alert and the checkpoint", || notifier.status().webhook.lock().sent == 2).await;
+    let got = got.lock().clone();
+    let body: serde_json::Value = serde_json::from_slice(&got[1].2).unwrap();
+    assert_eq!(body["event"], "audit.checkpoint");
+    let sent: vigie_store::Checkpoint = serde_json::from_value(body["checkpoint"].clone()).unwrap();
+    let head = store.verify_audit().unwrap().unwrap();
+    assert!(head.entries >= 1);
+    assert_eq!((sent.seq, &sent.head_hash), (head.entries, &head.head_hash));
+    sent.verify_signature(Some(&key.public_hex())).unwrap();
+    // Signed like alerts (same header, same function).
+    assert!(!got[1].0.is_empty() && got[1].0 != got[0].0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_gives_up_after_max_attempts_and_says_so() {
     let cfg = NotifyConfig {
         webhook: Some(WebhookConfig {
@@ -222,7 +249,7 @@ async fn mqtt_publishes_alerts_and_reconnects_to_a_late_broker() {
         }),
     };
     // The broker is not running yet: the notifier keeps retrying and says why.
-    let (_d, hub, notifier) = hub_with(&cfg);
+    let (d, hub, notifier) = hub_with(&cfg);
     until("a connection error", || notifier.status().mqtt.lock().last_error.is_some()).await;
     assert_eq!(notifier.status().mqtt.lock().connected, Some(false));
 
@@ -253,4 +280,14 @@ async fn mqtt_publishes_alerts_and_reconnects_to_a_late_broker() {
     let body: serde_json::Value = serde_json::from_slice(&payload).unwrap();
     assert_eq!(body["alert"]["type"], "abandoned_object");
     until("the broker's acknowledgement", || notifier.status().mqtt.lock().sent == 1).await;
+
+    // Audit checkpoints go to a level of their own, which no camera id can take.
+    let store = Store::open(d.path(), Arc::new(SystemClock::default())).unwrap();
+    store.record("alice", "alert.view", "m1", &serde_json::json!({})).unwrap();
+    let cp = store.checkpoint(&vigie_store::NodeKey::load_or_create(d.path()).unwrap()).unwrap().unwrap();
+    notifier.audit_checkpoint(&cp);
+    let (topic, payload) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.unwrap().unwrap().unwrap();
+    assert_eq!(topic, "vigie/alerts/_node/audit");
+    let body: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!((body["event"].as_str(), body["checkpoint"]["seq"].as_i64()), (Some("audit.checkpoint"), Some(cp.seq)));
 }

@@ -471,6 +471,36 @@ impl Store {
         Ok(alert)
     }
 
+    /// Ends alerts still ongoing when a node starts: nothing runs yet, so they were left open by
+    /// a node that stopped without closing them (a crash, `kill -9`, power loss). Each ends at its
+    /// last update, the last time the node saw the situation, and is audited as
+    /// `alert.interrupted` so that nobody reads its end as the situation's. Returns their ids.
+    pub fn close_interrupted_alerts(&self) -> Result<Vec<String>> {
+        let now = self.now_ms();
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction().db()?;
+        let open: Vec<(String, i64)> = {
+            let mut st =
+                tx.prepare("SELECT id, updated_at_ms FROM alerts WHERE ended_at_ms IS NULL ORDER BY id").db()?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()?
+        };
+        for (id, last_seen) in &open {
+            tx.execute(
+                "UPDATE alerts SET ended_at_ms = ?2, updated_at_ms = ?3 WHERE id = ?1",
+                params![id, last_seen, now],
+            )
+            .db()?;
+            let details = serde_json::json!({
+                "ended_at_ms": last_seen,
+                "why": "the node stopped without closing this alert; it ends at its last update",
+            });
+            append(&tx, now, "system", "alert.interrupted", id, &details.to_string())?;
+        }
+        tx.commit().db()?;
+        Ok(open.into_iter().map(|(id, _)| id).collect())
+    }
+
     /// The evidence picture: blurred, or the clear one (callers check the unmask grant first).
     pub fn snapshot(&self, id: &str, clear: bool) -> Result<Vec<u8>> {
         let col = if clear { "clear_snapshot_path" } else { "snapshot_path" };

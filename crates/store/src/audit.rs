@@ -159,11 +159,31 @@ impl Store {
     /// Walks the whole chain. `Ok` when every entry is present, in order, unedited and linked;
     /// otherwise the first entry that fails and why.
     pub fn verify_audit(&self) -> Result<Result<AuditSummary, AuditBreak>> {
+        self.verify_audit_after(0, GENESIS_HASH)
+    }
+
+    /// As [`Store::verify_audit`] for the entries after `seq`, given the hash of entry `seq` as
+    /// verified before (e.g. by the last checkpoint): entry `seq` must still have that hash. The
+    /// node's periodic checkpoints walk only what was added since the previous one instead of the
+    /// whole trail, which holds the catalogue's lock meanwhile.
+    pub fn verify_audit_after(&self, seq: i64, hash: &str) -> Result<Result<AuditSummary, AuditBreak>> {
         let conn = self.conn.lock();
-        let mut st = conn.prepare(&format!("SELECT {COLS} FROM audit ORDER BY seq")).db()?;
-        let mut rows = st.query([]).db()?;
-        let mut expected = 1i64;
-        let mut prev_hash = GENESIS_HASH.to_string();
+        if seq > 0 {
+            let found: Option<String> =
+                conn.query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0)).optional().db()?;
+            if found.as_deref() != Some(hash) {
+                return Ok(Err(AuditBreak {
+                    seq,
+                    reason: format!(
+                        "no longer holds the entry verified before (hash {hash}): it was deleted or rewritten"
+                    ),
+                }));
+            }
+        }
+        let mut st = conn.prepare(&format!("SELECT {COLS} FROM audit WHERE seq > ?1 ORDER BY seq")).db()?;
+        let mut rows = st.query([seq]).db()?;
+        let mut expected = seq + 1;
+        let mut prev_hash = hash.to_string();
         while let Some(row) = rows.next().db()? {
             let e = row_entry(row).db()?;
             if e.seq != expected {

@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod checkpoint;
 pub mod cli;
 mod migrate;
 pub mod report;
@@ -16,6 +17,7 @@ pub mod users;
 
 pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
+pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
 pub use migrate::latest as latest_schema_version;
 pub use report::{ReportRow, TransparencyReport};
 pub use text::{FreeText, MAX_FREE_TEXT_CHARS};

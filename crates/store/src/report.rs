@@ -8,7 +8,9 @@
 //! - precision = confirmed / (confirmed + dismissed), absent when nothing was decided;
 //! - false alarms per camera-day = alerts dismissed as `false_detection` / days in the period
 //!   (authorised activity and duplicates are correct detections that needed no action);
-//! - time to decision: from the alert reaching the catalogue to its first confirm or dismiss.
+//! - time to decision: from the alert reaching the catalogue to its first confirm or dismiss;
+//! - audit head: the audit trail's newest entry (seq and hash) when the report was made, so every
+//!   published report anchors the trail (a later truncation cannot hide below it).
 
 use crate::alerts::{AlertState, DismissReason};
 use crate::{rfc3339, Db, Result, Store, StoreError};
@@ -45,6 +47,14 @@ pub struct TransparencyReport {
     pub rows: Vec<ReportRow>,
     pub models: Vec<String>,
     pub rule_versions: Vec<String>,
+    pub audit_head: AuditHead,
+}
+
+/// The audit trail's head as the catalogue records it (seq 0 and the genesis hash when empty).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
 }
 
 #[derive(Default)]
@@ -100,6 +110,17 @@ impl Store {
                 })
                 .db()?;
             it.collect::<rusqlite::Result<Vec<_>>>().db()?
+        };
+        let audit_head = {
+            use rusqlite::OptionalExtension;
+            self.conn
+                .lock()
+                .query_row("SELECT last_seq, last_hash FROM audit_head WHERE id = 1", [], |r| {
+                    Ok(AuditHead { seq: r.get(0)?, hash: r.get(1)? })
+                })
+                .optional()
+                .db()?
+                .unwrap_or_else(|| AuditHead { seq: 0, hash: crate::audit::GENESIS_HASH.into() })
         };
         let mut groups: BTreeMap<(String, String), Acc> = BTreeMap::new();
         let mut all_models = BTreeSet::new();
@@ -159,6 +180,7 @@ impl Store {
             rows,
             models: all_models.into_iter().collect(),
             rule_versions: all_rules.into_iter().collect(),
+            audit_head,
         })
     }
 }
@@ -180,7 +202,7 @@ impl TransparencyReport {
         let mut out = String::from(
             "camera,event_type,alerts,confirmed,dismissed,dismissed_false_detection,dismissed_authorised_activity,\
              dismissed_duplicate,dismissed_other,undecided,precision,false_alarms_per_camera_day,\
-             median_time_to_decision_s,models,rule_versions\n",
+             median_time_to_decision_s,models,rule_versions,audit_head_seq,audit_head_hash\n",
         );
         for r in &self.rows {
             let reason = |k: DismissReason| r.dismissed_by_reason.get(k.as_str()).copied().unwrap_or(0).to_string();
@@ -200,6 +222,8 @@ impl TransparencyReport {
                 opt(r.median_time_to_decision_s),
                 csv_field(&r.models.join(";")),
                 csv_field(&r.rule_versions.join(";")),
+                self.audit_head.seq.to_string(),
+                self.audit_head.hash.clone(),
             ];
             out.push_str(&fields.join(","));
             out.push('\n');

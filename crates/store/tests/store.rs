@@ -355,6 +355,206 @@ fn verify_detects_reordered_entries() {
     assert_eq!(b.seq, 2);
 }
 
+fn entry(s: &Store, seq: i64) -> AuditEntry {
+    s.audit_entries(&AuditQuery { limit: 10_000, ..Default::default() })
+        .unwrap()
+        .into_iter()
+        .find(|e| e.seq == seq)
+        .unwrap()
+}
+
+/// An entry whose hash is recomputed for its new content, as someone who knows the scheme would.
+fn forged_entry_sql(prev: &AuditEntry, seq: i64, actor: &str) -> String {
+    let details = "{}";
+    let h = vigie_store::audit::entry_hash(&prev.hash, seq, prev.at_ms, actor, "alert.view", "a9", details);
+    format!(
+        "INSERT INTO audit (seq, at_ms, actor, action, target, details, prev_hash, hash) \
+         VALUES ({seq}, {}, '{actor}', 'alert.view', 'a9', '{details}', '{}', '{h}')",
+        prev.at_ms, prev.hash
+    )
+}
+
+#[test]
+fn verify_checks_the_head_record() {
+    // Newest entry replaced by a consistent forgery: only the head record's hash tells.
+    let (dir, _c, s) = setup();
+    fill_audit(&s, 6);
+    let e5 = entry(&s, 5);
+    tamper(dir.path(), &format!("DELETE FROM audit WHERE seq = 6; {}", forged_entry_sql(&e5, 6, "mallory")));
+    let b = verify(&s).unwrap_err();
+    assert_eq!(b.seq, 6);
+    assert!(b.reason.contains("does not match the recorded head hash"), "{b}");
+
+    // Forged entries appended past the head record.
+    let (dir, _c, s) = setup();
+    fill_audit(&s, 6);
+    let e6 = entry(&s, 6);
+    tamper(dir.path(), &forged_entry_sql(&e6, 7, "mallory"));
+    let b = verify(&s).unwrap_err();
+    assert_eq!(b.seq, 7);
+    assert!(b.reason.contains("added without going through the trail's head record"), "{b}");
+
+    // Head record deleted.
+    let (dir, _c, s) = setup();
+    fill_audit(&s, 6);
+    tamper(dir.path(), "DELETE FROM audit_head");
+    let b = verify(&s).unwrap_err();
+    assert_eq!(b.seq, 6);
+    assert!(b.reason.contains("head record of the trail was deleted"), "{b}");
+
+    // An empty trail without a head record is simply empty.
+    let (_dir, _c, s) = setup();
+    assert_eq!(verify(&s).unwrap().entries, 0);
+}
+
+/// Deletes entries after `keep` and rewinds the head record to match: the database alone then
+/// looks intact.
+fn truncate_and_rewind(dir: &std::path::Path, s: &Store, keep: i64) {
+    let last = entry(s, keep);
+    tamper(
+        dir,
+        &format!(
+            "DELETE FROM audit WHERE seq > {keep}; UPDATE audit_head SET last_seq = {keep}, last_hash = '{}'",
+            last.hash
+        ),
+    );
+}
+
+fn verify_cli(data: &std::path::Path, checkpoints: &[&std::path::Path], key: Option<&str>) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    let command = AuditCommand::Verify {
+        data: data.to_path_buf(),
+        checkpoint: checkpoints.iter().map(|p| p.to_path_buf()).collect(),
+        public_key: key.map(String::from),
+    };
+    cli::run_audit_with(AuditArgs { command }, &mut out)?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+fn checkpoint_cli(data: &std::path::Path, out_file: &std::path::Path) -> String {
+    let mut out = Vec::new();
+    let command = AuditCommand::Checkpoint { data: data.to_path_buf(), out: Some(out_file.to_path_buf()) };
+    cli::run_audit_with(AuditArgs { command }, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn a_checkpoint_detects_truncation_with_a_rewound_head() {
+    let (dir, _c, s) = setup();
+    fill_audit(&s, 6);
+    let kept = dir.path().join("auditor-copy.json");
+    let printed = checkpoint_cli(dir.path(), &kept);
+    let head6 = entry(&s, 6).hash;
+    assert!(printed.contains(&format!("seq 6 head hash {head6}")), "{printed}");
+    // The node keeps its own copy too.
+    assert_eq!(std::fs::read_dir(dir.path().join(checkpoint::CHECKPOINT_DIR)).unwrap().count(), 1);
+    fill_audit(&s, 2);
+    // Untouched (and grown since): passes.
+    let ok = verify_cli(dir.path(), &[&kept], None).unwrap();
+    assert!(ok.contains("audit trail intact: 8 entries") && ok.contains("seq 6"), "{ok}");
+
+    truncate_and_rewind(dir.path(), &s, 4);
+    assert_eq!(verify(&s).unwrap().entries, 4, "the database alone cannot tell");
+    let err = format!("{:#}", verify_cli(dir.path(), &[&kept], None).unwrap_err());
+    assert!(
+        err.contains(&format!("chain truncated: checkpoint at seq 6 hash {head6}, database head at seq 4")),
+        "{err}"
+    );
+    assert!(err.contains("auditor-copy.json"), "{err}");
+
+    // Truncated, then refilled past the checkpoint through the normal path: entry 6 differs.
+    fill_audit(&s, 3);
+    assert_eq!(verify(&s).unwrap().entries, 7);
+    let err = format!("{:#}", verify_cli(dir.path(), &[&kept], None).unwrap_err());
+    assert!(
+        err.contains(&format!("chain rewritten: checkpoint at seq 6 hash {head6}, database entry 6 has hash")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_checkpoint_with_a_bad_signature_or_key_is_refused() {
+    let (dir, _c, s) = setup();
+    fill_audit(&s, 3);
+    let kept = dir.path().join("cp.json");
+    checkpoint_cli(dir.path(), &kept);
+    let public = std::fs::read_to_string(dir.path().join(checkpoint::PUBLIC_KEY_FILE)).unwrap();
+    let mut key_out = Vec::new();
+    cli::run_audit_with(AuditArgs { command: AuditCommand::PublicKey { data: dir.path().into() } }, &mut key_out)
+        .unwrap();
+    assert_eq!(String::from_utf8(key_out).unwrap(), public, "the printed key is the exported one");
+    verify_cli(dir.path(), &[&kept], Some(public.trim())).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(checkpoint::KEY_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the secret key is owner-only");
+    }
+
+    // Claiming an older head (to cover a truncation) breaks the signature.
+    let mut cp: Checkpoint = serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    cp.seq = 2;
+    cp.head_hash = entry(&s, 2).hash;
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_string(&cp).unwrap()).unwrap();
+    let err = format!("{:#}", verify_cli(dir.path(), &[&edited], None).unwrap_err());
+    assert!(err.contains("checkpoint signature is not valid") && err.contains("edited.json"), "{err}");
+
+    // A well-signed checkpoint from another key (an attacker's) against the auditor's pinned key.
+    let other = tempfile::tempdir().unwrap();
+    let mallory = NodeKey::load_or_create(other.path()).unwrap();
+    let forged = mallory.sign(2, &entry(&s, 2).hash, T0_MS);
+    forged.verify_signature(None).unwrap();
+    let forged_file = dir.path().join("forged.json");
+    std::fs::write(&forged_file, serde_json::to_string(&forged).unwrap()).unwrap();
+    let err = format!("{:#}", verify_cli(dir.path(), &[&forged_file], Some(public.trim())).unwrap_err());
+    assert!(err.contains(&format!("not by the trusted key {}", public.trim())), "{err}");
+    // Without --public-key, the node's own exported key is the reference.
+    let err = format!("{:#}", verify_cli(dir.path(), &[&forged_file], None).unwrap_err());
+    assert!(err.contains("not by the trusted key"), "{err}");
+
+    // Garbage is named.
+    std::fs::write(&edited, "{\"seq\": 1}").unwrap();
+    let err = format!("{:#}", verify_cli(dir.path(), &[&edited], None).unwrap_err());
+    assert!(err.contains("edited.json") && err.contains("not a checkpoint"), "{err}");
+}
+
+#[test]
+fn later_checkpoints_verify_what_was_added_since_the_previous_one() {
+    let (dir, _c, s) = setup();
+    let key = NodeKey::load_or_create(dir.path()).unwrap();
+    fill_audit(&s, 6);
+    let first = s.checkpoint(&key).unwrap().unwrap();
+    fill_audit(&s, 2);
+    let (second, _) = s.write_checkpoint(&key, Some(&first)).unwrap().unwrap();
+    assert_eq!((second.seq, second.head_hash.as_str()), (8, entry(&s, 8).hash.as_str()));
+
+    // An entry added since is edited: refused, named.
+    tamper(dir.path(), "UPDATE audit SET target = 'other' WHERE seq = 7");
+    let b = s.checkpoint_after(&key, Some(&first)).unwrap().unwrap_err();
+    assert_eq!(b.seq, 7);
+    assert!(b.reason.contains("edited"), "{b}");
+
+    // The trail is cut back below the previous checkpoint: its entry is gone.
+    let (dir, _c, s) = setup();
+    fill_audit(&s, 6);
+    let first = s.checkpoint(&key).unwrap().unwrap();
+    truncate_and_rewind(dir.path(), &s, 4);
+    let b = s.checkpoint_after(&key, Some(&first)).unwrap().unwrap_err();
+    assert_eq!(b.seq, 6);
+    assert!(b.reason.contains("no longer holds the entry verified before"), "{b}");
+}
+
+#[test]
+fn a_broken_trail_is_not_signed() {
+    let (dir, _c, s) = setup();
+    fill_audit(&s, 3);
+    tamper(dir.path(), "UPDATE audit SET target = 'other' WHERE seq = 2");
+    let key = NodeKey::load_or_create(dir.path()).unwrap();
+    let b = s.checkpoint(&key).unwrap().unwrap_err();
+    assert_eq!(b.seq, 2);
+}
+
 #[test]
 fn transparency_report_counts_decisions() {
     let (_d, clock, s) = setup();
@@ -399,7 +599,18 @@ fn transparency_report_counts_decisions() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3);
     assert!(lines[0].starts_with("camera,event_type,alerts,confirmed,dismissed,dismissed_false_detection"));
-    assert_eq!(lines[1], "cam1,crowd,5,2,2,1,0,1,0,1,0.5000,0.5000,45.0000,abc123,crowd-rule@3");
+    // Every report anchors the audit trail: its head when the report was made.
+    let head = verify(&s).unwrap();
+    assert!(head.entries > 0);
+    assert_eq!((r.audit_head.seq, r.audit_head.hash.as_str()), (head.entries, head.head_hash.as_str()));
+    assert!(lines[0].ends_with(",rule_versions,audit_head_seq,audit_head_hash"), "{}", lines[0]);
+    assert_eq!(
+        lines[1],
+        format!(
+            "cam1,crowd,5,2,2,1,0,1,0,1,0.5000,0.5000,45.0000,abc123,crowd-rule@3,{},{}",
+            head.entries, head.head_hash
+        )
+    );
     assert!(matches!(s.transparency(5, 5), Err(StoreError::Invalid(_))));
 }
 
@@ -470,10 +681,15 @@ fn cli_manages_users_and_verifies_the_trail() {
         assert_eq!(actions, ["user.disable", "user.passwd", "user.add", "user.add"]);
     }
     let mut out = Vec::new();
-    cli::run_audit_with(AuditArgs { command: AuditCommand::Verify { data: data.clone() } }, &mut out).unwrap();
+    cli::run_audit_with(
+        AuditArgs { command: AuditCommand::Verify { data: data.clone(), checkpoint: vec![], public_key: None } },
+        &mut out,
+    )
+    .unwrap();
     assert!(String::from_utf8(out).unwrap().starts_with("audit trail intact: 4 entries"));
     tamper(&data, "UPDATE audit SET actor = 'nobody' WHERE seq = 2");
-    let err = cli::run_audit_with(AuditArgs { command: AuditCommand::Verify { data } }, &mut Vec::new()).unwrap_err();
+    let verify = AuditCommand::Verify { data, checkpoint: vec![], public_key: None };
+    let err = cli::run_audit_with(AuditArgs { command: verify }, &mut Vec::new()).unwrap_err();
     assert_eq!(err.to_string(), "audit trail broken at entry 2: edited: its content no longer matches its hash");
 }
 

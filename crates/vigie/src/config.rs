@@ -33,7 +33,24 @@ pub struct VigieConfig {
     #[serde(default)]
     pub pipeline: PipelineConfig,
     #[serde(default)]
+    pub audit: AuditConfig,
+    #[serde(default)]
     pub cameras: Vec<CameraConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Seconds between signed checkpoints of the audit trail's head (written to
+    /// `DATA/checkpoints/` and sent as `audit.checkpoint` notifications); one is also made at
+    /// start and at stop.
+    pub checkpoint_interval_s: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { checkpoint_interval_s: 3600 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +162,15 @@ impl VigieConfig {
         self.archive.validate_at("archive")?;
         if self.pipeline.detector_workers == 0 || self.pipeline.detector_workers > 64 {
             return Err(ConfigError::new("pipeline.detector_workers", "must be between 1 and 64"));
+        }
+        if !(60..=86_400).contains(&self.audit.checkpoint_interval_s) {
+            return Err(ConfigError::new(
+                "audit.checkpoint_interval_s",
+                format!(
+                    "{} is out of range: between 60 (a minute) and 86400 (a day)",
+                    self.audit.checkpoint_interval_s
+                ),
+            ));
         }
         if self.pipeline.queue_depth == 0 {
             return Err(ConfigError::new("pipeline.queue_depth", "must be at least 1"));

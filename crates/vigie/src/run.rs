@@ -88,6 +88,8 @@ struct NodeHooks {
     people: Vec<BBox>,
     classes: ClassMap,
     model_sha256: String,
+    /// Capture time of the last frame: when the node stops, open events end there.
+    last_frame_at: Option<std::time::SystemTime>,
 }
 
 /// Detections of people at or above this score are blurred even before they become tracks;
@@ -225,6 +227,7 @@ impl CameraHooks for NodeHooks {
                 .collect();
         }
         let now = frame.captured_at;
+        self.last_frame_at = Some(now);
         let events = match self.rules_for(frame, tracks) {
             Some(engine) => engine.process(frame, tracks, now),
             None => Vec::new(),
@@ -241,7 +244,16 @@ impl CameraHooks for NodeHooks {
 }
 
 impl Drop for NodeHooks {
+    /// The camera has stopped (node shutdown, or the end of a file): its open events end at the
+    /// last frame seen, or their alerts would stay ongoing forever.
     fn drop(&mut self) {
+        if let (Some((_, engine)), Some(at)) = (self.engine.as_mut(), self.last_frame_at) {
+            for ev in engine.close_all(at) {
+                if let Err(e) = self.hub.publish_with(&ev, PublishExtras::default()) {
+                    tracing::error!(camera = %self.id, alert = %ev.id, error = %e, "cannot close alert");
+                }
+            }
+        }
         if let Some(r) = self.recorder.take() {
             if let Err(e) = r.finish() {
                 tracing::warn!(camera = %self.id, error = %e, "closing the last segment");
@@ -405,6 +417,13 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
         }
         println!("first administrator created: user \"admin\", password {pw} (also in {}); change it with `vigie user passwd`", file.display());
     }
+    match store.close_interrupted_alerts() {
+        Ok(ids) if !ids.is_empty() => {
+            tracing::warn!(alerts = ?ids, "alerts left ongoing by a node that did not stop cleanly are now closed")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!("cannot close alerts left ongoing: {e}"),
+    }
     let audit: Arc<dyn AuditSink> = store.clone();
     let archive =
         Archive::open(&a.data, cfg.archive.clone(), clock.clone(), audit.clone()).map_err(|e| anyhow!("{e}"))?;
@@ -423,6 +442,12 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
 
     let notifier = Notifier::start(&cfg.notify, rt.handle());
     let hub = AlertHub::new(store.clone(), notifier.clone());
+    let checkpoints = Checkpointer::start(
+        store.clone(),
+        &a.data,
+        notifier.clone(),
+        Duration::from_secs(cfg.audit.checkpoint_interval_s),
+    )?;
 
     let healths: Vec<_> = cfg
         .cameras
@@ -454,6 +479,7 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
             people: Vec::new(),
             classes: classes.clone(),
             model_sha256: model_sha256.clone(),
+            last_frame_at: None,
         };
         specs.push(CameraSpec {
             id: c.id.clone(),
@@ -499,6 +525,7 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
                     "detector_runs": counters.detector_runs.load(Relaxed),
                     "motion_skipped": counters.motion_skipped.load(Relaxed),
                     "detector_busy_skipped": counters.detector_skipped_busy.load(Relaxed),
+                    "detector_errors": counters.detector_errors.load(Relaxed),
                     "recording": rec.as_ref().map(|r| r.recording),
                     "recording_error": rec.and_then(|r| r.last_error),
                 })
@@ -572,7 +599,62 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     tracing::info!("stopping");
     pipeline.shutdown();
     retention.stop();
+    // After the cameras, so that the last checkpoint covers the alerts they closed.
+    checkpoints.stop();
     served
+}
+
+/// Signs the audit trail's head at start, every `interval` and at stop: kept in
+/// `DATA/checkpoints/` and sent as an `audit.checkpoint` notification, so that the head is known
+/// outside the database and a later truncation shows (`vigie audit verify --checkpoint`).
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(
+        store: Arc<Store>,
+        data: &Path,
+        notifier: Option<Notifier>,
+        interval: Duration,
+    ) -> anyhow::Result<Checkpointer> {
+        let key = vigie_store::NodeKey::load_or_create(data).map_err(|e| anyhow!("audit signing key: {e}"))?;
+        tracing::info!(public_key = %key.public_hex(), "audit checkpoints signed with this key");
+        // The first checkpoint walks the whole trail; later ones only what was added since.
+        let mut previous: Option<vigie_store::Checkpoint> = None;
+        let mut publish = move || match store.write_checkpoint(&key, previous.as_ref()) {
+            Ok(Ok((cp, path))) => {
+                tracing::info!(seq = cp.seq, head_hash = %cp.head_hash, file = %path.display(), "audit checkpoint");
+                if let Some(n) = &notifier {
+                    n.audit_checkpoint(&cp);
+                }
+                previous = Some(cp);
+            }
+            Ok(Err(b)) => tracing::error!("no audit checkpoint signed, the trail does not verify: {b}"),
+            Err(e) => tracing::error!("audit checkpoint: {e}"),
+        };
+        let (stop, rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("audit-checkpoint".into())
+            .spawn(move || loop {
+                publish();
+                match rx.recv_timeout(interval) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => {
+                        publish();
+                        return;
+                    }
+                }
+            })
+            .context("spawn audit checkpoint thread")?;
+        Ok(Checkpointer { stop, thread })
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
 }
 
 #[cfg(test)]
@@ -603,6 +685,21 @@ zone = "lamp"
 legal_basis = "Arrêté 2024-117"
 min_count = 3
 "#;
+
+    #[test]
+    fn the_checkpoint_interval_is_bounded_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigie.toml");
+        std::fs::write(&path, format!("[audit]\ncheckpoint_interval_s = 600\n{GOOD}")).unwrap();
+        assert_eq!(VigieConfig::load(&path).unwrap().audit.checkpoint_interval_s, 600);
+        std::fs::write(&path, GOOD).unwrap();
+        assert_eq!(VigieConfig::load(&path).unwrap().audit.checkpoint_interval_s, 3600, "hourly by default");
+        for bad in ["0", "5", "100000"] {
+            std::fs::write(&path, format!("[audit]\ncheckpoint_interval_s = {bad}\n{GOOD}")).unwrap();
+            let err = format!("{:#}", VigieConfig::load(&path).unwrap_err());
+            assert!(err.contains("audit.checkpoint_interval_s") && err.contains("vigie.toml"), "{err}");
+        }
+    }
 
     #[test]
     fn a_bad_reload_keeps_the_running_rules_and_a_good_one_replaces_them() {

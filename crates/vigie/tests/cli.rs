@@ -96,8 +96,10 @@ fn tracking_on_the_annotated_plaza_frames_stays_accurate() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let (mota, idf1, hota) = (m["mota"].as_f64().unwrap(), m["idf1"].as_f64().unwrap(), m["hota"].as_f64().unwrap());
-    // The supervision ByteTrack reference scores 35.0 / 66.7 / 49.2 on these frames.
-    assert!(mota > 50.0 && idf1 > 70.0 && hota > 50.0, "MOTA {mota} IDF1 {idf1} HOTA {hota}");
+    // The supervision ByteTrack reference scores 35.0 / 66.7 / 49.2 on these frames; this code
+    // measures 58.3 / 76.0 / 55.6 (README). A point of slack for thread-count rounding, no more:
+    // a regression of a point or two must fail here.
+    assert!(mota > 57.3 && idf1 > 75.0 && hota > 54.6, "MOTA {mota} IDF1 {idf1} HOTA {hota}");
 }
 
 #[test]
@@ -170,12 +172,15 @@ fn unknown_class_and_zero_threads_are_refused() {
 
 #[test]
 fn eval_events_scores_scenarios_in_the_machine_readable_format() {
-    // One scenario per family (real footage, generated dumping/tagging/wrong way/fall) and two
-    // negatives; the whole set runs with `vigie eval events scenarios/*`.
+    // One scenario per event type (real footage for intrusion, crowd and vehicle in pedestrian
+    // zone; generated dumping/tagging/wrong way/fall) and two negatives; the whole set (README,
+    // "Event scenarios in the suite") runs with `vigie eval events scenarios/*`.
     let out = vigie(&[
         "eval",
         "events",
         "scenarios/highway-shoulder-person",
+        "scenarios/pets-group",
+        "scenarios/pets-van-pedestrian-zone",
         "scenarios/gen-pets-box",
         "scenarios/gen-indoor-tag-red",
         "scenarios/gen-highway-contraflow",
@@ -188,12 +193,19 @@ fn eval_events_scores_scenarios_in_the_machine_readable_format() {
     let line = |t: &str| {
         s.lines().find(|l| l.starts_with(&format!("{t} tp="))).unwrap_or_else(|| panic!("no {t} line in {s}"))
     };
-    for t in ["intrusion", "abandoned_object", "graffiti", "wrong_way", "person_down"] {
+    // Every type is exercised: each expected event found once, nothing else raised.
+    for (t, expected) in [
+        ("intrusion", 1),
+        ("crowd", 3),
+        ("vehicle_in_pedestrian_zone", 1),
+        ("abandoned_object", 1),
+        ("graffiti", 1),
+        ("wrong_way", 1),
+        ("person_down", 1),
+    ] {
         let l = line(t);
-        assert!(l.contains("fp=0 fn=0") && l.contains("precision=1.000 recall=1.000"), "{l}");
-    }
-    for t in ["vehicle_in_pedestrian_zone", "crowd"] {
-        assert!(line(t).contains("tp=0 fp=0 fn=0"), "{}", line(t));
+        assert!(l.starts_with(&format!("{t} tp={expected} fp=0 fn=0 ")), "{l}");
+        assert!(l.contains("precision=1.000 recall=1.000"), "{l}");
     }
     let overall = s.lines().last().unwrap();
     assert!(overall.starts_with("overall precision=1.000 recall=1.000 false_alarms_per_camera_hour=0.00"), "{overall}");
