@@ -65,6 +65,13 @@ impl StopToken {
     }
 }
 
+/// The same token: clones of one another.
+impl PartialEq for StopToken {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.cancelled, &other.cancelled) && self.deadline == other.deadline
+    }
+}
+
 /// See [`StopToken::cancel_on_drop`].
 #[derive(Debug)]
 pub struct CancelOnDrop(StopToken);
