@@ -320,8 +320,10 @@ const EXPORT_STAMP: &str = "%Y%m%dT%H%M%SZ";
 
 /// The footage start a kept export's name begins with, if it does.
 pub(crate) fn kept_export_footage_start(file_name: &str) -> Option<SystemTime> {
-    let stamp = file_name.get(..16)?;
-    let t = jiff::fmt::strtime::parse(EXPORT_STAMP, stamp).ok()?.to_timestamp().ok()?;
+    // The stamp is UTC: its 'Z' is a literal to the parser, which then has no offset of its own.
+    let stamp = file_name.get(..16)?.strip_suffix('Z')?;
+    let t = jiff::fmt::strtime::parse("%Y%m%dT%H%M%S", stamp).ok()?.to_datetime().ok()?;
+    let t = t.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
     Some(crate::archive::from_ms(t.as_millisecond()))
 }
 

@@ -42,7 +42,7 @@ fn slow_export(
     done: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<(Result<(ExportResult, Vec<u8>), ArchiveError>, Duration)> {
     std::thread::spawn(move || {
-        let t = Instant::now();
+        let began = Instant::now();
         let mut first = Some(started);
         let mut detector = |_: &Frame| {
             if let Some(s) = first.take() {
@@ -53,7 +53,7 @@ fn slow_export(
         };
         let r = archive.export_to_memory(&request(ms(t(T0)), ms(t(T0)) + 80_000, true), Some(&mut detector), &stop);
         done.store(true, Ordering::SeqCst);
-        (r, t.elapsed())
+        (r, began.elapsed())
     })
 }
 
