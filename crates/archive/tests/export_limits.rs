@@ -33,6 +33,9 @@ fn request(from_ms: i64, to_ms: i64, blur: bool) -> ExportRequest {
     }
 }
 
+/// What an export thread ends with, and how long it took.
+type Outcome = (Result<(ExportResult, Vec<u8>), ArchiveError>, Duration);
+
 /// A blurred export whose (slow) detector would take ~20 s over the range; `started` is told
 /// at its first frame.
 fn slow_export(
@@ -40,7 +43,7 @@ fn slow_export(
     stop: StopToken,
     started: mpsc::Sender<()>,
     done: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<(Result<(ExportResult, Vec<u8>), ArchiveError>, Duration)> {
+) -> std::thread::JoinHandle<Outcome> {
     std::thread::spawn(move || {
         let began = Instant::now();
         let mut first = Some(started);

@@ -68,7 +68,7 @@ pub fn fd_limit() -> Option<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
         return None;
     }
-    Some(r.rlim_cur as u64)
+    Some(r.rlim_cur)
 }
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit (the default soft limit, often 1024, is
