@@ -199,3 +199,26 @@ impl hyper::body::Body for BodyDeadline {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_stay_below_the_descriptor_limit_less_the_reserve() {
+        raise_fd_limit();
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit only writes the struct it is given.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
+        // (An unlimited hard limit cannot be the soft one: the kernel caps open files anyway.)
+        assert!(r.rlim_cur == r.rlim_max || r.rlim_max == libc::RLIM_INFINITY, "soft limit raised to the hard one");
+        let cfg = crate::ServerConfig { max_connections: 100_000, ..Default::default() };
+        let limits = ConnLimits::new(&cfg);
+        match fd_limit() {
+            Some(fds) => assert!(limits.max_connections as u64 <= fds.saturating_sub(FD_RESERVE).max(16), "{fds}"),
+            None => assert_eq!(limits.max_connections, 100_000),
+        }
+        let small = ConnLimits::new(&crate::ServerConfig { max_connections: 8, ..Default::default() });
+        assert_eq!(small.max_connections, 8, "a lower configured cap is kept");
+    }
+}
