@@ -38,6 +38,9 @@ pub enum ArchiveError {
     /// The audit trail refused the entry; the action that needed it is not confirmed.
     #[error("audit trail: {0}")]
     Audit(String),
+    /// A long job (an export) was stopped: its requester went away or its time budget ran out.
+    #[error("export {0}")]
+    Stopped(vigie_core::Stopped),
 }
 
 impl ArchiveError {

@@ -8,7 +8,9 @@
 //!
 //! The output is a plain (non-fragmented, fast-start) MP4 so that any player, and the tools a
 //! court or the police use, can open it. `muxide` assembles it in memory, which is why one
-//! export is capped at `archive.max_export_s`.
+//! export is capped at `archive.max_export_s`. A viewing ([`Archive::export_to_memory`]) is
+//! served from that memory and leaves no file; only a copy kept on purpose ([`Archive::export`])
+//! is written under `exports/`, and it expires with the footage it holds.
 
 use crate::archive::{rfc3339, Archive, ArchiveError};
 use crate::catalog::{SegmentRow, SegmentState};
@@ -21,10 +23,9 @@ use openh264::OpenH264API;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
-use std::io::BufWriter;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
-use vigie_core::{BBox, Frame, Packet};
+use vigie_core::{BBox, Frame, Packet, StopToken};
 use vigie_decode::H264Decoder;
 use vigie_imaging::crop_frame;
 
@@ -177,7 +178,8 @@ pub struct ExportRequest {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportResult {
-    pub path: PathBuf,
+    /// The kept copy ([`Archive::export`]); `None` for one served from memory.
+    pub path: Option<PathBuf>,
     pub sha256: String,
     pub bytes: u64,
     pub frames: u64,
@@ -283,14 +285,137 @@ impl Reencoder {
     }
 }
 
+/// What [`Archive::render`] made: the MP4 bytes and what they hold.
+struct Rendered {
+    mp4: Vec<u8>,
+    frames: u64,
+    first_at: SystemTime,
+    last_at: SystemTime,
+    last_pts: f64,
+    fps: f64,
+    /// Start of the oldest segment the footage comes from: a kept copy expires with it.
+    footage_start_ms: i64,
+    gaps: Vec<Gap>,
+}
+
+/// Name of a kept export: it starts with the start of the footage it holds (UTC, to the second,
+/// rounded down), which retention reads to delete the copy with that footage.
+fn kept_export_name(req: &ExportRequest, footage_start_ms: i64) -> String {
+    let stamp = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms.div_euclid(1000) * 1000)
+            .map(|t| t.strftime(EXPORT_STAMP).to_string())
+            .unwrap_or_else(|_| ms.to_string())
+    };
+    format!(
+        "{}_{}_{}_{}{}.mp4",
+        stamp(footage_start_ms),
+        crate::archive::escape_camera(&req.camera),
+        stamp(req.from_ms),
+        stamp(req.to_ms),
+        if req.blur_people { "" } else { "_unmasked" }
+    )
+}
+
+const EXPORT_STAMP: &str = "%Y%m%dT%H%M%SZ";
+
+/// The footage start a kept export's name begins with, if it does.
+pub(crate) fn kept_export_footage_start(file_name: &str) -> Option<SystemTime> {
+    // The stamp is UTC: its 'Z' is a literal to the parser, which then has no offset of its own.
+    let stamp = file_name.get(..16)?.strip_suffix('Z')?;
+    let t = jiff::fmt::strtime::parse("%Y%m%dT%H%M%S", stamp).ok()?.to_datetime().ok()?;
+    let t = t.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(crate::archive::from_ms(t.as_millisecond()))
+}
+
 impl Archive {
-    /// Exports `[from_ms, to_ms]` of a camera as one MP4 under `<data>/exports/`, audits it
-    /// (actor, range, blurring, reason, SHA-256) and returns where it is.
+    /// Exports `[from_ms, to_ms]` of a camera as an MP4 held in memory, for a viewer: nothing is
+    /// left on disk. Audited (actor, range, blurring, reason, SHA-256). `stop` ends the work
+    /// early (client gone, time budget spent) with [`ArchiveError::Stopped`].
+    pub fn export_to_memory(
+        &self,
+        req: &ExportRequest,
+        people_boxes: Option<PeopleBoxes<'_>>,
+        stop: &StopToken,
+    ) -> Result<(ExportResult, Vec<u8>), ArchiveError> {
+        let r = self.render(req, people_boxes, stop)?;
+        let res = self.export_result(req, &r, None);
+        self.audit_export(req, &res)?;
+        Ok((res, r.mp4))
+    }
+
+    /// Exports `[from_ms, to_ms]` of a camera as one MP4 kept under `<data>/exports/` (a copy
+    /// handed over as evidence), audits it and returns where it is. The copy is named and dated
+    /// after the start of its footage, so retention deletes it no later than that footage.
     pub fn export(
         &self,
         req: &ExportRequest,
         people_boxes: Option<PeopleBoxes<'_>>,
     ) -> Result<ExportResult, ArchiveError> {
+        let r = self.render(req, people_boxes, &StopToken::never())?;
+        let dir = self.exports_dir();
+        std::fs::create_dir_all(&dir).map_err(ArchiveError::io(format!("creating {}", dir.display())))?;
+        let name = kept_export_name(req, r.footage_start_ms);
+        let path = dir.join(&name);
+        let tmp = dir.join(format!("{name}.partial"));
+        let written = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, &r.mp4)?;
+            // Dated with its footage too, for tools that go by the file's date.
+            f.set_modified(crate::archive::from_ms(r.footage_start_ms))?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(ArchiveError::io(format!("writing {}", path.display()))(e));
+        }
+        let res = self.export_result(req, &r, Some(path.clone()));
+        if let Err(e) = self.audit_export(req, &res) {
+            // An export nobody can account for must not be handed out.
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        Ok(res)
+    }
+
+    fn export_result(&self, req: &ExportRequest, r: &Rendered, path: Option<PathBuf>) -> ExportResult {
+        ExportResult {
+            path,
+            sha256: hex::encode(Sha256::digest(&r.mp4)),
+            bytes: r.mp4.len() as u64,
+            frames: r.frames,
+            from: rfc3339(crate::archive::to_ms(r.first_at)),
+            to: rfc3339(crate::archive::to_ms(r.last_at)),
+            duration_s: r.last_pts + 1.0 / r.fps,
+            blurred: req.blur_people,
+            gaps: r.gaps.clone(),
+        }
+    }
+
+    fn audit_export(&self, req: &ExportRequest, res: &ExportResult) -> Result<(), ArchiveError> {
+        let reason = req.unmask_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        let details = serde_json::json!({
+            "camera": req.camera,
+            "from": rfc3339(req.from_ms),
+            "to": rfc3339(req.to_ms),
+            "blurred": req.blur_people,
+            "unmask_reason": reason,
+            "sha256": res.sha256,
+            "bytes": res.bytes,
+            "frames": res.frames,
+            "file": res.path.as_ref().map(|p| p.display().to_string()),
+            "gaps": res.gaps,
+        });
+        self.audit().record(&req.actor, "export", &req.camera, &details.to_string()).map_err(ArchiveError::Audit)
+    }
+
+    /// Checks the request, then reads, (re-encodes,) and muxes the footage in memory.
+    fn render(
+        &self,
+        req: &ExportRequest,
+        people_boxes: Option<PeopleBoxes<'_>>,
+        stop: &StopToken,
+    ) -> Result<Rendered, ArchiveError> {
         if req.from_ms >= req.to_ms {
             return Err(ArchiveError::BadRequest(format!(
                 "export: 'from' ({}) must be before 'to' ({})",
@@ -299,10 +424,12 @@ impl Archive {
             )));
         }
         let max = self.config().max_export_s as i64;
-        if req.to_ms - req.from_ms > max * 1000 {
+        // Checked: a client-sent range may span more than i64 milliseconds.
+        let len_ms = req.to_ms.checked_sub(req.from_ms);
+        if len_ms.is_none_or(|l| l > max * 1000) {
             return Err(ArchiveError::BadRequest(format!(
                 "export: {} s requested, at most {max} s per export (archive.max_export_s); split the range",
-                (req.to_ms - req.from_ms) / 1000
+                len_ms.map_or(u64::MAX, |l| l as u64 / 1000)
             )));
         }
         let reason = req.unmask_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
@@ -329,26 +456,14 @@ impl Archive {
                 rfc3339(req.to_ms)
             )));
         };
+        let footage_start_ms = first.start_ms;
         let (width, height) = (first.width.max(2), first.height.max(2));
         let fps = segs
             .iter()
             .find(|s| s.frames > 1 && s.end_ms > s.start_ms)
             .map_or(25.0, |s| s.frames as f64 * 1000.0 / (s.end_ms - s.start_ms) as f64);
 
-        let dir = self.exports_dir();
-        std::fs::create_dir_all(&dir).map_err(ArchiveError::io(format!("creating {}", dir.display())))?;
-        let stamp = |ms: i64| rfc3339(ms).replace([':', '-'], "").replace(".000", "");
-        let name = format!(
-            "{}_{}_{}{}.mp4",
-            crate::archive::escape_camera(&req.camera),
-            stamp(req.from_ms),
-            stamp(req.to_ms),
-            if req.blur_people { "" } else { "_unmasked" }
-        );
-        let path = dir.join(&name);
-        let tmp = dir.join(format!("{name}.partial"));
-        let file = std::fs::File::create(&tmp).map_err(ArchiveError::io(format!("creating {}", tmp.display())))?;
-        let mut mux = muxide::api::MuxerBuilder::new(BufWriter::new(file))
+        let mut mux = muxide::api::MuxerBuilder::new(Vec::new())
             .video(muxide::api::VideoCodec::H264, width, height, fps)
             .with_fast_start(true)
             .build()
@@ -366,6 +481,8 @@ impl Archive {
         let mut frames = 0u64;
         let result: Result<(), ArchiveError> = (|| {
             for pkt in reader.by_ref() {
+                // Between frames, so that a stop costs at most one frame's work.
+                stop.check().map_err(ArchiveError::Stopped)?;
                 let pkt = pkt?;
                 let (data, key, at): (Vec<u8>, bool, SystemTime) = match decoder.as_mut() {
                     None => (pkt.data.to_vec(), pkt.keyframe, pkt.received_at),
@@ -406,58 +523,26 @@ impl Archive {
             }
             Ok(())
         })();
-        let finish = result.and_then(|()| {
-            if frames == 0 {
-                return Err(ArchiveError::NotFound(format!(
-                    "export: no readable footage of camera '{}' between {} and {}",
-                    req.camera,
-                    rfc3339(req.from_ms),
-                    rfc3339(req.to_ms)
-                )));
-            }
-            mux.finish_in_place().map_err(|e| ArchiveError::Media(format!("export: {e}")))?;
-            let w = mux.into_writer();
-            let f =
-                w.into_inner().map_err(|e| ArchiveError::io(format!("writing {}", tmp.display()))(e.into_error()))?;
-            f.sync_all().map_err(ArchiveError::io(format!("writing {}", tmp.display())))?;
-            Ok(())
-        });
-        if let Err(e) = finish {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
+        result?;
+        if frames == 0 {
+            return Err(ArchiveError::NotFound(format!(
+                "export: no readable footage of camera '{}' between {} and {}",
+                req.camera,
+                rfc3339(req.from_ms),
+                rfc3339(req.to_ms)
+            )));
         }
-        let bytes = std::fs::read(&tmp).map_err(ArchiveError::io(format!("reading {}", tmp.display())))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        std::fs::rename(&tmp, &path).map_err(ArchiveError::io(format!("publishing {}", path.display())))?;
-        let (t0, (t_last, dur)) = (t0.expect("frames > 0"), last.expect("frames > 0"));
-        let res = ExportResult {
-            path: path.clone(),
-            sha256,
-            bytes: bytes.len() as u64,
+        mux.finish_in_place().map_err(|e| ArchiveError::Media(format!("export: {e}")))?;
+        let (first_at, (last_at, last_pts)) = (t0.expect("frames > 0"), last.expect("frames > 0"));
+        Ok(Rendered {
+            mp4: mux.into_writer(),
             frames,
-            from: rfc3339(crate::archive::to_ms(t0)),
-            to: rfc3339(crate::archive::to_ms(t_last)),
-            duration_s: dur + 1.0 / fps,
-            blurred: req.blur_people,
+            first_at,
+            last_at,
+            last_pts,
+            fps,
+            footage_start_ms,
             gaps: reader.gaps.clone(),
-        };
-        let details = serde_json::json!({
-            "camera": req.camera,
-            "from": rfc3339(req.from_ms),
-            "to": rfc3339(req.to_ms),
-            "blurred": req.blur_people,
-            "unmask_reason": reason,
-            "sha256": res.sha256,
-            "bytes": res.bytes,
-            "frames": res.frames,
-            "file": path.display().to_string(),
-            "gaps": res.gaps,
-        });
-        if let Err(e) = self.audit().record(&req.actor, "export", &req.camera, &details.to_string()) {
-            // An export nobody can account for must not be handed out.
-            let _ = std::fs::remove_file(&path);
-            return Err(ArchiveError::Audit(e));
-        }
-        Ok(res)
+        })
     }
 }

@@ -1,4 +1,5 @@
-//! Retention: footage, snapshots, exports and track rows older than their limits are deleted,
+//! Retention: footage, snapshots, exports and track rows older than their limits are deleted
+//! (an export with the footage it holds),
 //! and each pass writes one audit entry listing what went (segments with their SHA-256), so a
 //! data-protection officer can prove what was deleted and when.
 //!
@@ -185,9 +186,28 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, SystemTime, u64)> {
 }
 
 fn delete_files_before(dir: &Path, cutoff: SystemTime, errors: &mut Vec<String>) -> Vec<DeletedFile> {
+    delete_files_dated_before(dir, cutoff, errors, |_, modified| modified)
+}
+
+/// A kept export goes with the footage it holds: its name starts with that footage's start
+/// (see `export.rs`), which counts even if the file's date was changed since (a copy put back).
+/// Other files there (leftovers, copies from older versions) go by their date.
+fn delete_exports_before(dir: &Path, cutoff: SystemTime, errors: &mut Vec<String>) -> Vec<DeletedFile> {
+    delete_files_dated_before(dir, cutoff, errors, |p, modified| {
+        let footage = p.file_name().and_then(|n| n.to_str()).and_then(crate::export::kept_export_footage_start);
+        footage.map_or(modified, |f| f.min(modified))
+    })
+}
+
+fn delete_files_dated_before(
+    dir: &Path,
+    cutoff: SystemTime,
+    errors: &mut Vec<String>,
+    date: impl Fn(&Path, SystemTime) -> SystemTime,
+) -> Vec<DeletedFile> {
     let mut out = Vec::new();
     for (p, modified, bytes) in files_under(dir) {
-        if modified >= cutoff {
+        if date(&p, modified) >= cutoff {
             continue;
         }
         let sha256 = match hash_file(&p) {
@@ -224,7 +244,7 @@ impl Archive {
         let mut snapshots = delete_files_before(&self.snapshots_dir(), from_ms(snap_cutoff), &mut errors);
         // Unblurred evidence (served only under a supervisor's unmask) goes with its snapshot.
         snapshots.extend(delete_files_before(&self.clear_evidence_dir(), from_ms(snap_cutoff), &mut errors));
-        let exports = delete_files_before(&self.exports_dir(), from_ms(cutoff), &mut errors);
+        let exports = delete_exports_before(&self.exports_dir(), from_ms(cutoff), &mut errors);
         let (mut tracks_deleted, mut thumbnails_deleted) = (0, 0);
         if self.tracks_db_path().exists() {
             match TrackIndex::open(self.tracks_db_path()) {

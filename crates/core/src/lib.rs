@@ -11,6 +11,7 @@ pub mod event;
 pub mod frame;
 pub mod geom;
 pub mod rng;
+pub mod stop;
 
 pub use classes::ClassMap;
 pub use clock::{Clock, SimClock, SystemClock};
@@ -18,6 +19,7 @@ pub use config::ConfigError;
 pub use event::{Event, EventPhase, EventType, PeakMeasure};
 pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
 pub use geom::{BBox, Polygon};
+pub use stop::{CancelOnDrop, StopToken, Stopped};
 
 use serde::{Deserialize, Serialize};
 

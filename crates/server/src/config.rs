@@ -36,6 +36,18 @@ pub struct ServerConfig {
     /// Seconds of footage before the event start in an alert's clip, and after its end.
     pub clip_before_s: u32,
     pub clip_after_s: u32,
+    /// Clips made from the archive at the same time; one more is answered 503 with Retry-After
+    /// (an export decodes, blurs and re-encodes: a few of them keep the node's cores busy).
+    pub max_concurrent_exports: u32,
+    /// Time one clip export may take, seconds; past it the export stops and the request gets 503.
+    pub export_budget_s: u32,
+    /// Open client connections at most; more are answered 503 and closed. Also capped below
+    /// the process's file-descriptor limit, so that the recorder and the databases keep theirs.
+    pub max_connections: u32,
+    /// A client has this long to send a request's headers, and then as long for its body,
+    /// seconds; a slower one is disconnected.
+    pub header_timeout_s: u32,
+    pub body_timeout_s: u32,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +65,11 @@ impl Default for ServerConfig {
             live_audit_every_min: 5,
             clip_before_s: 10,
             clip_after_s: 10,
+            max_concurrent_exports: 2,
+            export_budget_s: 180,
+            max_connections: 512,
+            header_timeout_s: 10,
+            body_timeout_s: 10,
         }
     }
 }
@@ -102,6 +119,11 @@ impl ServerConfig {
         range(&mut errs, parent, "live_audit_every_min", self.live_audit_every_min, 1, 24 * 60);
         range(&mut errs, parent, "clip_before_s", self.clip_before_s, 0, 600);
         range(&mut errs, parent, "clip_after_s", self.clip_after_s, 0, 600);
+        range(&mut errs, parent, "max_concurrent_exports", self.max_concurrent_exports, 1, 64);
+        range(&mut errs, parent, "export_budget_s", self.export_budget_s, 1, 3600);
+        range(&mut errs, parent, "max_connections", self.max_connections, 1, 100_000);
+        range(&mut errs, parent, "header_timeout_s", self.header_timeout_s, 1, 300);
+        range(&mut errs, parent, "body_timeout_s", self.body_timeout_s, 1, 300);
         if errs.is_empty() {
             Ok(())
         } else {

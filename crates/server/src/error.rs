@@ -10,11 +10,13 @@ pub struct ApiError {
     pub message: String,
     /// Validation errors naming keys, for config changes.
     pub errors: Vec<vigie_core::ConfigError>,
+    /// Sent as `Retry-After` (seconds) when the node is busy and the request may be repeated.
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), errors: Vec::new() }
+        Self { status, message: message.into(), errors: Vec::new(), retry_after_s: None }
     }
     pub fn bad_request(m: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, m)
@@ -50,6 +52,10 @@ impl IntoResponse for ApiError {
         if !self.errors.is_empty() {
             body["errors"] = serde_json::to_value(&self.errors).unwrap_or_default();
         }
-        (self.status, axum::Json(body)).into_response()
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        resp
     }
 }

@@ -15,6 +15,7 @@ pub mod notify;
 pub mod probe;
 pub mod providers;
 pub mod routes;
+pub mod serve;
 
 pub use api::{Server, ServerDeps};
 pub use config::{MqttConfig, NotifyConfig, ServerConfig, WebhookConfig};

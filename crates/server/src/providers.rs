@@ -48,6 +48,9 @@ pub enum ClipError {
     NotAvailable(String),
     #[error("{0}")]
     Failed(String),
+    /// The export was stopped ([`ClipRequest::stop`]): client gone or time budget spent.
+    #[error("{0}")]
+    Stopped(vigie_core::Stopped),
 }
 
 /// What footage is asked for, by whom and, when unblurred, why.
@@ -62,6 +65,8 @@ pub struct ClipRequest<'a> {
     pub actor: &'a str,
     /// Why the footage is unblurred (the grant's or the export's reason).
     pub reason: Option<&'a str>,
+    /// Cancelled when the client goes away; carries the export's time budget. Long work polls it.
+    pub stop: &'a vigie_core::StopToken,
 }
 
 pub trait ClipProvider: Send + Sync {

@@ -82,7 +82,7 @@ impl Store {
         if to_ms <= from_ms {
             return Err(StoreError::Invalid("report period is empty: 'to' must be after 'from'".into()));
         }
-        let days = (to_ms - from_ms) as f64 / 86_400_000.0;
+        let days = to_ms.abs_diff(from_ms) as f64 / 86_400_000.0;
         type Row = (String, String, String, String, String, u32, i64, Option<i64>, Option<String>);
         let rows: Vec<Row> = {
             let conn = self.conn.lock();

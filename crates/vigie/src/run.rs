@@ -403,6 +403,9 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&a.data).with_context(|| format!("cannot create data directory {}", a.data.display()))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
+    // Before anything opens files: the console's connection cap is set below this limit.
+    let fds = vigie_server::serve::raise_fd_limit();
+    tracing::debug!("open-file limit: {}", fds.map_or("unlimited".into(), |n| n.to_string()));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let _guard = rt.enter();
 
@@ -542,7 +545,9 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     let export_archive = archive.clone();
     let people_cfg =
         vigie_detect::DetectorConfig { classes: vec!["person".into()], threads: 1, ..cfg.detector.clone() };
-    let people: Arc<Mutex<Option<vigie_detect::Detector>>> = Arc::new(Mutex::new(None));
+    // One people detector per export in progress (the server runs at most
+    // `max_concurrent_exports`), kept for the next ones: exports never wait on each other.
+    let people: Arc<Mutex<Vec<vigie_detect::Detector>>> = Arc::new(Mutex::new(Vec::new()));
     let export = move |c: &vigie_server::ClipRequest<'_>| -> Result<Vec<u8>, ClipError> {
         let blurred = c.blurred;
         let req = ExportRequest {
@@ -553,17 +558,32 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
             unmask_reason: c.reason.map(String::from),
             actor: c.actor.to_string(),
         };
-        let mut guard = people.lock();
-        if guard.is_none() {
-            *guard = Some(vigie_detect::Detector::new(&people_cfg).map_err(|e| ClipError::Failed(e.to_string()))?);
+        let mut det = if blurred {
+            let pooled = people.lock().pop();
+            match pooled {
+                Some(d) => Some(d),
+                None => Some(vigie_detect::Detector::new(&people_cfg).map_err(|e| ClipError::Failed(e.to_string()))?),
+            }
+        } else {
+            None
+        };
+        let res = {
+            let mut boxes = |f: &Frame| {
+                let d = det.as_mut().expect("blurred exports have a detector");
+                d.detect(f).map(|d| d.into_iter().map(|d| d.bbox).collect()).unwrap_or_default()
+            };
+            export_archive.export_to_memory(&req, if blurred { Some(&mut boxes) } else { None }, c.stop)
+        };
+        if let Some(d) = det {
+            people.lock().push(d);
         }
-        let det = guard.as_mut().unwrap();
-        let mut boxes = |f: &Frame| det.detect(f).map(|d| d.into_iter().map(|d| d.bbox).collect()).unwrap_or_default();
-        let res = export_archive.export(&req, if blurred { Some(&mut boxes) } else { None }).map_err(|e| match e {
+        // Served from memory: a viewing leaves no copy behind in data/exports.
+        let (_, mp4) = res.map_err(|e| match e {
             vigie_archive::ArchiveError::NotFound(m) => ClipError::NotAvailable(m),
+            vigie_archive::ArchiveError::Stopped(s) => ClipError::Stopped(s),
             other => ClipError::Failed(other.to_string()),
         })?;
-        std::fs::read(&res.path).map_err(|e| ClipError::Failed(format!("export {}: {e}", res.path.display())))
+        Ok(mp4)
     };
     let clips = Arc::new(Clips { wall: wall.clone(), archive: Some(Arc::new(export)) });
     let search = Arc::new(Search { index: index.clone(), tz: cfg.events.time_zone()?, clock: clock.clone() });

@@ -64,6 +64,9 @@ pub(crate) struct WindowQuery {
     unmask_reason: Option<String>,
 }
 
+/// Longest footage one request may ask for: what a search hit needs, and a bounded export.
+const MAX_CLIP_MS: i64 = 600_000;
+
 /// Recorded footage of a camera (from a search result), at most 10 minutes; blurred unless a
 /// supervisor states a reason.
 pub(crate) async fn camera_clip(
@@ -73,8 +76,10 @@ pub(crate) async fn camera_clip(
     Q(q): Q<WindowQuery>,
 ) -> Result<Response, ApiError> {
     let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
-    if to <= from || to - from > 600_000 {
-        return Err(ApiError::bad_request("'to' must be after 'from' and at most 10 minutes later"));
+    if !to.checked_sub(from).is_some_and(|len| len > 0 && len <= MAX_CLIP_MS) {
+        return Err(ApiError::bad_request(format!(
+            "'to' ({to}) must be after 'from' ({from}) and at most 10 minutes later"
+        )));
     }
     let reason = match q.unmask_reason.as_deref() {
         None => None,
@@ -205,7 +210,15 @@ pub(crate) async fn transparency(
     Q(q): Q<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let to = q.to.as_deref().map(|s| parse_time("to", s)).transpose()?.unwrap_or_else(|| now_ms(&st));
-    let from = q.from.as_deref().map(|s| parse_time("from", s)).transpose()?.unwrap_or(to - 30 * 86_400_000);
+    let from = match q.from.as_deref() {
+        Some(s) => parse_time("from", s)?,
+        None => to
+            .checked_sub(30 * 86_400_000)
+            .ok_or_else(|| ApiError::bad_request(format!("invalid 'to': {to} leaves no 30-day period before it")))?,
+    };
+    if from >= to {
+        return Err(ApiError::bad_request(format!("'to' ({to}) must be after 'from' ({from})")));
+    }
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,

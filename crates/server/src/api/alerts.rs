@@ -179,6 +179,8 @@ pub(crate) async fn clip(
 }
 
 /// Serves footage, blurred unless `unmask_reason` is given (the caller has checked the right).
+/// At most `max_concurrent_exports` at once (503 with Retry-After beyond), each stopped when its
+/// client goes away or after `export_budget_s`.
 pub(crate) async fn serve_clip(
     st: &Arc<AppState>,
     camera: &str,
@@ -187,8 +189,25 @@ pub(crate) async fn serve_clip(
     actor: &str,
     unmask_reason: Option<String>,
 ) -> Result<Response, ApiError> {
+    let Ok(permit) = st.exports.clone().try_acquire_owned() else {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the node is already producing {} clip(s): try again in a few seconds",
+                st.cfg.max_concurrent_exports
+            ),
+        );
+        e.retry_after_s = Some(5);
+        return Err(e);
+    };
+    let budget = Duration::from_secs(st.cfg.export_budget_s as u64);
+    let stop = vigie_core::StopToken::new(Some(budget));
+    // Dropped with this future when the client disconnects: the export stops at its next frame.
+    let _cancel = stop.cancel_on_drop();
     let (clips, cam, actor) = (st.clips.clone(), camera.to_string(), actor.to_string());
     let clip = blocking(move || {
+        // Held by the work itself, so a slot frees only once the export has really stopped.
+        let _permit = permit;
         let req = ClipRequest {
             camera: &cam,
             from_ms: from,
@@ -196,10 +215,15 @@ pub(crate) async fn serve_clip(
             blurred: unmask_reason.is_none(),
             actor: &actor,
             reason: unmask_reason.as_deref(),
+            stop: &stop,
         };
         clips.clip(&req).map_err(|e| match e {
             ClipError::NotAvailable(m) => ApiError::not_found(m),
             ClipError::Failed(m) => ApiError::internal(format!("clip could not be produced: {m}")),
+            ClipError::Stopped(s) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("clip {s} (server.export_budget_s): ask for a shorter time range"),
+            ),
         })
     })
     .await?;

@@ -63,6 +63,8 @@ pub(crate) struct AppState {
     pub feeds: Arc<streams::FeedRegistry>,
     /// Key of the thumbnail tokens a search hands out (random per start: tokens die with it).
     pub thumb_key: [u8; 32],
+    /// One permit per clip being produced (`max_concurrent_exports`).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 pub(crate) type St = State<Arc<AppState>>;
@@ -100,6 +102,7 @@ impl Server {
                 search: deps.search,
                 config_admin: deps.config_admin,
                 notify_status: deps.notify_status,
+                exports: Arc::new(tokio::sync::Semaphore::new(deps.config.max_concurrent_exports as usize)),
                 cfg: deps.config,
                 limiter,
                 live_audited: Mutex::new(HashMap::new()),
@@ -150,16 +153,12 @@ impl Server {
             .with_state(st)
     }
 
-    /// Serves until the listener fails. Client addresses feed the login rate limit.
+    /// Serves until the process ends. Client addresses feed the login rate limit.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        let flusher = tokio::spawn(write_closed_counts(self.state.clone()));
-        let r = axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>()).await;
-        flusher.abort();
-        r
+        self.serve_with_shutdown(listener, std::future::pending()).await
     }
 
-    /// On `shutdown`, open live feeds are ended (graceful shutdown waits for every connection),
-    /// and the counts of repeated anonymous refusals not yet written are written.
+    /// Serves with `[server]`'s connection limits and header/body timeouts until `shutdown`.
     pub async fn serve_with_shutdown(
         self,
         listener: tokio::net::TcpListener,
@@ -168,12 +167,12 @@ impl Server {
         let st = self.state.clone();
         let flusher = tokio::spawn(write_closed_counts(st.clone()));
         let feeds = st.feeds.clone();
-        let r = axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                feeds.end_all();
-            })
-            .await;
+        let limits = crate::serve::ConnLimits::new(&st.cfg);
+        let r = crate::serve::serve(listener, self.router(), limits, async move {
+            shutdown.await;
+            feeds.end_all();
+        })
+        .await;
         flusher.abort();
         if let Err(e) = anon::write_repeats(&st, st.refusals.take_all()).await {
             tracing::error!(error = %e.message, "cannot record the counts of repeated refusals");
@@ -387,22 +386,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
     }
 }
 
-/// Unix ms from an RFC 3339 time, a `YYYY-MM-DD` date (UTC midnight) or a number of ms.
+/// Earliest and latest instants a client may name (2000-01-01 and 2200-01-01 UTC): nothing is
+/// recorded outside them, and keeping every time in this range is what lets window arithmetic
+/// (`to - from`, `to - 30 days`) never overflow.
+pub(crate) const TIME_MIN_MS: i64 = 946_684_800_000;
+pub(crate) const TIME_MAX_MS: i64 = 7_258_118_400_000;
+
+/// Unix ms from an RFC 3339 time, a `YYYY-MM-DD` date (UTC midnight) or a number of ms, within
+/// years 2000–2200.
 pub(crate) fn parse_time(name: &str, s: &str) -> Result<i64, ApiError> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
+    let ms = if let Ok(ms) = s.parse::<i64>() {
+        Some(ms)
+    } else if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        Some(t.as_millisecond())
+    } else {
+        s.parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp().as_millisecond())
+    };
+    match ms {
+        Some(ms) if (TIME_MIN_MS..TIME_MAX_MS).contains(&ms) => Ok(ms),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "invalid '{name}': '{s}' is outside the years 2000 to 2200 (Unix ms {TIME_MIN_MS} to {TIME_MAX_MS})"
+        ))),
+        None => Err(ApiError::bad_request(format!(
+            "invalid '{name}': '{s}' is not an RFC 3339 time (2025-06-01T08:00:00Z), a date (2025-06-01) or Unix milliseconds"
+        ))),
     }
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Ok(t.as_millisecond());
-    }
-    if let Ok(d) = s.parse::<jiff::civil::Date>() {
-        if let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC) {
-            return Ok(z.timestamp().as_millisecond());
-        }
-    }
-    Err(ApiError::bad_request(format!(
-        "invalid '{name}': '{s}' is not an RFC 3339 time (2025-06-01T08:00:00Z), a date (2025-06-01) or Unix milliseconds"
-    )))
 }
 
 pub(crate) fn now_ms(st: &AppState) -> i64 {
