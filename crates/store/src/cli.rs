@@ -170,9 +170,12 @@ pub fn run_user_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Writ
 }
 
 impl AuditCommand {
-    pub fn data(&self) -> &Path {
+    /// The data directory the command works on, when it names one.
+    pub fn data(&self) -> Option<&Path> {
         match self {
-            AuditCommand::Verify { data } => data,
+            AuditCommand::Verify { data, .. } => Some(data.as_path()),
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 }

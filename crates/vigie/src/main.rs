@@ -11,6 +11,7 @@ mod run;
 mod settings;
 
 use clap::{Parser, Subcommand};
+use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -55,11 +56,12 @@ fn main() -> ExitCode {
         Cmd::Run(_) => None,
         Cmd::Init(a) => Some(a.data.clone()),
         Cmd::User(a) => Some(a.command.data().to_path_buf()),
-        Cmd::Audit(a) => Some(a.command.data().to_path_buf()),
+        Cmd::Audit(a) => a.command.data().map(Path::to_path_buf),
         Cmd::Retention(a) => Some(retention_data(a).clone()),
         Cmd::Analyze(_) | Cmd::Bench(_) | Cmd::Eval(_) => None,
     };
-    if data.is_some() || matches!(cli.cmd, Cmd::Run(_)) {
+    let writes_data = matches!(cli.cmd, Cmd::Run(_) | Cmd::Init(_) | Cmd::User(_) | Cmd::Audit(_) | Cmd::Retention(_));
+    if writes_data {
         owner_only_files();
     }
     // Only a folder that holds Vigie data is checked (a mistyped path is not ours to change).
