@@ -168,3 +168,35 @@ test('camera wall shows refreshed live pictures and camera health', async () => 
   await shoot(page, 'camera-wall');
   await context.close();
 });
+
+test('a password set by an administrator leads to the change-password form first', async () => {
+  const adm = await login('adm');
+  const status = await adm.page.evaluate(async (csrf) => (await fetch('/api/users', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+    body: JSON.stringify({ username: 'newcomer', password: 'chosen-by-the-admin', role: 'operator' }),
+  })).status, await adm.page.evaluate(() => S.me.csrf_token));
+  assert.equal(status, 201);
+  await adm.context.close();
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(URL);
+  await page.fill('#username', 'newcomer');
+  await page.fill('#password', 'chosen-by-the-admin');
+  await page.click('#login-btn');
+  await page.waitForSelector('#password-view:not([hidden])');
+  assert.equal(await page.isHidden('#app'), true, 'nothing but the form before the change');
+  await page.fill('#old-password', 'chosen-by-the-admin');
+  await page.fill('#new-password', 'my-own-password-1');
+  await page.fill('#new-password2', 'my-own-password-2');
+  await page.click('#password-btn');
+  await page.waitForFunction(() => document.querySelector('#password-error').textContent === 'the two new passwords differ');
+  await page.fill('#new-password2', 'my-own-password-1');
+  await page.click('#password-btn');
+  await page.waitForSelector('#app:not([hidden])');
+  assert.equal(await page.textContent('#whoami'), 'newcomer (operator)');
+  assert.equal(await page.isHidden('#password-view'), true);
+  assert.deepEqual(page.__errors || [], []);
+  await context.close();
+});

@@ -346,12 +346,20 @@ impl Archive {
             }
         }
         let day_ago = crate::archive::to_ms(self.clock.now()) - 86_400_000;
-        let evictions: Vec<_> =
-            recent_deletions.iter().filter(|d| d.reason == "storage limit" && d.at_ms >= day_ago).collect();
-        if !evictions.is_empty() {
-            let n: u64 = evictions.iter().map(|d| d.segments).sum();
+        for reason in [EVICT_LIMIT, EVICT_RESERVE] {
+            let evictions: Vec<_> =
+                recent_deletions.iter().filter(|d| d.reason == reason && d.at_ms >= day_ago).collect();
+            if !evictions.is_empty() {
+                let n: u64 = evictions.iter().map(|d| d.segments).sum();
+                alerts.push(format!(
+                    "{reason} reached: {n} oldest segment(s) deleted in the last 24 h before their retention date"
+                ));
+            }
+        }
+        if self.under_reserve() {
             alerts.push(format!(
-                "storage limit reached: {n} oldest segment(s) deleted in the last 24 h before their retention date"
+                "free space on the data volume is under the {} MiB reserve: recording waits for room",
+                self.config.reserve_mb
             ));
         }
         Ok(StorageStatus {
@@ -391,11 +399,24 @@ impl Archive {
         (deleted, errors)
     }
 
-    /// Evicts the oldest footage while a storage limit is exceeded. The newest segment of each
-    /// camera and `protect` (the one just written) are never evicted. One audit entry per call
-    /// that deleted something.
+    /// Bytes available to this process on the data volume, when the platform says.
+    pub fn free_bytes(&self) -> Option<u64> {
+        free_bytes(&self.data_dir)
+    }
+
+    /// Whether free space on the data volume is under the reserve kept for the catalogue.
+    pub fn under_reserve(&self) -> bool {
+        let reserve = self.config.reserve_bytes();
+        reserve > 0 && self.free_bytes().is_some_and(|f| f < reserve)
+    }
+
+    /// Evicts the oldest footage while a storage limit is exceeded, or while free space on the
+    /// data volume is under the reserve (footage must never crowd out alerts and the audit
+    /// trail). The newest segment of each camera and `protect` (the one just written) are
+    /// never evicted. One audit entry per call that deleted something.
     pub fn enforce_limits(&self, protect: Option<i64>) -> Result<Option<EvictionReport>, ArchiveError> {
-        if self.config.max_bytes_per_camera.is_none() && self.config.max_total_bytes.is_none() {
+        let reserve = self.config.reserve_bytes();
+        if self.config.max_bytes_per_camera.is_none() && self.config.max_total_bytes.is_none() && reserve == 0 {
             return Ok(None);
         }
         let _one_at_a_time = self.evicting.lock();
@@ -429,57 +450,63 @@ impl Archive {
                 }
             }
         }
-        if let Some(max) = self.config.max_total_bytes {
-            let total: u64 = usage.iter().map(|u| u.bytes).sum::<u64>() - freed_total;
-            if total > max {
-                let mut excess = total - max;
-                let mut page = 1000;
-                'outer: loop {
-                    let rows = self.catalog.oldest(None, page)?;
-                    let exhausted = rows.len() < page;
-                    for r in rows {
-                        if excess == 0 {
-                            break 'outer;
-                        }
-                        if spare(&r, &chosen) {
-                            continue;
-                        }
-                        excess = excess.saturating_sub(r.bytes);
-                        chosen.insert(r.id);
-                        victims.push(r);
+        let total: u64 = usage.iter().map(|u| u.bytes).sum::<u64>() - freed_total;
+        let over_total = self.config.max_total_bytes.map_or(0, |max| total.saturating_sub(max));
+        let free = if reserve > 0 { self.free_bytes() } else { None };
+        let under_reserve = free.map_or(0, |f| reserve.saturating_sub(f).saturating_sub(freed_total));
+        let limit_hit = !victims.is_empty() || over_total > 0;
+        let mut excess = over_total.max(under_reserve);
+        if excess > 0 {
+            let mut page = 1000;
+            'outer: loop {
+                let rows = self.catalog.oldest(None, page)?;
+                let exhausted = rows.len() < page;
+                for r in rows {
+                    if excess == 0 {
+                        break 'outer;
                     }
-                    if exhausted || excess == 0 {
-                        break;
+                    if spare(&r, &chosen) {
+                        continue;
                     }
-                    page *= 4;
+                    excess = excess.saturating_sub(r.bytes);
+                    chosen.insert(r.id);
+                    victims.push(r);
                 }
+                if exhausted || excess == 0 {
+                    break;
+                }
+                page *= 4;
             }
         }
         if victims.is_empty() {
             return Ok(None);
         }
+        // The storage limits are the operator's choice; the reserve is the disk running out.
+        let reason = if limit_hit { EVICT_LIMIT } else { EVICT_RESERVE };
         victims.sort_by_key(|r| r.start_ms);
         let (deleted, errors) = self.delete_segments(&victims);
         let now = to_ms(self.clock.now());
         let bytes = deleted.iter().map(|d| d.bytes).sum();
-        let report =
-            EvictionReport { at: rfc3339(now), reason: "storage limit".into(), segments: deleted, bytes, errors };
+        let report = EvictionReport { at: rfc3339(now), reason: reason.into(), segments: deleted, bytes, errors };
         tracing::warn!(
             segments = report.segments.len(),
             bytes,
-            "storage limit reached: oldest footage deleted before its retention date"
+            free_bytes = free,
+            "{reason} reached: oldest footage deleted before its retention date"
         );
         let details = serde_json::json!({
-            "reason": "storage limit",
+            "reason": reason,
             "max_bytes_per_camera": self.config.max_bytes_per_camera,
             "max_total_bytes": self.config.max_total_bytes,
+            "reserve_mb": self.config.reserve_mb,
+            "free_bytes": free,
             "segments": report.segments,
             "bytes": bytes,
             "errors": report.errors,
         });
         self.catalog.record_deletion(&DeletionRow {
             at_ms: now,
-            reason: "storage limit".into(),
+            reason: reason.into(),
             camera: None,
             segments: report.segments.len() as u64,
             bytes,
@@ -489,6 +516,30 @@ impl Archive {
         self.audit.record("system", "archive.evict", "archive", &details.to_string()).map_err(ArchiveError::Audit)?;
         Ok(Some(report))
     }
+}
+
+/// Reasons of evictions before the retention date, as recorded and shown.
+pub const EVICT_LIMIT: &str = "storage limit";
+pub const EVICT_RESERVE: &str = "free space reserve";
+
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized out-parameter.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    // The field types differ between platforms (u32 on some, u64 on Linux x86-64).
+    #[allow(clippy::unnecessary_cast)]
+    let (blocks, size) = (st.f_bavail as u64, st.f_frsize as u64);
+    Some(blocks.saturating_mul(size))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
 }
 
 #[cfg(test)]

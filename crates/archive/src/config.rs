@@ -6,6 +6,8 @@ use vigie_core::ConfigError;
 
 /// Longest footage retention the configuration accepts, in days (the legal maximum for the city).
 pub const MAX_RETENTION_DAYS: u32 = 30;
+/// Largest free-space reserve accepted (1 TiB): beyond that it is surely a unit mistake.
+pub const MAX_RESERVE_MB: u64 = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -30,6 +32,10 @@ pub struct ArchiveConfig {
     pub recording_retry_s: u32,
     /// Longest time range one export may cover (exports are assembled in memory).
     pub max_export_s: u32,
+    /// Free space (MiB) kept on the data volume for the catalogue, alerts and audit trail: below
+    /// it the recorder evicts the oldest footage, and stops rather than write into it. 0 turns
+    /// the reserve off.
+    pub reserve_mb: u64,
 }
 
 impl Default for ArchiveConfig {
@@ -44,6 +50,7 @@ impl Default for ArchiveConfig {
             retention_interval_s: 600,
             recording_retry_s: 30,
             max_export_s: 3600,
+            reserve_mb: 256,
         }
     }
 }
@@ -105,7 +112,18 @@ impl ArchiveConfig {
                 format!("must be between 10 and 14400 seconds, got {}", self.max_export_s),
             ));
         }
+        if self.reserve_mb > MAX_RESERVE_MB {
+            return Err(ConfigError::new(
+                key(parent, "reserve_mb"),
+                format!("must be between 0 and {MAX_RESERVE_MB} MiB, got {}", self.reserve_mb),
+            ));
+        }
         Ok(())
+    }
+
+    /// The free-space reserve in bytes (0 when off).
+    pub fn reserve_bytes(&self) -> u64 {
+        self.reserve_mb << 20
     }
 
     pub fn retention_ms(&self) -> i64 {
@@ -182,6 +200,8 @@ mod tests {
         assert!(parse_bytes("12 parsecs").unwrap_err().contains("parsecs"));
         let e = ArchiveConfig { max_total_bytes: Some(1000), ..Default::default() }.validate().unwrap_err();
         assert_eq!(e.key, "archive.max_total_bytes");
+        let e = ArchiveConfig { reserve_mb: 2 << 20, ..Default::default() }.validate().unwrap_err();
+        assert_eq!(e.key, "archive.reserve_mb");
     }
 
     fn toml_like(json: &str) -> ArchiveConfig {

@@ -51,7 +51,7 @@ pub use reconcile::ReconcileReport;
 pub use recorder::{Recorder, RecorderState, RecorderStatus, TIMESCALE};
 pub use retention::{
     parse_instant, run_retention, CameraRetention, DeletedFile, RetentionArgs, RetentionCommand, RetentionReport,
-    RetentionStatus, RetentionTask,
+    RetentionStatus, RetentionTask, RunBy,
 };
 pub use store::{LocalDiskStore, SegmentStore, SegmentWriter, StoredObject, PARTIAL_SUFFIX};
 pub use summarize::{

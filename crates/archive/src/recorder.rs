@@ -161,6 +161,10 @@ impl Recorder {
             }
             self.stopped_until = None;
         }
+        if self.current.is_none() && pkt.keyframe && !self.room_for_footage() {
+            self.status.packets_dropped += 1;
+            return Err(self.fail(self.reserve_error(), pkt.received_at));
+        }
         let (sps, pps) = if pkt.keyframe { parameter_sets(&pkt.data) } else { (None, None) };
         let mut closed = None;
         if let Some(seg) = &self.current {
@@ -255,9 +259,17 @@ impl Recorder {
         }
         if let Some(first) = seg.frag_first_dts {
             if dts - first >= FRAGMENT_TICKS {
+                if !self.room_for_footage() {
+                    // Keep what is written (a complete segment up to here), then wait for room.
+                    let at = pkt.received_at;
+                    self.close_current(at)?;
+                    return Err(self.reserve_error());
+                }
+                let seg = self.current.as_mut().expect("segment open");
                 seg.flush_fragment().map_err(ArchiveError::io(format!("writing segment {}", seg.key)))?;
             }
         }
+        let seg = self.current.as_mut().expect("segment open");
         annexb_to_avcc(&pkt.data, &mut self.avcc);
         if self.avcc.is_empty() {
             return Ok(());
@@ -340,10 +352,40 @@ impl Recorder {
         Ok(Some(row))
     }
 
+    /// Whether footage may be written: free space on the data volume is above the reserve,
+    /// after evicting the oldest footage if it was not.
+    fn room_for_footage(&self) -> bool {
+        if !self.archive.under_reserve() {
+            return true;
+        }
+        if let Err(e) = self.archive.enforce_limits(None) {
+            tracing::error!(camera = %self.camera, "freeing space for the reserve failed: {e}");
+        }
+        !self.archive.under_reserve()
+    }
+
+    fn reserve_error(&self) -> ArchiveError {
+        ArchiveError::Io {
+            context: format!(
+                "camera {}: free space under the {} MiB reserve kept for alerts and the audit trail, \
+                 and no older footage left to evict",
+                self.camera,
+                self.archive.config().reserve_mb
+            ),
+            source: std::io::ErrorKind::StorageFull.into(),
+        }
+    }
+
     /// Abandons the open segment and stops recording until the retry time.
     fn fail(&mut self, e: ArchiveError, at: SystemTime) -> ArchiveError {
         if let Some(seg) = self.current.take() {
             seg.writer.abort();
+        }
+        if e.is_storage_full() {
+            // Whatever filled the disk, the catalogue needs room more than old footage does.
+            if let Err(e) = self.archive.enforce_limits(None) {
+                tracing::error!(camera = %self.camera, "freeing space after a full disk failed: {e}");
+            }
         }
         let retry = Duration::from_secs(self.archive.config().recording_retry_s as u64);
         self.stopped_until = Some(at + retry);

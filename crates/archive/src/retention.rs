@@ -42,6 +42,48 @@ pub struct RetentionReport {
     pub thumbnails_deleted: u64,
     /// What could not be deleted (retried at the next pass).
     pub errors: Vec<String>,
+    /// Who asked for this pass, when a person did (`vigie retention run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_by: Option<RunBy>,
+}
+
+/// The person behind a retention pass run by hand: the operating-system account, and the name
+/// they gave with `--actor` (a shared service account says little about who typed the command).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunBy {
+    pub os_user: String,
+    pub actor: Option<String>,
+}
+
+impl RunBy {
+    /// `SUDO_USER` (the person behind `sudo`), else `USER`, else the numeric uid.
+    pub fn from_env(actor: Option<&str>) -> Result<RunBy, String> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let os_user = var("SUDO_USER").or_else(|| var("USER")).unwrap_or_else(current_uid);
+        if let Some(a) = actor {
+            let ok = !a.trim().is_empty() && a.chars().count() <= 64 && !a.chars().any(char::is_control);
+            if !ok {
+                return Err(format!("--actor: '{a}' is not a name (1 to 64 printable characters)"));
+            }
+        }
+        Ok(RunBy { os_user, actor: actor.map(|a| a.trim().to_string()) })
+    }
+
+    /// The audit trail's actor: the name given, else the operating-system account.
+    pub fn audit_actor(&self) -> &str {
+        self.actor.as_deref().unwrap_or(&self.os_user)
+    }
+}
+
+#[cfg(unix)]
+fn current_uid() -> String {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    format!("uid {}", unsafe { libc::getuid() })
+}
+
+#[cfg(not(unix))]
+fn current_uid() -> String {
+    "unknown".into()
 }
 
 impl RetentionReport {
@@ -233,6 +275,12 @@ fn delete_files_dated_before(
 impl Archive {
     /// Deletes everything older than its retention limit at `now`; writes one audit entry.
     pub fn retention_pass(&self, now: SystemTime) -> Result<RetentionReport, ArchiveError> {
+        self.retention_pass_by(now, None)
+    }
+
+    /// As [`Archive::retention_pass`], audited under the person who asked for it, if any
+    /// (else `system`, the scheduled pass).
+    pub fn retention_pass_by(&self, now: SystemTime, run_by: Option<RunBy>) -> Result<RetentionReport, ArchiveError> {
         let cfg = self.config().clone();
         let now_ms = to_ms(now);
         let cutoff = now_ms - cfg.retention_ms();
@@ -273,6 +321,7 @@ impl Archive {
             tracks_deleted,
             thumbnails_deleted,
             errors,
+            run_by,
         };
         let deleted_rows: Vec<_> = rows.iter().filter(|r| report.segments.iter().any(|d| d.path == r.path)).collect();
         self.catalog().record_deletion(&DeletionRow {
@@ -285,7 +334,8 @@ impl Archive {
             newest_end_ms: deleted_rows.iter().map(|r| r.end_ms).max(),
         })?;
         let details = serde_json::to_string(&report).expect("report serialises");
-        self.audit().record("system", "retention.delete", "archive", &details).map_err(ArchiveError::Audit)?;
+        let actor = report.run_by.as_ref().map_or("system", RunBy::audit_actor);
+        self.audit().record(actor, "retention.delete", "archive", &details).map_err(ArchiveError::Audit)?;
         if !report.segments.is_empty() || !report.errors.is_empty() {
             tracing::info!("{}", report.summary());
         }
@@ -359,6 +409,13 @@ impl RetentionTask {
                         let step = Duration::from_millis(500).min(interval - slept);
                         std::thread::sleep(step);
                         slept += step;
+                        // Whatever fills the disk (not only recording), footage gives way to
+                        // the catalogue's reserve within a second.
+                        if archive.under_reserve() {
+                            if let Err(e) = archive.enforce_limits(None) {
+                                tracing::error!("freeing space for the reserve failed: {e}");
+                            }
+                        }
                     }
                 }
             })
@@ -411,6 +468,9 @@ pub enum RetentionCommand {
         now: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Your name, for the audit trail (recorded with your operating-system account).
+        #[arg(long, value_name = "NAME")]
+        actor: Option<String>,
     },
 }
 
@@ -458,8 +518,9 @@ pub fn run_retention(
                 st.to_text()
             }
         }
-        RetentionCommand::Run { .. } => {
-            let rep = archive.retention_pass(now)?;
+        RetentionCommand::Run { actor, .. } => {
+            let run_by = RunBy::from_env(actor.as_deref()).map_err(anyhow::Error::msg)?;
+            let rep = archive.retention_pass_by(now, Some(run_by))?;
             if json {
                 serde_json::to_string_pretty(&rep)?
             } else {

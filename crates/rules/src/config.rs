@@ -348,6 +348,12 @@ fn check_polygon(points: &[[f64; 2]], k: &str) -> Result<(), ConfigError> {
             format!("point {} [{}, {}] is negative; image coordinates start at 0", i + 1, p[0], p[1]),
         ));
     }
+    if let Some((i, p)) = points.iter().enumerate().find(|(_, p)| p[0] > MAX_PIXEL || p[1] > MAX_PIXEL) {
+        return Err(ConfigError::new(
+            k,
+            format!("point {} [{}, {}] is beyond any camera picture (at most {MAX_PIXEL})", i + 1, p[0], p[1]),
+        ));
+    }
     let pts: Vec<(f64, f64)> = points.iter().map(|p| (p[0], p[1])).collect();
     if !crate::geometry::to_polygon(&pts).is_simple() {
         return Err(ConfigError::new(k, "the polygon crosses itself; list its points in order around the zone"));
@@ -359,11 +365,22 @@ fn check_polygon(points: &[[f64; 2]], k: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn check_non_negative(v: Option<f64>, k: &str, strictly_positive: bool) -> Result<(), ConfigError> {
+/// Longest duration any rule parameter may take: a day. Anything longer is a typo, and values
+/// like 1e308 would overflow the engine's time arithmetic.
+pub const MAX_DURATION_S: f64 = 86_400.0;
+/// Most people a crowd rule may count.
+pub const MAX_COUNT: u32 = 10_000;
+/// Largest image coordinate accepted in a zone (the recorder's largest frame side).
+pub const MAX_PIXEL: f64 = 65_535.0;
+
+/// A finite number in `min..=max` (`min` itself excluded when `strictly_positive`), with the
+/// range and the unit in the message.
+fn check_range(v: Option<f64>, k: &str, strictly_positive: bool, max: f64, unit: &str) -> Result<(), ConfigError> {
     if let Some(x) = v {
-        if !x.is_finite() || x < 0.0 || (strictly_positive && x == 0.0) {
+        let low_ok = if strictly_positive { x > 0.0 } else { x >= 0.0 };
+        if !x.is_finite() || !low_ok || x > max {
             let want = if strictly_positive { "a positive number" } else { "a number ≥ 0" };
-            return Err(ConfigError::new(k, format!("must be {want}, got {x}")));
+            return Err(ConfigError::new(k, format!("must be {want} and ≤ {max}{unit}, got {x:?}")));
         }
     }
     Ok(())
@@ -491,17 +508,19 @@ pub fn validate_camera(
                 return Err(ConfigError::new(key(&rk, "classes"), format!("empty class name \"{bad}\"")));
             }
         }
-        check_non_negative(r.min_duration_s, &key(&rk, "min_duration_s"), false)?;
-        check_non_negative(r.cooldown_s, &key(&rk, "cooldown_s"), false)?;
-        check_non_negative(r.hysteresis_s, &key(&rk, "hysteresis_s"), false)?;
-        check_non_negative(r.max_density_per_m2, &key(&rk, "max_density_per_m2"), true)?;
-        check_non_negative(r.min_distance_m, &key(&rk, "min_distance_m"), true)?;
-        check_non_negative(r.min_distance_px, &key(&rk, "min_distance_px"), true)?;
-        check_non_negative(r.min_area_px, &key(&rk, "min_area_px"), true)?;
-        check_non_negative(r.lying_aspect, &key(&rk, "lying_aspect"), true)?;
-        check_non_negative(r.max_lying_height_m, &key(&rk, "max_lying_height_m"), true)?;
-        if r.min_count == Some(0) {
-            return Err(ConfigError::new(key(&rk, "min_count"), "must be at least 1"));
+        for (k, v) in
+            [("min_duration_s", r.min_duration_s), ("cooldown_s", r.cooldown_s), ("hysteresis_s", r.hysteresis_s)]
+        {
+            check_range(v, &key(&rk, k), false, MAX_DURATION_S, " s")?;
+        }
+        check_range(r.max_density_per_m2, &key(&rk, "max_density_per_m2"), true, 20.0, " people/m²")?;
+        check_range(r.min_distance_m, &key(&rk, "min_distance_m"), true, 10_000.0, " m")?;
+        check_range(r.min_distance_px, &key(&rk, "min_distance_px"), true, MAX_PIXEL * 2.0, " px")?;
+        check_range(r.min_area_px, &key(&rk, "min_area_px"), true, MAX_PIXEL * MAX_PIXEL, " px²")?;
+        check_range(r.lying_aspect, &key(&rk, "lying_aspect"), true, 20.0, "")?;
+        check_range(r.max_lying_height_m, &key(&rk, "max_lying_height_m"), true, 10.0, " m")?;
+        if let Some(n) = r.min_count.filter(|n| !(1..=MAX_COUNT).contains(n)) {
+            return Err(ConfigError::new(key(&rk, "min_count"), format!("must be between 1 and {MAX_COUNT}, got {n}")));
         }
         if r.event_type == EventType::Crowd && r.min_count.is_none() && r.max_density_per_m2.is_none() {
             return Err(ConfigError::new(

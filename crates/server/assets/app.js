@@ -39,6 +39,7 @@ function showLogin(msg) {
   if (S.feed) { S.feed.close(); S.feed = null; }
   stopWall();
   $('#app').hidden = true;
+  $('#password-view').hidden = true;
   $('#login-view').hidden = false;
   $('#login-error').textContent = msg || '';
   $('#username').focus();
@@ -54,6 +55,27 @@ async function doLogin(ev) {
   } catch (e) { $('#login-error').textContent = e.message; }
 }
 
+// A password someone else chose (first start, administrator) opens nothing but this form.
+function showPasswordChange() {
+  $('#login-view').hidden = true;
+  $('#app').hidden = true;
+  $('#password-view').hidden = false;
+  $('#password-error').textContent = '';
+  $('#old-password').focus();
+}
+
+async function doPasswordChange(ev) {
+  ev.preventDefault();
+  const [oldPw, newPw, again] = ['#old-password', '#new-password', '#new-password2'].map((s) => $(s).value);
+  if (newPw !== again) { $('#password-error').textContent = 'the two new passwords differ'; return; }
+  try {
+    S.me = await api('POST', '/api/me/password', { old_password: oldPw, new_password: newPw });
+    for (const s of ['#old-password', '#new-password', '#new-password2']) $(s).value = '';
+    $('#password-view').hidden = true;
+    startApp();
+  } catch (e) { $('#password-error').textContent = e.message; }
+}
+
 async function logout() {
   try { await api('POST', '/api/logout'); } catch (_) { /* already gone */ }
   showLogin('Logged out.');
@@ -67,6 +89,7 @@ const VIEWS = [
 ];
 
 function startApp() {
+  if (S.me.password_change_required) { showPasswordChange(); return; }
   $('#login-view').hidden = true;
   $('#app').hidden = false;
   $('#whoami').textContent = `${S.me.username} (${S.me.role})`;
@@ -446,6 +469,7 @@ async function saveConfig() {
 // ---------- boot ----------
 document.addEventListener('DOMContentLoaded', async () => {
   $('#login-form').addEventListener('submit', doLogin);
+  $('#password-form').addEventListener('submit', doPasswordChange);
   $('#logout-btn').addEventListener('click', logout);
   $('#show-closed').addEventListener('change', renderQueue);
   $('#search-form').addEventListener('submit', doSearch);

@@ -2,12 +2,20 @@
 //! console (SSE) and to the notification channels.
 
 use crate::notify::Notifier;
+use parking_lot::Mutex;
 use serde::Serialize;
-use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::broadcast;
-use vigie_core::{BBox, Event, EventSink, PeakMeasure};
-use vigie_store::{rfc3339, Alert, AlertState, Store};
+use vigie_core::{BBox, Event, EventPhase, EventSink, PeakMeasure};
+use vigie_store::{rfc3339, Alert, AlertState, IngestOutcome, Store};
+
+/// Alerts waiting to be stored (disk full, database locked...) at most. Updates of a waiting
+/// alert are merged into it, so this many distinct alerts would have to fire during one outage.
+pub const MAX_PENDING_ALERTS: usize = 2000;
+/// How often waiting alerts are offered to the catalogue again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// An alert as the API and the live feed show it.
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +88,48 @@ impl AlertView {
             published_at_ms: None,
         }
     }
+
+    /// What the live feed shows of an event the catalogue could not store yet: no snapshot
+    /// link until it is stored (the picture is written with its row).
+    fn from_unstored(ev: &Event, now_ms: i64) -> Self {
+        let base = format!("/api/alerts/{}", url_id(&ev.id));
+        let ended = match ev.phase {
+            EventPhase::Closed => Some(ev.ended_at_ms.unwrap_or(now_ms)),
+            _ => ev.ended_at_ms,
+        };
+        Self {
+            id: ev.id.clone(),
+            event_type: ev.event_type.as_str().into(),
+            camera: ev.camera.clone(),
+            zone: ev.zone.clone(),
+            started_at: rfc3339(ev.started_at_ms),
+            started_at_ms: ev.started_at_ms,
+            ended_at: ended.map(rfc3339),
+            ended_at_ms: ended,
+            state: AlertState::New,
+            urgency: vigie_store::alerts::urgency(ev.event_type),
+            peak: ev.peak.clone(),
+            rule: ev.rule.clone(),
+            rule_version: ev.rule_version,
+            legal_basis: ev.legal_basis.clone(),
+            model_sha256: ev.model_sha256.clone(),
+            frame_seq: ev.frame_seq,
+            track_ids: ev.track_ids.clone(),
+            region: ev.region,
+            snapshot_url: None,
+            clip_url: format!("{base}/clip"),
+            received_at_ms: now_ms,
+            updated_at_ms: now_ms,
+            fired_at_ms: None,
+            published_at_ms: None,
+        }
+    }
+}
+
+/// An event shown on the live feed but not yet in the catalogue.
+struct Pending {
+    ev: Event,
+    clear_jpeg: Option<Vec<u8>>,
 }
 
 /// One message of the live feed, serialised once for all subscribers.
@@ -102,13 +152,70 @@ pub struct AlertHub {
     store: Arc<Store>,
     tx: broadcast::Sender<Arc<HubMessage>>,
     notifier: Option<Notifier>,
+    /// Oldest first; stored in this order before anything newer is.
+    pending: Mutex<VecDeque<Pending>>,
 }
 
 impl AlertHub {
     pub fn new(store: Arc<Store>, notifier: Option<Notifier>) -> Arc<AlertHub> {
         // A console that falls this far behind is told to reload (`resync`).
         let (tx, _) = broadcast::channel(1024);
-        Arc::new(AlertHub { store, tx, notifier })
+        let hub = Arc::new(AlertHub { store, tx, notifier, pending: Mutex::new(VecDeque::new()) });
+        let weak: Weak<AlertHub> = Arc::downgrade(&hub);
+        // Lives as long as the hub: waiting alerts are stored as soon as the catalogue takes
+        // them again, even if no new event comes to push them.
+        let _ = std::thread::Builder::new().name("alert-retry".into()).spawn(move || loop {
+            std::thread::sleep(RETRY_EVERY);
+            let Some(hub) = weak.upgrade() else { return };
+            hub.retry_pending();
+        });
+        hub
+    }
+
+    /// Alerts shown on the live feed but not stored yet.
+    pub fn pending(&self) -> usize {
+        self.pending.lock().len()
+    }
+
+    /// Offers the waiting alerts to the catalogue again, oldest first; stops at the first
+    /// that still fails.
+    pub fn retry_pending(&self) {
+        let mut q = self.pending.lock();
+        self.flush(&mut q);
+    }
+
+    fn flush(&self, q: &mut VecDeque<Pending>) {
+        while let Some(p) = q.front() {
+            match self.store.ingest_event(&p.ev, p.clear_jpeg.as_deref()) {
+                Ok(out) => {
+                    q.pop_front();
+                    // Already on the live feed and notified: consoles get the stored version
+                    // (with its snapshot) as an update.
+                    self.announce(out, None, false);
+                    if q.is_empty() {
+                        tracing::info!("the catalogue takes alerts again: every waiting alert is stored");
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Pushes a stored alert to the live feed (and, for a new one, the notifications).
+    fn announce(&self, out: IngestOutcome, fired_at_ms: Option<i64>, first_time: bool) -> AlertView {
+        let mut view = AlertView::from_alert(&out.alert);
+        view.fired_at_ms = fired_at_ms;
+        view.published_at_ms = Some(self.now_ms());
+        let kind = if out.created && first_time { "alert" } else { "update" };
+        let json = serde_json::to_string(&view).expect("views serialise");
+        // No subscriber is not an error: the alert is stored and the queue shows it on login.
+        let _ = self.tx.send(Arc::new(HubMessage { kind, json }));
+        if out.created && first_time {
+            if let Some(n) = &self.notifier {
+                n.alert_opened(&view);
+            }
+        }
+        view
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -129,16 +236,53 @@ impl AlertHub {
     }
 
     /// Stores the event, then pushes it. Called from pipeline threads; never blocks on consoles.
+    ///
+    /// When the catalogue cannot store it (disk full...), the event is pushed to the live feed
+    /// and the notifications all the same, and kept in order to be stored as soon as the
+    /// catalogue takes it: an operator must see an alert even when the disk cannot keep it.
+    /// Fails only when the waiting queue is full.
     pub fn publish_with(&self, ev: &Event, extras: PublishExtras<'_>) -> Result<AlertView, String> {
-        let out = self.store.ingest_event(ev, extras.clear_jpeg).map_err(|e| e.to_string())?;
-        let mut view = AlertView::from_alert(&out.alert);
+        let mut q = self.pending.lock();
+        self.flush(&mut q);
+        // Nothing is stored ahead of older alerts still waiting.
+        let error = if q.is_empty() {
+            match self.store.ingest_event(ev, extras.clear_jpeg) {
+                Ok(out) => return Ok(self.announce(out, extras.fired_at_ms, true)),
+                Err(e) => Some(e.to_string()),
+            }
+        } else {
+            None
+        };
+        match q.iter().rposition(|p| p.ev.id == ev.id) {
+            Some(i) => {
+                // A later state of a waiting alert replaces it, keeping pictures not sent again.
+                let p = &mut q[i];
+                let snapshot = ev.snapshot_jpeg.clone().or_else(|| p.ev.snapshot_jpeg.take());
+                let clear = extras.clear_jpeg.map(<[u8]>::to_vec).or_else(|| p.clear_jpeg.take());
+                p.ev = Event { snapshot_jpeg: snapshot, ..ev.clone() };
+                p.clear_jpeg = clear;
+            }
+            None if q.len() >= MAX_PENDING_ALERTS => {
+                return Err(format!(
+                    "alert {} not stored ({}) and {MAX_PENDING_ALERTS} alerts already wait to be stored",
+                    ev.id,
+                    error.as_deref().unwrap_or("catalogue unavailable")
+                ));
+            }
+            None => q.push_back(Pending { ev: ev.clone(), clear_jpeg: extras.clear_jpeg.map(<[u8]>::to_vec) }),
+        }
+        if let Some(e) = &error {
+            tracing::error!(alert = %ev.id, waiting = q.len(), "cannot store alert, shown live and kept to store later: {e}");
+        }
+        drop(q);
+        let now = self.now_ms();
+        let mut view = AlertView::from_unstored(ev, now);
         view.fired_at_ms = extras.fired_at_ms;
-        view.published_at_ms = Some(self.now_ms());
-        let kind = if out.created { "alert" } else { "update" };
+        view.published_at_ms = Some(now);
+        let opened = ev.phase == EventPhase::Opened;
         let json = serde_json::to_string(&view).expect("views serialise");
-        // No subscriber is not an error: the alert is stored and the queue shows it on login.
-        let _ = self.tx.send(Arc::new(HubMessage { kind, json }));
-        if out.created {
+        let _ = self.tx.send(Arc::new(HubMessage { kind: if opened { "alert" } else { "update" }, json }));
+        if opened {
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
             }

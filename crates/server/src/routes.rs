@@ -107,6 +107,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/api/login", Public, "log in"),
     r("POST", "/api/logout", Session, "log out"),
     r("GET", "/api/me", Session, "read their own session"),
+    r("POST", "/api/me/password", Session, "change their own password"),
     r("GET", "/api/alerts", Access::Perm(AlertsRead), "list alerts"),
     r("GET", "/api/alerts/stream", Access::Perm(AlertsRead), "follow the live alert feed"),
     r("GET", "/api/alerts/{id}", Access::Perm(AlertsRead), "view an alert"),
@@ -133,6 +134,11 @@ pub const ROUTES: &[RouteSpec] = &[
     r("PUT", "/api/config", Access::Perm(ConfigEdit), "change the configuration"),
     r("GET", "/api/notifications", Access::Perm(NotifyStatus), "read notification status"),
 ];
+
+/// What a user whose password someone else chose (first start, administrator's reset) may do
+/// before setting their own: see who they are, set it, or leave.
+pub const BEFORE_PASSWORD_CHANGE: &[(&str, &str)] =
+    &[("GET", "/api/me"), ("POST", "/api/logout"), ("POST", "/api/me/password")];
 
 pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
     ROUTES.iter().find(|r| r.method == method && r.path == path)

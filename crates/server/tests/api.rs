@@ -32,6 +32,8 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
         ("POST", "/api/alerts/{id}/unmask") => Some(r#"{"reason":"police request 2025-114"}"#),
         ("POST", "/api/users") => Some(r#"{"username":"newbie","password":"long enough password","role":"operator"}"#),
         ("POST", "/api/users/{name}/password") => Some(r#"{"password":"another long password"}"#),
+        // `{old}`: the caller's own password, filled in by the caller.
+        ("POST", "/api/me/password") => Some(r#"{"old_password":"{old}","new_password":"a password of my own"}"#),
         ("PUT", "/api/config") => Some(r#"{"cameras":[{"id":"cam1"},{"id":"cam2"}]}"#),
         _ => None,
     };
@@ -57,6 +59,7 @@ async fn every_role_against_every_endpoint() {
         for (role, user) in h.users.clone() {
             case += 1;
             let (mut path, body, ok) = prepare(&h, route.method, route.path, case);
+            let body = body.map(|b| b.replace("{old}", &password(&user.username)));
             let sess = h.session(&user.username);
             let allowed = match route.access {
                 Access::Perm(p) => p.allowed(role),

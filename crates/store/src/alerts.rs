@@ -302,9 +302,45 @@ impl Store {
         if ev.id.is_empty() {
             return Err(StoreError::Invalid("event without id".into()));
         }
+        // Pictures go with their row: written first, removed again if the row cannot be
+        // (a full disk), unless an earlier row already names them. So no file is ever left
+        // that no alert points to, and a retry writes both again.
+        let before: Option<(Option<String>, Option<String>)> = self
+            .conn
+            .lock()
+            .query_row("SELECT snapshot_path, clear_snapshot_path FROM alerts WHERE id = ?1", [&ev.id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .db()?;
+        let (had_snap, had_clear) = before.map_or((false, false), |(a, b)| (a.is_some(), b.is_some()));
+        let mut written: Vec<String> = Vec::new();
+        let res = self.write_files_and_row(ev, clear_jpeg, &mut written, had_snap, had_clear);
+        if res.is_err() {
+            for rel in &written {
+                let _ = std::fs::remove_file(self.dir.join(rel));
+            }
+        }
+        res
+    }
+
+    fn write_files_and_row(
+        &self,
+        ev: &Event,
+        clear_jpeg: Option<&[u8]>,
+        written: &mut Vec<String>,
+        had_snap: bool,
+        had_clear: bool,
+    ) -> Result<IngestOutcome> {
         let snap =
             ev.snapshot_jpeg.as_ref().map(|j| self.write_evidence(SNAPSHOT_DIR, &ev.id, j, false)).transpose()?;
+        if let Some(rel) = snap.as_ref().filter(|_| !had_snap) {
+            written.push(rel.clone());
+        }
         let clear = clear_jpeg.map(|j| self.write_evidence(CLEAR_DIR, &ev.id, j, true)).transpose()?;
+        if let Some(rel) = clear.as_ref().filter(|_| !had_clear) {
+            written.push(rel.clone());
+        }
         let now = self.now_ms();
         let tracks = serde_json::to_string(&ev.track_ids).expect("ints serialise");
         let region = ev.region.map(|b| serde_json::to_string(&b).expect("boxes serialise"));

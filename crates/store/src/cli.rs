@@ -38,12 +38,18 @@ pub enum UserCommand {
         /// operator, supervisor, admin or auditor.
         #[arg(long)]
         role: String,
+        /// The user must replace this password at their first login (you chose it for them).
+        #[arg(long)]
+        temporary: bool,
         name: String,
     },
     /// Set a user's password (read from standard input) and close their sessions.
     Passwd {
         #[arg(long)]
         data: PathBuf,
+        /// The user must replace this password at their next login (you chose it for them).
+        #[arg(long)]
+        temporary: bool,
         name: String,
     },
     /// Disable a user and close their sessions (the account stays, for the audit trail).
@@ -52,6 +58,16 @@ pub enum UserCommand {
         data: PathBuf,
         name: String,
     },
+}
+
+impl UserCommand {
+    pub fn data(&self) -> &Path {
+        match self {
+            UserCommand::Add { data, .. } | UserCommand::Passwd { data, .. } | UserCommand::Disable { data, .. } => {
+                data
+            }
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -142,21 +158,26 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<()> {
 
 pub fn run_user_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Result<()> {
     match args.command {
-        UserCommand::Add { data, role, name } => {
+        UserCommand::Add { data, role, temporary, name } => {
             let role = Role::parse(&role).map_err(store_err)?;
             crate::users::validate_username(&name).map_err(store_err)?;
             let store = open(&data, false)?;
             let pw = read_password(input)?;
             store.add_user(&name, &pw, role).map_err(store_err)?;
-            store.record(CLI_ACTOR, "user.add", &name, &serde_json::json!({"role": role})).map_err(store_err)?;
+            if temporary {
+                store.set_must_change_password(&name, true).map_err(store_err)?;
+            }
+            let details = serde_json::json!({"role": role, "temporary": temporary});
+            store.record(CLI_ACTOR, "user.add", &name, &details).map_err(store_err)?;
             writeln!(out, "user '{name}' added with role {role}")?;
         }
-        UserCommand::Passwd { data, name } => {
+        UserCommand::Passwd { data, temporary, name } => {
             let store = open(&data, true)?;
             store.user(&name).map_err(store_err)?;
             let pw = read_password(input)?;
-            store.set_password(&name, &pw).map_err(store_err)?;
-            store.record(CLI_ACTOR, "user.passwd", &name, &serde_json::json!({})).map_err(store_err)?;
+            store.set_password_as(&name, &pw, temporary).map_err(store_err)?;
+            let details = serde_json::json!({"temporary": temporary});
+            store.record(CLI_ACTOR, "user.passwd", &name, &details).map_err(store_err)?;
             writeln!(out, "password of '{name}' changed; their sessions are closed")?;
         }
         UserCommand::Disable { data, name } => {
@@ -167,6 +188,17 @@ pub fn run_user_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Writ
         }
     }
     Ok(())
+}
+
+impl AuditCommand {
+    /// The data directory the command works on, when it names one.
+    pub fn data(&self) -> Option<&Path> {
+        match self {
+            AuditCommand::Verify { data, .. } => Some(data.as_path()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
 }
 
 pub fn run_audit(args: AuditArgs) -> anyhow::Result<()> {

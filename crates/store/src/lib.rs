@@ -21,7 +21,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
 pub use migrate::latest as latest_schema_version;
 pub use report::{ReportRow, TransparencyReport};
 pub use text::{FreeText, MAX_FREE_TEXT_CHARS};
-pub use users::{LoginOutcome, Role, Session, SessionLookup, User, MIN_PASSWORD_LEN};
+pub use users::{LoginOutcome, Role, Session, SessionLookup, User, INITIAL_PASSWORD_FILE, MIN_PASSWORD_LEN};
 
 use parking_lot::Mutex;
 use rusqlite::Connection;
@@ -118,6 +118,69 @@ impl Store {
     }
 }
 
+/// Makes the data directory owner-only: creates it 0700 if missing, and tightens it and
+/// everything under it (0700 folders, 0600 files) where group or others had any access.
+/// Footage, unmasked exports and the catalogue (password hashes, session CSRF tokens) are for
+/// the service account alone. Returns the paths it had to fix, for the caller to warn about;
+/// fails naming the path it could not fix (not its owner, read-only mount...).
+#[cfg(unix)]
+pub fn secure_data_dir(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let named = |p: &Path, what: &str, e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("cannot {what} {} owner-only: {e}", p.display()))
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| named(dir, "create", e))?;
+    }
+    let mut fixed = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let md = std::fs::symlink_metadata(&p).map_err(|e| named(&p, "check", e))?;
+        if md.file_type().is_symlink() {
+            continue;
+        }
+        let mode = md.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            let want = if md.is_dir() { (mode & 0o700) | 0o700 } else { mode & 0o700 };
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want)).map_err(|e| named(&p, "make", e))?;
+            fixed.push(p.clone());
+        }
+        if md.is_dir() {
+            for entry in std::fs::read_dir(&p).map_err(|e| named(&p, "check", e))? {
+                stack.push(entry.map_err(|e| named(&p, "check", e))?.path());
+            }
+        }
+    }
+    Ok(fixed)
+}
+
+#[cfg(not(unix))]
+pub fn secure_data_dir(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    Ok(Vec::new())
+}
+
+/// One warning line per fixed path worth naming (the folder itself, the catalogue), and a count
+/// for the rest, so a data folder of thousands of segments does not flood the log.
+pub fn describe_fixed_permissions(dir: &Path, fixed: &[PathBuf]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut others = 0;
+    for p in fixed {
+        if p == dir || p.file_name().is_some_and(|n| n == DB_FILE) {
+            lines.push(format!("{} was readable by other accounts: made owner-only", p.display()));
+        } else {
+            others += 1;
+        }
+    }
+    if others > 0 {
+        lines.push(format!(
+            "{others} more path(s) under {} were readable by other accounts: made owner-only",
+            dir.display()
+        ));
+    }
+    lines
+}
+
 /// Random bytes as lowercase hex, for session tokens, CSRF tokens and generated passwords.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -140,9 +203,15 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io:
         #[cfg(not(unix))]
         let _ = private;
         let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
+        if let Err(e) = f.write_all(bytes) {
+            // A full disk must not leave half a picture behind.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
     }
-    std::fs::rename(tmp, path)
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// RFC 3339 UTC text of a Unix-milliseconds instant.

@@ -102,6 +102,11 @@ pub const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO audit_head (id, last_seq, last_hash) SELECT 1, seq, hash FROM audit ORDER BY seq DESC LIMIT 1;
     "#,
+    // 3: passwords someone else chose (the generated first one, an administrator's reset) are
+    // temporary: their holder must set their own before doing anything else.
+    r#"
+    ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn latest() -> u32 {

@@ -58,6 +58,9 @@ pub struct User {
     pub role: Role,
     pub disabled: bool,
     pub created_at_ms: i64,
+    /// The password was set by someone else (first start, administrator): the user must set
+    /// their own before anything else.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -136,18 +139,28 @@ pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-const USER_COLS: &str = "id, username, role, disabled, created_at_ms";
+const USER_COLS: &str = "id, username, role, disabled, created_at_ms, must_change_password";
 
 fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
-    let role: String = r.get(2)?;
+    row_user_at(r, 0)
+}
+
+/// A user from six columns starting at `at`, in [`USER_COLS`] order.
+fn row_user_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
+    let role: String = r.get(at + 2)?;
     Ok(User {
-        id: r.get(0)?,
-        username: r.get(1)?,
+        id: r.get(at)?,
+        username: r.get(at + 1)?,
         role: Role::parse(&role).unwrap_or(Role::Auditor),
-        disabled: r.get::<_, i64>(3)? != 0,
-        created_at_ms: r.get(4)?,
+        disabled: r.get::<_, i64>(at + 3)? != 0,
+        created_at_ms: r.get(at + 4)?,
+        must_change_password: r.get::<_, i64>(at + 5)? != 0,
     })
 }
+
+/// Where `vigie run` leaves the generated first password, owner-only, in the data directory.
+/// Removed once that password is changed: it then opens nothing, and should not linger.
+pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password.txt";
 
 impl Store {
     /// Creates an account. Hashing (Argon2id, ~tens of ms) happens before taking the lock.
@@ -171,22 +184,101 @@ impl Store {
         )
         .db()?;
         let id = conn.last_insert_rowid();
-        Ok(User { id, username: username.into(), role, disabled: false, created_at_ms: now })
+        Ok(User {
+            id,
+            username: username.into(),
+            role,
+            disabled: false,
+            created_at_ms: now,
+            must_change_password: false,
+        })
     }
 
-    /// Changes a password and closes the user's open sessions.
-    pub fn set_password(&self, username: &str, password: &str) -> Result<()> {
-        validate_password(password)?;
-        let hash = hash_password(password)?;
-        let conn = self.conn.lock();
-        let n =
-            conn.execute("UPDATE users SET password_hash = ?1 WHERE username = ?2", params![hash, username]).db()?;
+    /// Marks a user's password as temporary (chosen by someone else) or not.
+    pub fn set_must_change_password(&self, username: &str, must: bool) -> Result<()> {
+        let n = self
+            .conn
+            .lock()
+            .execute("UPDATE users SET must_change_password = ?1 WHERE username = ?2", params![must as i64, username])
+            .db()?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("no user '{username}'")));
         }
-        conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)", [username])
-            .db()?;
         Ok(())
+    }
+
+    /// Changes a password and closes the user's open sessions. `temporary`: someone else chose
+    /// it, so the user must set their own at their next login.
+    pub fn set_password(&self, username: &str, password: &str) -> Result<()> {
+        self.replace_password(username, password, false, None)
+    }
+
+    /// As [`Store::set_password`], marking the new password temporary or not.
+    pub fn set_password_as(&self, username: &str, password: &str, temporary: bool) -> Result<()> {
+        self.replace_password(username, password, temporary, None)
+    }
+
+    /// A user setting their own password: the old one must match and the new one differ. Their
+    /// other sessions close; `keep_session` (the token of the session asking) stays open.
+    pub fn change_own_password(&self, username: &str, old: &str, new: &str, keep_session: &str) -> Result<()> {
+        let hash: Option<String> = self
+            .conn
+            .lock()
+            .query_row("SELECT password_hash FROM users WHERE username = ?1", [username], |r| r.get(0))
+            .optional()
+            .db()?;
+        let hash = hash.ok_or_else(|| StoreError::NotFound(format!("no user '{username}'")))?;
+        if !verify_password(old, &hash) {
+            return Err(StoreError::Invalid("old_password: does not match your current password".into()));
+        }
+        if old == new {
+            return Err(StoreError::Invalid("new_password: must differ from the current password".into()));
+        }
+        validate_password(new).map_err(|e| StoreError::Invalid(format!("new_password: {e}")))?;
+        self.replace_password(username, new, false, Some(keep_session))
+    }
+
+    fn replace_password(&self, username: &str, password: &str, temporary: bool, keep: Option<&str>) -> Result<()> {
+        validate_password(password)?;
+        let hash = hash_password(password)?;
+        let old_hash: Option<String> = self
+            .conn
+            .lock()
+            .query_row("SELECT password_hash FROM users WHERE username = ?1", [username], |r| r.get(0))
+            .optional()
+            .db()?;
+        let Some(old_hash) = old_hash else {
+            return Err(StoreError::NotFound(format!("no user '{username}'")));
+        };
+        {
+            let conn = self.conn.lock();
+            conn.execute(
+                "UPDATE users SET password_hash = ?1, must_change_password = ?2 WHERE username = ?3",
+                params![hash, temporary as i64, username],
+            )
+            .db()?;
+            conn.execute(
+                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1) \
+                 AND token_hash IS NOT ?2",
+                params![username, keep.map(token_hash)],
+            )
+            .db()?;
+        }
+        self.forget_initial_password(&old_hash);
+        Ok(())
+    }
+
+    /// Removes the generated first password's file once the account it opened has another
+    /// password (it is recognised by checking it against the replaced hash).
+    fn forget_initial_password(&self, replaced_hash: &str) {
+        let file = self.dir.join(INITIAL_PASSWORD_FILE);
+        let Ok(text) = std::fs::read_to_string(&file) else { return };
+        if verify_password(text.trim(), replaced_hash) {
+            match std::fs::remove_file(&file) {
+                Ok(()) => tracing::info!(file = %file.display(), "initial password changed: its file is removed"),
+                Err(e) => tracing::warn!(file = %file.display(), "cannot remove the initial password file: {e}"),
+            }
+        }
     }
 
     /// Disables an account (kept for the audit trail's sake) and closes its sessions.
@@ -227,7 +319,7 @@ impl Store {
             conn.query_row(
                 &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = ?1"),
                 [username],
-                |r| Ok((row_user(r)?, r.get(5)?)),
+                |r| Ok((row_user(r)?, r.get(6)?)),
             )
             .optional()
             .db()?
@@ -281,15 +373,7 @@ impl Store {
                 |r| {
                     let csrf: String = r.get(0)?;
                     let exp: i64 = r.get(1)?;
-                    let role: String = r.get(4)?;
-                    let user = User {
-                        id: r.get(2)?,
-                        username: r.get(3)?,
-                        role: Role::parse(&role).unwrap_or(Role::Auditor),
-                        disabled: r.get::<_, i64>(5)? != 0,
-                        created_at_ms: r.get(6)?,
-                    };
-                    Ok((csrf, exp, user))
+                    Ok((csrf, exp, row_user_at(r, 2)?))
                 },
             )
             .optional()
@@ -310,13 +394,15 @@ impl Store {
     }
 
     /// For a first start with no account: creates `username` as admin with a random password and
-    /// returns it (to be shown once). `None` when any user exists already.
+    /// returns it (to be shown once). `None` when any user exists already. The password is
+    /// temporary: the first login must replace it.
     pub fn bootstrap_admin(&self, username: &str) -> Result<Option<String>> {
         if self.user_count()? > 0 {
             return Ok(None);
         }
         let password = random_hex(12);
         self.add_user(username, &password, Role::Admin)?;
+        self.set_must_change_password(username, true)?;
         self.record("system", "user.add", username, &serde_json::json!({"role": "admin", "bootstrap": true}))?;
         Ok(Some(password))
     }

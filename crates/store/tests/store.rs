@@ -634,7 +634,14 @@ fn cli_manages_users_and_verifies_the_trail() {
     let add = |role: &str, name: &str, pw: &[u8]| {
         let mut out = Vec::new();
         cli::run_user_with(
-            UserArgs { command: UserCommand::Add { data: data.clone(), role: role.into(), name: name.into() } },
+            UserArgs {
+                command: UserCommand::Add {
+                    data: data.clone(),
+                    role: role.into(),
+                    temporary: false,
+                    name: name.into(),
+                },
+            },
             &mut &pw[..],
             &mut out,
         )
@@ -644,7 +651,7 @@ fn cli_manages_users_and_verifies_the_trail() {
     assert!(add("operator", "empty", b"").unwrap_err().to_string().contains("no password on standard input"));
     assert!(add("wizard", "w", b"long enough pw\n").unwrap_err().to_string().contains("unknown role"));
     cli::run_user_with(
-        UserArgs { command: UserCommand::Passwd { data: data.clone(), name: "olive".into() } },
+        UserArgs { command: UserCommand::Passwd { data: data.clone(), temporary: false, name: "olive".into() } },
         &mut &b"a new operator pw\r\n"[..],
         &mut out,
     )

@@ -11,6 +11,7 @@ mod run;
 mod settings;
 
 use clap::{Parser, Subcommand};
+use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -51,6 +52,33 @@ enum EvalCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let data = match &cli.cmd {
+        Cmd::Run(_) => None,
+        Cmd::Init(a) => Some(a.data.clone()),
+        Cmd::User(a) => Some(a.command.data().to_path_buf()),
+        Cmd::Audit(a) => a.command.data().map(Path::to_path_buf),
+        Cmd::Retention(a) => Some(retention_data(a).clone()),
+        Cmd::Analyze(_) | Cmd::Bench(_) | Cmd::Eval(_) => None,
+    };
+    let writes_data = matches!(cli.cmd, Cmd::Run(_) | Cmd::Init(_) | Cmd::User(_) | Cmd::Audit(_) | Cmd::Retention(_));
+    if writes_data {
+        owner_only_files();
+    }
+    // Only a folder that holds Vigie data is checked (a mistyped path is not ours to change).
+    let holds_data = |d: &std::path::PathBuf| d.join(vigie_store::DB_FILE).exists() || d.join("archive.db").exists();
+    if let Some(d) = data.filter(holds_data) {
+        match vigie_store::secure_data_dir(&d) {
+            Ok(fixed) => {
+                for line in vigie_store::describe_fixed_permissions(&d, &fixed) {
+                    eprintln!("warning: {line}");
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let res = match cli.cmd {
         Cmd::Run(a) => run::run(&a),
         Cmd::Analyze(a) => analyze::run(&a),
@@ -72,12 +100,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn retention(a: &vigie_archive::RetentionArgs) -> anyhow::Result<()> {
-    let data = match &a.command {
+/// Everything the data commands create (footage, exports, the catalogue and its journal) is
+/// for the service account alone, whatever umask the shell or unit file left.
+fn owner_only_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only changes this process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+fn retention_data(a: &vigie_archive::RetentionArgs) -> &std::path::PathBuf {
+    match &a.command {
         vigie_archive::RetentionCommand::Status { data, .. } | vigie_archive::RetentionCommand::Run { data, .. } => {
             data
         }
-    };
+    }
+}
+
+fn retention(a: &vigie_archive::RetentionArgs) -> anyhow::Result<()> {
+    let data = retention_data(a);
     let store = vigie_store::Store::open(data, std::sync::Arc::new(vigie_core::SystemClock::default()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let report = vigie_archive::run_retention(a, None, std::sync::Arc::new(store))?;

@@ -39,6 +39,27 @@ pub struct RunArgs {
     /// Listen on this address instead of the config's `server.listen`.
     #[arg(long)]
     pub listen: Option<String>,
+    /// Log lines as plain text (colours only on a terminal) or as JSON objects, one per line,
+    /// for a log collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,ort=warn".into());
+    let base = tracing_subscriber::fmt().with_writer(std::io::stderr);
+    // Colour codes are for people at a terminal; in a file or a journal they are noise.
+    let _ = match format {
+        LogFormat::Text => base.with_ansi(std::io::stderr().is_terminal()).with_env_filter(filter()).try_init(),
+        LogFormat::Json => base.json().with_ansi(false).with_env_filter(filter()).try_init(),
+    };
 }
 
 /// A camera's rules as configured, and the engine built from them. The camera thread rebuilds
@@ -131,8 +152,10 @@ impl NodeHooks {
                 clear_jpeg: clear.as_deref().map(|v| v.as_slice()),
                 fired_at_ms: Some(unix_ms(frame.captured_at)),
             };
+            // A catalogue that cannot store the alert (disk full) still gets it on the live
+            // feed and later in the catalogue; only an overflowing backlog loses it.
             if let Err(e) = self.hub.publish_with(&ev, extras) {
-                tracing::error!(camera = %self.id, error = %e, "cannot store alert");
+                tracing::error!(camera = %self.id, error = %e, "alert lost");
             }
             if ev.phase == EventPhase::Opened {
                 self.summarizer.link_event(&ev);
@@ -391,17 +414,16 @@ fn watch_config(path: PathBuf, slots: Slots, audit: Arc<dyn AuditSink>, stop: Ar
 }
 
 pub fn run(a: &RunArgs) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,ort=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    init_logging(a.log_format);
     let mut cfg = VigieConfig::load(&a.config)?;
     if let Some(l) = &a.listen {
         cfg.server.listen = l.clone();
     }
-    std::fs::create_dir_all(&a.data).with_context(|| format!("cannot create data directory {}", a.data.display()))?;
+    let fixed =
+        vigie_store::secure_data_dir(&a.data).with_context(|| format!("data directory {}", a.data.display()))?;
+    for line in vigie_store::describe_fixed_permissions(&a.data, &fixed) {
+        tracing::warn!("{line}");
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
     // Before anything opens files: the console's connection cap is set below this limit.
     let fds = vigie_server::serve::raise_fd_limit();
@@ -411,14 +433,14 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
 
     let store = Arc::new(Store::open(&a.data, clock.clone()).map_err(|e| anyhow!("{e}"))?);
     if let Some(pw) = store.bootstrap_admin("admin").map_err(|e| anyhow!("{e}"))? {
-        let file = a.data.join("initial-admin-password.txt");
+        let file = a.data.join(vigie_store::INITIAL_PASSWORD_FILE);
+        // Owner-only by the process umask (set before anything is created); removed once the
+        // password is changed, which the first login must do.
         let _ = std::fs::write(&file, format!("{pw}\n"));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
-        }
-        println!("first administrator created: user \"admin\", password {pw} (also in {}); change it with `vigie user passwd`", file.display());
+        println!(
+            "first administrator created: user \"admin\", password {pw} (also in {}); the first login must replace it",
+            file.display()
+        );
     }
     match store.close_interrupted_alerts() {
         Ok(ids) if !ids.is_empty() => {
@@ -619,6 +641,10 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     tracing::info!("stopping");
     pipeline.shutdown();
     retention.stop();
+    hub.retry_pending();
+    if hub.pending() > 0 {
+        tracing::error!(waiting = hub.pending(), "alerts shown live could not be stored before stopping");
+    }
     // After the cameras, so that the last checkpoint covers the alerts they closed.
     checkpoints.stop();
     served

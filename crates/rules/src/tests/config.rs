@@ -69,6 +69,58 @@ fn errors_name_the_zone_or_rule_and_key() {
     assert!(err(&zones(), &[a.clone(), a]).starts_with("cameras.plaza.rules.dup.id: another rule"));
 }
 
+/// Out-of-range numbers (huge, negative, not a number, infinite) are refused by key, with the
+/// range; the largest sane values pass.
+#[test]
+fn numeric_parameters_have_sane_ranges() {
+    let crowd = |f: &dyn Fn(&mut RuleConfig)| {
+        let mut r = rule("r1", EventType::Crowd, "square");
+        r.min_count = Some(3);
+        f(&mut r);
+        validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default())
+    };
+    for (v, shown) in
+        [(1e308, "1e308"), (86_400.5, "86400.5"), (-0.5, "-0.5"), (f64::NAN, "NaN"), (f64::INFINITY, "inf")]
+    {
+        let e = crowd(&|r| r.min_duration_s = Some(v)).unwrap_err();
+        assert_eq!(e.key, "cameras.plaza.rules.r1.min_duration_s", "{e}");
+        assert!(e.message.contains("86400") && e.message.contains(shown), "{e}");
+        let e = crowd(&|r| r.cooldown_s = Some(v)).unwrap_err();
+        assert_eq!(e.key, "cameras.plaza.rules.r1.cooldown_s", "{e}");
+        let e = crowd(&|r| r.hysteresis_s = Some(v)).unwrap_err();
+        assert_eq!(e.key, "cameras.plaza.rules.r1.hysteresis_s", "{e}");
+    }
+    crowd(&|r| {
+        r.min_duration_s = Some(86_400.0);
+        r.cooldown_s = Some(0.0);
+        r.min_count = Some(crate::config::MAX_COUNT);
+    })
+    .expect("the bounds themselves are accepted");
+    let e = crowd(&|r| r.min_count = Some(crate::config::MAX_COUNT + 1)).unwrap_err();
+    assert_eq!(e.to_string(), "cameras.plaza.rules.r1.min_count: must be between 1 and 10000, got 10001");
+    let e = crowd(&|r| r.min_count = Some(0)).unwrap_err();
+    assert_eq!(e.key, "cameras.plaza.rules.r1.min_count");
+
+    let mut r = rule("down", EventType::PersonDown, "square");
+    r.lying_aspect = Some(1e9);
+    let e = validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err();
+    assert_eq!(e.key, "cameras.plaza.rules.down.lying_aspect", "{e}");
+    let mut r = rule("tag", EventType::Graffiti, "mur");
+    r.min_area_px = Some(f64::MAX);
+    let e = validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err();
+    assert_eq!(e.key, "cameras.plaza.rules.tag.min_area_px", "{e}");
+    let mut r = rule("ww", EventType::WrongWay, "voie");
+    r.min_distance_px = Some(-3.0);
+    let e = validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err();
+    assert_eq!(e.key, "cameras.plaza.rules.ww.min_distance_px", "{e}");
+
+    let mut z = zones();
+    z[0].polygon = vec![[0.0, 0.0], [1e12, 0.0], [1e12, 1e12]];
+    let e = validate_camera("plaza", &z, &[], None, &EventsConfig::default()).unwrap_err();
+    assert_eq!(e.key, "cameras.plaza.zones.square.polygon", "{e}");
+    assert!(e.message.contains("beyond any camera picture"), "{e}");
+}
+
 #[test]
 fn calibration_and_timezone_errors() {
     let bad =

@@ -308,8 +308,16 @@ pub(crate) async fn add_user(
     let role = Role::parse(&req.role)?;
     let s = st.store.clone();
     let name = req.username.clone();
-    let user = blocking(move || s.add_user(&name, &req.password, role).map_err(ApiError::from)).await?;
-    audit(&st, &ctx.user.username, "user.add", &user.username, serde_json::json!({"role": role})).await?;
+    // The administrator chose this password: it opens the account once, to set the user's own.
+    let user = blocking(move || {
+        let mut u = s.add_user(&name, &req.password, role).map_err(ApiError::from)?;
+        s.set_must_change_password(&name, true).map_err(ApiError::from)?;
+        u.must_change_password = true;
+        Ok(u)
+    })
+    .await?;
+    audit(&st, &ctx.user.username, "user.add", &user.username, serde_json::json!({"role": role, "temporary": true}))
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -340,10 +348,12 @@ pub(crate) async fn set_password(
     Path(name): Path<String>,
     Body(req): Body<PasswordReq>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    // A password set for someone else is temporary; one's own is not.
+    let temporary = name != ctx.user.username;
     let (s, n) = (st.store.clone(), name.clone());
-    blocking(move || s.set_password(&n, &req.password).map_err(ApiError::from)).await?;
+    blocking(move || s.set_password_as(&n, &req.password, temporary).map_err(ApiError::from)).await?;
     st.feeds.end_user(&name);
-    audit(&st, &ctx.user.username, "user.passwd", &name, serde_json::json!({})).await?;
+    audit(&st, &ctx.user.username, "user.passwd", &name, serde_json::json!({"temporary": temporary})).await?;
     Ok(Json(serde_json::json!({"ok": true})))
 }
 

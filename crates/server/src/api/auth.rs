@@ -131,6 +131,7 @@ fn session_json(u: &User, csrf: &str, expires_at_ms: i64) -> serde_json::Value {
         "csrf_token": csrf,
         "expires_at_ms": expires_at_ms,
         "permissions": permissions(u),
+        "password_change_required": u.must_change_password,
     })
 }
 
@@ -221,4 +222,37 @@ pub(crate) async fn logout(State(st): St, Extension(ctx): Extension<Ctx>) -> Res
 
 pub(crate) async fn me(Extension(ctx): Extension<Ctx>) -> Json<serde_json::Value> {
     Json(session_json(&ctx.user, &ctx.csrf, ctx.expires_at_ms))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChangePasswordReq {
+    old_password: String,
+    new_password: String,
+}
+
+/// A user sets their own password (required first when someone else chose it). Their other
+/// sessions close; this one stays open.
+pub(crate) async fn change_password(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Body(req): Body<ChangePasswordReq>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (s, name, token) = (st.store.clone(), ctx.user.username.clone(), ctx.token.clone());
+    blocking(move || {
+        s.change_own_password(&name, &req.old_password, &req.new_password, &token).map_err(ApiError::from)
+    })
+    .await?;
+    st.feeds.end_user_except(&ctx.user.username, Some(&ctx.token));
+    let was_required = ctx.user.must_change_password;
+    audit(
+        &st,
+        &ctx.user.username,
+        "user.password_changed",
+        &ctx.user.username,
+        serde_json::json!({"required": was_required}),
+    )
+    .await?;
+    let user = User { must_change_password: false, ..ctx.user.clone() };
+    Ok(Json(session_json(&user, &ctx.csrf, ctx.expires_at_ms)))
 }

@@ -122,6 +122,7 @@ impl Server {
             .route("/api/login", post(auth::login))
             .route("/api/logout", post(auth::logout))
             .route("/api/me", get(auth::me))
+            .route("/api/me/password", post(auth::change_password))
             .route("/api/alerts", get(alerts::list))
             .route("/api/alerts/stream", get(alerts::stream))
             .route("/api/alerts/{id}", get(alerts::detail))
@@ -322,6 +323,13 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
             return ApiError::forbidden("missing or wrong CSRF token: send the csrf_token from login in X-CSRF-Token")
                 .into_response();
         }
+    }
+    if user.must_change_password && !routes::BEFORE_PASSWORD_CHANGE.contains(&(method.as_str(), spec.path)) {
+        return ApiError::forbidden(
+            "password change required: your password was set by someone else; set your own with \
+             POST /api/me/password (old_password, new_password) before anything else",
+        )
+        .into_response();
     }
     if let Access::Perm(p) = spec.access {
         if !p.allowed(user.role) {

@@ -69,8 +69,14 @@ impl FeedRegistry {
 
     /// Ends the feeds of every session of a user (disabled, password changed).
     pub fn end_user(&self, username: &str) {
-        self.sessions.lock().retain(|_, f| {
-            if f.username == username {
+        self.end_user_except(username, None)
+    }
+
+    /// Ends the feeds of a user's other sessions: a user changing their own password keeps the
+    /// session they did it from, and the catalogue ends the others.
+    pub fn end_user_except(&self, username: &str, keep: Option<&str>) {
+        self.sessions.lock().retain(|token, f| {
+            if f.username == username && Some(token.as_str()) != keep {
                 f.end.send_replace(true);
                 false
             } else {
