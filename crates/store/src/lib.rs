@@ -17,7 +17,7 @@ pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissRe
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
 pub use migrate::latest as latest_schema_version;
 pub use report::{ReportRow, TransparencyReport};
-pub use users::{LoginOutcome, Role, Session, SessionLookup, User, MIN_PASSWORD_LEN};
+pub use users::{LoginOutcome, Role, Session, SessionLookup, User, MAX_PASSWORD_CHARS, MIN_PASSWORD_LEN};
 
 use parking_lot::Mutex;
 use rusqlite::Connection;

@@ -1,17 +1,20 @@
 //! Login, logout, session info, and the failed-login rate limit.
 
 use super::{audit, blocking, Body, ClientIp, Ctx, St, SESSION_COOKIE};
+use crate::ServerConfig;
+use crate::config::{CookieSecure, IpNet};
 use crate::error::ApiError;
 use crate::routes::Perm;
 use axum::extract::Extension;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
-use vigie_store::{LoginOutcome, User};
+use vigie_store::{LoginOutcome, User, MAX_PASSWORD_CHARS};
 
 /// Failed attempts per key (`user:<name>`, `ip:<addr>`) within a sliding window, in the
 /// store clock's monotonic time. Kept in memory: a restart forgets, which is acceptable for a
@@ -87,8 +90,36 @@ fn session_json(u: &User, csrf: &str, expires_at_ms: i64) -> serde_json::Value {
     })
 }
 
-pub(crate) async fn login(State(st): St, Extension(ip): Extension<ClientIp>, Body(req): Body<LoginReq>) -> Response {
-    match login_inner(st, ip.0, req).await {
+/// Whether the session cookie gets `Secure` for this request (see [`CookieSecure`]).
+fn cookie_secure(cfg: &ServerConfig, peer: &str, headers: &HeaderMap) -> bool {
+    match cfg.cookie_secure {
+        CookieSecure::Always => true,
+        CookieSecure::Never => false,
+        CookieSecure::Auto => {
+            let Ok(ip) = peer.parse::<IpAddr>() else { return false };
+            let trusted = cfg.trusted_proxies.iter().filter_map(|p| IpNet::parse(p).ok()).any(|n| n.contains(ip));
+            // The first value is what the client used when proxies are chained.
+            let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
+            trusted && proto.is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+        }
+    }
+}
+
+fn secure_attr(st: &super::AppState, peer: &str, headers: &HeaderMap) -> &'static str {
+    if cookie_secure(&st.cfg, peer, headers) {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+pub(crate) async fn login(
+    State(st): St,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    Body(req): Body<LoginReq>,
+) -> Response {
+    match login_inner(st, ip.0, &headers, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -96,7 +127,14 @@ pub(crate) async fn login(State(st): St, Extension(ip): Extension<ClientIp>, Bod
 
 use axum::extract::State;
 
-async fn login_inner(st: std::sync::Arc<super::AppState>, ip: String, req: LoginReq) -> Result<Response, ApiError> {
+async fn login_inner(
+    st: std::sync::Arc<super::AppState>,
+    ip: String,
+    headers: &HeaderMap,
+    req: LoginReq,
+) -> Result<Response, ApiError> {
+    // Refused before Argon2 hashes it; the same bound the catalogue sets on new passwords.
+    super::max_len("password", &req.password, MAX_PASSWORD_CHARS)?;
     let keys = [format!("user:{}", req.username), format!("ip:{ip}")];
     let now = st.store.clock().monotonic();
     if let Some(wait) = st.limiter.retry_after(&keys, now) {
@@ -131,7 +169,7 @@ async fn login_inner(st: std::sync::Arc<super::AppState>, ip: String, req: Login
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
                 session.token,
                 ttl.as_secs(),
-                if st.cfg.cookie_secure { "; Secure" } else { "" }
+                secure_attr(&st, &ip, headers)
             );
             let mut resp = Json(session_json(&user, &session.csrf_token, session.expires_at_ms)).into_response();
             resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex token"));
@@ -140,7 +178,12 @@ async fn login_inner(st: std::sync::Arc<super::AppState>, ip: String, req: Login
     }
 }
 
-pub(crate) async fn logout(State(st): St, Extension(ctx): Extension<Ctx>) -> Result<Response, ApiError> {
+pub(crate) async fn logout(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let s = st.store.clone();
     let token = ctx.token.clone();
     blocking(move || s.delete_session(&token).map_err(ApiError::from)).await?;
@@ -148,7 +191,7 @@ pub(crate) async fn logout(State(st): St, Extension(ctx): Extension<Ctx>) -> Res
     let mut resp = Json(serde_json::json!({"ok": true})).into_response();
     let cookie = format!(
         "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if st.cfg.cookie_secure { "; Secure" } else { "" }
+        secure_attr(&st, &ip.0, &headers)
     );
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
     Ok(resp)
