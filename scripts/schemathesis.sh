@@ -72,10 +72,8 @@ for role in $roles; do
   rc=${PIPESTATUS[0]}
   set -e
   [ "$rc" -eq 0 ] || status=1
-  requests=$(grep -c '"ScenarioFinished"\|"interactions"' "$tmp/$role.ndjson" 2>/dev/null || true)
-  summary+=("$role: exit $rc, $(grep -E 'test cases|Test cases' "$tmp/$role.out" | tail -n 1 | sed 's/^ *//')")
+  summary+=("$role: exit $rc; $(grep -iE 'test cases:' "$tmp/$role.out" | tail -n 1 | sed 's/^ *//')")
 done
-grep -c ' 5[0-9][0-9] ' "$tmp/node.log" >/dev/null 2>&1 || true
 echo "== summary"
 printf '%s\n' "${summary[@]}"
 if grep -q 'panicked' "$tmp/node.log"; then

@@ -60,6 +60,50 @@ fn open_err(name: &str, reason: impl Into<String>) -> SourceError {
     SourceError::Open { source_name: name.to_string(), reason: reason.into() }
 }
 
+/// Bytes before the first child box, for the boxes whose payload holds boxes (the ones the `mp4`
+/// crate walks).
+fn children_offset(kind: &[u8; 4]) -> Option<usize> {
+    Some(match kind {
+        b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" | b"edts" | b"dinf" | b"mvex" | b"udta" => 8,
+        // Full box header and an entry count.
+        b"stsd" | b"dref" => 16,
+        b"meta" => 12,
+        // Visual sample entry fields come before avcC/btrt/pasp.
+        b"avc1" | b"avc3" | b"hvc1" | b"hev1" => 86,
+        b"mp4a" => 36,
+        _ => return None,
+    })
+}
+
+/// Checks that every box in the index lies within its parent and has a usable size. The `mp4`
+/// crate loops forever on a box of size 0 inside `moov` (it seeks back to the same header), so a
+/// damaged index is refused here first, naming the box and its byte offset.
+fn check_boxes(buf: &[u8], start: usize, end: usize, file_offset: u64, depth: u32) -> Result<(), String> {
+    let mut pos = start;
+    while pos + 8 <= end {
+        let kind: [u8; 4] = buf[pos + 4..pos + 8].try_into().unwrap();
+        let name = String::from_utf8_lossy(&kind).escape_debug().to_string();
+        let (mut size, mut header) = (u32::from_be_bytes(buf[pos..pos + 4].try_into().unwrap()) as u64, 8);
+        if size == 1 && pos + 16 <= end {
+            size = u64::from_be_bytes(buf[pos + 8..pos + 16].try_into().unwrap());
+            header = 16;
+        }
+        let left = (end - pos) as u64;
+        if size < header as u64 || size > left {
+            return Err(format!(
+                "damaged index: box '{name}' at byte {} has size {size} ({left} bytes left in its parent)",
+                file_offset + pos as u64
+            ));
+        }
+        let size = size as usize;
+        if let Some(off) = children_offset(&kind).filter(|&o| o <= size && depth < 16) {
+            check_boxes(buf, pos + off, pos + size, file_offset, depth + 1)?;
+        }
+        pos += size;
+    }
+    Ok(())
+}
+
 /// Byte offset just past the `moov` box, found by walking top-level box headers. Lets a file
 /// whose `mdat` was cut short still be opened (the `mp4` crate rejects a box larger than the file).
 fn moov_end(f: &mut File, len: u64) -> std::io::Result<Option<u64>> {
@@ -80,7 +124,15 @@ fn moov_end(f: &mut File, len: u64) -> std::io::Result<Option<u64>> {
             return Ok(None);
         }
         if &kind == b"moov" {
-            return Ok((pos + size <= len).then_some(pos + size));
+            if pos + size > len {
+                return Ok(None);
+            }
+            let mut buf = vec![0u8; size as usize];
+            f.seek(SeekFrom::Start(pos))?;
+            f.read_exact(&mut buf)?;
+            check_boxes(&buf, 0, buf.len(), pos, 0)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            return Ok(Some(pos + size));
         }
         pos += size;
     }
@@ -331,6 +383,32 @@ mod tests {
         std::fs::write(&p, b"this is not a video file at all").unwrap();
         let e = Mp4FileSource::open(&p, Mp4Options::default()).err().unwrap().to_string();
         assert!(e.contains("notes.mp4") && e.contains("moov"), "{e}");
+    }
+
+    /// Found by `vigie bench fuzz`: a box of size 0 inside the index made the `mp4` crate seek
+    /// back to the same header forever, so the camera never opened and a core spun at 100 %.
+    #[test]
+    fn a_box_of_size_zero_in_the_index_is_refused_not_looped_on() {
+        let mut data = std::fs::read(clip("parking-lot-top-down.mp4")).unwrap();
+        data.truncate(70_000);
+        let dir = tempfile::tempdir().unwrap();
+        for (kind, size) in [(b"stts", 0u32), (b"stsz", 0), (b"avcC", 3), (b"hdlr", 0)] {
+            let mut d = data.clone();
+            let at = d.windows(4).position(|w| w == kind).unwrap() - 4;
+            d[at..at + 4].copy_from_slice(&size.to_be_bytes());
+            let p = dir.path().join("damaged.mp4");
+            std::fs::write(&p, &d).unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(Mp4FileSource::open(&p, Mp4Options::default()).err().map(|e| e.to_string()));
+            });
+            let name = String::from_utf8_lossy(kind).to_string();
+            let e = rx
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("open hung on a '{name}' box of size {size}"))
+                .unwrap_or_else(|| panic!("a '{name}' box of size {size} was accepted"));
+            assert!(e.contains(&format!("damaged index: box '{name}' at byte {at} has size {size}")), "{e}");
+        }
     }
 
     #[test]

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-use vigie_core::{Packet, Rng};
+use vigie_core::rng::Rng;
+use vigie_core::Packet;
 use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
 #[derive(clap::Args)]
@@ -392,7 +393,7 @@ impl Target for TextTarget {
         let mut s = String::new();
         for _ in 0..rng.below(16) {
             match rng.below(4) {
-                0 | 1 => s.push_str(pick(rng, TEXT_WORDS)),
+                0 | 1 => s.push_str(*pick(rng, TEXT_WORDS)),
                 2 => s.push(*pick(rng, TEXT_CHARS)),
                 _ => {
                     let c = char::from_u32(rng.below(0x11_0000) as u32).unwrap_or('\u{fffd}');
@@ -441,8 +442,9 @@ pub struct Mp4Target {
 }
 
 impl Mp4Target {
-    /// The smaller bundled clips, each cut after its first `max_samples` samples' worth of
-    /// bytes would break the index; they are used whole, with the sample count as reference.
+    /// The two smaller bundled clips (their `moov` comes first), cut 64 KiB into the media data:
+    /// the demuxer stops at the first sample past the cut, so each input costs a few samples
+    /// rather than the whole clip, and the index (what the mutations aim at) is whole.
     pub fn new() -> anyhow::Result<Self> {
         let mut clips = Vec::new();
         for name in ["parking-lot-top-down.mp4", "highway-cctv.mp4"] {
@@ -454,6 +456,8 @@ impl Mp4Target {
                 .frame_count
                 .unwrap_or(0);
             let moov = moov_range(&data);
+            let mut data = data;
+            data.truncate(moov.end + 64 * 1024);
             clips.push((data, moov, samples));
         }
         Ok(Self { clips, dir: tempfile::tempdir()? })
@@ -983,7 +987,8 @@ mod tests {
                 }
             }
             if let Some((a, n)) = drop {
-                let au = &mut aus[a.index(aus.len())];
+                let k = a.index(aus.len());
+                let au = &mut aus[k];
                 if !au.is_empty() {
                     au.remove(n.index(au.len()));
                 }
@@ -1004,7 +1009,7 @@ mod tests {
             fn name(&self) -> &'static str {
                 "bad"
             }
-            fn generate(&self, rng: &mut Rng) -> Vec<u8> {
+            fn generate(&self, rng: &mut vigie_core::rng::Rng) -> Vec<u8> {
                 vec![rng.below(40) as u8]
             }
             fn check(&self, input: &[u8]) -> Result<(), String> {
