@@ -226,6 +226,10 @@ impl Mp4FileSource {
         if sps.is_empty() || pps.is_empty() {
             return Err(SourceError::Unsupported { source_name: name, reason: "H.264 track without SPS/PPS".into() });
         }
+        // The mp4 crate divides by it (frame rate, duration): a damaged 0 would panic.
+        if track.timescale() == 0 {
+            return Err(open_err(&name, format!("{}: damaged index: media timescale is 0", path.display())));
+        }
         let fps = track.frame_rate();
         let info = StreamInfo {
             codec: VideoCodec::H264,
@@ -443,6 +447,20 @@ mod tests {
 
     /// Found by `vigie bench fuzz`: an `stts` table covering fewer samples than the clip has made
     /// the `mp4` crate unwrap a missing entry (a panic in the camera's thread).
+    /// Found by `vigie bench fuzz`: a media timescale of 0 made the `mp4` crate divide by zero.
+    #[test]
+    fn a_zero_timescale_is_refused() {
+        let mut data = std::fs::read(clip("parking-lot-top-down.mp4")).unwrap();
+        // mdhd (version 0): size, type, version/flags, created, modified, then the timescale.
+        let at = data.windows(4).position(|w| w == b"mdhd").unwrap() + 16;
+        data[at..at + 4].copy_from_slice(&0u32.to_be_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("zero-timescale.mp4");
+        std::fs::write(&p, &data).unwrap();
+        let e = Mp4FileSource::open(&p, Mp4Options::default()).err().unwrap().to_string();
+        assert!(e.contains("damaged index: media timescale is 0"), "{e}");
+    }
+
     #[test]
     fn a_time_table_shorter_than_the_samples_ends_the_clip_with_an_error() {
         let mut data = std::fs::read(clip("parking-lot-top-down.mp4")).unwrap();
