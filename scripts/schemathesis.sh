@@ -35,7 +35,7 @@ cat >"$tmp/vigie.toml" <<EOF
 [server]
 listen = "127.0.0.1:$port"
 EOF
-roles="operator supervisor auditor admin"
+roles=${ROLES:-operator supervisor auditor admin}
 password=schemathesis-password-1
 for role in $roles; do
   printf '%s\n' "$password" | "$bin" user add --data "$tmp/data" --role "$role" "st-$role" >/dev/null
@@ -67,12 +67,14 @@ for role in $roles; do
     -H "Cookie: ${cookie[$role]}" -H "X-CSRF-Token: ${csrf[$role]}" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --exclude-path /api/logout --exclude-path /api/alerts/stream \
-    --max-examples "$examples" --seed 1 --workers 2 --request-timeout 20 --no-color \
+    --max-examples "$examples" --seed 1 --workers 1 --request-timeout 20 --no-color \
     --report ndjson --report-ndjson-path "$tmp/$role.ndjson" 2>&1 | tee "$tmp/$role.out" | tail -n 40
   rc=${PIPESTATUS[0]}
   set -e
+  # The failures and errors section, when the tail above cut it.
+  [ "$rc" -eq 0 ] || sed -n '/^=* \(FAILURES\|ERRORS\) =*$/,/^=* SUMMARY =*$/p' "$tmp/$role.out" | head -n 150
   [ "$rc" -eq 0 ] || status=1
-  summary+=("$role: exit $rc; $(grep -iE 'test cases:' "$tmp/$role.out" | tail -n 1 | sed 's/^ *//')")
+  summary+=("$role: exit $rc; test cases: $(grep -A1 '^Test cases:' "$tmp/$role.out" | tail -n 1 | sed 's/^ *//')")
 done
 echo "== summary"
 printf '%s\n' "${summary[@]}"

@@ -510,7 +510,12 @@ async fn cookies_from(h: &H, peer: &str, proto: Option<&str>) -> (String, String
         b
     };
     let body = r#"{"username":"op","password":"password-of-op"}"#;
-    let r = h.router.clone().oneshot(build("POST", "/api/login").body(axum::body::Body::from(body)).unwrap()).await.unwrap();
+    let r = h
+        .router
+        .clone()
+        .oneshot(build("POST", "/api/login").body(axum::body::Body::from(body)).unwrap())
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let login = r.headers()["set-cookie"].to_str().unwrap().to_string();
     let csrf = {

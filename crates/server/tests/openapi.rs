@@ -92,7 +92,12 @@ fn json_body(op: &serde_yaml::Value) -> Option<&serde_yaml::Value> {
 }
 
 /// Every string schema under `schema`, with where it is, for the length check.
-fn strings<'a>(doc: &'a serde_yaml::Value, schema: &'a serde_yaml::Value, at: String, out: &mut Vec<(String, &'a serde_yaml::Value)>) {
+fn strings<'a>(
+    doc: &'a serde_yaml::Value,
+    schema: &'a serde_yaml::Value,
+    at: String,
+    out: &mut Vec<(String, &'a serde_yaml::Value)>,
+) {
     let s = resolve(doc, schema);
     if s["type"].as_str() == Some("string") {
         out.push((at.clone(), s));

@@ -365,8 +365,40 @@ const TEXT_WORDS: &[&str] = &[
 /// Characters that break byte/char assumptions: case mappings that change length, combining
 /// marks, bidi controls, zero-width, astral planes.
 const TEXT_CHARS: &[char] = &[
-    'İ', 'ı', 'ß', 'ẞ', 'ﬁ', 'ŉ', 'ǰ', '\u{301}', '\u{308}', '\u{202e}', '\u{200b}', '\u{feff}', '\u{0}', '’', '\'',
-    ':', '.', 'h', '0', '9', '😀', '𝟘', '٣', '४', 'Ⅻ', '\u{10ffff}', '\t', '\n', ' ', ',', ';', '?', '(', ')',
+    'İ',
+    'ı',
+    'ß',
+    'ẞ',
+    'ﬁ',
+    'ŉ',
+    'ǰ',
+    '\u{301}',
+    '\u{308}',
+    '\u{202e}',
+    '\u{200b}',
+    '\u{feff}',
+    '\u{0}',
+    '’',
+    '\'',
+    ':',
+    '.',
+    'h',
+    '0',
+    '9',
+    '😀',
+    '𝟘',
+    '٣',
+    '४',
+    'Ⅻ',
+    '\u{10ffff}',
+    '\t',
+    '\n',
+    ' ',
+    ',',
+    ';',
+    '?',
+    '(',
+    ')',
 ];
 
 pub struct TextTarget {
@@ -700,7 +732,14 @@ impl Target for H264Target {
             if let Ok(Some(f)) = dec.decode(&pkt) {
                 let (cw, ch) = (f.width.div_ceil(2), f.height.div_ceil(2));
                 if f.y.len() != f.width * f.height || f.u.len() != cw * ch || f.v.len() != cw * ch {
-                    return Err(format!("frame {}x{} with planes of {}/{}/{}", f.width, f.height, f.y.len(), f.u.len(), f.v.len()));
+                    return Err(format!(
+                        "frame {}x{} with planes of {}/{}/{}",
+                        f.width,
+                        f.height,
+                        f.y.len(),
+                        f.u.len(),
+                        f.v.len()
+                    ));
                 }
             }
         }
@@ -762,7 +801,13 @@ pub struct TargetReport {
 
 /// Feeds `t` for `budget`; each input runs on a worker thread so that a hang is detected (after
 /// `hang`, normally [`HANG`]) and the run goes on with a fresh worker.
-pub fn fuzz_target(t: Arc<dyn Target>, budget: Duration, hang: Duration, seed: u64, findings_dir: &Path) -> TargetReport {
+pub fn fuzz_target(
+    t: Arc<dyn Target>,
+    budget: Duration,
+    hang: Duration,
+    seed: u64,
+    findings_dir: &Path,
+) -> TargetReport {
     let mut rep = TargetReport { name: t.name(), ..Default::default() };
     let mut rng = Rng::new(seed ^ fxhash(t.name()));
     let deadline = Instant::now() + budget;
@@ -816,7 +861,8 @@ fn fxhash(s: &str) -> u64 {
 
 pub fn run(a: &FuzzArgs) -> anyhow::Result<()> {
     let all = targets()?;
-    let chosen: Vec<_> = all.into_iter().filter(|t| a.only.is_empty() || a.only.iter().any(|o| o == t.name())).collect();
+    let chosen: Vec<_> =
+        all.into_iter().filter(|t| a.only.is_empty() || a.only.iter().any(|o| o == t.name())).collect();
     if chosen.is_empty() {
         anyhow::bail!("--only: no such target (config, search-text, mp4, rtsp-url, rtsp-h264)");
     }
@@ -825,7 +871,13 @@ pub fn run(a: &FuzzArgs) -> anyhow::Result<()> {
     println!("{:<12} {:>10} {:>9} {:>12}", "target", "inputs", "findings", "slowest ms");
     for t in chosen {
         let rep = fuzz_target(t, Duration::from_secs(a.seconds), HANG, a.seed, &a.findings);
-        println!("{:<12} {:>10} {:>9} {:>12.1}", rep.name, rep.tried, rep.findings.len(), rep.slowest.as_secs_f64() * 1e3);
+        println!(
+            "{:<12} {:>10} {:>9} {:>12.1}",
+            rep.name,
+            rep.tried,
+            rep.findings.len(),
+            rep.slowest.as_secs_f64() * 1e3
+        );
         for f in rep.findings.iter().take(5) {
             println!("    {f}");
         }

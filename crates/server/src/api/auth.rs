@@ -1,10 +1,10 @@
 //! Login, logout, session info, and the failed-login rate limit.
 
 use super::{audit, blocking, Body, ClientIp, Ctx, St, SESSION_COOKIE};
-use crate::ServerConfig;
 use crate::config::{CookieSecure, IpNet};
 use crate::error::ApiError;
 use crate::routes::Perm;
+use crate::ServerConfig;
 use axum::extract::Extension;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -99,7 +99,8 @@ fn cookie_secure(cfg: &ServerConfig, peer: &str, headers: &HeaderMap) -> bool {
             let Ok(ip) = peer.parse::<IpAddr>() else { return false };
             let trusted = cfg.trusted_proxies.iter().filter_map(|p| IpNet::parse(p).ok()).any(|n| n.contains(ip));
             // The first value is what the client used when proxies are chained.
-            let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
+            let proto =
+                headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
             trusted && proto.is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
         }
     }
@@ -189,10 +190,8 @@ pub(crate) async fn logout(
     blocking(move || s.delete_session(&token).map_err(ApiError::from)).await?;
     audit(&st, &ctx.user.username, "logout", &ctx.user.username, serde_json::json!({})).await?;
     let mut resp = Json(serde_json::json!({"ok": true})).into_response();
-    let cookie = format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        secure_attr(&st, &ip.0, &headers)
-    );
+    let cookie =
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}", secure_attr(&st, &ip.0, &headers));
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
     Ok(resp)
 }
