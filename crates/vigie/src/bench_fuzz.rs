@@ -425,7 +425,7 @@ impl Target for TextTarget {
         let mut s = String::new();
         for _ in 0..rng.below(16) {
             match rng.below(4) {
-                0 | 1 => s.push_str(*pick(rng, TEXT_WORDS)),
+                0 | 1 => s.push_str(pick::<&str>(rng, TEXT_WORDS)),
                 2 => s.push(*pick(rng, TEXT_CHARS)),
                 _ => {
                     let c = char::from_u32(rng.below(0x11_0000) as u32).unwrap_or('\u{fffd}');
