@@ -54,7 +54,7 @@ for role in $roles; do
   hdrs=$(curl -fsS -D - -o "$tmp/login.json" -H 'content-type: application/json' \
     -d "{\"username\":\"st-$role\",\"password\":\"$password\"}" "$base/api/login")
   cookie[$role]=$(printf '%s' "$hdrs" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(vigie_session=[0-9a-f]*\).*/\1/p')
-  csrf[$role]=$(jq -r .csrf_token "$tmp/login.json")
+  csrf[$role]=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["csrf_token"])' "$tmp/login.json")
 done
 
 status=0
