@@ -513,7 +513,9 @@ impl<'a> Parser<'a> {
 
     fn relative_last(&mut self, secs: i64, label: String) {
         let to = self.now.timestamp();
-        let from = to - jiff::SignedDuration::from_secs(secs);
+        // "last 99999999999999999999h" reaches past the calendar: it means everything before now
+        // (jiff's `-` would panic).
+        let from = to.checked_sub(jiff::SignedDuration::from_secs(secs)).unwrap_or(Timestamp::MIN);
         self.relative = Some((from, to, label));
     }
 
@@ -851,6 +853,20 @@ mod tests {
         assert_eq!(p.query.from_ms, Some(ms("2026-11-27T13:00:00Z")), "14:00 Paris = 13:00 UTC");
         assert_eq!(p.query.to_ms, Some(ms("2026-11-27T23:00:00Z")), "end of yesterday, Paris");
         assert!(p.understood.iter().any(|u| u.starts_with("time: yesterday")), "{:?}", p.understood);
+    }
+
+    /// Found by `vigie bench fuzz`: a relative window past the calendar's start panicked in
+    /// jiff's subtraction (a 500 from the search API).
+    #[test]
+    fn a_relative_window_past_the_calendar_means_everything_until_now() {
+        let now = at("2026-11-28T09:00:00Z");
+        for q in ["last 99999999999999999999h", "last 1e300 days", "les dernières 99999999999999 semaines"] {
+            let p = parse_text_query(q, now, &paris(), &vocab());
+            assert_eq!(p.query.to_ms.is_some(), p.query.from_ms.is_some(), "{q}: {:?}", p.query);
+        }
+        let p = parse_text_query("last 99999999999999999999h", now, &paris(), &vocab());
+        assert_eq!(p.query.to_ms, Some(ms("2026-11-28T09:00:00Z")));
+        assert!(p.query.from_ms.unwrap() < ms("0001-01-01T00:00:00Z"), "{:?}", p.query);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `[server]` and `[notify]` sections of vigie.toml. Each checks itself and names the key at fault.
 
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use vigie_core::config::key;
 use vigie_core::ConfigError;
 
@@ -12,8 +12,11 @@ pub struct ServerConfig {
     pub listen: String,
     /// Session lifetime from login (absolute), minutes.
     pub session_ttl_min: u32,
-    /// Adds `Secure` to the session cookie: set it when the console is served over HTTPS.
-    pub cookie_secure: bool,
+    /// `Secure` on the session cookie: `"auto"` (when the request came over HTTPS through a
+    /// trusted proxy), `true` (always) or `false` (never).
+    pub cookie_secure: CookieSecure,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-Proto` is believed.
+    pub trusted_proxies: Vec<String>,
     /// How long an unmask grant lasts, minutes.
     pub unmask_minutes: u32,
     /// Failed logins allowed per (user name, client address) within the window: what stops
@@ -55,7 +58,8 @@ impl Default for ServerConfig {
         Self {
             listen: "127.0.0.1:8080".into(),
             session_ttl_min: 480,
-            cookie_secure: false,
+            cookie_secure: CookieSecure::Auto,
+            trusted_proxies: Vec::new(),
             unmask_minutes: 15,
             login_max_failures: 5,
             login_max_failures_per_address: 50,
@@ -70,6 +74,97 @@ impl Default for ServerConfig {
             max_connections: 512,
             header_timeout_s: 10,
             body_timeout_s: 10,
+        }
+    }
+}
+
+/// When the session cookie carries `Secure`. The node speaks plain HTTP itself, so HTTPS can
+/// only be known from a TLS proxy in front of it, and only a proxy listed in `trusted_proxies`
+/// is believed (anyone else can send `X-Forwarded-Proto`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CookieSecure {
+    /// `Secure` when a trusted proxy says the request came over HTTPS.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl Serialize for CookieSecure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CookieSecure::Auto => s.serialize_str("auto"),
+            CookieSecure::Always => s.serialize_bool(true),
+            CookieSecure::Never => s.serialize_bool(false),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CookieSecure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = CookieSecure;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\", true or false")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<CookieSecure, E> {
+                Ok(if v { CookieSecure::Always } else { CookieSecure::Never })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CookieSecure, E> {
+                match v {
+                    "auto" => Ok(CookieSecure::Auto),
+                    "true" => Ok(CookieSecure::Always),
+                    "false" => Ok(CookieSecure::Never),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One `trusted_proxies` entry: an address, or a block such as `10.0.0.0/8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Result<IpNet, String> {
+        let (a, p) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = a.parse().map_err(|_| format!("'{s}' is not an IP address or CIDR block (10.0.0.0/8)"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(n) if n <= max => n,
+                _ => return Err(format!("'{s}': prefix length must be 0..={max}")),
+            },
+        };
+        Ok(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4 peer may show up as IPv4-mapped IPv6 on a dual-stack listener.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let m = if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix as u32) };
+                u32::from(n) & m == u32::from(a) & m
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let m = if self.prefix == 0 { 0 } else { u128::MAX << (128 - self.prefix as u32) };
+                u128::from(n) & m == u128::from(a) & m
+            }
+            _ => false,
         }
     }
 }
@@ -89,6 +184,11 @@ impl ServerConfig {
                 key(parent, "listen"),
                 format!("'{}' is not an address:port such as 127.0.0.1:8080", self.listen),
             ));
+        }
+        for (i, p) in self.trusted_proxies.iter().enumerate() {
+            if let Err(e) = IpNet::parse(p) {
+                errs.push(ConfigError::new(format!("{}[{i}]", key(parent, "trusted_proxies")), e));
+            }
         }
         range(&mut errs, parent, "session_ttl_min", self.session_ttl_min, 1, 7 * 24 * 60);
         range(&mut errs, parent, "unmask_minutes", self.unmask_minutes, 1, 24 * 60);
@@ -144,7 +244,8 @@ pub struct NotifyConfig {
 pub struct WebhookConfig {
     /// `http://host:port/path`. HTTPS is not built in: put a TLS relay on the same host.
     pub url: String,
-    /// Key of the `X-Vigie-Signature: sha256=<hex HMAC-SHA256 of the body>` header.
+    /// Key of the `X-Vigie-Signature: sha256=<hex HMAC-SHA256 of "<X-Vigie-Timestamp>.<body>">` header
+    /// ([`crate::notify::sign`]).
     pub secret: String,
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,

@@ -59,11 +59,58 @@ fn note_error(s: &Mutex<ChannelStatus>, e: &str) {
     s.last_error_at_ms = Some(now_ms());
 }
 
-/// `sha256=<hex HMAC-SHA256(secret, body)>`, the value of `X-Vigie-Signature`.
-pub fn sign(secret: &str, body: &[u8]) -> String {
+/// Header carrying the Unix time (seconds) a delivery was signed at.
+pub const TIMESTAMP_HEADER: &str = "x-vigie-timestamp";
+/// Header carrying `sha256=<hex>` from [`sign`].
+pub const SIGNATURE_HEADER: &str = "x-vigie-signature";
+/// Receivers should refuse deliveries signed longer ago than this (replays).
+pub const MAX_SIGNATURE_AGE_S: i64 = 300;
+
+/// `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, the value of `X-Vigie-Signature`;
+/// `timestamp_s` (Unix seconds) goes in `X-Vigie-Timestamp`. Signing the time with the body is
+/// what lets a receiver refuse a captured delivery replayed later. Every signed message the node
+/// sends goes through here.
+pub fn sign(secret: &str, timestamp_s: i64, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(timestamp_s.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Why a receiver refuses a delivery ([`verify`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("X-Vigie-Timestamp is missing or not Unix seconds")]
+    BadTimestamp,
+    #[error("signed {age_s} s ago, more than {max_s} s: refused as a possible replay")]
+    TooOld { age_s: i64, max_s: i64 },
+    #[error("X-Vigie-Signature does not match the body and timestamp")]
+    Mismatch,
+}
+
+/// What a receiver does with a delivery, written once so the README's recipe is tested: recompute
+/// the signature over `timestamp.body`, compare in constant time, refuse when older than
+/// `max_age_s` (or dated that far in the future).
+pub fn verify(
+    secret: &str,
+    timestamp: &str,
+    signature: &str,
+    body: &[u8],
+    now_s: i64,
+    max_age_s: i64,
+) -> Result<(), SignatureError> {
+    let ts: i64 = timestamp.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
+    let age_s = now_s.saturating_sub(ts);
+    if age_s.saturating_abs() > max_age_s {
+        return Err(SignatureError::TooOld { age_s, max_s: max_age_s });
+    }
+    let want = sign(secret, ts, body);
+    let (a, b) = (want.as_bytes(), signature.trim().as_bytes());
+    if a.len() != b.len() || a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) != 0 {
+        return Err(SignatureError::Mismatch);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -149,13 +196,16 @@ impl Notifier {
 async fn webhook_worker(cfg: WebhookConfig, mut rx: mpsc::Receiver<OutMsg>, status: Arc<NotifyStatus>) {
     let timeout = Duration::from_secs(cfg.timeout_s);
     while let Some(msg) = rx.recv().await {
-        let sig = sign(&cfg.secret, &msg.body);
         let mut delay = cfg.retry_initial_ms.max(1);
         for attempt in 1..=cfg.max_attempts {
-            let attempt_s = attempt.to_string();
+            // Signed afresh each attempt: a retry minutes later must still pass the receiver's age check.
+            let ts = now_ms().div_euclid(1000);
+            let sig = sign(&cfg.secret, ts, &msg.body);
+            let (attempt_s, ts_s) = (attempt.to_string(), ts.to_string());
             let headers = [
                 ("content-type", "application/json"),
-                ("x-vigie-signature", sig.as_str()),
+                (SIGNATURE_HEADER, sig.as_str()),
+                (TIMESTAMP_HEADER, ts_s.as_str()),
                 ("x-vigie-attempt", attempt_s.as_str()),
             ];
             let err = match crate::http_client::request("POST", &cfg.url, &headers, msg.body.to_vec(), timeout).await {

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use std::time::Duration;
+use vigie_server::config::CookieSecure;
 use vigie_server::{Access, ServerConfig, ROUTES};
 use vigie_store::{AlertAction, AlertState, Role};
 
@@ -139,7 +140,7 @@ async fn login_sets_a_strict_httponly_cookie_and_csrf_token() {
     assert_eq!(h.call("GET", "/api/me", Some(&sess), None).await.json()["csrf_token"], j["csrf_token"]);
     assert_eq!(h.audit_actions(1)[0], ("op".into(), "login".into(), "op".into()));
 
-    let secure = harness_with(ServerConfig { cookie_secure: true, ..Default::default() });
+    let secure = harness_with(ServerConfig { cookie_secure: CookieSecure::Always, ..Default::default() });
     let r = secure.call("POST", "/api/login", None, Some(r#"{"username":"op","password":"password-of-op"}"#)).await;
     assert!(r.headers.get("set-cookie").unwrap().to_str().unwrap().contains("; Secure"));
 }
@@ -500,4 +501,139 @@ async fn unblurred_footage_export_needs_a_supervisor_and_a_reason() {
     assert_eq!(flags, [false, true], "unblurred only with the reason");
     let audit = h.audit_actions(2);
     assert!(audit.iter().all(|e| e.1 == "footage.view"), "{audit:?}");
+}
+
+/// Logs in (then out) from `peer`, optionally through a proxy saying the client used `proto`;
+/// returns both Set-Cookie headers.
+async fn cookies_from(h: &H, peer: &str, proto: Option<&str>) -> (String, String) {
+    use tower::ServiceExt;
+    let addr = std::net::SocketAddr::new(peer.parse().unwrap(), 40000);
+    let build = |method: &str, uri: &str| {
+        let mut b = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .extension(axum::extract::ConnectInfo(addr))
+            .header("content-type", "application/json");
+        if let Some(p) = proto {
+            b = b.header("x-forwarded-proto", p);
+        }
+        b
+    };
+    let body = r#"{"username":"op","password":"password-of-op"}"#;
+    let r = h
+        .router
+        .clone()
+        .oneshot(build("POST", "/api/login").body(axum::body::Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let login = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    let csrf = {
+        use http_body_util::BodyExt;
+        let b = r.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice::<serde_json::Value>(&b).unwrap()["csrf_token"].as_str().unwrap().to_string()
+    };
+    let req = build("POST", "/api/logout")
+        .header("cookie", login.split(';').next().unwrap())
+        .header("x-csrf-token", csrf)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = h.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(r.status(), 200);
+    (login, r.headers()["set-cookie"].to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn cookie_secure_true_false_and_auto_behind_a_trusted_proxy() {
+    let secure = |c: &str| c.split(';').any(|a| a.trim() == "Secure");
+    let with = |mode: CookieSecure| {
+        harness_with(ServerConfig {
+            cookie_secure: mode,
+            trusted_proxies: vec!["10.9.0.0/16".into(), "192.0.2.7".into()],
+            ..Default::default()
+        })
+    };
+    // true and false hold whatever the request says.
+    for (mode, want) in [(CookieSecure::Always, true), (CookieSecure::Never, false)] {
+        let h = with(mode);
+        for (peer, proto) in [("10.9.1.1", Some("https")), ("203.0.113.5", None)] {
+            let (login, logout) = cookies_from(&h, peer, proto).await;
+            assert_eq!((secure(&login), secure(&logout)), (want, want), "{mode:?} {peer} {proto:?}: {login}");
+        }
+    }
+    // auto: Secure only when a trusted proxy says the client came over HTTPS.
+    let h = with(CookieSecure::Auto);
+    for (peer, proto, want) in [
+        ("10.9.1.1", Some("https"), true),
+        ("192.0.2.7", Some("HTTPS, http"), true),
+        ("::ffff:10.9.3.4", Some("https"), true),
+        ("10.9.1.1", Some("http"), false),
+        ("10.9.1.1", None, false),
+        // Anyone can send the header; an address outside the list is not believed.
+        ("203.0.113.5", Some("https"), false),
+        ("10.10.0.1", Some("https"), false),
+    ] {
+        let (login, logout) = cookies_from(&h, peer, proto).await;
+        assert_eq!((secure(&login), secure(&logout)), (want, want), "auto {peer} {proto:?}: {login}");
+        assert!(login.contains("HttpOnly") && login.contains("SameSite=Strict"), "{login}");
+    }
+}
+
+#[test]
+fn cookie_secure_reads_auto_and_the_old_booleans_and_checks_proxies() {
+    for (text, want) in [
+        ("", CookieSecure::Auto),
+        ("cookie_secure = \"auto\"", CookieSecure::Auto),
+        ("cookie_secure = true", CookieSecure::Always),
+        ("cookie_secure = false", CookieSecure::Never),
+    ] {
+        let c: ServerConfig = toml::from_str(text).unwrap();
+        assert_eq!(c.cookie_secure, want, "{text}");
+        c.validate("server").unwrap();
+    }
+    let e = toml::from_str::<ServerConfig>("cookie_secure = \"sometimes\"").unwrap_err().to_string();
+    assert!(e.contains("cookie_secure") || e.contains("\"auto\", true or false"), "{e}");
+    let c: ServerConfig = toml::from_str("trusted_proxies = [\"10.0.0.1\", \"10.0.0.0/33\", \"proxy.lan\"]").unwrap();
+    let keys: Vec<String> = c.validate("server").unwrap_err().into_iter().map(|e| e.key).collect();
+    assert_eq!(keys, ["server.trusted_proxies[1]", "server.trusted_proxies[2]"]);
+}
+
+/// Client strings past the documented `maxLength` are refused at once with a 400 naming the field
+/// (search text, time strings, passwords), before any search, parse or Argon2 hash.
+#[tokio::test]
+async fn over_long_search_text_times_and_passwords_get_a_clear_400() {
+    let h = harness();
+    let op = h.session("op");
+    let long_q = "a".repeat(501);
+    let long_t = format!("2025-06-01T08:00:00{}Z", "0".repeat(30));
+    for (path, field) in [
+        (format!("/api/search?q={long_q}"), "q"),
+        (format!("/api/search?camera={long_q}"), "camera"),
+        (format!("/api/search?from={long_t}"), "from"),
+        (format!("/api/alerts?to={long_t}"), "to"),
+        (format!("/api/cameras/cam1/clip?from={long_t}&to=2025-06-01"), "from"),
+    ] {
+        let r = h.call("GET", &path, Some(&op), None).await;
+        assert_eq!(r.status, 400, "{path}");
+        assert!(r.error().starts_with(&format!("'{field}' is too long")), "{path}: {}", r.error());
+    }
+    // At the limit it is not refused for its length.
+    let r = h.call("GET", &format!("/api/search?q={}", "a".repeat(500)), Some(&op), None).await;
+    assert_eq!(r.status, 200, "{}", r.error());
+    let sup = h.session("sup");
+    let r = h.call("GET", &format!("/api/reports/transparency?to={long_t}"), Some(&sup), None).await;
+    assert_eq!((r.status.as_u16(), r.error().starts_with("'to' is too long")), (400, true), "{}", r.error());
+
+    let login = format!(r#"{{"username":"op","password":"{}"}}"#, "é".repeat(1025));
+    let r = h.call("POST", "/api/login", None, Some(&login)).await;
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("'password' is too long: 1025 characters, at most 1024"), "{}", r.error());
+    let adm = h.session("adm");
+    let body = format!(r#"{{"username":"newbie","password":"{}","role":"operator"}}"#, "x".repeat(1025));
+    let r = h.call("POST", "/api/users", Some(&adm), Some(&body)).await;
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("password too long"), "{}", r.error());
+    // 1024 multi-byte characters are within the documented limit.
+    let body = format!(r#"{{"username":"newbie","password":"{}","role":"operator"}}"#, "é".repeat(1024));
+    assert_eq!(h.call("POST", "/api/users", Some(&adm), Some(&body)).await.status, 201);
 }

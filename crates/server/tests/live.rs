@@ -82,7 +82,10 @@ fn percentiles_use_nearest_rank() {
 }
 
 /// A local receiver that fails the first `fail_first` deliveries.
-async fn receiver(fail_first: usize) -> (String, Arc<parking_lot::Mutex<Vec<(String, String, Vec<u8>)>>>) {
+/// Each delivery: signature, attempt, timestamp headers and the body.
+type Deliveries = Arc<parking_lot::Mutex<Vec<(String, String, String, Vec<u8>)>>>;
+
+async fn receiver(fail_first: usize) -> (String, Deliveries) {
     use axum::http::{HeaderMap, StatusCode};
     let got = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let g = got.clone();
@@ -93,7 +96,7 @@ async fn receiver(fail_first: usize) -> (String, Arc<parking_lot::Mutex<Vec<(Str
             async move {
                 let mut v = g.lock();
                 let h = |k: &str| headers.get(k).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-                v.push((h("x-vigie-signature"), h("x-vigie-attempt"), body.to_vec()));
+                v.push((h("x-vigie-signature"), h("x-vigie-attempt"), h("x-vigie-timestamp"), body.to_vec()));
                 if v.len() <= fail_first {
                     StatusCode::SERVICE_UNAVAILABLE
                 } else {
@@ -150,10 +153,26 @@ async fn webhook_is_signed_and_retried() {
     assert_eq!(got.len(), 3, "two refusals, then delivered");
     let attempts: Vec<&str> = got.iter().map(|g| g.1.as_str()).collect();
     assert_eq!(attempts, ["1", "2", "3"]);
-    for (sig, _, body) in &got {
-        assert_eq!(sig, &notify::sign(secret, body));
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    for (sig, _, ts, body) in &got {
+        // What a receiver does (README): recompute over "<timestamp>.<body>", refuse old ones.
+        let t: i64 = ts.parse().unwrap_or_else(|_| panic!("X-Vigie-Timestamp '{ts}' is not Unix seconds"));
+        assert!((now_s - t).abs() <= 30, "timestamp {t} is not the sending time (now {now_s})");
+        assert_eq!(sig, &notify::sign(secret, t, body));
+        assert_eq!(notify::verify(secret, ts, sig, body, now_s, notify::MAX_SIGNATURE_AGE_S), Ok(()));
+        // The same delivery replayed later, or with its timestamp moved, is refused.
+        let later = now_s + notify::MAX_SIGNATURE_AGE_S + 60;
+        assert!(matches!(
+            notify::verify(secret, ts, sig, body, later, notify::MAX_SIGNATURE_AGE_S),
+            Err(notify::SignatureError::TooOld { .. })
+        ));
+        let moved = (t + 1).to_string();
+        assert_eq!(
+            notify::verify(secret, &moved, sig, body, now_s, notify::MAX_SIGNATURE_AGE_S),
+            Err(notify::SignatureError::Mismatch)
+        );
     }
-    let body: serde_json::Value = serde_json::from_slice(&got[0].2).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&got[0].3).unwrap();
     assert_eq!((body["event"].as_str(), body["alert"]["id"].as_str()), (Some("alert.opened"), Some("w1")));
     let st = notifier.status().webhook.lock().clone();
     assert_eq!((st.retries, st.failed), (2, 0));

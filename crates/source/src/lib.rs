@@ -11,7 +11,7 @@ mod runner;
 pub use backoff::Backoff;
 pub use health::{CameraState, Health, HealthSnapshot};
 pub use mp4file::{Mp4FileSource, Mp4Options, Pacing};
-pub use rtsp::{RtspCredentials, RtspOptions, RtspSource};
+pub use rtsp::{check_camera_url, RtspCredentials, RtspOptions, RtspSource};
 pub use runner::{CameraFeed, SourceFactory};
 
 use vigie_core::{Packet, StreamInfo};

@@ -60,6 +60,77 @@ fn open_err(name: &str, reason: impl Into<String>) -> SourceError {
     SourceError::Open { source_name: name.to_string(), reason: reason.into() }
 }
 
+/// Runs a call into the `mp4` crate, turning its panics on damaged tables (it unwraps lookups
+/// such as a sample's time in `stts`) into an error naming them.
+fn unwound<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        format!("damaged index ({msg})")
+    })
+}
+
+/// Bytes before the first child box, for the boxes whose payload holds boxes (the ones the `mp4`
+/// crate walks).
+fn children_offset(kind: &[u8; 4]) -> Option<usize> {
+    Some(match kind {
+        b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" | b"edts" | b"dinf" | b"mvex" | b"udta" | b"ilst" => 8,
+        // Full box header and an entry count.
+        b"stsd" | b"dref" => 16,
+        b"meta" => 12,
+        // Visual sample entry fields come before avcC/btrt/pasp.
+        b"avc1" | b"avc3" | b"hvc1" | b"hev1" => 86,
+        b"mp4a" => 36,
+        _ => return None,
+    })
+}
+
+/// Checks that every box in the index lies within its parent and has a usable size. The `mp4`
+/// crate loops forever on a box of size 0 inside `moov` (it seeks back to the same header), so a
+/// damaged index is refused here first, naming the box and its byte offset.
+fn check_boxes(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    parent: &[u8; 4],
+    file_offset: u64,
+    depth: u32,
+) -> Result<(), String> {
+    let mut pos = start;
+    while pos + 8 <= end {
+        let kind: [u8; 4] = buf[pos + 4..pos + 8].try_into().unwrap();
+        let name = String::from_utf8_lossy(&kind).escape_debug().to_string();
+        let (mut size, mut header) = (u32::from_be_bytes(buf[pos..pos + 4].try_into().unwrap()) as u64, 8);
+        if size == 1 && pos + 16 <= end {
+            size = u64::from_be_bytes(buf[pos + 8..pos + 16].try_into().unwrap());
+            header = 16;
+        }
+        let left = (end - pos) as u64;
+        if size < header as u64 || size > left {
+            return Err(format!(
+                "damaged index: box '{name}' at byte {} has size {size} ({left} bytes left in its parent)",
+                file_offset + pos as u64
+            ));
+        }
+        let size = size as usize;
+        let off = match &kind {
+            // A QuickTime `meta` has no version and flags: its first child follows the header.
+            b"meta" if size >= 12 && buf[pos + 8..pos + 12] != [0; 4] => Some(8),
+            // Metadata items hold their `data` boxes.
+            _ if parent == b"ilst" => Some(8),
+            _ => children_offset(&kind),
+        };
+        if let Some(off) = off.filter(|&o| o <= size && depth < 16) {
+            check_boxes(buf, pos + off, pos + size, &kind, file_offset, depth + 1)?;
+        }
+        pos += size;
+    }
+    Ok(())
+}
+
 /// Byte offset just past the `moov` box, found by walking top-level box headers. Lets a file
 /// whose `mdat` was cut short still be opened (the `mp4` crate rejects a box larger than the file).
 fn moov_end(f: &mut File, len: u64) -> std::io::Result<Option<u64>> {
@@ -80,7 +151,15 @@ fn moov_end(f: &mut File, len: u64) -> std::io::Result<Option<u64>> {
             return Ok(None);
         }
         if &kind == b"moov" {
-            return Ok((pos + size <= len).then_some(pos + size));
+            if pos + size > len {
+                return Ok(None);
+            }
+            let mut buf = vec![0u8; size as usize];
+            f.seek(SeekFrom::Start(pos))?;
+            f.read_exact(&mut buf)?;
+            check_boxes(&buf, 0, buf.len(), b"file", pos, 0)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            return Ok(Some(pos + size));
         }
         pos += size;
     }
@@ -110,7 +189,8 @@ impl Mp4FileSource {
                 )
             })?;
         file.seek(SeekFrom::Start(0)).map_err(|e| open_err(&name, e.to_string()))?;
-        let reader = mp4::Mp4Reader::read_header(BufReader::new(file), header_end)
+        let reader = unwound(|| mp4::Mp4Reader::read_header(BufReader::new(file), header_end))
+            .and_then(|r| r.map_err(|e| e.to_string()))
             .map_err(|e| open_err(&name, format!("{} is not a valid MP4 file: {e}", path.display())))?;
 
         let mut video = None;
@@ -145,6 +225,10 @@ impl Mp4FileSource {
         let pps = avc.avcc.picture_parameter_sets.first().map(|n| n.bytes.clone()).unwrap_or_default();
         if sps.is_empty() || pps.is_empty() {
             return Err(SourceError::Unsupported { source_name: name, reason: "H.264 track without SPS/PPS".into() });
+        }
+        // The mp4 crate divides by it (frame rate, duration): a damaged 0 would panic.
+        if track.timescale() == 0 {
+            return Err(open_err(&name, format!("{}: damaged index: media timescale is 0", path.display())));
         }
         let fps = track.frame_rate();
         let info = StreamInfo {
@@ -211,7 +295,9 @@ impl VideoSource for Mp4FileSource {
         let n = self.next_sample;
         self.next_sample += 1;
         let position = format!("sample {n} of {}", self.path.display());
-        let sample = match self.reader.read_sample(self.track_id, n) {
+        let (reader, track) = (&mut self.reader, self.track_id);
+        let read = unwound(|| reader.read_sample(track, n)).and_then(|r| r.map_err(|e| e.to_string()));
+        let sample = match read {
             Ok(Some(s)) => s,
             Ok(None) => {
                 return Err(SourceError::Corrupt {
@@ -331,6 +417,64 @@ mod tests {
         std::fs::write(&p, b"this is not a video file at all").unwrap();
         let e = Mp4FileSource::open(&p, Mp4Options::default()).err().unwrap().to_string();
         assert!(e.contains("notes.mp4") && e.contains("moov"), "{e}");
+    }
+
+    /// Found by `vigie bench fuzz`: a box of size 0 inside the index made the `mp4` crate seek
+    /// back to the same header forever, so the camera never opened and a core spun at 100 %.
+    #[test]
+    fn a_box_of_size_zero_in_the_index_is_refused_not_looped_on() {
+        let mut data = std::fs::read(clip("parking-lot-top-down.mp4")).unwrap();
+        data.truncate(70_000);
+        let dir = tempfile::tempdir().unwrap();
+        for (kind, size) in [(b"stts", 0u32), (b"stsz", 0), (b"avcC", 3), (b"hdlr", 0), (b"\xa9too", 0), (b"data", 0)] {
+            let mut d = data.clone();
+            let at = d.windows(4).position(|w| w == kind).unwrap() - 4;
+            d[at..at + 4].copy_from_slice(&size.to_be_bytes());
+            let p = dir.path().join("damaged.mp4");
+            std::fs::write(&p, &d).unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(Mp4FileSource::open(&p, Mp4Options::default()).err().map(|e| e.to_string()));
+            });
+            let name = String::from_utf8_lossy(kind).to_string();
+            let e = rx
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("open hung on a '{name}' box of size {size}"))
+                .unwrap_or_else(|| panic!("a '{name}' box of size {size} was accepted"));
+            assert!(e.contains(&format!("damaged index: box '{name}' at byte {at} has size {size}")), "{e}");
+        }
+    }
+
+    /// Found by `vigie bench fuzz`: an `stts` table covering fewer samples than the clip has made
+    /// the `mp4` crate unwrap a missing entry (a panic in the camera's thread).
+    /// Found by `vigie bench fuzz`: a media timescale of 0 made the `mp4` crate divide by zero.
+    #[test]
+    fn a_zero_timescale_is_refused() {
+        let mut data = std::fs::read(clip("parking-lot-top-down.mp4")).unwrap();
+        // mdhd (version 0): size, type, version/flags, created, modified, then the timescale.
+        let at = data.windows(4).position(|w| w == b"mdhd").unwrap() + 16;
+        data[at..at + 4].copy_from_slice(&0u32.to_be_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("zero-timescale.mp4");
+        std::fs::write(&p, &data).unwrap();
+        let e = Mp4FileSource::open(&p, Mp4Options::default()).err().unwrap().to_string();
+        assert!(e.contains("damaged index: media timescale is 0"), "{e}");
+    }
+
+    #[test]
+    fn a_time_table_shorter_than_the_samples_ends_the_clip_with_an_error() {
+        let mut data = std::fs::read(clip("parking-lot-top-down.mp4")).unwrap();
+        let at = data.windows(4).position(|w| w == b"stts").unwrap() + 12;
+        assert_eq!(u32::from_be_bytes(data[at - 4..at].try_into().unwrap()), 1, "one stts entry");
+        data[at..at + 4].copy_from_slice(&1u32.to_be_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("short-stts.mp4");
+        std::fs::write(&p, &data).unwrap();
+        let mut s = Mp4FileSource::open(&p, Mp4Options::default()).unwrap();
+        assert!(s.next_packet().unwrap().is_some());
+        let e = s.next_packet().unwrap_err().to_string();
+        assert!(e.contains("sample 2") && e.contains("damaged index"), "{e}");
+        assert!(s.next_packet().unwrap().is_none());
     }
 
     #[test]

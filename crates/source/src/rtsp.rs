@@ -117,6 +117,12 @@ impl CameraUrl {
     }
 }
 
+/// Checks a camera URL as [`RtspSource::open`] does, without connecting: the printable name
+/// (credentials and query removed) or why it is refused. For `vigie bench fuzz` and config checks.
+pub fn check_camera_url(raw: &str) -> Result<String, String> {
+    CameraUrl::parse(raw).map(|u| u.display)
+}
+
 /// The first line of a retina error, without the connection/packet context it appends (local
 /// ports, byte offsets), which is noise in a health panel.
 fn retina_reason(e: &retina::Error) -> String {

@@ -21,7 +21,9 @@ pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
 pub use migrate::latest as latest_schema_version;
 pub use report::{ReportRow, TransparencyReport};
 pub use text::{FreeText, MAX_FREE_TEXT_CHARS};
-pub use users::{LoginOutcome, Role, Session, SessionLookup, User, INITIAL_PASSWORD_FILE, MIN_PASSWORD_LEN};
+pub use users::{
+    LoginOutcome, Role, Session, SessionLookup, User, INITIAL_PASSWORD_FILE, MAX_PASSWORD_CHARS, MIN_PASSWORD_LEN,
+};
 
 use parking_lot::Mutex;
 use rusqlite::Connection;

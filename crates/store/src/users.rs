@@ -11,6 +11,8 @@ use std::time::Duration;
 
 /// Shorter passwords are refused everywhere (CLI, API).
 pub const MIN_PASSWORD_LEN: usize = 10;
+/// Longest password accepted, in characters (as the API's `maxLength` counts them).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// What a user may do is decided by the server from the role alone (see vigie-server's route table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,8 +112,8 @@ pub fn validate_password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(StoreError::Invalid(format!("password too short: at least {MIN_PASSWORD_LEN} characters")));
     }
-    if password.len() > 1024 {
-        return Err(StoreError::Invalid("password too long: at most 1024 bytes".into()));
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(StoreError::Invalid(format!("password too long: at most {MAX_PASSWORD_CHARS} characters")));
     }
     Ok(())
 }

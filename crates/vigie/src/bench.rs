@@ -38,6 +38,9 @@ pub enum BenchWhat {
     Search(SearchBenchArgs),
     /// Alert latency (frame → console) and API latency with live RTSP cameras.
     Latency(crate::bench_latency::LatencyArgs),
+    /// Every input parser (config, search text, MP4, RTSP URL and H.264) on random and mutated
+    /// inputs for a bounded time: inputs tried and findings per target.
+    Fuzz(crate::bench_fuzz::FuzzArgs),
 }
 
 #[derive(clap::Args)]
@@ -187,6 +190,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
     match &a.what {
         Some(BenchWhat::Search(s)) => return run_search(s),
         Some(BenchWhat::Latency(l)) => return crate::bench_latency::run(l),
+        Some(BenchWhat::Fuzz(f)) => return crate::bench_fuzz::run(f),
         None => {}
     }
     let root = asset_root();

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod bench;
+mod bench_fuzz;
 mod bench_latency;
 mod config;
 mod config_admin;

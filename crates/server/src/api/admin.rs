@@ -1,6 +1,6 @@
 //! Camera wall, archive search, reports, audit trail, users, configuration, notification status.
 
-use super::{audit, blocking, now_ms, parse_time, Body, Ctx, St, Q};
+use super::{audit, blocking, max_len, now_ms, parse_time, Body, Ctx, St, MAX_TEXT_CHARS, Q};
 use crate::error::ApiError;
 use crate::providers::{SearchFailure, SearchParams};
 use crate::routes::Perm;
@@ -107,6 +107,12 @@ pub(crate) async fn search(
     let provider = st.search.clone().ok_or_else(|| {
         ApiError::new(StatusCode::NOT_IMPLEMENTED, "search is not available: no archive on this node")
     })?;
+    let lists = [("camera", &p.camera), ("zone", &p.zone), ("class", &p.class), ("color", &p.color)];
+    for (name, v) in [("q", &p.q)].into_iter().chain(lists) {
+        if let Some(v) = v {
+            max_len(name, v, MAX_TEXT_CHARS)?;
+        }
+    }
     // The console sends dates; the archive takes RFC 3339.
     for (name, v) in [("from", &mut p.from), ("to", &mut p.to)] {
         if let Some(s) = v.as_deref().filter(|s| !s.trim().is_empty()) {

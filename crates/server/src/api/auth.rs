@@ -1,17 +1,20 @@
 //! Login, logout, session info, and the failed-login rate limit.
 
 use super::{audit, blocking, Body, ClientIp, Ctx, St, SESSION_COOKIE};
+use crate::config::{CookieSecure, IpNet};
 use crate::error::ApiError;
 use crate::routes::Perm;
+use crate::ServerConfig;
 use axum::extract::Extension;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
-use vigie_store::{LoginOutcome, User};
+use vigie_store::{LoginOutcome, User, MAX_PASSWORD_CHARS};
 
 /// Longest user name (see `vigie_store::users::validate_username`).
 pub(crate) const MAX_USERNAME_BYTES: usize = 64;
@@ -135,8 +138,37 @@ fn session_json(u: &User, csrf: &str, expires_at_ms: i64) -> serde_json::Value {
     })
 }
 
-pub(crate) async fn login(State(st): St, Extension(ip): Extension<ClientIp>, Body(req): Body<LoginReq>) -> Response {
-    match login_inner(st, ip.0, req).await {
+/// Whether the session cookie gets `Secure` for this request (see [`CookieSecure`]).
+fn cookie_secure(cfg: &ServerConfig, peer: &str, headers: &HeaderMap) -> bool {
+    match cfg.cookie_secure {
+        CookieSecure::Always => true,
+        CookieSecure::Never => false,
+        CookieSecure::Auto => {
+            let Ok(ip) = peer.parse::<IpAddr>() else { return false };
+            let trusted = cfg.trusted_proxies.iter().filter_map(|p| IpNet::parse(p).ok()).any(|n| n.contains(ip));
+            // The first value is what the client used when proxies are chained.
+            let proto =
+                headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
+            trusted && proto.is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+        }
+    }
+}
+
+fn secure_attr(st: &super::AppState, peer: &str, headers: &HeaderMap) -> &'static str {
+    if cookie_secure(&st.cfg, peer, headers) {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+pub(crate) async fn login(
+    State(st): St,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    Body(req): Body<LoginReq>,
+) -> Response {
+    match login_inner(st, ip.0, &headers, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -144,7 +176,14 @@ pub(crate) async fn login(State(st): St, Extension(ip): Extension<ClientIp>, Bod
 
 use axum::extract::State;
 
-async fn login_inner(st: std::sync::Arc<super::AppState>, ip: String, req: LoginReq) -> Result<Response, ApiError> {
+async fn login_inner(
+    st: std::sync::Arc<super::AppState>,
+    ip: String,
+    headers: &HeaderMap,
+    req: LoginReq,
+) -> Result<Response, ApiError> {
+    // Refused before Argon2 hashes it; the same bound the catalogue sets on new passwords.
+    super::max_len("password", &req.password, MAX_PASSWORD_CHARS)?;
     if req.username.len() > MAX_USERNAME_BYTES {
         // No account has such a name (see validate_username); it is recorded shortened.
         let d = serde_json::json!({"ip": ip, "reason": "user name too long", "length": req.username.len()});
@@ -196,7 +235,7 @@ async fn login_inner(st: std::sync::Arc<super::AppState>, ip: String, req: Login
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
                 session.token,
                 ttl.as_secs(),
-                if st.cfg.cookie_secure { "; Secure" } else { "" }
+                secure_attr(&st, &ip, headers)
             );
             let mut resp = Json(session_json(&user, &session.csrf_token, session.expires_at_ms)).into_response();
             resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex token"));
@@ -205,17 +244,20 @@ async fn login_inner(st: std::sync::Arc<super::AppState>, ip: String, req: Login
     }
 }
 
-pub(crate) async fn logout(State(st): St, Extension(ctx): Extension<Ctx>) -> Result<Response, ApiError> {
+pub(crate) async fn logout(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let s = st.store.clone();
     let token = ctx.token.clone();
     blocking(move || s.delete_session(&token).map_err(ApiError::from)).await?;
     st.feeds.end_session(&ctx.token);
     audit(&st, &ctx.user.username, "logout", &ctx.user.username, serde_json::json!({})).await?;
     let mut resp = Json(serde_json::json!({"ok": true})).into_response();
-    let cookie = format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if st.cfg.cookie_secure { "; Secure" } else { "" }
-    );
+    let cookie =
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}", secure_attr(&st, &ip.0, &headers));
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
     Ok(resp)
 }

@@ -394,6 +394,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
     }
 }
 
+/// Longest time string accepted (`maxLength` in openapi.yaml); RFC 3339 with nanoseconds and an
+/// offset is 35 characters.
+pub(crate) const MAX_TIME_CHARS: usize = 40;
+
+/// Longest free text accepted (search text, reasons, notes).
+pub(crate) const MAX_TEXT_CHARS: usize = 500;
+
+/// Refuses a client string longer than `max` characters (as OpenAPI's `maxLength` counts them),
+/// naming the field.
+pub(crate) fn max_len(name: &str, s: &str, max: usize) -> Result<(), ApiError> {
+    let n = s.chars().count();
+    if n > max {
+        return Err(ApiError::bad_request(format!("'{name}' is too long: {n} characters, at most {max}")));
+    }
+    Ok(())
+}
+
 /// Earliest and latest instants a client may name (2000-01-01 and 2200-01-01 UTC): nothing is
 /// recorded outside them, and keeping every time in this range is what lets window arithmetic
 /// (`to - from`, `to - 30 days`) never overflow.
@@ -403,6 +420,7 @@ pub(crate) const TIME_MAX_MS: i64 = 7_258_118_400_000;
 /// Unix ms from an RFC 3339 time, a `YYYY-MM-DD` date (UTC midnight) or a number of ms, within
 /// years 2000–2200.
 pub(crate) fn parse_time(name: &str, s: &str) -> Result<i64, ApiError> {
+    max_len(name, s, MAX_TIME_CHARS)?;
     let ms = if let Ok(ms) = s.parse::<i64>() {
         Some(ms)
     } else if let Ok(t) = s.parse::<jiff::Timestamp>() {
