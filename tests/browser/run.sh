@@ -9,7 +9,10 @@ command -v npm >/dev/null || { echo "run.sh: npm is missing (Debian package npm)
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "run.sh: ${CHROMIUM:-/usr/bin/chromium} is missing (Debian package chromium)" >&2; exit 1; }
 cd "$here"
 npm ci --no-audit --no-fund
-if [ -z "${VIGIE_SERVER_CMD:-}" ]; then
+if [ -n "${VIGIE_BIN:-}" ]; then
+  case "$VIGIE_BIN" in /*) ;; *) export VIGIE_BIN="$root/$VIGIE_BIN" ;; esac
+  [ -x "$VIGIE_BIN" ] || { echo "run.sh: VIGIE_BIN=$VIGIE_BIN is not an executable" >&2; exit 1; }
+elif [ -z "${VIGIE_SERVER_CMD:-}" ]; then
   (cd "$root" && cargo build --release -p vigie)
   target="${CARGO_TARGET_DIR:-$root/target}"
   case "$target" in /*) ;; *) target="$root/$target" ;; esac

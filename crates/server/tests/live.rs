@@ -195,15 +195,18 @@ async fn audit_checkpoints_are_notified_signed() {
     notifier.audit_checkpoint(&cp);
     until("the alert and the checkpoint", || notifier.status().webhook.lock().sent == 2).await;
     let got = got.lock().clone();
-    let body: serde_json::Value = serde_json::from_slice(&got[1].2).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&got[1].3).unwrap();
     assert_eq!(body["event"], "audit.checkpoint");
     let sent: vigie_store::Checkpoint = serde_json::from_value(body["checkpoint"].clone()).unwrap();
     let head = store.verify_audit().unwrap().unwrap();
     assert!(head.entries >= 1);
     assert_eq!((sent.seq, &sent.head_hash), (head.entries, &head.head_hash));
     sent.verify_signature(Some(&key.public_hex())).unwrap();
-    // Signed like alerts (same header, same function).
-    assert!(!got[1].0.is_empty() && got[1].0 != got[0].0);
+    // Signed like alerts (same headers, same function).
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (sig, _, ts, raw) = &got[1];
+    assert_eq!(notify::verify("s", ts, sig, raw, now_s, notify::MAX_SIGNATURE_AGE_S), Ok(()));
+    assert_ne!(got[1].0, got[0].0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

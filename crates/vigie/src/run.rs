@@ -424,6 +424,7 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     for line in vigie_store::describe_fixed_permissions(&a.data, &fixed) {
         tracing::warn!("{line}");
     }
+    let _data_lock = lock_data_dir(&a.data)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
     // Before anything opens files: the console's connection cap is set below this limit.
     let fds = vigie_server::serve::raise_fd_limit();
@@ -648,6 +649,37 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     // After the cameras, so that the last checkpoint covers the alerts they closed.
     checkpoints.stop();
     served
+}
+
+/// One node per data folder: two would write the same segment files and race on the catalogue's
+/// migrations. The lock is the kernel's (`flock`), so it goes with the process, however it ends,
+/// and a stale lock file never blocks a restart.
+fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    use std::os::fd::AsRawFd;
+    let path = data.join("vigie.lock");
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is shared with the kernel.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let mut holder = String::new();
+        let _ = f.read_to_string(&mut holder);
+        let holder = holder.trim();
+        let who = if holder.is_empty() { String::new() } else { format!(" (pid {holder})") };
+        anyhow::bail!(
+            "data folder {} is already used by another vigie node{who}: one node per data folder; stop it or give this one another --data",
+            data.display()
+        );
+    }
+    f.set_len(0)?;
+    f.rewind()?;
+    write!(f, "{}", std::process::id())?;
+    Ok(f)
 }
 
 /// Signs the audit trail's head at start, every `interval` and at stop: kept in

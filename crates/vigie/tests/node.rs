@@ -479,6 +479,18 @@ fn data_is_owner_only_and_the_first_password_must_be_changed() {
     let mut node = Node::start(&cfg, &data, &["--log-format", "json"]);
     assert_eq!(mode(&data), 0o700);
 
+    // Issue 14: a second node on the same data folder is refused at once, naming the folder.
+    let second = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["run", "--config", cfg.to_str().unwrap(), "--data", data.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .current_dir(root())
+        .output()
+        .expect("start a second vigie run");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "a second node ran on the same data folder: {err}");
+    assert!(err.contains("already used by another vigie node") && err.contains(data.to_str().unwrap()), "{err}");
+    assert!(err.contains(&format!("pid {}", node.child.id())), "{err}");
+
     let pw_file = data.join("initial-admin-password.txt");
     let pw = std::fs::read_to_string(&pw_file).unwrap().trim().to_string();
     assert_eq!(mode(&pw_file), 0o600);
