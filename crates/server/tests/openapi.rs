@@ -193,6 +193,8 @@ fn every_client_string_has_a_max_length() {
         ("POST /api/users body.username", 64),
         ("POST /api/users body.password", 1024),
         ("POST /api/users/{name}/password body.password", 1024),
+        ("POST /api/me/password body.old_password", 1024),
+        ("POST /api/me/password body.new_password", 1024),
         ("POST /api/alerts/{id}/dismiss body.text", 500),
         ("POST /api/alerts/{id}/dispatch body.unit", 500),
         ("POST /api/alerts/{id}/resolve body.note", 500),

@@ -280,6 +280,9 @@ pub(crate) async fn change_password(
     Extension(ctx): Extension<Ctx>,
     Body(req): Body<ChangePasswordReq>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    // Refused before Argon2 hashes them, like a login's.
+    super::max_len("old_password", &req.old_password, MAX_PASSWORD_CHARS)?;
+    super::max_len("new_password", &req.new_password, MAX_PASSWORD_CHARS)?;
     let (s, name, token) = (st.store.clone(), ctx.user.username.clone(), ctx.token.clone());
     blocking(move || {
         s.change_own_password(&name, &req.old_password, &req.new_password, &token).map_err(ApiError::from)
