@@ -18,8 +18,12 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "schemathesis==$version"
 fi
-cargo build --release -q -p vigie --bin vigie
-bin=target/release/vigie
+# VIGIE_BIN: a binary already built (e.g. by the test suite), instead of building one here.
+bin=${VIGIE_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release -q -p vigie --bin vigie
+  bin=target/release/vigie
+fi
 
 tmp=$(mktemp -d)
 node=
