@@ -112,6 +112,47 @@ async fn a_name_attacked_from_one_address_still_logs_in_from_another() {
     assert_eq!(r.status, 200, "{}", r.error());
 }
 
+/// A login through a trusted proxy, as the proxy forwards it (`X-Forwarded-For`).
+async fn login_via(h: &H, peer: &str, forwarded_for: &str, user: &str, password: &str) -> u16 {
+    use tower::ServiceExt;
+    let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/login")
+        .extension(axum::extract::ConnectInfo(addr))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", forwarded_for)
+        .body(axum::body::Body::from(login(user, password)))
+        .unwrap();
+    h.router.clone().oneshot(req).await.unwrap().status().as_u16()
+}
+
+/// Behind a TLS proxy every request comes from the proxy's address: the limits must count the
+/// client the proxy forwarded, or one person guessing locks the whole city out of that name.
+/// A forwarded address is believed only from a listed proxy.
+#[tokio::test]
+async fn login_limits_count_the_client_behind_a_trusted_proxy() {
+    let h =
+        harness_with(vigie_server::ServerConfig { trusted_proxies: vec!["10.9.0.0/16".into()], ..Default::default() });
+    let proxy = "10.9.0.2";
+    for _ in 0..5 {
+        // The proxy appends what it saw after what the client claimed.
+        assert_eq!(login_via(&h, proxy, "192.0.2.99, 198.51.100.7", "op", "guess-guess").await, 401);
+    }
+    assert_eq!(login_via(&h, proxy, "198.51.100.7", "op", "password-of-op").await, 429, "the guesser is held off");
+    // Another client through the same proxy is not.
+    assert_eq!(login_via(&h, proxy, "198.51.100.8", "op", "password-of-op").await, 200);
+    // Through two trusted proxies, the client is the first address a proxy did not write.
+    assert_eq!(login_via(&h, proxy, "198.51.100.7, 10.9.0.3", "op", "password-of-op").await, 429);
+
+    // From an address outside the list the header is the caller's word: it changes nothing.
+    for i in 0..5 {
+        let claimed = format!("198.51.100.{}", 20 + i);
+        assert_eq!(login_via(&h, "203.0.113.9", &claimed, "op", "guess-guess").await, 401);
+    }
+    assert_eq!(login_via(&h, "203.0.113.9", "198.51.100.40", "op", "password-of-op").await, 429);
+}
+
 /// Before, five unknown names from one address locked every user behind it (a control room
 /// behind NAT). Now the address is held off only at its own, much higher limit.
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Login, logout, session info, and the failed-login rate limit.
 
-use super::{audit, blocking, Body, ClientIp, Ctx, St, SESSION_COOKIE};
+use super::{audit, blocking, Body, ClientIp, Ctx, PeerIp, St, SESSION_COOKIE};
 use crate::config::{CookieSecure, IpNet};
 use crate::error::ApiError;
 use crate::routes::Perm;
@@ -165,10 +165,11 @@ fn secure_attr(st: &super::AppState, peer: &str, headers: &HeaderMap) -> &'stati
 pub(crate) async fn login(
     State(st): St,
     Extension(ip): Extension<ClientIp>,
+    Extension(peer): Extension<PeerIp>,
     headers: HeaderMap,
     Body(req): Body<LoginReq>,
 ) -> Response {
-    match login_inner(st, ip.0, &headers, req).await {
+    match login_inner(st, ip.0, &peer.0, &headers, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -179,6 +180,7 @@ use axum::extract::State;
 async fn login_inner(
     st: std::sync::Arc<super::AppState>,
     ip: String,
+    peer: &str,
     headers: &HeaderMap,
     req: LoginReq,
 ) -> Result<Response, ApiError> {
@@ -235,7 +237,7 @@ async fn login_inner(
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
                 session.token,
                 ttl.as_secs(),
-                secure_attr(&st, &ip, headers)
+                secure_attr(&st, peer, headers)
             );
             let mut resp = Json(session_json(&user, &session.csrf_token, session.expires_at_ms)).into_response();
             resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex token"));
@@ -247,7 +249,7 @@ async fn login_inner(
 pub(crate) async fn logout(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
-    Extension(ip): Extension<ClientIp>,
+    Extension(peer): Extension<PeerIp>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let s = st.store.clone();
@@ -256,8 +258,10 @@ pub(crate) async fn logout(
     st.feeds.end_session(&ctx.token);
     audit(&st, &ctx.user.username, "logout", &ctx.user.username, serde_json::json!({})).await?;
     let mut resp = Json(serde_json::json!({"ok": true})).into_response();
-    let cookie =
-        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}", secure_attr(&st, &ip.0, &headers));
+    let cookie = format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        secure_attr(&st, &peer.0, &headers)
+    );
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
     Ok(resp)
 }

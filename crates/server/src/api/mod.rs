@@ -78,8 +78,44 @@ pub(crate) struct Ctx {
     pub expires_at_ms: i64,
 }
 
+/// The client's address: the connection's own, or the one a trusted proxy forwarded (see
+/// [`client_address`]). Login limits and refusal counts are kept per client.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientIp(pub String);
+
+/// The address of the connection itself (a proxy's, when there is one): only it says whether
+/// `X-Forwarded-*` headers can be believed.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerIp(pub String);
+
+/// The client behind `peer`: when `peer` is one of `trusted_proxies`, the nearest address of
+/// `X-Forwarded-For` that is not itself a trusted proxy (each proxy appends the address it saw,
+/// so the right-most entries are the only ones a proxy wrote; anything further left is the
+/// client's word). Otherwise `peer`: anyone can send the header.
+pub(crate) fn client_address(cfg: &ServerConfig, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> String {
+    let nets: Vec<crate::config::IpNet> =
+        cfg.trusted_proxies.iter().filter_map(|p| crate::config::IpNet::parse(p).ok()).collect();
+    let trusted = |ip: std::net::IpAddr| nets.iter().any(|n| n.contains(ip));
+    if !trusted(peer) {
+        return peer.to_string();
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted(ip) => continue,
+            Ok(ip) => return ip.to_string(),
+            // A malformed entry: nothing left of it can be attributed.
+            Err(_) => break,
+        }
+    }
+    peer.to_string()
+}
 
 #[derive(Debug, Clone, Copy)]
 struct BodyLimitKib(u32);
@@ -271,12 +307,11 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
         return ApiError::internal(format!("route {method} {matched} is missing from the access table"))
             .into_response();
     };
-    let ip = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let ip = peer.map_or_else(|| "unknown".into(), |p| client_address(&st.cfg, p, req.headers()));
+    let peer = peer.map_or_else(|| "unknown".into(), |p| p.to_string());
     req.extensions_mut().insert(ClientIp(ip.clone()));
+    req.extensions_mut().insert(PeerIp(peer));
     req.extensions_mut().insert(BodyLimitKib(st.cfg.max_body_kib));
     if spec.access == Access::Public {
         return next.run(req).await;
