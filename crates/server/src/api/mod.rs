@@ -433,8 +433,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
 /// offset is 35 characters.
 pub(crate) const MAX_TIME_CHARS: usize = 40;
 
-/// Longest free text accepted (search text, reasons, notes).
-pub(crate) const MAX_TEXT_CHARS: usize = 500;
+/// Longest search text accepted: the same bound as operators' reasons and notes.
+pub(crate) const MAX_TEXT_CHARS: usize = vigie_store::MAX_FREE_TEXT_CHARS;
 
 /// Refuses a client string longer than `max` characters (as OpenAPI's `maxLength` counts them),
 /// naming the field.
