@@ -1,7 +1,7 @@
 //! Login, logout, session info, and the failed-login rate limit.
 
 use super::{audit, blocking, Body, ClientIp, Ctx, PeerIp, St, SESSION_COOKIE};
-use crate::config::{CookieSecure, IpNet};
+use crate::config::CookieSecure;
 use crate::error::ApiError;
 use crate::routes::Perm;
 use crate::ServerConfig;
@@ -145,7 +145,7 @@ fn cookie_secure(cfg: &ServerConfig, peer: &str, headers: &HeaderMap) -> bool {
         CookieSecure::Never => false,
         CookieSecure::Auto => {
             let Ok(ip) = peer.parse::<IpAddr>() else { return false };
-            let trusted = cfg.trusted_proxies.iter().filter_map(|p| IpNet::parse(p).ok()).any(|n| n.contains(ip));
+            let trusted = super::is_trusted_proxy(cfg, ip);
             // The first value is what the client used when proxies are chained.
             let proto =
                 headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());

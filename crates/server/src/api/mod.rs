@@ -88,14 +88,18 @@ pub(crate) struct ClientIp(pub String);
 #[derive(Debug, Clone)]
 pub(crate) struct PeerIp(pub String);
 
+/// Whether `ip` is one of `[server] trusted_proxies`, the only senders whose `X-Forwarded-*`
+/// headers are believed (entries were checked when the configuration was loaded).
+pub(crate) fn is_trusted_proxy(cfg: &ServerConfig, ip: std::net::IpAddr) -> bool {
+    cfg.trusted_proxies.iter().filter_map(|p| crate::config::IpNet::parse(p).ok()).any(|n| n.contains(ip))
+}
+
 /// The client behind `peer`: when `peer` is one of `trusted_proxies`, the nearest address of
 /// `X-Forwarded-For` that is not itself a trusted proxy (each proxy appends the address it saw,
 /// so the right-most entries are the only ones a proxy wrote; anything further left is the
 /// client's word). Otherwise `peer`: anyone can send the header.
 pub(crate) fn client_address(cfg: &ServerConfig, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> String {
-    let nets: Vec<crate::config::IpNet> =
-        cfg.trusted_proxies.iter().filter_map(|p| crate::config::IpNet::parse(p).ok()).collect();
-    let trusted = |ip: std::net::IpAddr| nets.iter().any(|n| n.contains(ip));
+    let trusted = |ip: std::net::IpAddr| is_trusted_proxy(cfg, ip);
     if !trusted(peer) {
         return peer.to_string();
     }
