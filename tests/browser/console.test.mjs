@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +18,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DATA = process.env.VIGIE_DATA || mkdtempSync(join(tmpdir(), 'vigie-e2e-'));
 const VIGIE = process.env.VIGIE_BIN || join(ROOT, 'target/release/vigie');
 const URL = process.env.VIGIE_URL || 'http://127.0.0.1:18080';
+// A copy of the demo config: the configuration tests save through the console, which writes the file.
+const CONFIG = join(DATA, 'vigie.toml');
 const SERVER_CMD = process.env.VIGIE_SERVER_CMD
-  || `"${VIGIE}" run --config config/demo.toml --data "$VIGIE_DATA" --listen 127.0.0.1:18080`;
+  || `"${VIGIE}" run --config "${CONFIG}" --data "$VIGIE_DATA" --listen 127.0.0.1:18080`;
 const USER_ADD_CMD = process.env.VIGIE_USER_ADD_CMD || `"${VIGIE}" user add --data "$VIGIE_DATA" --role {role} {name}`;
 const CAMERA = process.env.VIGIE_TEST_CAMERA || 'plaza';
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
@@ -41,6 +43,7 @@ async function waitForServer(deadlineMs) {
 
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
+  if (!process.env.VIGIE_SERVER_CMD) copyFileSync(join(ROOT, 'config/demo.toml'), CONFIG);
   for (const [name, role] of Object.entries(USERS)) {
     const cmd = USER_ADD_CMD.replaceAll('{role}', role).replaceAll('{name}', name);
     const r = spawnSync('sh', ['-c', cmd], { cwd: ROOT, env, input: `${pw(name)}\n`, encoding: 'utf8' });
@@ -175,7 +178,7 @@ test('a password set by an administrator leads to the change-password form first
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
     body: JSON.stringify({ username: 'newcomer', password: 'chosen-by-the-admin', role: 'operator' }),
-  })).status, await adm.page.evaluate(() => S.me.csrf_token));
+  })).status, await adm.page.evaluate(async () => (await (await fetch('/api/me')).json()).csrf_token));
   assert.equal(status, 201);
   await adm.context.close();
 
@@ -197,6 +200,94 @@ test('a password set by an administrator leads to the change-password form first
   await page.waitForSelector('#app:not([hidden])');
   assert.equal(await page.textContent('#whoami'), 'newcomer (operator)');
   assert.equal(await page.isHidden('#password-view'), true);
+  assert.deepEqual(page.__errors || [], []);
+  await context.close();
+});
+
+const getConfig = (page) => page.evaluate(async () => (await fetch('/api/config')).json());
+
+async function openRuleForm(page) {
+  await page.click('#nav-config');
+  await page.waitForSelector('#config-forms .camera-form');
+  const cfg = await getConfig(page);
+  const cam = cfg.cameras.find((c) => c.id === CAMERA);
+  assert.ok(cam && cam.rules.length > 0, `camera ${CAMERA} has no rule to edit`);
+  await page.selectOption('#config-camera', CAMERA);
+  const rule = cam.rules[0];
+  const form = page.locator(`#config-forms .camera-form[data-camera="${CAMERA}"] .rule[data-rule="${rule.id}"]`);
+  await form.waitFor();
+  return { cfg, cam, rule, form };
+}
+
+test('administrator edits a rule through the form; the change is applied, written and shown after a reload', async () => {
+  const { context, page } = await login('adm');
+  const { cfg, rule, form } = await openRuleForm(page);
+  // The form shows the rule as the server has it, and only the parameters of its type.
+  assert.equal(await form.locator('[name="id"]').inputValue(), rule.id);
+  assert.equal(await form.locator('select[name="type"]').inputValue(), rule.type);
+  assert.equal(await form.locator('select[name="zone"]').inputValue(), rule.zone);
+  assert.equal(await form.locator('[name="legal_basis"]').inputValue(), rule.legal_basis);
+  const shownParams = await form.locator('.params [name]').evaluateAll((els) => els.map((e) => e.name));
+  assert.ok(shownParams.includes('cooldown_s'), shownParams.join());
+  if (rule.type !== 'person_down') assert.ok(!shownParams.includes('lying_aspect'), `${rule.type} shows lying_aspect`);
+  if (rule.type !== 'crowd') assert.ok(!shownParams.includes('min_count'), `${rule.type} shows min_count`);
+  const cooldown = (rule.cooldown_s ?? 30) + 15;
+  await form.locator('[name="cooldown_s"]').fill(String(cooldown));
+  await page.click('#config-save');
+  await page.waitForFunction(() => document.querySelector('#config-msg').textContent === 'Applied.', null, { timeout: 15_000 });
+
+  const after = await getConfig(page);
+  const edited = after.cameras.find((c) => c.id === CAMERA).rules[0];
+  assert.equal(edited.cooldown_s, cooldown);
+  assert.equal(edited.version, rule.version + 1, 'an edited rule gets a new version');
+  assert.deepEqual({ ...edited, cooldown_s: 0, version: 0 }, { ...rule, cooldown_s: 0, version: 0 }, 'nothing else in the rule changed');
+  // The other cameras went back exactly as they came.
+  assert.deepEqual(after.cameras.filter((c) => c.id !== CAMERA), cfg.cameras.filter((c) => c.id !== CAMERA));
+  if (!process.env.VIGIE_SERVER_CMD) assert.match(readFileSync(CONFIG, 'utf8'), new RegExp(`cooldown_s = ${cooldown}(\\.0)?\\n`));
+
+  await page.reload();
+  await page.waitForSelector('#app:not([hidden])');
+  await page.selectOption('#config-camera', CAMERA);
+  const again = page.locator(`#config-forms .camera-form[data-camera="${CAMERA}"] .rule[data-rule="${rule.id}"]`);
+  await again.waitFor();
+  assert.equal(await again.locator('[name="cooldown_s"]').inputValue(), String(cooldown));
+  assert.equal(await again.locator('[name="version"]').inputValue(), String(rule.version + 1));
+  await shoot(page, 'config-form');
+  assert.deepEqual(page.__errors || [], []);
+  await context.close();
+});
+
+test('a value the server refuses is shown next to its field, and nothing changes', async () => {
+  const { context, page } = await login('adm');
+  const { rule, form } = await openRuleForm(page);
+  const before = await getConfig(page);
+  await form.locator('[name="min_duration_s"]').fill('100000');
+  const answer = page.waitForResponse((r) => r.url().endsWith('/api/config') && r.request().method() === 'PUT');
+  await page.click('#config-save');
+  const r = await answer;
+  assert.equal(r.status(), 400);
+  const body = await r.json();
+  const err = body.errors.find((e) => e.key === `cameras.${CAMERA}.rules.${rule.id}.min_duration_s`);
+  assert.ok(err, `the server named the key: ${JSON.stringify(body)}`);
+  const fieldError = form.locator('.field[data-field="min_duration_s"] .field-error');
+  await fieldError.waitFor();
+  assert.equal(await fieldError.textContent(), err.message);
+  assert.equal(await form.locator('.field[data-field="min_duration_s"]').getAttribute('class'), 'field invalid');
+  assert.equal(await page.textContent('#config-msg'), body.error);
+  assert.deepEqual(await getConfig(page), before, 'a refused edit changes nothing');
+
+  // Text that is not a point is caught before anything is sent.
+  await form.locator('[name="min_duration_s"]').fill('');
+  const zone = page.locator(`#config-forms .camera-form[data-camera="${CAMERA}"] .zone`).first();
+  await zone.locator('[name="polygon"]').fill('10, 10\n200, ten\n200, 200');
+  let sent = false;
+  page.on('request', (q) => { if (q.url().endsWith('/api/config') && q.method() === 'PUT') sent = true; });
+  await page.click('#config-save');
+  await zone.locator('.field[data-field="polygon"] .field-error').waitFor();
+  assert.match(await zone.locator('.field[data-field="polygon"] .field-error').textContent(), /row 2: "200, ten" is not two numbers/);
+  assert.equal(await form.locator('.field[data-field="min_duration_s"] .field-error').textContent(), '', 'the old error is cleared');
+  assert.equal(sent, false);
+  await shoot(page, 'config-form-error');
   assert.deepEqual(page.__errors || [], []);
   await context.close();
 });

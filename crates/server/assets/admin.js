@@ -1,0 +1,276 @@
+// Administration: users, and the zones and rules of each camera. The forms build the same JSON
+// that `PUT /api/config` always took (the raw JSON stays available under "Advanced"); the server
+// validates, and each error it reports is shown next to the field its key names.
+import { api, can, session } from './api.js';
+import { $, enc, h } from './dom.js';
+import {
+  EVENT_TYPES, FieldError, RULE_KEYS, ZONE_KEYS, ZONE_KINDS, errorKeys, formatPoints, paramsFor, parseList,
+  parseNumber, parsePair, parsePoints, sameJson,
+} from './scene.js';
+
+// ---------- users ----------
+export async function loadUsers() {
+  try {
+    const r = await api('GET', '/api/users');
+    $('#users-table tbody').replaceChildren(...r.users.map((u) => h('tr', {},
+      h('td', { text: u.username }), h('td', { text: u.role }), h('td', { text: u.disabled ? 'disabled' : 'active' }),
+      h('td', {}, u.disabled || u.username === session.me.username ? '' : h('button', { onclick: async () => {
+        try { await api('POST', `/api/users/${enc(u.username)}/disable`); loadUsers(); } catch (e) { $('#user-msg').textContent = e.message; }
+      } }, 'Disable')))));
+  } catch (e) { $('#user-msg').textContent = e.message; }
+}
+
+export async function addUser(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  try {
+    await api('POST', '/api/users', { username: f.username.value, role: f.role.value, password: f.password.value });
+    f.reset(); $('#user-msg').textContent = 'User added.'; loadUsers();
+  } catch (e) { $('#user-msg').textContent = e.message; }
+}
+
+// ---------- configuration ----------
+/** The configuration as the server last returned it, and the camera whose form is shown. */
+const cfg = { loaded: null, camera: null };
+
+export async function loadConfig() {
+  $('#config-msg').textContent = '';
+  try { showConfig(await api('GET', '/api/config')); } catch (e) { $('#config-msg').textContent = e.message; }
+  if (can('notify_status')) { try { $('#notify-status').textContent = JSON.stringify(await api('GET', '/api/notifications'), null, 2); } catch (_) { /* optional */ } }
+}
+
+function showConfig(c) {
+  cfg.loaded = c;
+  $('#config-text').value = JSON.stringify(c, null, 2);
+  const cams = c.cameras || [];
+  if (!cams.some((cam) => cam.id === cfg.camera)) cfg.camera = cams.length ? cams[0].id : null;
+  $('#config-camera').replaceChildren(...cams.map((cam) => h('option', { value: cam.id, text: cam.name ? `${cam.id} — ${cam.name}` : cam.id })));
+  $('#config-forms').replaceChildren(...cams.map(cameraForm));
+  showCamera(cfg.camera);
+}
+
+function showCamera(id) {
+  cfg.camera = id;
+  $('#config-camera').value = id;
+  for (const el of document.querySelectorAll('#config-forms > .camera-form')) el.hidden = el.dataset.camera !== id;
+}
+
+/** A labelled control with its unit and a place for the server's word about it. */
+function field(name, label, control, unit) {
+  control.setAttribute('name', name);
+  return h('label', { class: 'field', 'data-field': name }, h('span', { class: 'field-label', text: label }), control,
+    unit ? h('span', { class: 'unit muted small', text: unit }) : null, h('span', { class: 'field-error error small' }));
+}
+
+const select = (options, value) => {
+  const s = h('select', {}, options.map(([v, text]) => h('option', { value: v, text })));
+  s.value = value;
+  return s;
+};
+const named = (root, name) => root.querySelector(`[name="${name}"]`);
+
+function cameraForm(cam) {
+  const zones = h('div', { class: 'zones' });
+  const rules = h('div', { class: 'rules' });
+  const el = h('div', { class: 'camera-form', 'data-camera': cam.id },
+    h('h3', { text: 'Zones' }), zones,
+    h('button', { type: 'button', class: 'add-zone', onclick: () => { zones.append(zoneEditor({ name: '', kind: 'square', polygon: [] }, el, true)); zoneNamesChanged(el); } }, 'Add zone'),
+    h('h3', { text: 'Rules' }), rules,
+    h('button', { type: 'button', class: 'add-rule', onclick: () => {
+      const first = (cam.zones || [])[0];
+      rules.append(ruleEditor({ id: '', type: 'intrusion', zone: first ? first.name : '', enabled: true, version: 1 }, el, true));
+    } }, 'Add rule'));
+  zones.append(...(cam.zones || []).map((z) => zoneEditor(z, el)));
+  rules.append(...(cam.rules || []).map((r) => ruleEditor(r, el)));
+  return el;
+}
+
+function zoneEditor(z, camEl, fresh = false) {
+  const direction = field('direction', 'Direction of travel', h('input', { value: z.direction ? `${z.direction[0]}, ${z.direction[1]}` : '', placeholder: 'dx, dy', size: 10 }), 'image axes, e.g. 0, 1 = downwards');
+  const kind = select(ZONE_KINDS.map((k) => [k, k.replaceAll('_', ' ')]), z.kind);
+  const showDirection = () => { direction.hidden = kind.value !== 'lane'; };
+  kind.addEventListener('change', showDirection);
+  const name = h('input', { value: z.name, size: 16, oninput: () => zoneNamesChanged(camEl) });
+  const el = h('fieldset', { class: 'zone', 'data-zone': z.name },
+    h('legend', { text: fresh ? 'New zone' : `Zone ${z.name}` }),
+    h('div', { class: 'row' }, field('name', 'Name', name), field('kind', 'Kind', kind),
+      h('button', { type: 'button', class: 'link remove', onclick: () => { el.remove(); zoneNamesChanged(camEl); } }, 'Remove')),
+    field('polygon', 'Polygon', h('textarea', { rows: 4, cols: 18, spellcheck: 'false', placeholder: 'x, y\nx, y\nx, y' }, formatPoints(z.polygon)),
+      'one point per row: x, y in pixels (or 0–1 of the picture)'),
+    direction);
+  el._orig = fresh ? null : z;
+  showDirection();
+  return el;
+}
+
+/** Zone names as typed now, offered by every rule's zone list (a missing one stays selectable). */
+function zoneNamesChanged(camEl) {
+  const names = [...camEl.querySelectorAll('.zone [name="name"]')].map((i) => i.value.trim()).filter((n) => n);
+  for (const s of camEl.querySelectorAll('.rule select[name="zone"]')) fillZones(s, names, s.value);
+}
+
+function fillZones(s, names, current) {
+  const opts = names.map((n) => h('option', { value: n, text: n }));
+  if (current && !names.includes(current)) opts.push(h('option', { value: current, text: `${current} (no such zone)` }));
+  s.replaceChildren(...opts);
+  s.value = current;
+}
+
+function ruleEditor(r, camEl, fresh = false) {
+  const type = select(EVENT_TYPES.map((t) => [t, t.replaceAll('_', ' ')]), r.type);
+  const zone = h('select');
+  fillZones(zone, [...camEl.querySelectorAll('.zone [name="name"]')].map((i) => i.value.trim()).filter((n) => n), r.zone);
+  const id = h('input', { value: r.id, size: 16 });
+  const params = h('div', { class: 'params' });
+  const el = h('fieldset', { class: 'rule', 'data-rule': r.id },
+    h('legend', { text: fresh ? 'New rule' : `Rule ${r.id}` }),
+    h('div', { class: 'row' }, field('id', 'Id', id), field('type', 'Type', type), field('zone', 'Zone', zone),
+      field('enabled', 'Enabled', h('input', { type: 'checkbox', checked: r.enabled !== false })),
+      field('version', 'Version', h('input', { type: 'number', min: 1, step: 1, value: r.version ?? 1, class: 'narrow' }), 'raised on save when the rule changed'),
+      h('button', { type: 'button', class: 'link remove', onclick: () => el.remove() }, 'Remove')),
+    field('legal_basis', 'Legal basis', h('input', { value: r.legal_basis || '', size: 60, placeholder: 'decision or article that authorises this rule' })),
+    field('schedule', 'Schedule', h('textarea', { rows: 2, cols: 30, spellcheck: 'false', placeholder: 'always' }, (r.schedule || []).join('\n')),
+      'one window per row, local time: 10:00-19:00 or mon-fri 07:00-09:00; empty = always'),
+    params);
+  el._orig = fresh ? null : r;
+  const showParams = () => {
+    // Values typed for a parameter the new type also takes are kept.
+    const typed = Object.fromEntries([...params.querySelectorAll('[name]')].map((c) => [c.name, c.value]));
+    params.replaceChildren(...paramsFor(type.value).map((p) => paramField(p, type.value, typed[p.key] ?? paramText(p, r[p.key]))));
+  };
+  type.addEventListener('change', showParams);
+  showParams();
+  return el;
+}
+
+const paramText = (p, v) => (v === undefined || v === null ? '' : p.kind === 'list' ? v.join(', ') : String(v));
+
+function paramField(p, type, text) {
+  const fallback = p.fallback(type);
+  const control = p.kind === 'bool'
+    ? select([['', `default (${fallback})`], ['true', 'yes'], ['false', 'no']], text)
+    : h('input', { value: text, size: p.kind === 'list' ? 30 : 8, placeholder: `default: ${fallback}`, inputmode: p.kind === 'list' ? null : 'decimal' });
+  return field(p.key, p.label, control, p.kind === 'bool' ? null : p.unit);
+}
+
+const omit = (o, keys) => Object.fromEntries(Object.entries(o || {}).filter(([k]) => !keys.includes(k)));
+
+/**
+ * The configuration as the forms say, and where each key the server may name is shown.
+ * Text that cannot be read (a point that is not two numbers) is reported here, before sending.
+ */
+function collect() {
+  const targets = new Map();
+  const problems = [];
+  const cameras = cfg.loaded.cameras.map((cam, ci) => {
+    const camEl = document.querySelector(`#config-forms > .camera-form[data-camera="${CSS.escape(cam.id)}"]`);
+    const read = (root, name, keys, parse = (t) => t) => {
+      const f = root.querySelector(`.field[data-field="${name}"]`);
+      for (const k of keys(name)) targets.set(k, f);
+      try { return parse(named(f, name).value); } catch (e) {
+        if (!(e instanceof FieldError)) throw e;
+        problems.push([f, e.message]);
+        return undefined;
+      }
+    };
+    const zones = [...camEl.querySelectorAll('.zones > .zone')].map((el, zi) => {
+      const name = named(el, 'name').value.trim();
+      const keys = (f) => errorKeys(ci, cam.id, 'zones', zi, name, f);
+      const z = { ...omit(el._orig, ZONE_KEYS), name: read(el, 'name', keys, (t) => t.trim()), kind: read(el, 'kind', keys) };
+      z.polygon = read(el, 'polygon', keys, (t) => parsePoints(t, 'polygon')) || [];
+      const dir = read(el, 'direction', keys, (t) => (z.kind === 'lane' && t.trim() ? parsePair(t.trim(), 'direction') : undefined));
+      if (dir) z.direction = dir;
+      return z;
+    });
+    const rules = [...camEl.querySelectorAll('.rules > .rule')].map((el, ri) => {
+      const id = named(el, 'id').value.trim();
+      const keys = (f) => errorKeys(ci, cam.id, 'rules', ri, id, f);
+      const r = { ...omit(el._orig, RULE_KEYS), id: read(el, 'id', keys, (t) => t.trim()), type: read(el, 'type', keys), zone: read(el, 'zone', keys) };
+      r.enabled = named(el, 'enabled').checked;
+      for (const k of keys('enabled')) targets.set(k, el.querySelector('.field[data-field="enabled"]'));
+      const legal = read(el, 'legal_basis', keys, (t) => t.trim());
+      if (legal) r.legal_basis = legal;
+      const version = read(el, 'version', keys, (t) => parseNumber(t, 'version', true));
+      if (version !== undefined) r.version = version;
+      const schedule = read(el, 'schedule', keys, (t) => t.split('\n').map((s) => s.trim()).filter((s) => s));
+      if (schedule && schedule.length) r.schedule = schedule;
+      for (const p of paramsFor(r.type)) {
+        const v = read(el, p.key, keys, (t) => (p.kind === 'list' ? parseList(t)
+          : p.kind === 'bool' ? (t === '' ? undefined : t === 'true')
+            : parseNumber(t, p.key, p.kind === 'integer')));
+        if (v !== undefined) r[p.key] = v;
+      }
+      // Every event carries its rule's version: an edited rule gets a new one unless the
+      // administrator set it.
+      const o = el._orig;
+      if (o && r.version === (o.version ?? 1) && !sameJson({ ...r, version: 0 }, { ...o, version: 0 })) r.version = (o.version ?? 1) + 1;
+      return r;
+    });
+    return { ...cam, zones, rules };
+  });
+  return { body: { ...cfg.loaded, cameras }, targets, problems };
+}
+
+function clearFieldErrors() {
+  for (const f of document.querySelectorAll('#config-forms .field.invalid')) {
+    f.classList.remove('invalid');
+    f.querySelector('.field-error').textContent = '';
+  }
+  $('#config-errors').replaceChildren();
+}
+
+function showFieldError(f, message) {
+  f.classList.add('invalid');
+  const e = f.querySelector('.field-error');
+  e.textContent = e.textContent ? `${e.textContent}; ${message}` : message;
+}
+
+/** Errors whose key matches no field (the time zone, calibration, …) are listed under the form. */
+function showErrors(errors, targets) {
+  let first = null;
+  for (const { key, message } of errors) {
+    const f = targets.get(key);
+    if (f) { showFieldError(f, message); first = first || f; } else $('#config-errors').append(h('li', { text: `${key}: ${message}` }));
+  }
+  if (first) {
+    showCamera(first.closest('.camera-form').dataset.camera);
+    first.scrollIntoView({ block: 'center' });
+  }
+}
+
+async function apply(body, targets) {
+  const msg = $('#config-msg');
+  msg.textContent = '';
+  try {
+    showConfig(await api('PUT', '/api/config', body));
+    msg.textContent = 'Applied.';
+  } catch (e) {
+    msg.textContent = e.message;
+    showErrors(e.errors || [], targets);
+  }
+}
+
+export async function saveConfigForm() {
+  if (!cfg.loaded) return;
+  clearFieldErrors();
+  const { body, targets, problems } = collect();
+  if (problems.length) {
+    for (const [f, m] of problems) showFieldError(f, m);
+    $('#config-msg').textContent = 'Not applied: correct the fields marked below.';
+    return;
+  }
+  await apply(body, targets);
+}
+
+export async function saveConfigJson() {
+  clearFieldErrors();
+  let body;
+  try { body = JSON.parse($('#config-text').value); } catch (e) { $('#config-msg').textContent = `Not valid JSON: ${e.message}`; return; }
+  await apply(body, new Map());
+}
+
+export function initConfigView() {
+  $('#config-camera').addEventListener('change', (ev) => showCamera(ev.target.value));
+  $('#config-save').addEventListener('click', saveConfigForm);
+  $('#config-json-save').addEventListener('click', saveConfigJson);
+}

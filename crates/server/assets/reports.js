@@ -1,0 +1,48 @@
+// The transparency report and the audit trail: what auditors read.
+import { api } from './api.js';
+import { $, enc, fmtTime, h, round } from './dom.js';
+
+export function initReports() {
+  const f = $('#report-form');
+  if (!f.from.value) {
+    const to = new Date(), from = new Date(Date.now() - 30 * 86400000);
+    f.to.value = new Date(to.getTime() + 86400000).toISOString().slice(0, 10);
+    f.from.value = from.toISOString().slice(0, 10);
+  }
+  loadReport();
+}
+
+export async function loadReport(ev) {
+  if (ev) ev.preventDefault();
+  const f = $('#report-form');
+  const qs = `from=${f.from.value}&to=${f.to.value}`;
+  $('#report-csv').href = `/api/reports/transparency?${qs}&format=csv`;
+  try {
+    const r = await api('GET', `/api/reports/transparency?${qs}`);
+    const cols = ['camera', 'event_type', 'alerts', 'confirmed', 'dismissed', 'undecided', 'precision', 'false_alarms_per_camera_day', 'median_time_to_decision_s'];
+    $('#report-table thead').replaceChildren(h('tr', {}, cols.map((c) => h('th', { text: c.replaceAll('_', ' ') })), h('th', { text: 'dismissed by reason' })));
+    $('#report-table tbody').replaceChildren(...r.rows.map((row) => h('tr', {},
+      cols.map((c) => h('td', { text: row[c] === null ? '—' : typeof row[c] === 'number' ? round(row[c]) : row[c] })),
+      h('td', { class: 'small', text: Object.entries(row.dismissed_by_reason).map(([k, v]) => `${k}: ${v}`).join(', ') }))));
+    $('#report-models').textContent = `Models: ${r.models.join(', ') || '—'} · Rules: ${r.rule_versions.join(', ') || '—'} · Audit trail head: entry ${r.audit_head.seq}, hash ${r.audit_head.hash}`;
+  } catch (e) { $('#report-models').textContent = e.message; }
+}
+
+export async function loadAudit() {
+  const prefix = $('#audit-filter').value.trim();
+  try {
+    const r = await api('GET', `/api/audit?limit=200${prefix ? `&action=${enc(prefix)}` : ''}`);
+    $('#audit-table tbody').replaceChildren(...r.entries.map((e) => h('tr', { 'data-seq': e.seq },
+      h('td', { text: e.seq }), h('td', { text: fmtTime(e.at_ms) }), h('td', { class: 'actor', text: e.actor }),
+      h('td', { class: 'action', text: e.action }), h('td', { class: 'target', text: e.target }), h('td', { class: 'details', text: e.details }))));
+  } catch (e) { $('#audit-verdict').textContent = e.message; }
+}
+
+export async function verifyAudit() {
+  const v = $('#audit-verdict');
+  try {
+    const r = await api('GET', '/api/audit/verify');
+    v.textContent = r.ok ? `intact: ${r.entries} entries, head ${r.head_hash.slice(0, 16)}…` : r.message;
+    v.className = r.ok ? 'ok' : 'bad';
+  } catch (e) { v.textContent = e.message; v.className = 'bad'; }
+}
