@@ -77,8 +77,8 @@ function cameraForm(cam) {
     h('button', { type: 'button', class: 'add-zone', onclick: () => { zones.append(zoneEditor({ name: '', kind: 'square', polygon: [] }, el, true)); zoneNamesChanged(el); } }, 'Add zone'),
     h('h3', { text: 'Rules' }), rules,
     h('button', { type: 'button', class: 'add-rule', onclick: () => {
-      const first = (cam.zones || [])[0];
-      rules.append(ruleEditor({ id: '', type: 'intrusion', zone: first ? first.name : '', enabled: true, version: 1 }, el, true));
+      const [first] = zoneNames(el);
+      rules.append(ruleEditor({ id: '', type: 'intrusion', zone: first || '', enabled: true, version: 1 }, el, true));
     } }, 'Add rule'));
   zones.append(...(cam.zones || []).map((z) => zoneEditor(z, el)));
   rules.append(...(cam.rules || []).map((r) => ruleEditor(r, el)));
@@ -104,8 +104,10 @@ function zoneEditor(z, camEl, fresh = false) {
 }
 
 /** Zone names as typed now, offered by every rule's zone list (a missing one stays selectable). */
+const zoneNames = (camEl) => [...camEl.querySelectorAll('.zone [name="name"]')].map((i) => i.value.trim()).filter((n) => n);
+
 function zoneNamesChanged(camEl) {
-  const names = [...camEl.querySelectorAll('.zone [name="name"]')].map((i) => i.value.trim()).filter((n) => n);
+  const names = zoneNames(camEl);
   for (const s of camEl.querySelectorAll('.rule select[name="zone"]')) fillZones(s, names, s.value);
 }
 
@@ -119,7 +121,7 @@ function fillZones(s, names, current) {
 function ruleEditor(r, camEl, fresh = false) {
   const type = select(EVENT_TYPES.map((t) => [t, t.replaceAll('_', ' ')]), r.type);
   const zone = h('select');
-  fillZones(zone, [...camEl.querySelectorAll('.zone [name="name"]')].map((i) => i.value.trim()).filter((n) => n), r.zone);
+  fillZones(zone, zoneNames(camEl), r.zone);
   const id = h('input', { value: r.id, size: 16 });
   const params = h('div', { class: 'params' });
   const el = h('fieldset', { class: 'rule', 'data-rule': r.id },

@@ -23,6 +23,10 @@ async function playClip(box, url) {
     box.replaceChildren(h('video', { controls: true, autoplay: true, muted: true, src: URL.createObjectURL(await r.blob()) }));
     return;
   }
+  if (type.startsWith('image/')) {
+    box.replaceChildren(h('img', { class: 'evidence', alt: 'event picture', src: URL.createObjectURL(await r.blob()) }));
+    return;
+  }
   let parser;
   try { parser = new MjpegParser(boundaryOf(type)); } catch (e) { box.replaceChildren(h('p', { class: 'error', text: `${e.message} (${type})` })); return; }
   const img = h('img', { class: 'evidence', alt: 'event clip' });
