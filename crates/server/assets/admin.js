@@ -258,7 +258,7 @@ export async function saveConfigForm() {
   const { body, targets, problems } = collect();
   if (problems.length) {
     for (const [f, m] of problems) showFieldError(f, m);
-    $('#config-msg').textContent = 'Not applied: correct the fields marked below.';
+    $('#config-msg').textContent = 'Not applied: correct the fields marked in red.';
     return;
   }
   await apply(body, targets);
