@@ -241,8 +241,9 @@ test('administrator edits a rule through the form; the change is applied, writte
   assert.equal(edited.cooldown_s, cooldown);
   assert.equal(edited.version, rule.version + 1, 'an edited rule gets a new version');
   assert.deepEqual({ ...edited, cooldown_s: 0, version: 0 }, { ...rule, cooldown_s: 0, version: 0 }, 'nothing else in the rule changed');
-  // The other cameras went back exactly as they came.
+  // The other cameras and the city-wide switches went back exactly as they came.
   assert.deepEqual(after.cameras.filter((c) => c.id !== CAMERA), cfg.cameras.filter((c) => c.id !== CAMERA));
+  assert.deepEqual(after.events, cfg.events);
   if (!process.env.VIGIE_SERVER_CMD) assert.match(readFileSync(CONFIG, 'utf8'), new RegExp(`cooldown_s = ${cooldown}(\\.0)?(?![0-9])`));
 
   await page.reload();

@@ -46,7 +46,33 @@ function showConfig(c) {
   if (!cams.some((cam) => cam.id === cfg.camera)) cfg.camera = cams.length ? cams[0].id : null;
   $('#config-camera').replaceChildren(...cams.map((cam) => h('option', { value: cam.id, text: cam.name ? `${cam.id} — ${cam.name}` : cam.id })));
   $('#config-forms').replaceChildren(...cams.map(cameraForm));
+  $('#config-events').replaceChildren(eventsForm(c.events || {}));
   showCamera(cfg.camera);
+}
+
+/** The city-wide `[events]` switches: types off everywhere, and the time zone of schedules. */
+function eventsForm(ev) {
+  const off = ev.disabled || [];
+  return h('fieldset', { class: 'events' }, h('legend', { text: 'All cameras' }),
+    field('timezone', 'Time zone of the schedules', h('input', { value: ev.timezone || '', size: 20, placeholder: 'Europe/Paris' }), 'IANA name'),
+    h('div', { class: 'field', 'data-field': 'disabled' }, h('span', { class: 'field-label', text: 'Event types switched off on every camera' }),
+      h('div', { class: 'row' }, EVENT_TYPES.map((t) => h('label', { class: 'small' },
+        h('input', { type: 'checkbox', name: 'disabled', value: t, checked: off.includes(t) }), ` ${t.replaceAll('_', ' ')}`))),
+      h('span', { class: 'field-error error small' })));
+}
+
+function collectEvents(targets) {
+  const el = $('#config-events');
+  const tz = el.querySelector('.field[data-field="timezone"]');
+  const off = el.querySelector('.field[data-field="disabled"]');
+  targets.set('events.timezone', tz);
+  targets.set('events', tz);
+  targets.set('events.disabled', off);
+  EVENT_TYPES.forEach((_, i) => targets.set(`events.disabled[${i}]`, off));
+  const events = { ...omit(cfg.loaded.events, ['timezone', 'disabled']), disabled: [...off.querySelectorAll('input:checked')].map((i) => i.value) };
+  const zone = named(tz, 'timezone').value.trim();
+  if (zone) events.timezone = zone;
+  return events;
 }
 
 function showCamera(id) {
@@ -210,11 +236,11 @@ function collect() {
     });
     return { ...cam, zones, rules };
   });
-  return { body: { ...cfg.loaded, cameras }, targets, problems };
+  return { body: { ...cfg.loaded, events: collectEvents(targets), cameras }, targets, problems };
 }
 
 function clearFieldErrors() {
-  for (const f of document.querySelectorAll('#config-forms .field.invalid')) {
+  for (const f of document.querySelectorAll('#view-config .field.invalid')) {
     f.classList.remove('invalid');
     f.querySelector('.field-error').textContent = '';
   }
@@ -224,6 +250,8 @@ function clearFieldErrors() {
 function showFieldError(f, message) {
   f.classList.add('invalid');
   const e = f.querySelector('.field-error');
+  // Each camera's validation may repeat a city-wide error; say it once.
+  if (e.textContent.split('; ').includes(message)) return;
   e.textContent = e.textContent ? `${e.textContent}; ${message}` : message;
 }
 
@@ -235,7 +263,8 @@ function showErrors(errors, targets) {
     if (f) { showFieldError(f, message); first = first || f; } else $('#config-errors').append(h('li', { text: `${key}: ${message}` }));
   }
   if (first) {
-    showCamera(first.closest('.camera-form').dataset.camera);
+    const camera = first.closest('.camera-form');
+    if (camera) showCamera(camera.dataset.camera);
     first.scrollIntoView({ block: 'center' });
   }
 }
