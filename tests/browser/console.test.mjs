@@ -277,6 +277,21 @@ test('a value the server refuses is shown next to its field, and nothing changes
   assert.equal(await page.textContent('#config-msg'), body.error);
   assert.deepEqual(await getConfig(page), before, 'a refused edit changes nothing');
 
+  // A city-wide key is shown at its own field, once, however many cameras repeat it.
+  await form.locator('[name="min_duration_s"]').fill(rule.min_duration_s === undefined ? '' : String(rule.min_duration_s));
+  await page.fill('#config-events [name="timezone"]', 'Mars/Olympus_Mons');
+  const tzAnswer = page.waitForResponse((q) => q.url().endsWith('/api/config') && q.request().method() === 'PUT');
+  await page.click('#config-save');
+  const tzBody = await (await tzAnswer).json();
+  const tzErr = tzBody.errors.find((e) => e.key === 'events.timezone');
+  assert.ok(tzErr, JSON.stringify(tzBody));
+  const tzField = page.locator('#config-events .field[data-field="timezone"] .field-error');
+  await tzField.waitFor();
+  assert.equal(await tzField.textContent(), tzErr.message);
+  assert.equal(await form.locator('.field[data-field="min_duration_s"] .field-error').textContent(), '', 'the earlier error is cleared');
+  assert.deepEqual(await getConfig(page), before);
+  await page.fill('#config-events [name="timezone"]', before.events.timezone);
+
   // Text that is not a point is caught before anything is sent.
   await form.locator('[name="min_duration_s"]').fill('');
   const zone = page.locator(`#config-forms .camera-form[data-camera="${CAMERA}"] .zone`).first();
@@ -286,7 +301,7 @@ test('a value the server refuses is shown next to its field, and nothing changes
   await page.click('#config-save');
   await zone.locator('.field[data-field="polygon"] .field-error').waitFor();
   assert.match(await zone.locator('.field[data-field="polygon"] .field-error').textContent(), /row 2: "200, ten" is not two numbers/);
-  assert.equal(await form.locator('.field[data-field="min_duration_s"] .field-error').textContent(), '', 'the old error is cleared');
+  assert.equal(await tzField.textContent(), '', 'the old error is cleared');
   assert.equal(sent, false);
   await shoot(page, 'config-form-error');
   assert.deepEqual(page.__errors || [], []);

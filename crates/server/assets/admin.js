@@ -242,6 +242,7 @@ function collect() {
 function clearFieldErrors() {
   for (const f of document.querySelectorAll('#view-config .field.invalid')) {
     f.classList.remove('invalid');
+    f._messages = [];
     f.querySelector('.field-error').textContent = '';
   }
   $('#config-errors').replaceChildren();
@@ -249,10 +250,11 @@ function clearFieldErrors() {
 
 function showFieldError(f, message) {
   f.classList.add('invalid');
-  const e = f.querySelector('.field-error');
   // Each camera's validation may repeat a city-wide error; say it once.
-  if (e.textContent.split('; ').includes(message)) return;
-  e.textContent = e.textContent ? `${e.textContent}; ${message}` : message;
+  f._messages = f._messages || [];
+  if (f._messages.includes(message)) return;
+  f._messages.push(message);
+  f.querySelector('.field-error').textContent = f._messages.join(' — ');
 }
 
 /** Errors whose key matches no field (the time zone, calibration, …) are listed under the form. */
