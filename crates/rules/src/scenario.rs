@@ -158,7 +158,7 @@ impl Scenario {
         let frame_size = (info.width as usize, info.height as usize);
         for (i, e) in f.expected.iter().enumerate() {
             let k = format!("expected[{i}]");
-            if !c.rules.iter().any(|r| r.event_type == e.event_type && r.zone == e.zone && r.enabled) {
+            if !c.rules.iter().any(|r| r.event_type() == e.event_type && r.zone == e.zone && r.enabled) {
                 return Err(serr(
                     &file,
                     format!("{k}: no enabled {} rule on zone \"{}\" to produce it", e.event_type, e.zone),
