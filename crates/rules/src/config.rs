@@ -497,7 +497,7 @@ impl RuleConfig {
     }
 
     /// Keys written for this rule that its type does not take.
-    pub fn misplaced_keys(&self) -> &[&'static str] {
+    pub(crate) fn misplaced_keys(&self) -> &[&'static str] {
         &self.misplaced
     }
 
