@@ -15,7 +15,7 @@ pub mod stop;
 
 pub use classes::ClassMap;
 pub use clock::{Clock, SimClock, SystemClock};
-pub use config::ConfigError;
+pub use config::{ConfigError, ConfigErrors};
 pub use event::{Event, EventPhase, EventType, PeakMeasure};
 pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
 pub use geom::{BBox, Polygon};

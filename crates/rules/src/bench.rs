@@ -1,7 +1,7 @@
 //! Per-frame cost of the rules engine and of the scene models at 768×576 with 20 zones, on
 //! real decoded footage, for `vigie bench` and `examples/bench_rules.rs`.
 
-use crate::config::{EventsConfig, RuleConfig, ZoneConfig, ZoneKind};
+use crate::config::{EventsConfig, RuleConfig, RuleParams, ZoneConfig, ZoneKind};
 use crate::scene::SceneModel;
 use crate::CameraRules;
 use std::path::Path;
@@ -85,8 +85,8 @@ pub fn twenty_zones(scene_rules: bool) -> (Vec<ZoneConfig>, Vec<RuleConfig>) {
         let scene_type = matches!(t, EventType::AbandonedObject | EventType::Graffiti | EventType::PersonDown);
         let mut r = RuleConfig::new(&format!("r{i}"), *t, &name, "benchmark");
         r.enabled = scene_rules || !scene_type;
-        if *t == EventType::Crowd {
-            r.min_count = Some(4);
+        if let RuleParams::Crowd(p) = &mut r.params {
+            p.min_count = Some(4);
         }
         rules.push(r);
     }

@@ -2,138 +2,54 @@
 //! small lifecycle turns that into events that open once, update while the situation lasts and
 //! close after a hysteresis delay, with a cooldown before the same rule may open again.
 
-use crate::config::{
-    calibration_homography, validate_camera, zone_polygon, Calibration, EventsConfig, RuleConfig, RuleParams,
-    ZoneConfig, BAG_CLASSES, VEHICLE_CLASSES,
-};
+use crate::config::{zone_polygon, Calibration, EventsConfig, RuleConfig, RuleParams, ZoneConfig};
 use crate::geometry::{to_pixels, Homography};
-use crate::kinds::{CrowdDet, DwellDet, PersonDownDet, WrongWayDet};
-use crate::objects::{AbandonedDet, GraffitiDet};
+use crate::rule::{ClassSets, FrameContext, History, Observation, RuleDef, HISTORY_S};
 use crate::scene::{SceneModel, CELL};
+use crate::scene_rules::{AbandonedObjectRule, GraffitiRule};
 use crate::schedule::{local_time, Schedule};
+use crate::track_rules::{CrowdRule, DwellRule, PersonDownRule, WrongWayRule};
+use crate::validate::{calibration_homography, validate_camera};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::SystemTime;
 use vigie_core::{
-    BBox, ClassMap, ConfigError, Event, EventPhase, EventType, Frame, PeakMeasure, Polygon, TrackedObject,
+    BBox, ClassMap, ConfigError, ConfigErrors, Event, EventPhase, EventType, Frame, PeakMeasure, Polygon, TrackedObject,
 };
 use vigie_imaging::RgbImage;
 
-/// What one rule sees in one frame.
-pub(crate) struct Obs {
-    /// The rule's thresholds are met now (durations included): may open an event.
-    pub active: bool,
-    /// The situation goes on, even if not (again) for the minimum duration: keeps an open
-    /// event open (a gathering that thins out for a moment and regroups is the same one).
-    pub holding: bool,
-    pub tracks: Vec<u64>,
-    pub measure: f64,
-    pub kind: &'static str,
-    pub region: Option<BBox>,
-    /// No single subject (a crowd): every person in the snapshot is anonymised.
-    pub blur_all: bool,
+/// The logic of one rule, by type, with its state between frames.
+enum RuleLogic {
+    Dwell(DwellRule),
+    Crowd(CrowdRule),
+    WrongWay(WrongWayRule),
+    PersonDown(PersonDownRule),
+    AbandonedObject(AbandonedObjectRule),
+    Graffiti(GraffitiRule),
 }
 
-impl Obs {
-    pub fn new(kind: &'static str) -> Self {
-        Obs { active: false, holding: false, tracks: Vec::new(), measure: 0.0, kind, region: None, blur_all: false }
+impl RuleLogic {
+    /// The logic for a rule; the scene-model rules need the scene built.
+    fn new(def: &RuleDef, scene: Option<&SceneModel>) -> Self {
+        let scene = || scene.expect("scene built for scene rules");
+        match &def.config.params {
+            RuleParams::VehicleInPedestrianZone(_) | RuleParams::Intrusion(_) => RuleLogic::Dwell(DwellRule::default()),
+            RuleParams::Crowd(p) => RuleLogic::Crowd(CrowdRule::new(p)),
+            RuleParams::WrongWay(p) => RuleLogic::WrongWay(WrongWayRule::new(p, def.config.min_duration_s.is_some())),
+            RuleParams::PersonDown(p) => RuleLogic::PersonDown(PersonDownRule::new(p)),
+            RuleParams::AbandonedObject(p) => RuleLogic::AbandonedObject(AbandonedObjectRule::new(def, p, scene())),
+            RuleParams::Graffiti(p) => RuleLogic::Graffiti(GraffitiRule::new(def, p, scene())),
+        }
     }
 
-    pub fn add(&mut self, t: &TrackedObject, measure: f64) {
-        self.active = true;
-        self.holding = true;
-        self.tracks.push(t.track_id);
-        self.measure = self.measure.max(measure);
-        self.region = Some(self.region.map_or(t.bbox, |r| r.union(&t.bbox)));
-    }
-}
-
-/// Class ids by role, resolved once from the detector's class map.
-pub(crate) struct ClassSets {
-    pub person: Option<u16>,
-    vehicle: Vec<bool>,
-    bag: Vec<bool>,
-}
-
-impl ClassSets {
-    fn new(map: &ClassMap) -> Self {
-        let mask = |names: &[&str]| {
-            let mut m = vec![false; map.len()];
-            for n in names {
-                if let Some(i) = map.id(n) {
-                    m[i as usize] = true;
-                }
-            }
-            m
-        };
-        let mut vehicle_names: Vec<&str> = VEHICLE_CLASSES.to_vec();
-        vehicle_names.push("bicycle");
-        ClassSets { person: map.id("person"), vehicle: mask(&vehicle_names), bag: mask(&BAG_CLASSES) }
-    }
-
-    pub fn is_vehicle(&self, c: u16) -> bool {
-        self.vehicle.get(c as usize).copied().unwrap_or(false)
-    }
-
-    pub fn is_bag(&self, c: u16) -> bool {
-        self.bag.get(c as usize).copied().unwrap_or(false)
-    }
-}
-
-/// Recent tracks (time, id, class, box), for finding who was near an object when it appeared.
-pub(crate) type History = VecDeque<(f64, Vec<(u64, u16, BBox)>)>;
-const HISTORY_S: f64 = 40.0;
-
-pub(crate) struct Ctx<'a> {
-    pub now: f64,
-    pub tracks: &'a [TrackedObject],
-    pub homography: Option<&'a Homography>,
-    pub classes: &'a ClassSets,
-    pub history: &'a History,
-}
-
-/// A rule's fixed definition, resolved against the frame size and class map.
-pub(crate) struct RuleDef {
-    pub id: String,
-    pub event_type: EventType,
-    pub version: u32,
-    pub legal_basis: String,
-    pub zone_name: String,
-    pub zone: Polygon,
-    pub params: RuleParams,
-    class_mask: Vec<bool>,
-    pub schedule: Schedule,
-    /// Lanes: unit vector of the legal direction, in image coordinates.
-    pub direction: (f64, f64),
-    pub ground_area_m2: Option<f64>,
-    config: RuleConfig,
-    zone_config: ZoneConfig,
-}
-
-impl RuleDef {
-    pub fn class_ok(&self, c: u16) -> bool {
-        self.class_mask.get(c as usize).copied().unwrap_or(false)
-    }
-}
-
-enum Detector {
-    Dwell(DwellDet),
-    Crowd(CrowdDet),
-    WrongWay(WrongWayDet),
-    PersonDown(PersonDownDet),
-    Abandoned(AbandonedDet),
-    Graffiti(GraffitiDet),
-}
-
-impl Detector {
     fn reset(&mut self) {
         match self {
-            Detector::Dwell(d) => d.reset(),
-            Detector::Crowd(d) => d.reset(),
-            Detector::WrongWay(d) => d.reset(),
-            Detector::PersonDown(d) => d.reset(),
-            Detector::Abandoned(d) => d.reset(),
-            Detector::Graffiti(d) => d.reset(),
+            RuleLogic::Dwell(d) => d.reset(),
+            RuleLogic::Crowd(d) => d.reset(),
+            RuleLogic::WrongWay(d) => d.reset(),
+            RuleLogic::PersonDown(d) => d.reset(),
+            RuleLogic::AbandonedObject(d) => d.reset(),
+            RuleLogic::Graffiti(d) => d.reset(),
         }
     }
 }
@@ -159,7 +75,7 @@ struct Lifecycle {
 
 struct RuleState {
     def: RuleDef,
-    det: Detector,
+    logic: RuleLogic,
     life: Lifecycle,
 }
 
@@ -204,7 +120,7 @@ fn ms(t: f64) -> i64 {
 
 impl CameraRules {
     /// Builds the engine of one camera. Rules that are disabled (`enabled = false`) or whose
-    /// type is switched off city-wide are not run. Errors name the key at fault.
+    /// type is switched off city-wide are not run. Every error is reported, each naming its key.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         camera_id: &str,
@@ -215,67 +131,71 @@ impl CameraRules {
         frame_size: (usize, usize),
         model_sha256: &str,
         class_map: &ClassMap,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, ConfigErrors> {
         validate_camera(camera_id, zones, rules, calibration, events)?;
         let (w, h) = frame_size;
         let cam = format!("cameras.{camera_id}");
+        let mut errs = ConfigErrors::new();
         let tz = events.time_zone()?;
         let homography = match calibration {
-            Some(c) => Some(calibration_homography(c, w, h, &format!("{cam}.calibration"))?),
+            Some(c) => errs.check(calibration_homography(c, w, h, &format!("{cam}.calibration"))),
             None => None,
         };
         for z in zones {
-            for (i, p) in to_pixels(&z.polygon, w, h).iter().enumerate() {
-                if p.0 > w as f64 + 1.0 || p.1 > h as f64 + 1.0 {
-                    return Err(ConfigError::new(
-                        format!("{cam}.zones.{}.polygon", z.name),
-                        format!("point {} ({}, {}) is outside the {w}×{h} frame", i + 1, p.0, p.1),
-                    ));
-                }
+            let outside = to_pixels(&z.polygon, w, h)
+                .into_iter()
+                .enumerate()
+                .find(|(_, p)| p.0 > w as f64 + 1.0 || p.1 > h as f64 + 1.0);
+            if let Some((i, p)) = outside {
+                errs.push(ConfigError::new(
+                    format!("{cam}.zones.{}.polygon", z.name),
+                    format!("point {} ({}, {}) is outside the {w}×{h} frame", i + 1, p.0, p.1),
+                ));
             }
         }
         let classes = ClassSets::new(class_map);
         let mut out = Vec::new();
         let mut needs_scene = false;
-        for r in rules.iter().filter(|r| r.enabled && !events.is_disabled(r.event_type)) {
+        for r in rules.iter().filter(|r| r.enabled && !events.is_disabled(r.event_type())) {
             let rk = format!("{cam}.rules.{}", r.id);
             let zc = zones.iter().find(|z| z.name == r.zone).expect("validated").clone();
-            let params = r.params();
             let mut class_mask = vec![false; class_map.len()];
-            for n in &params.classes {
+            for n in &r.classes() {
                 match class_map.id(n) {
                     Some(i) => class_mask[i as usize] = true,
-                    None if r.classes.is_some() => {
-                        return Err(ConfigError::new(
-                            format!("{rk}.classes"),
-                            format!(
-                                "\"{n}\" is not a class of the detector (it knows: {})",
-                                class_map.names().join(", ")
-                            ),
-                        ))
-                    }
+                    None if r.params.classes().is_some() => errs.push(ConfigError::new(
+                        format!("{rk}.classes"),
+                        format!("\"{n}\" is not a class of the detector (it knows: {})", class_map.names().join(", ")),
+                    )),
                     // A default class the model lacks is simply not looked for.
                     None => {}
                 }
             }
-            if !class_mask.contains(&true) {
-                return Err(ConfigError::new(
+            if !class_mask.contains(&true) && r.params.classes().is_none() {
+                errs.push(ConfigError::new(
                     format!("{rk}.classes"),
                     "none of the rule's classes is known to the detector".to_string(),
                 ));
             }
             let zpx = to_pixels(&zc.polygon, w, h);
             let ground_area_m2 = match &homography {
-                Some(hm) if matches!(r.event_type, EventType::Crowd | EventType::WrongWay | EventType::PersonDown) => {
+                Some(hm)
+                    if matches!(r.event_type(), EventType::Crowd | EventType::WrongWay | EventType::PersonDown) =>
+                {
                     let ref_sign = calibration
                         .map(|c| to_pixels(&c.image, w, h))
                         .and_then(|p| p.first().map(|q| hm.w(q.0, q.1).signum()))
                         .unwrap_or(1.0);
                     if let Some(i) = zpx.iter().position(|p| hm.w(p.0, p.1).signum() != ref_sign) {
-                        return Err(ConfigError::new(
-                            format!("{cam}.zones.{}.polygon", zc.name),
-                            format!("point {} lies beyond the horizon of the ground calibration", i + 1),
-                        ));
+                        let k = format!("{cam}.zones.{}.polygon", zc.name);
+                        // Several rules on one zone: the zone's fault is told once.
+                        if !errs.iter().any(|e| e.key == k) {
+                            errs.push(ConfigError::new(
+                                k,
+                                format!("point {} lies beyond the horizon of the ground calibration", i + 1),
+                            ));
+                        }
+                        continue;
                     }
                     let g: Vec<(f64, f64)> = zpx.iter().map(|p| hm.apply(p.0, p.1)).collect();
                     Some(crate::geometry::polygon_area(&g))
@@ -288,12 +208,12 @@ impl CameraRules {
             });
             let def = RuleDef {
                 id: r.id.clone(),
-                event_type: r.event_type,
+                event_type: r.event_type(),
                 version: r.version,
                 legal_basis: r.legal_basis.clone().unwrap_or_default(),
                 zone_name: zc.name.clone(),
                 zone: zone_polygon(&zc, w, h),
-                params,
+                timing: r.timing(),
                 class_mask,
                 schedule: Schedule::parse(&r.schedule).expect("validated"),
                 direction,
@@ -302,27 +222,14 @@ impl CameraRules {
                 zone_config: zc,
             };
             needs_scene |=
-                matches!(r.event_type, EventType::AbandonedObject | EventType::Graffiti | EventType::PersonDown);
+                matches!(r.event_type(), EventType::AbandonedObject | EventType::Graffiti | EventType::PersonDown);
             out.push(def);
         }
+        errs.into_result()?;
         let scene = needs_scene.then(|| SceneModel::new(w, h, true));
         let rules: Vec<RuleState> = out
             .into_iter()
-            .map(|def| {
-                let det = match def.event_type {
-                    EventType::VehicleInPedestrianZone | EventType::Intrusion => Detector::Dwell(DwellDet::default()),
-                    EventType::Crowd => Detector::Crowd(CrowdDet::default()),
-                    EventType::WrongWay => Detector::WrongWay(WrongWayDet::default()),
-                    EventType::PersonDown => Detector::PersonDown(PersonDownDet::default()),
-                    EventType::AbandonedObject => {
-                        Detector::Abandoned(AbandonedDet::new(&def, scene.as_ref().expect("scene built")))
-                    }
-                    EventType::Graffiti => {
-                        Detector::Graffiti(GraffitiDet::new(&def, scene.as_ref().expect("scene built")))
-                    }
-                };
-                RuleState { def, det, life: Lifecycle::default() }
-            })
+            .map(|def| RuleState { logic: RuleLogic::new(&def, scene.as_ref()), def, life: Lifecycle::default() })
             .collect();
         let any_schedule = rules.iter().any(|r| !r.def.schedule.is_always());
         let track_mask = scene.as_ref().map_or(Vec::new(), |s| vec![false; s.w * s.h]);
@@ -381,7 +288,7 @@ impl CameraRules {
             });
             match successor {
                 Some(n) if same_frame => {
-                    n.det = o.det;
+                    n.logic = o.logic;
                     n.life = o.life;
                 }
                 _ => {
@@ -426,7 +333,7 @@ impl CameraRules {
             }
         }
         let local = self.any_schedule.then(|| local_time(now, &self.tz));
-        let ctx = Ctx {
+        let ctx = FrameContext {
             now: t,
             tracks,
             homography: self.homography.as_ref(),
@@ -438,34 +345,34 @@ impl CameraRules {
         for r in &mut self.rules {
             let in_force = local.is_none_or(|lt| r.def.schedule.is_active(lt));
             let obs = if !in_force {
-                r.det.reset();
-                Obs::new("")
+                r.logic.reset();
+                Observation::new("")
             } else {
-                match &mut r.det {
-                    Detector::Dwell(d) => d.step(&r.def, &ctx),
-                    Detector::Crowd(d) => d.step(&r.def, &ctx),
-                    Detector::WrongWay(d) => d.step(&r.def, &ctx),
-                    Detector::PersonDown(d) => {
+                match &mut r.logic {
+                    RuleLogic::Dwell(d) => d.step(&r.def, &ctx),
+                    RuleLogic::Crowd(d) => d.step(&r.def, &ctx),
+                    RuleLogic::WrongWay(d) => d.step(&r.def, &ctx),
+                    RuleLogic::PersonDown(d) => {
                         let scene = match (&self.scene, size_ok) {
                             (Some(s), true) => Some((s, self.track_mask.as_slice())),
                             _ => None,
                         };
                         d.step(&r.def, &ctx, scene)
                     }
-                    Detector::Abandoned(d) => match (&mut self.scene, size_ok) {
+                    RuleLogic::AbandonedObject(d) => match (&mut self.scene, size_ok) {
                         (Some(s), true) => d.step(&r.def, &ctx, s, &self.track_mask),
-                        _ => Obs::new("dwell_s"),
+                        _ => Observation::new("dwell_s"),
                     },
-                    Detector::Graffiti(d) => match (&mut self.scene, size_ok) {
+                    RuleLogic::Graffiti(d) => match (&mut self.scene, size_ok) {
                         (Some(s), true) => d.step(&r.def, &ctx, s, &self.track_mask),
-                        _ => Obs::new("area_px"),
+                        _ => Observation::new("area_px"),
                     },
                 }
             };
             let life = &mut r.life;
             match &mut life.open {
                 None => {
-                    let cooled = life.closed_at.is_none_or(|c| t - c >= r.def.params.cooldown_s);
+                    let cooled = life.closed_at.is_none_or(|c| t - c >= r.def.timing.cooldown_s);
                     if obs.active && cooled {
                         self.counter += 1;
                         let id = format!("{}-{}-{}-{}", self.camera, r.def.id, ms(t), self.counter);
@@ -517,7 +424,7 @@ impl CameraRules {
                             ev.frame_seq = frame.seq;
                             events.push(ev);
                         }
-                    } else if t - open.last_active >= r.def.params.hysteresis_s {
+                    } else if t - open.last_active >= r.def.timing.hysteresis_s {
                         let mut ev = make_event(&self.camera, &self.model_sha256, &r.def, open, EventPhase::Closed);
                         ev.frame_seq = frame.seq;
                         ev.ended_at_ms = Some(ms(open.last_active));
@@ -575,7 +482,13 @@ fn old_event_closed(camera: &str, model: &str, def: &RuleDef, open: &Open, now: 
 
 /// Evidence picture: the frame with every person who is not a subject of the event pixelated
 /// (all of them for a crowd), the zone outlined and the subject or region boxed.
-fn snapshot(mut img: RgbImage, tracks: &[TrackedObject], person: Option<u16>, obs: &Obs, zone: &Polygon) -> Vec<u8> {
+fn snapshot(
+    mut img: RgbImage,
+    tracks: &[TrackedObject],
+    person: Option<u16>,
+    obs: &Observation,
+    zone: &Polygon,
+) -> Vec<u8> {
     for t in tracks.iter().filter(|t| Some(t.class_id) == person) {
         if obs.blur_all || !obs.tracks.contains(&t.track_id) {
             img.anonymise(&t.bbox);

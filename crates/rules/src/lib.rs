@@ -1,10 +1,13 @@
 //! Zones, rules and scene models that turn tracked objects into events an operator can act on.
 //!
 //! A camera's config names its zones (polygons with a kind) and rules (an event type bound to a
-//! zone, with parameters and a legal basis); [`CameraRules`] runs them frame by frame and emits
+//! zone, with its type's parameters and a legal basis: [`config`], checked by [`validate`], every
+//! mistake reported with its key); [`CameraRules`] runs them frame by frame and emits
 //! [`vigie_core::Event`]s that open once, update while the situation lasts and close after a
 //! hysteresis delay. Abandoned objects, graffiti and people lying out of the detector's sight
 //! use the scene models ([`scene`]: long- and short-term backgrounds on a downscaled picture).
+//! Inside, the engine (lifecycle of events) sits on top of the rule logics (`track_rules`,
+//! `scene_rules`), which share only what a rule sees and reports (`rule`).
 //! Scenarios ([`scenario`], generated ones from [`scenario_gen`]) measure how often each rule is
 //! right; [`bench`] measures what it costs.
 
@@ -12,19 +15,23 @@ pub mod bench;
 pub mod config;
 mod engine;
 pub mod geometry;
-mod kinds;
-mod objects;
+mod rule;
 pub mod scenario;
 pub mod scenario_gen;
 pub mod scene;
+mod scene_rules;
 pub mod schedule;
+mod track_rules;
+pub mod validate;
 
 pub use config::{
-    classes_needed, validate_camera, Calibration, EventsConfig, RuleConfig, RuleParams, ZoneConfig, ZoneKind,
+    classes_needed, AbandonedObjectParams, Calibration, CrowdParams, EventsConfig, GraffitiParams, IntrusionParams,
+    PersonDownParams, RuleConfig, RuleParams, RuleTiming, VehicleParams, WrongWayParams, ZoneConfig, ZoneKind,
 };
 pub use engine::CameraRules;
 pub use geometry::Homography;
 pub use schedule::Schedule;
+pub use validate::validate_camera;
 
 #[cfg(test)]
 mod tests;

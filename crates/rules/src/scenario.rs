@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-use vigie_core::{ClassMap, ConfigError, Event, EventPhase, EventType};
+use vigie_core::{ClassMap, ConfigErrors, Event, EventPhase, EventType};
 
 /// An alert may come this early before the annotated start (annotation is to the second).
 pub const EARLY_TOLERANCE_S: f64 = 1.0;
@@ -158,7 +158,7 @@ impl Scenario {
         let frame_size = (info.width as usize, info.height as usize);
         for (i, e) in f.expected.iter().enumerate() {
             let k = format!("expected[{i}]");
-            if !c.rules.iter().any(|r| r.event_type == e.event_type && r.zone == e.zone && r.enabled) {
+            if !c.rules.iter().any(|r| r.event_type() == e.event_type && r.zone == e.zone && r.enabled) {
                 return Err(serr(
                     &file,
                     format!("{k}: no enabled {} rule on zone \"{}\" to produce it", e.event_type, e.zone),
@@ -233,7 +233,7 @@ impl Scenario {
     }
 
     /// The camera's engine for this scenario.
-    pub fn engine(&self, model_sha256: &str, classes: &ClassMap) -> Result<CameraRules, ConfigError> {
+    pub fn engine(&self, model_sha256: &str, classes: &ClassMap) -> Result<CameraRules, ConfigErrors> {
         let c = &self.camera;
         CameraRules::new(
             &c.id,
@@ -249,7 +249,7 @@ impl Scenario {
 
     /// The rule that produces events of this type on this zone.
     pub fn rule_for(&self, t: EventType, zone: &str) -> Option<&RuleConfig> {
-        self.camera.rules.iter().find(|r| r.event_type == t && r.zone == zone && r.enabled)
+        self.camera.rules.iter().find(|r| r.event_type() == t && r.zone == zone && r.enabled)
     }
 }
 

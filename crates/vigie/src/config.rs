@@ -203,7 +203,11 @@ impl VigieConfig {
                     ));
                 }
             }
-            vigie_rules::validate_camera(&c.id, &c.zones, &c.rules, c.calibration.as_ref(), &self.events)?;
+            if let Err(errs) =
+                vigie_rules::validate_camera(&c.id, &c.zones, &c.rules, c.calibration.as_ref(), &self.events)
+            {
+                return Err(errs.into_iter().next().unwrap_or_else(|| ConfigError::new(key, "invalid")));
+            }
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ fn setup(require_owner: bool) -> Sim {
     let z = zone("trottoir", ZoneKind::Square, &rect(0.0, 80.0, 320.0, 240.0));
     let mut r = rule("depot", EventType::AbandonedObject, "trottoir");
     r.min_duration_s = Some(8.0);
-    r.require_owner = Some(require_owner);
+    abandoned_params(&mut r).require_owner = Some(require_owner);
     Sim::new(&[z], &[r], None, (W, H))
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::{classes_needed, validate_camera};
+use vigie_core::{ConfigError, ConfigErrors};
 
 fn zones() -> Vec<ZoneConfig> {
     let mut lane = zone("voie", ZoneKind::Lane, &rect(0.0, 0.5, 0.5, 1.0));
@@ -15,10 +16,16 @@ fn err(z: &[ZoneConfig], r: &[RuleConfig]) -> String {
     validate_camera("plaza", z, r, None, &EventsConfig::default()).unwrap_err().to_string()
 }
 
+/// The one error reported.
+fn only(e: ConfigErrors) -> ConfigError {
+    assert_eq!(e.len(), 1, "{e}");
+    e.into_vec().remove(0)
+}
+
 #[test]
 fn enabled_rule_without_legal_basis_is_refused_and_named() {
     let mut r = rule("crowd-square", EventType::Crowd, "square");
-    r.min_count = Some(10);
+    crowd_params(&mut r).min_count = Some(10);
     r.legal_basis = None;
     assert_eq!(
         err(&zones(), &[r.clone()]),
@@ -49,20 +56,19 @@ fn errors_name_the_zone_or_rule_and_key() {
     assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.zone: no zone named \"nowhere\""));
     let r = rule("r1", EventType::Graffiti, "square");
     assert!(err(&zones(), &[r]).contains("rules.r1.zone: graffiti rules apply to wall zones"));
-    let mut r = rule("r1", EventType::Intrusion, "square");
-    r.event_type = EventType::PersonDown;
-    r.min_count = Some(3);
+    let r: RuleConfig =
+        toml::from_str("id = \"r1\"\ntype = \"person_down\"\nzone = \"square\"\nlegal_basis = \"x\"\nmin_count = 3")
+            .unwrap();
     assert_eq!(err(&zones(), &[r]), "cameras.plaza.rules.r1.min_count: does not apply to person_down rules");
     let r = rule("r1", EventType::Crowd, "square");
     assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.min_count: a crowd rule needs"));
     let mut r = rule("r1", EventType::Crowd, "square");
-    r.max_density_per_m2 = Some(2.0);
+    crowd_params(&mut r).max_density_per_m2 = Some(2.0);
     assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.max_density_per_m2: measures in metres need"));
     let mut r = rule("r1", EventType::VehicleInPedestrianZone, "square");
     r.schedule = vec!["10:00-19:00".into(), "10h-19h".into()];
     assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.schedule: entry 2 \"10h-19h\""));
-    let mut r = rule("r1", EventType::Intrusion, "square");
-    r.event_type = EventType::VehicleInPedestrianZone;
+    let mut r = rule("r1", EventType::VehicleInPedestrianZone, "square");
     r.min_duration_s = Some(-1.0);
     assert!(err(&zones(), &[r]).starts_with("cameras.plaza.rules.r1.min_duration_s: must be a number ≥ 0"));
     let a = rule("dup", EventType::VehicleInPedestrianZone, "square");
@@ -75,9 +81,9 @@ fn errors_name_the_zone_or_rule_and_key() {
 fn numeric_parameters_have_sane_ranges() {
     let crowd = |f: &dyn Fn(&mut RuleConfig)| {
         let mut r = rule("r1", EventType::Crowd, "square");
-        r.min_count = Some(3);
+        crowd_params(&mut r).min_count = Some(3);
         f(&mut r);
-        validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default())
+        validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).map_err(only)
     };
     for (v, shown) in
         [(1e308, "1e308"), (86_400.5, "86400.5"), (-0.5, "-0.5"), (f64::NAN, "NaN"), (f64::INFINITY, "inf")]
@@ -93,30 +99,30 @@ fn numeric_parameters_have_sane_ranges() {
     crowd(&|r| {
         r.min_duration_s = Some(86_400.0);
         r.cooldown_s = Some(0.0);
-        r.min_count = Some(crate::config::MAX_COUNT);
+        crowd_params(r).min_count = Some(crate::config::MAX_COUNT);
     })
     .expect("the bounds themselves are accepted");
-    let e = crowd(&|r| r.min_count = Some(crate::config::MAX_COUNT + 1)).unwrap_err();
+    let e = crowd(&|r| crowd_params(r).min_count = Some(crate::config::MAX_COUNT + 1)).unwrap_err();
     assert_eq!(e.to_string(), "cameras.plaza.rules.r1.min_count: must be between 1 and 10000, got 10001");
-    let e = crowd(&|r| r.min_count = Some(0)).unwrap_err();
+    let e = crowd(&|r| crowd_params(r).min_count = Some(0)).unwrap_err();
     assert_eq!(e.key, "cameras.plaza.rules.r1.min_count");
 
     let mut r = rule("down", EventType::PersonDown, "square");
-    r.lying_aspect = Some(1e9);
-    let e = validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err();
+    person_down_params(&mut r).lying_aspect = Some(1e9);
+    let e = only(validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err());
     assert_eq!(e.key, "cameras.plaza.rules.down.lying_aspect", "{e}");
     let mut r = rule("tag", EventType::Graffiti, "mur");
-    r.min_area_px = Some(f64::MAX);
-    let e = validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err();
+    graffiti_params(&mut r).min_area_px = Some(f64::MAX);
+    let e = only(validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err());
     assert_eq!(e.key, "cameras.plaza.rules.tag.min_area_px", "{e}");
     let mut r = rule("ww", EventType::WrongWay, "voie");
-    r.min_distance_px = Some(-3.0);
-    let e = validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err();
+    wrong_way_params(&mut r).min_distance_px = Some(-3.0);
+    let e = only(validate_camera("plaza", &zones(), &[r], None, &EventsConfig::default()).unwrap_err());
     assert_eq!(e.key, "cameras.plaza.rules.ww.min_distance_px", "{e}");
 
     let mut z = zones();
     z[0].polygon = vec![[0.0, 0.0], [1e12, 0.0], [1e12, 1e12]];
-    let e = validate_camera("plaza", &z, &[], None, &EventsConfig::default()).unwrap_err();
+    let e = only(validate_camera("plaza", &z, &[], None, &EventsConfig::default()).unwrap_err());
     assert_eq!(e.key, "cameras.plaza.zones.square.polygon", "{e}");
     assert!(e.message.contains("beyond any camera picture"), "{e}");
 }
@@ -125,20 +131,20 @@ fn numeric_parameters_have_sane_ranges() {
 fn calibration_and_timezone_errors() {
     let bad =
         Calibration { image: vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [5.0, 0.0]], ground_m: vec![[0.0, 0.0]; 4] };
-    let e = validate_camera("plaza", &zones(), &[], Some(&bad), &EventsConfig::default()).unwrap_err();
+    let e = only(validate_camera("plaza", &zones(), &[], Some(&bad), &EventsConfig::default()).unwrap_err());
     assert_eq!(e.key, "cameras.plaza.calibration.image");
     let three = Calibration { image: vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], ground_m: vec![[0.0, 0.0]; 4] };
-    let e = validate_camera("plaza", &zones(), &[], Some(&three), &EventsConfig::default()).unwrap_err();
+    let e = only(validate_camera("plaza", &zones(), &[], Some(&three), &EventsConfig::default()).unwrap_err());
     assert_eq!(e.to_string(), "cameras.plaza.calibration.image: needs exactly 4 points, got 3");
     let ev = EventsConfig { timezone: "Europe/Lutece".into(), ..Default::default() };
-    let e = validate_camera("plaza", &zones(), &[], None, &ev).unwrap_err();
+    let e = only(validate_camera("plaza", &zones(), &[], None, &ev).unwrap_err());
     assert_eq!(e.key, "events.timezone");
 }
 
 #[test]
 fn engine_checks_classes_and_frame_bounds() {
     let mut r = rule("r1", EventType::Intrusion, "zone");
-    r.classes = Some(vec!["unicorn".into()]);
+    intrusion_params(&mut r).classes = Some(vec!["unicorn".into()]);
     let z = zone("zone", ZoneKind::Forbidden, &rect(10.0, 10.0, 100.0, 100.0));
     let e =
         CameraRules::new("c", std::slice::from_ref(&z), &[r], None, &EventsConfig::default(), (640, 480), "", &coco())
@@ -214,12 +220,112 @@ fn toml_schema_parses_and_refuses_unknown_keys() {
     let f: File = toml::from_str(text).unwrap();
     let c = &f.cameras[0];
     validate_camera("plaza", &c.zones, &c.rules, c.calibration.as_ref(), &f.events).unwrap();
-    assert_eq!(c.rules[0].params().cooldown_s, 120.0);
-    assert_eq!(c.rules[0].params().hysteresis_s, 5.0, "crowd default");
+    assert_eq!(c.rules[0].timing().cooldown_s, 120.0);
+    assert_eq!(c.rules[0].timing().hysteresis_s, 5.0, "crowd default");
     assert!(f.events.is_disabled(EventType::Graffiti));
     let bad = text.replace("min_count = 8", "min_cnt = 8");
     let e = toml::from_str::<File>(&bad).err().unwrap().to_string();
     assert!(e.contains("min_cnt"), "{e}");
     let bad = text.replace("type = \"crowd\"", "type = \"crowds\"");
     assert!(toml::from_str::<File>(&bad).is_err());
+}
+
+/// A camera with many mistakes gets every one reported, each under its key, in one pass.
+#[test]
+fn every_mistake_is_reported_with_its_key() {
+    let mut z = zones();
+    z[1].direction = None;
+    z.push(zone("", ZoneKind::Square, &rect(0.1, 0.1, 0.2, 0.2)));
+    let mut no_basis = rule("crowd", EventType::Crowd, "square");
+    crowd_params(&mut no_basis).min_count = Some(0);
+    no_basis.legal_basis = None;
+    no_basis.min_duration_s = Some(-1.0);
+    let mut bad_schedule = rule("tag", EventType::Graffiti, "nowhere");
+    bad_schedule.schedule = vec!["10h-19h".into()];
+    let misplaced: RuleConfig = toml::from_str(
+        "id = \"ww\"\ntype = \"wrong_way\"\nzone = \"voie\"\nlegal_basis = \"x\"\nmin_count = 3\nrequire_owner = false",
+    )
+    .unwrap();
+    let nameless = rule(" ", EventType::VehicleInPedestrianZone, "square");
+    let errs =
+        validate_camera("plaza", &z, &[no_basis, bad_schedule, misplaced, nameless], None, &EventsConfig::default())
+            .unwrap_err();
+    let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "cameras.plaza.zones.voie.direction",
+            "cameras.plaza.zones[3].name",
+            "cameras.plaza.rules.crowd.legal_basis",
+            "cameras.plaza.rules.crowd.min_duration_s",
+            "cameras.plaza.rules.crowd.min_count",
+            "cameras.plaza.rules.tag.zone",
+            "cameras.plaza.rules.tag.schedule",
+            "cameras.plaza.rules.ww.min_count",
+            "cameras.plaza.rules.ww.require_owner",
+            "cameras.plaza.rules[3].id",
+        ],
+        "{errs}"
+    );
+    assert_eq!(errs.to_string().lines().count(), keys.len());
+    assert!(errs[4].message.contains("between 1 and 10000, got 0"), "{errs}");
+    assert_eq!(errs[8].message, "does not apply to wrong_way rules");
+}
+
+/// A rule reads into the parameters of its type and writes back exactly the keys it was given,
+/// in the file's order: the console and the file write-back see the same table.
+#[test]
+fn rules_read_into_their_type_and_write_back_unchanged() {
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct File {
+        rules: Vec<RuleConfig>,
+    }
+    let text = r#"[[rules]]
+id = "crowd-square"
+type = "crowd"
+zone = "square"
+enabled = true
+legal_basis = "Arrêté 2024-117"
+version = 3
+min_duration_s = 10.0
+min_count = 8
+cooldown_s = 120.0
+schedule = ["10:00-19:00"]
+
+[[rules]]
+id = "down"
+type = "person_down"
+zone = "square"
+enabled = false
+version = 1
+classes = ["person"]
+lying_aspect = 1.5
+
+[[rules]]
+id = "depot"
+type = "abandoned_object"
+zone = "square"
+enabled = true
+legal_basis = "x"
+version = 1
+min_area_px = 500.0
+require_owner = false
+"#;
+    let mut f: File = toml::from_str(text).unwrap();
+    assert_eq!(toml::to_string(&f).unwrap(), text);
+    assert_eq!(f.rules[0].event_type(), EventType::Crowd);
+    assert_eq!(
+        f.rules[0].params,
+        RuleParams::Crowd(CrowdParams { classes: None, min_count: Some(8), max_density_per_m2: None })
+    );
+    assert_eq!(f.rules[0].timing().hysteresis_s, 5.0, "crowd default");
+    assert!(f.rules[0].misplaced_keys().is_empty());
+    let RuleParams::PersonDown(p) = &f.rules[1].params else { panic!("{:?}", f.rules[1].params) };
+    assert_eq!((p.lying_aspect(), p.max_lying_height_m()), (1.5, 1.0), "written, then default");
+    let RuleParams::AbandonedObject(p) = &f.rules[2].params else { panic!("{:?}", f.rules[2].params) };
+    assert_eq!((p.min_area_px(), p.require_owner()), (500.0, false));
+    // A parameter set in code comes out under its key.
+    abandoned_params(&mut f.rules[2]).require_owner = None;
+    let out = toml::to_string(&f).unwrap();
+    assert!(out.contains("min_area_px = 500.0\n") && !out.contains("require_owner"), "{out}");
 }

@@ -8,7 +8,7 @@ fn people(n: usize, id0: u64) -> Vec<TrackedObject> {
 fn setup(min_count: u32) -> Sim {
     let z = zone("place", ZoneKind::Square, &rect(100.0, 200.0, 600.0, 400.0));
     let mut r = rule("crowd-place", EventType::Crowd, "place");
-    r.min_count = Some(min_count);
+    crowd_params(&mut r).min_count = Some(min_count);
     r.min_duration_s = Some(10.0);
     r.hysteresis_s = Some(5.0);
     r.cooldown_s = Some(30.0);
@@ -84,7 +84,7 @@ fn density_uses_the_ground_calibration() {
     };
     let z = zone("place", ZoneKind::Square, &[[200.0, 200.0], [440.0, 200.0], [600.0, 450.0], [40.0, 450.0]]);
     let mut r = rule("density", EventType::Crowd, "place");
-    r.max_density_per_m2 = Some(0.1);
+    crowd_params(&mut r).max_density_per_m2 = Some(0.1);
     r.min_duration_s = Some(2.0);
     let crowd = |n: usize| -> Vec<TrackedObject> {
         (0..n).map(|i| trk(i as u64, "person", at(250.0 + 14.0 * i as f32, 400.0, 10.0, 40.0))).collect()

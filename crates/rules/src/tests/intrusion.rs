@@ -5,7 +5,7 @@ fn setup(classes: Option<Vec<&str>>) -> Sim {
     let z = zone("voie", ZoneKind::Forbidden, &[[0.5, 0.5], [1.0, 0.5], [1.0, 1.0], [0.5, 1.0]]);
     let mut r = rule("intrusion-voie", EventType::Intrusion, "voie");
     r.min_duration_s = Some(1.0);
-    r.classes = classes.map(|c| c.into_iter().map(String::from).collect());
+    intrusion_params(&mut r).classes = classes.map(|c| c.into_iter().map(String::from).collect());
     Sim::new(&[z], &[r], None, (640, 480))
 }
 

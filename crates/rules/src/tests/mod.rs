@@ -13,7 +13,10 @@ mod scoring;
 mod vehicle;
 mod wrong_way;
 
-use crate::{Calibration, CameraRules, EventsConfig, RuleConfig, ZoneConfig, ZoneKind};
+use crate::{
+    AbandonedObjectParams, Calibration, CameraRules, CrowdParams, EventsConfig, IntrusionParams, PersonDownParams,
+    RuleConfig, RuleParams, VehicleParams, WrongWayParams, ZoneConfig, ZoneKind,
+};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vigie_core::{BBox, ClassMap, Event, EventPhase, EventType, Frame, TrackedObject};
 
@@ -35,6 +38,25 @@ pub fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Vec<[f64; 2]> {
 pub fn rule(id: &str, t: EventType, zone: &str) -> RuleConfig {
     RuleConfig::new(id, t, zone, "Arrêté municipal n° 2024-117, art. 3")
 }
+
+/// Accessors to a rule's typed parameters, for tests that know the rule's type.
+macro_rules! params_of {
+    ($name:ident, $variant:ident, $ty:ty) => {
+        pub fn $name(r: &mut RuleConfig) -> &mut $ty {
+            match &mut r.params {
+                RuleParams::$variant(p) => p,
+                other => panic!("not a {} rule: {other:?}", stringify!($variant)),
+            }
+        }
+    };
+}
+params_of!(vehicle_params, VehicleInPedestrianZone, VehicleParams);
+params_of!(crowd_params, Crowd, CrowdParams);
+params_of!(abandoned_params, AbandonedObject, AbandonedObjectParams);
+params_of!(graffiti_params, Graffiti, crate::GraffitiParams);
+params_of!(wrong_way_params, WrongWay, WrongWayParams);
+params_of!(intrusion_params, Intrusion, IntrusionParams);
+params_of!(person_down_params, PersonDown, PersonDownParams);
 
 pub fn trk(id: u64, class: &str, b: BBox) -> TrackedObject {
     TrackedObject {

@@ -6,7 +6,7 @@ fn scenario(name: &str, expected: Vec<Expected>, duration_s: f64) -> Scenario {
     let mut r = rule("intr", EventType::Intrusion, "z");
     r.min_duration_s = Some(2.0);
     let mut c = rule("crowd", EventType::Crowd, "z");
-    c.min_count = Some(3);
+    c.params = RuleParams::Crowd(CrowdParams { min_count: Some(3), ..Default::default() });
     c.min_duration_s = Some(5.0);
     Scenario {
         name: name.into(),

@@ -54,7 +54,7 @@ fn people_and_bicycles_are_not_vehicles_unless_asked() {
         vec![trk(1, "person", at(300.0, 300.0, 30.0, 80.0)), trk(2, "bicycle", at(200.0, 300.0, 40.0, 40.0))]
     });
     assert!(s.opened().is_empty());
-    let mut s = setup(|r| r.include_bicycles = Some(true));
+    let mut s = setup(|r| vehicle_params(r).include_bicycles = Some(true));
     s.run(20.0, |_| vec![trk(2, "bicycle", at(200.0, 300.0, 40.0, 40.0))]);
     assert_eq!(s.opened().len(), 1);
 }

@@ -20,21 +20,21 @@ fn car(y0: f32, v: f32) -> impl FnMut(f64) -> Vec<TrackedObject> {
 
 #[test]
 fn against_the_lane_alerts_after_the_distance_with_the_lane_does_not() {
-    let mut s = setup(|r| r.min_distance_px = Some(100.0));
+    let mut s = setup(|r| wrong_way_params(r).min_distance_px = Some(100.0));
     s.run(8.0, car(470.0, -50.0));
     let o = s.opened();
     assert_eq!(o.len(), 1);
     // 100 px at 50 px/s: 2 s, plus the speed window filling.
     assert!(o[0].0 >= 2.0 && o[0].0 <= 3.2, "alert at {}", o[0].0);
     assert_eq!(o[0].1.peak.kind, "distance_px");
-    let mut s = setup(|r| r.min_distance_px = Some(100.0));
+    let mut s = setup(|r| wrong_way_params(r).min_distance_px = Some(100.0));
     s.run(8.0, car(50.0, 50.0));
     assert!(s.opened().is_empty(), "legal direction");
 }
 
 #[test]
 fn parked_jitter_never_adds_up() {
-    let mut s = setup(|r| r.min_distance_px = Some(60.0));
+    let mut s = setup(|r| wrong_way_params(r).min_distance_px = Some(60.0));
     let mut k = 0u64;
     s.run(300.0, |_| {
         k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -64,7 +64,7 @@ fn metres_with_calibration() {
         ground_m: vec![[0.0, 24.0], [32.0, 24.0], [32.0, 0.0], [0.0, 0.0]],
     };
     let mut r = rule("sens-interdit", EventType::WrongWay, "voie-nord");
-    r.min_distance_m = Some(5.0);
+    wrong_way_params(&mut r).min_distance_m = Some(5.0);
     let mut s = Sim::new(&[lane([0.0, 1.0])], &[r], Some(&calib), (640, 480));
     s.run(1.6, car(470.0, -50.0)); // 80 px = 4 m
     assert!(s.opened().is_empty());
@@ -77,12 +77,12 @@ fn metres_with_calibration() {
 
 #[test]
 fn people_count_by_default_and_class_filter_applies() {
-    let mut s = setup(|r| r.min_distance_px = Some(50.0));
+    let mut s = setup(|r| wrong_way_params(r).min_distance_px = Some(50.0));
     s.run(4.0, |t| vec![trk(1, "person", at(300.0, 400.0 - 40.0 * t as f32, 20.0, 60.0))]);
     assert_eq!(s.opened().len(), 1);
     let mut s = setup(|r| {
-        r.min_distance_px = Some(50.0);
-        r.classes = Some(vec!["car".into()]);
+        wrong_way_params(r).min_distance_px = Some(50.0);
+        wrong_way_params(r).classes = Some(vec!["car".into()]);
     });
     s.run(4.0, |t| vec![trk(1, "person", at(300.0, 400.0 - 40.0 * t as f32, 20.0, 60.0))]);
     assert!(s.opened().is_empty());

@@ -1,20 +1,17 @@
-//! The event types that follow tracks: vehicle in a pedestrian zone and intrusion (dwell),
-//! crowd, wrong way, person on the ground. Each keeps a little state per track and says, each
-//! frame, whether its situation holds now ([`Obs`]); the engine turns that into events.
+//! The rules that follow tracks: vehicle in a pedestrian zone and intrusion (dwell), crowd,
+//! wrong way, person on the ground. Each keeps a little state per track and says, each frame,
+//! whether its situation holds now ([`Observation`]); the engine turns that into events.
 
-use crate::engine::{Ctx, Obs, RuleDef};
+use crate::config::{CrowdParams, PersonDownParams, WrongWayParams};
+use crate::rule::{FrameContext, Observation, RuleDef, GAP_S};
 use crate::scene::{components, SceneModel, CELL, STATIC_MIN_S};
 use std::collections::{HashMap, VecDeque};
 use vigie_core::BBox;
 
-/// A track may leave the zone (or the detector may miss it) for this long without losing its
-/// accumulated dwell: tracker jitter at zone borders must not restart the clock.
-pub(crate) const GAP_S: f64 = 1.0;
-
 /// Vehicle in a pedestrian zone, intrusion: a track of the rule's classes whose ground point
 /// has stayed in the zone for the minimum duration.
 #[derive(Default)]
-pub(crate) struct DwellDet {
+pub(crate) struct DwellRule {
     tracks: HashMap<u64, Dwell>,
 }
 
@@ -23,10 +20,10 @@ struct Dwell {
     last_in: f64,
 }
 
-impl DwellDet {
-    pub fn step(&mut self, def: &RuleDef, ctx: &Ctx) -> Obs {
+impl DwellRule {
+    pub fn step(&mut self, def: &RuleDef, ctx: &FrameContext) -> Observation {
         let now = ctx.now;
-        let mut obs = Obs::new("dwell_s");
+        let mut obs = Observation::new("dwell_s");
         for t in ctx.tracks.iter().filter(|t| def.class_ok(t.class_id)) {
             let (fx, fy) = t.bbox.foot();
             if !def.zone.contains(fx, fy) {
@@ -39,7 +36,7 @@ impl DwellDet {
             }
             e.last_in = now;
             let dwell = now - e.since;
-            if dwell >= def.params.min_duration_s {
+            if dwell >= def.timing.min_duration_s {
                 obs.add(t, dwell);
             }
         }
@@ -54,16 +51,21 @@ impl DwellDet {
 
 /// Gathering: at least `min_count` people (or `max_density_per_m2`) in the zone for the minimum
 /// duration. Short dips in the count (a person hidden for a moment) do not restart the clock.
-#[derive(Default)]
-pub(crate) struct CrowdDet {
+pub(crate) struct CrowdRule {
+    min_count: Option<u32>,
+    max_density_per_m2: Option<f64>,
     since: Option<f64>,
     last_true: f64,
 }
 
-impl CrowdDet {
-    pub fn step(&mut self, def: &RuleDef, ctx: &Ctx) -> Obs {
+impl CrowdRule {
+    pub fn new(p: &CrowdParams) -> Self {
+        CrowdRule { min_count: p.min_count, max_density_per_m2: p.max_density_per_m2, since: None, last_true: 0.0 }
+    }
+
+    pub fn step(&mut self, def: &RuleDef, ctx: &FrameContext) -> Observation {
         let now = ctx.now;
-        let mut obs = Obs::new("count");
+        let mut obs = Observation::new("count");
         obs.blur_all = true;
         let inside: Vec<_> = ctx
             .tracks
@@ -75,8 +77,8 @@ impl CrowdDet {
             })
             .collect();
         let count = inside.len();
-        let by_count = def.params.min_count.is_some_and(|n| count >= n as usize);
-        let by_density = match (def.params.max_density_per_m2, def.ground_area_m2) {
+        let by_count = self.min_count.is_some_and(|n| count >= n as usize);
+        let by_density = match (self.max_density_per_m2, def.ground_area_m2) {
             (Some(d), Some(a)) if a > 0.0 => count as f64 / a >= d,
             _ => false,
         };
@@ -87,7 +89,7 @@ impl CrowdDet {
         } else if self.since.is_some() && now - self.last_true > GAP_S {
             self.since = None;
         }
-        let active = self.since.is_some_and(|s| now - s >= def.params.min_duration_s) && now - self.last_true <= GAP_S;
+        let active = self.since.is_some_and(|s| now - s >= def.timing.min_duration_s) && now - self.last_true <= GAP_S;
         if active {
             for t in &inside {
                 obs.add(t, count as f64);
@@ -105,12 +107,15 @@ impl CrowdDet {
 
 /// Wrong way: a track in a lane moving against the lane's direction for the minimum distance
 /// (metres when calibrated, pixels otherwise) or, when asked, the minimum duration.
-#[derive(Default)]
-pub(crate) struct WrongWayDet {
-    tracks: HashMap<u64, WwTrack>,
+pub(crate) struct WrongWayRule {
+    min_distance_m: Option<f64>,
+    min_distance_px: Option<f64>,
+    /// Whether a minimum duration against the lane was asked for (otherwise only distance counts).
+    use_duration: bool,
+    tracks: HashMap<u64, WrongWayTrack>,
 }
 
-struct WwTrack {
+struct WrongWayTrack {
     hist: VecDeque<(f64, (f64, f64))>,
     last: (f64, f64),
     /// Net distance travelled against the lane while moving (never below zero).
@@ -123,13 +128,17 @@ struct WwTrack {
 /// Speed window over which the direction of travel is judged, seconds.
 const WW_WINDOW_S: f64 = 1.0;
 
-impl WrongWayDet {
-    pub fn step(&mut self, def: &RuleDef, ctx: &Ctx) -> Obs {
+impl WrongWayRule {
+    pub fn new(p: &WrongWayParams, duration_given: bool) -> Self {
+        let (min_distance_m, min_distance_px) = p.distances(duration_given);
+        WrongWayRule { min_distance_m, min_distance_px, use_duration: duration_given, tracks: HashMap::new() }
+    }
+
+    pub fn step(&mut self, def: &RuleDef, ctx: &FrameContext) -> Observation {
         let now = ctx.now;
         let calibrated = ctx.homography.is_some();
-        let mut obs = Obs::new(if calibrated { "distance_m" } else { "distance_px" });
-        let (min_v, min_dist) =
-            if calibrated { (0.4, def.params.min_distance_m) } else { (8.0, def.params.min_distance_px) };
+        let mut obs = Observation::new(if calibrated { "distance_m" } else { "distance_px" });
+        let (min_v, min_dist) = if calibrated { (0.4, self.min_distance_m) } else { (8.0, self.min_distance_px) };
         for t in ctx.tracks.iter().filter(|t| def.class_ok(t.class_id)) {
             let (fx, fy) = t.bbox.foot();
             if !def.zone.contains(fx, fy) {
@@ -146,7 +155,7 @@ impl WrongWayDet {
                 }
                 None => ((fx, fy), def.direction),
             };
-            let e = self.tracks.entry(t.track_id).or_insert_with(|| WwTrack {
+            let e = self.tracks.entry(t.track_id).or_insert_with(|| WrongWayTrack {
                 hist: VecDeque::new(),
                 last: p,
                 against: 0.0,
@@ -186,8 +195,7 @@ impl WrongWayDet {
                 e.against_since = None;
             }
             let by_dist = min_dist.is_some_and(|d| e.against >= d);
-            let by_time =
-                def.params.use_duration && e.against_since.is_some_and(|s| now - s >= def.params.min_duration_s);
+            let by_time = self.use_duration && e.against_since.is_some_and(|s| now - s >= def.timing.min_duration_s);
             if (by_dist || by_time) && e.against_since.is_some() {
                 obs.add(t, e.against);
             }
@@ -208,14 +216,15 @@ impl WrongWayDet {
 /// Small detectors rarely see people lying down, so there is a second way in: a person track
 /// that vanishes away from the frame's edges, where a still region shaped like a lying body
 /// (wider than tall, about a body long) then stays: the person fell and the detector lost them.
-#[derive(Default)]
-pub(crate) struct PersonDownDet {
-    tracks: HashMap<u64, PdTrack>,
+pub(crate) struct PersonDownRule {
+    lying_aspect: f64,
+    max_lying_height_m: f64,
+    tracks: HashMap<u64, PersonDownTrack>,
     vanished: Vec<Vanished>,
     work: Vec<bool>,
 }
 
-struct PdTrack {
+struct PersonDownTrack {
     stand_h: f32,
     since: Option<f64>,
     last_lying: f64,
@@ -236,10 +245,20 @@ struct Vanished {
 /// How long after losing a track a lying shape may still turn up where it was.
 const VANISH_WINDOW_S: f64 = 6.0;
 
-impl PersonDownDet {
-    pub fn step(&mut self, def: &RuleDef, ctx: &Ctx, scene: Option<(&SceneModel, &[bool])>) -> Obs {
+impl PersonDownRule {
+    pub fn new(p: &PersonDownParams) -> Self {
+        PersonDownRule {
+            lying_aspect: p.lying_aspect(),
+            max_lying_height_m: p.max_lying_height_m(),
+            tracks: HashMap::new(),
+            vanished: Vec::new(),
+            work: Vec::new(),
+        }
+    }
+
+    pub fn step(&mut self, def: &RuleDef, ctx: &FrameContext, scene: Option<(&SceneModel, &[bool])>) -> Observation {
         let now = ctx.now;
-        let mut obs = Obs::new("dwell_s");
+        let mut obs = Observation::new("dwell_s");
         if let Some((sc, mask)) = scene {
             self.fallen_out_of_sight(def, ctx, sc, mask, &mut obs);
         }
@@ -252,7 +271,7 @@ impl PersonDownDet {
             if h <= 0.0 {
                 continue;
             }
-            let e = self.tracks.entry(t.track_id).or_insert(PdTrack {
+            let e = self.tracks.entry(t.track_id).or_insert(PersonDownTrack {
                 stand_h: 0.0,
                 since: None,
                 last_lying: now,
@@ -266,10 +285,10 @@ impl PersonDownDet {
                 e.stand_h = e.stand_h.max(h);
             }
             let low = match ctx.homography {
-                Some(hm) => h as f64 * hm.metres_per_px(fx as f64, fy as f64) <= def.params.max_lying_height_m,
+                Some(hm) => h as f64 * hm.metres_per_px(fx as f64, fy as f64) <= self.max_lying_height_m,
                 None => e.stand_h == 0.0 || h <= 0.7 * e.stand_h,
             };
-            if aspect >= def.params.lying_aspect && low {
+            if aspect >= self.lying_aspect && low {
                 obs.holding = true;
                 e.since.get_or_insert(now);
                 e.last_lying = now;
@@ -277,7 +296,7 @@ impl PersonDownDet {
                 e.since = None;
             }
             if let Some(s) = e.since {
-                if now - s >= def.params.min_duration_s && now - e.last_lying <= GAP_S {
+                if now - s >= def.timing.min_duration_s && now - e.last_lying <= GAP_S {
                     obs.add(t, now - s);
                 }
             }
@@ -286,7 +305,14 @@ impl PersonDownDet {
         obs
     }
 
-    fn fallen_out_of_sight(&mut self, def: &RuleDef, ctx: &Ctx, sc: &SceneModel, mask: &[bool], obs: &mut Obs) {
+    fn fallen_out_of_sight(
+        &mut self,
+        def: &RuleDef,
+        ctx: &FrameContext,
+        sc: &SceneModel,
+        mask: &[bool],
+        obs: &mut Observation,
+    ) {
         let now = ctx.now;
         let (fw, fh) = ((sc.w * CELL) as f32, (sc.h * CELL) as f32);
         // Tracks seen last frame and gone now, away from the edges (not walking out of view).
@@ -309,7 +335,7 @@ impl PersonDownDet {
         if self.work.len() != sc.w * sc.h {
             self.work = vec![false; sc.w * sc.h];
         }
-        let min_d = def.params.min_duration_s;
+        let min_d = def.timing.min_duration_s;
         for v in &mut self.vanished {
             let b = v.last_box;
             let h = b.height();

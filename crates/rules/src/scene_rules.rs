@@ -1,8 +1,9 @@
-//! The event types that need the scene models: abandoned objects (anything the detector has no
-//! class for: rubbish bags, a mattress, boxes) and graffiti tagging.
+//! The rules that need the scene models: abandoned objects (anything the detector has no class
+//! for: rubbish bags, a mattress, boxes) and graffiti tagging. Like the track rules, each says
+//! per frame whether its situation holds ([`Observation`]); the engine turns that into events.
 
-use crate::config::{GRAFFITI_PERSIST_S, GRAFFITI_SETTLE_S};
-use crate::engine::{Ctx, Obs, RuleDef};
+use crate::config::{AbandonedObjectParams, GraffitiParams, GRAFFITI_PERSIST_S, GRAFFITI_SETTLE_S};
+use crate::rule::{FrameContext, Observation, RuleDef};
 use crate::scene::{components, dilate, restrict, Component, SceneModel, CELL, STATIC_MIN_S};
 use std::collections::{BTreeSet, HashMap};
 use vigie_core::BBox;
@@ -45,7 +46,10 @@ struct Blob {
 
 /// Abandoned object / illegal dumping: a static region that appeared in the zone while someone
 /// was near it, and has stayed for `min_duration_s` after they all left.
-pub(crate) struct AbandonedDet {
+pub(crate) struct AbandonedObjectRule {
+    /// Smallest object, full-frame pixels².
+    min_area_px: f64,
+    require_owner: bool,
     zone: Vec<bool>,
     zone_cells: usize,
     blobs: Vec<Blob>,
@@ -53,23 +57,37 @@ pub(crate) struct AbandonedDet {
     dilated: Vec<bool>,
 }
 
-impl AbandonedDet {
-    pub fn new(def: &RuleDef, scene: &SceneModel) -> Self {
+impl AbandonedObjectRule {
+    pub fn new(def: &RuleDef, p: &AbandonedObjectParams, scene: &SceneModel) -> Self {
         let zone = crate::geometry::rasterise(&def.zone, scene.w, scene.h, CELL as f32);
         let zone_cells = zone.iter().filter(|&&b| b).count();
         let n = scene.w * scene.h;
-        Self { zone, zone_cells, blobs: Vec::new(), work: vec![false; n], dilated: vec![false; n] }
+        Self {
+            min_area_px: p.min_area_px(),
+            require_owner: p.require_owner(),
+            zone,
+            zone_cells,
+            blobs: Vec::new(),
+            work: vec![false; n],
+            dilated: vec![false; n],
+        }
     }
 
-    pub fn step(&mut self, def: &RuleDef, ctx: &Ctx, scene: &mut SceneModel, track_mask: &[bool]) -> Obs {
+    pub fn step(
+        &mut self,
+        def: &RuleDef,
+        ctx: &FrameContext,
+        scene: &mut SceneModel,
+        track_mask: &[bool],
+    ) -> Observation {
         let now = ctx.now;
-        let mut obs = Obs::new("dwell_s");
+        let mut obs = Observation::new("dwell_s");
         let mut candidates = 0usize;
         for (i, w) in self.work.iter_mut().enumerate() {
             *w = self.zone[i] && !track_mask[i] && scene.static_s[i] >= STATIC_MIN_S;
             candidates += *w as usize;
         }
-        let min_cells = (def.params.min_area_px / (CELL * CELL) as f64).ceil().max(2.0) as usize;
+        let min_cells = (self.min_area_px / (CELL * CELL) as f64).ceil().max(2.0) as usize;
         if candidates < min_cells && self.blobs.is_empty() {
             // Nothing still in the zone: the usual case, kept cheap.
             return obs;
@@ -193,9 +211,7 @@ impl AbandonedDet {
                 }
             }
             let left_for = now - bl.owner_last_near;
-            if !bl.explained
-                && (!bl.owners.is_empty() || !def.params.require_owner)
-                && left_for >= def.params.min_duration_s
+            if !bl.explained && (!bl.owners.is_empty() || !self.require_owner) && left_for >= def.timing.min_duration_s
             {
                 obs.active = true;
                 obs.holding = true;
@@ -282,7 +298,9 @@ const WALL_CHANGE: f32 = 14.0;
 
 /// Graffiti tagging: someone stays at the wall for `min_duration_s`, and after they leave the
 /// wall differs, persistently, from how it looked when they arrived.
-pub(crate) struct GraffitiDet {
+pub(crate) struct GraffitiRule {
+    /// Smallest changed region, full-frame pixels².
+    min_area_px: f64,
     zone: Vec<bool>,
     visit: Option<Visit>,
     eval_from: Option<f64>,
@@ -306,15 +324,28 @@ fn fraction_inside(b: &BBox, def: &RuleDef) -> f32 {
     n as f32 / 25.0
 }
 
-impl GraffitiDet {
-    pub fn new(def: &RuleDef, scene: &SceneModel) -> Self {
+impl GraffitiRule {
+    pub fn new(def: &RuleDef, p: &GraffitiParams, scene: &SceneModel) -> Self {
         let zone = crate::geometry::rasterise(&def.zone, scene.w, scene.h, CELL as f32);
-        Self { zone, visit: None, eval_from: None, changed_since: None, work: vec![false; scene.w * scene.h] }
+        Self {
+            min_area_px: p.min_area_px(),
+            zone,
+            visit: None,
+            eval_from: None,
+            changed_since: None,
+            work: vec![false; scene.w * scene.h],
+        }
     }
 
-    pub fn step(&mut self, def: &RuleDef, ctx: &Ctx, scene: &mut SceneModel, track_mask: &[bool]) -> Obs {
+    pub fn step(
+        &mut self,
+        def: &RuleDef,
+        ctx: &FrameContext,
+        scene: &mut SceneModel,
+        track_mask: &[bool],
+    ) -> Observation {
         let now = ctx.now;
-        let mut obs = Obs::new("area_px");
+        let mut obs = Observation::new("area_px");
         let at_wall: Vec<_> = ctx
             .tracks
             .iter()
@@ -348,7 +379,7 @@ impl GraffitiDet {
         }
         let Some(v) = &self.visit else { return obs };
         if self.eval_from.is_none() && now - v.last_near > GAP_VISIT_S {
-            if v.last_near - v.start >= def.params.min_duration_s {
+            if v.last_near - v.start >= def.timing.min_duration_s {
                 self.eval_from = Some(v.last_near + GRAFFITI_SETTLE_S);
             } else {
                 self.visit = None;
@@ -374,7 +405,7 @@ impl GraffitiDet {
             }
             *w = changed;
         }
-        let min_cells = (def.params.min_area_px / (CELL * CELL) as f64).ceil().max(2.0) as usize;
+        let min_cells = (self.min_area_px / (CELL * CELL) as f64).ceil().max(2.0) as usize;
         let comps: Vec<_> = components(&self.work, scene.w, scene.h, min_cells)
             .into_iter()
             .filter(|c| !scene.is_illumination(&c.cells, &scene.short, &v.ref_y))
