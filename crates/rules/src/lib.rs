@@ -5,17 +5,14 @@
 //! [`vigie_core::Event`]s that open once, update while the situation lasts and close after a
 //! hysteresis delay. Abandoned objects, graffiti and people lying out of the detector's sight
 //! use the scene models ([`scene`]: long- and short-term backgrounds on a downscaled picture).
-//! Scenarios ([`scenario`], generated ones from [`scenario_gen`]) measure how often each rule is
-//! right; [`bench`] measures what it costs.
+//! How often each rule is right and what it costs are measured in `vigie-eval`, which owns the
+//! scenarios and the video they need; this crate reads no video.
 
-pub mod bench;
 pub mod config;
 mod engine;
 pub mod geometry;
 mod kinds;
 mod objects;
-pub mod scenario;
-pub mod scenario_gen;
 pub mod scene;
 pub mod schedule;
 

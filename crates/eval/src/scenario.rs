@@ -28,8 +28,7 @@
 //! end_s = 20.0
 //! ```
 
-use crate::config::{validate_camera, Calibration, EventsConfig, RuleConfig, ZoneConfig};
-use crate::CameraRules;
+use vigie_rules::{validate_camera, Calibration, CameraRules, EventsConfig, RuleConfig, ZoneConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
