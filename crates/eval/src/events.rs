@@ -18,7 +18,7 @@ pub fn run_scenarios(
     opts: &ClipOptions,
     model_sha256: &str,
     classes: &ClassMap,
-    mut on_event: impl FnMut(&str, f64, &Event),
+    mut on_event: impl FnMut(&str, f64, &Event) + Send,
 ) -> anyhow::Result<Vec<ScenarioEvents>> {
     let mut results = Vec::new();
     for sc in scenarios {

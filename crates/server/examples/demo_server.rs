@@ -25,12 +25,8 @@ struct Cli {
 impl Cli {
     /// `--name value` pairs; users are managed with `vigie user` on the same data directory.
     fn parse() -> anyhow::Result<Cli> {
-        let mut cli = Cli {
-            data: "/tmp/vigie-demo".into(),
-            listen: "127.0.0.1:8080".into(),
-            alert_every_s: 5.0,
-            cameras: 4,
-        };
+        let mut cli =
+            Cli { data: "/tmp/vigie-demo".into(), listen: "127.0.0.1:8080".into(), alert_every_s: 5.0, cameras: 4 };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))?;

@@ -206,8 +206,7 @@ pub fn run(a: &FiguresOptions) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut updates = 0usize;
     for _ in 0..passes {
-        let mut trk =
-            ByteTracker::new(a.tracker.clone(), src.info().fps).map_err(|e| anyhow!("tracker: {e}"))?;
+        let mut trk = ByteTracker::new(a.tracker.clone(), src.info().fps).map_err(|e| anyhow!("tracker: {e}"))?;
         for (t, d) in &all_dets {
             std::hint::black_box(trk.update(d, *t));
             updates += 1;

@@ -119,8 +119,7 @@ fn a_checkpoint_with_a_bad_signature_or_key_is_refused() {
     checkpoint_cli(dir.path(), &kept);
     let public = std::fs::read_to_string(dir.path().join(checkpoint::PUBLIC_KEY_FILE)).unwrap();
     let mut key_out = Vec::new();
-    audit::run_with(AuditArgs { command: AuditCommand::PublicKey { data: dir.path().into() } }, &mut key_out)
-        .unwrap();
+    audit::run_with(AuditArgs { command: AuditCommand::PublicKey { data: dir.path().into() } }, &mut key_out).unwrap();
     assert_eq!(String::from_utf8(key_out).unwrap(), public, "the printed key is the exported one");
     verify_cli(dir.path(), &[&kept], Some(public.trim())).unwrap();
     #[cfg(unix)]
@@ -163,17 +162,10 @@ fn cli_manages_users_and_verifies_the_trail() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
     let mut out = Vec::new();
-    init::run_with(
-        InitArgs { data: data.clone(), admin: "root".into() },
-        &mut &b"first admin pw\n"[..],
-        &mut out,
-    )
-    .unwrap();
-    let again = init::run_with(
-        InitArgs { data: data.clone(), admin: "x".into() },
-        &mut &b"first admin pw\n"[..],
-        &mut out,
-    );
+    init::run_with(InitArgs { data: data.clone(), admin: "root".into() }, &mut &b"first admin pw\n"[..], &mut out)
+        .unwrap();
+    let again =
+        init::run_with(InitArgs { data: data.clone(), admin: "x".into() }, &mut &b"first admin pw\n"[..], &mut out);
     assert!(again.unwrap_err().to_string().contains("already initialised"));
     let add = |role: &str, name: &str, pw: &[u8]| {
         let mut out = Vec::new();
