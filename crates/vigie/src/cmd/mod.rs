@@ -22,9 +22,8 @@ use vigie_store::{Store, StoreError, DB_FILE};
 /// Actor recorded in the audit trail for changes made from the command line.
 pub const CLI_ACTOR: &str = "cli";
 
-/// Opens the catalogue of `init`, `user` and `audit`. Passwords are read as one line from
-/// standard input so that they never appear in a process list or shell history.
-/// With `must_exist`, a mistyped `--data` is an error rather than a new, empty catalogue.
+/// Opens the catalogue of `init`, `user` and `audit`. With `must_exist`, a mistyped `--data` is
+/// an error rather than a new, empty catalogue.
 pub fn open_store(data: &Path, must_exist: bool) -> anyhow::Result<Store> {
     if must_exist && !data.join(DB_FILE).exists() {
         bail!(
@@ -37,6 +36,8 @@ pub fn open_store(data: &Path, must_exist: bool) -> anyhow::Result<Store> {
         .with_context(|| format!("opening catalogue in {}", data.display()))
 }
 
+/// One line from standard input, so that a password never appears in a process list or shell
+/// history.
 pub fn read_password(input: &mut dyn BufRead) -> anyhow::Result<String> {
     let mut line = String::new();
     input.read_line(&mut line).context("reading the password from standard input")?;
