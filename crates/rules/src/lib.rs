@@ -8,16 +8,13 @@
 //! use the scene models ([`scene`]: long- and short-term backgrounds on a downscaled picture).
 //! Inside, the engine (lifecycle of events) sits on top of the rule logics (`track_rules`,
 //! `scene_rules`), which share only what a rule sees and reports (`rule`).
-//! Scenarios ([`scenario`], generated ones from [`scenario_gen`]) measure how often each rule is
-//! right; [`bench`] measures what it costs.
+//! How often each rule is right and what it costs are measured in `vigie-eval`, which owns the
+//! scenarios and the video they need; this crate reads no video.
 
-pub mod bench;
 pub mod config;
 mod engine;
 pub mod geometry;
 mod rule;
-pub mod scenario;
-pub mod scenario_gen;
 pub mod scene;
 mod scene_rules;
 pub mod schedule;

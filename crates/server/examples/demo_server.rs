@@ -2,10 +2,9 @@
 //! console without cameras: synthetic cameras with a moving (blurred) person, alerts of every
 //! type published through the real `AlertHub` every few seconds.
 //!
-//!     demo_server --data /tmp/vigie-demo [--listen 127.0.0.1:8080] [--alert-every-s 5]
-//!     printf '%s\n' 'a long password' | demo_server user add --data /tmp/vigie-demo --role operator olive
+//!     demo_server --data /tmp/vigie-demo [--listen 127.0.0.1:8080] [--alert-every-s 5] [--cameras 4]
+//!     printf '%s\n' 'a long password' | vigie user add --data /tmp/vigie-demo --role operator olive
 
-use clap::{Parser, Subcommand};
 use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,25 +15,31 @@ use vigie_imaging::RgbImage;
 use vigie_server::*;
 use vigie_store::Store;
 
-#[derive(Parser)]
 struct Cli {
-    #[command(subcommand)]
-    cmd: Option<Cmd>,
-    #[arg(long, default_value = "/tmp/vigie-demo")]
     data: PathBuf,
-    #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    #[arg(long, default_value_t = 5.0)]
     alert_every_s: f64,
-    #[arg(long, default_value_t = 4)]
     cameras: usize,
 }
 
-#[derive(Subcommand)]
-enum Cmd {
-    Init(vigie_store::cli::InitArgs),
-    User(vigie_store::cli::UserArgs),
-    Audit(vigie_store::cli::AuditArgs),
+impl Cli {
+    /// `--name value` pairs; users are managed with `vigie user` on the same data directory.
+    fn parse() -> anyhow::Result<Cli> {
+        let mut cli =
+            Cli { data: "/tmp/vigie-demo".into(), listen: "127.0.0.1:8080".into(), alert_every_s: 5.0, cameras: 4 };
+        let mut args = std::env::args().skip(1);
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))?;
+            match flag.as_str() {
+                "--data" => cli.data = value.into(),
+                "--listen" => cli.listen = value,
+                "--alert-every-s" => cli.alert_every_s = value.parse()?,
+                "--cameras" => cli.cameras = value.parse()?,
+                _ => anyhow::bail!("unknown argument {flag} (--data, --listen, --alert-every-s, --cameras)"),
+            }
+        }
+        Ok(cli)
+    }
 }
 
 const W: usize = 320;
@@ -177,13 +182,7 @@ fn publish(hub: &AlertHub, n: u64, cams: usize, phase: EventPhase) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
-    let cli = Cli::parse();
-    match cli.cmd {
-        Some(Cmd::Init(a)) => return vigie_store::cli::run_init(a),
-        Some(Cmd::User(a)) => return vigie_store::cli::run_user(a),
-        Some(Cmd::Audit(a)) => return vigie_store::cli::run_audit(a),
-        None => {}
-    }
+    let cli = Cli::parse()?;
     let store = Arc::new(Store::open(&cli.data, Arc::new(SystemClock::default()))?);
     if let Some(pw) = store.bootstrap_admin("admin")? {
         eprintln!("first start: created user 'admin' with password {pw} (shown once)");

@@ -1,4 +1,5 @@
-//! A minimal HTTP/1.1 client on hyper (already built for axum) for webhooks and the probes.
+//! A minimal HTTP/1.1 client on hyper (already built for axum) for webhooks and the probes
+//! of `vigie-eval`.
 //! Plain http only: webhooks go to a receiver or TLS relay on the control-room network.
 
 use bytes::Bytes;

@@ -12,7 +12,6 @@ pub mod error;
 pub mod http_client;
 pub mod hub;
 pub mod notify;
-pub mod probe;
 pub mod providers;
 pub mod routes;
 pub mod serve;

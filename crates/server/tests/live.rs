@@ -7,7 +7,7 @@ use common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use vigie_core::{EventType, SimClock, SystemClock};
-use vigie_server::probe::{api_load, summarize, watch_alerts, ApiClient};
+use vigie_eval::probe::{api_load, summarize, watch_alerts, ApiClient};
 use vigie_server::*;
 use vigie_store::{Role, Store};
 

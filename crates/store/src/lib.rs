@@ -9,7 +9,6 @@
 pub mod alerts;
 pub mod audit;
 pub mod checkpoint;
-pub mod cli;
 mod migrate;
 pub mod report;
 pub mod text;

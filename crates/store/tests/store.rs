@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vigie_core::{AuditSink, Event, EventPhase, EventType, PeakMeasure, SimClock};
-use vigie_store::cli::{self, AuditArgs, AuditCommand, UserArgs, UserCommand};
 use vigie_store::*;
 
 const T0_MS: i64 = 1_750_000_000_000;
@@ -420,105 +419,6 @@ fn truncate_and_rewind(dir: &std::path::Path, s: &Store, keep: i64) {
     );
 }
 
-fn verify_cli(data: &std::path::Path, checkpoints: &[&std::path::Path], key: Option<&str>) -> anyhow::Result<String> {
-    let mut out = Vec::new();
-    let command = AuditCommand::Verify {
-        data: data.to_path_buf(),
-        checkpoint: checkpoints.iter().map(|p| p.to_path_buf()).collect(),
-        public_key: key.map(String::from),
-    };
-    cli::run_audit_with(AuditArgs { command }, &mut out)?;
-    Ok(String::from_utf8(out).unwrap())
-}
-
-fn checkpoint_cli(data: &std::path::Path, out_file: &std::path::Path) -> String {
-    let mut out = Vec::new();
-    let command = AuditCommand::Checkpoint { data: data.to_path_buf(), out: Some(out_file.to_path_buf()) };
-    cli::run_audit_with(AuditArgs { command }, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
-}
-
-#[test]
-fn a_checkpoint_detects_truncation_with_a_rewound_head() {
-    let (dir, _c, s) = setup();
-    fill_audit(&s, 6);
-    let kept = dir.path().join("auditor-copy.json");
-    let printed = checkpoint_cli(dir.path(), &kept);
-    let head6 = entry(&s, 6).hash;
-    assert!(printed.contains(&format!("seq 6 head hash {head6}")), "{printed}");
-    // The node keeps its own copy too.
-    assert_eq!(std::fs::read_dir(dir.path().join(checkpoint::CHECKPOINT_DIR)).unwrap().count(), 1);
-    fill_audit(&s, 2);
-    // Untouched (and grown since): passes.
-    let ok = verify_cli(dir.path(), &[&kept], None).unwrap();
-    assert!(ok.contains("audit trail intact: 8 entries") && ok.contains("seq 6"), "{ok}");
-
-    truncate_and_rewind(dir.path(), &s, 4);
-    assert_eq!(verify(&s).unwrap().entries, 4, "the database alone cannot tell");
-    let err = format!("{:#}", verify_cli(dir.path(), &[&kept], None).unwrap_err());
-    assert!(
-        err.contains(&format!("chain truncated: checkpoint at seq 6 hash {head6}, database head at seq 4")),
-        "{err}"
-    );
-    assert!(err.contains("auditor-copy.json"), "{err}");
-
-    // Truncated, then refilled past the checkpoint through the normal path: entry 6 differs.
-    fill_audit(&s, 3);
-    assert_eq!(verify(&s).unwrap().entries, 7);
-    let err = format!("{:#}", verify_cli(dir.path(), &[&kept], None).unwrap_err());
-    assert!(
-        err.contains(&format!("chain rewritten: checkpoint at seq 6 hash {head6}, database entry 6 has hash")),
-        "{err}"
-    );
-}
-
-#[test]
-fn a_checkpoint_with_a_bad_signature_or_key_is_refused() {
-    let (dir, _c, s) = setup();
-    fill_audit(&s, 3);
-    let kept = dir.path().join("cp.json");
-    checkpoint_cli(dir.path(), &kept);
-    let public = std::fs::read_to_string(dir.path().join(checkpoint::PUBLIC_KEY_FILE)).unwrap();
-    let mut key_out = Vec::new();
-    cli::run_audit_with(AuditArgs { command: AuditCommand::PublicKey { data: dir.path().into() } }, &mut key_out)
-        .unwrap();
-    assert_eq!(String::from_utf8(key_out).unwrap(), public, "the printed key is the exported one");
-    verify_cli(dir.path(), &[&kept], Some(public.trim())).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(checkpoint::KEY_FILE)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the secret key is owner-only");
-    }
-
-    // Claiming an older head (to cover a truncation) breaks the signature.
-    let mut cp: Checkpoint = serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
-    cp.seq = 2;
-    cp.head_hash = entry(&s, 2).hash;
-    let edited = dir.path().join("edited.json");
-    std::fs::write(&edited, serde_json::to_string(&cp).unwrap()).unwrap();
-    let err = format!("{:#}", verify_cli(dir.path(), &[&edited], None).unwrap_err());
-    assert!(err.contains("checkpoint signature is not valid") && err.contains("edited.json"), "{err}");
-
-    // A well-signed checkpoint from another key (an attacker's) against the auditor's pinned key.
-    let other = tempfile::tempdir().unwrap();
-    let mallory = NodeKey::load_or_create(other.path()).unwrap();
-    let forged = mallory.sign(2, &entry(&s, 2).hash, T0_MS);
-    forged.verify_signature(None).unwrap();
-    let forged_file = dir.path().join("forged.json");
-    std::fs::write(&forged_file, serde_json::to_string(&forged).unwrap()).unwrap();
-    let err = format!("{:#}", verify_cli(dir.path(), &[&forged_file], Some(public.trim())).unwrap_err());
-    assert!(err.contains(&format!("not by the trusted key {}", public.trim())), "{err}");
-    // Without --public-key, the node's own exported key is the reference.
-    let err = format!("{:#}", verify_cli(dir.path(), &[&forged_file], None).unwrap_err());
-    assert!(err.contains("not by the trusted key"), "{err}");
-
-    // Garbage is named.
-    std::fs::write(&edited, "{\"seq\": 1}").unwrap();
-    let err = format!("{:#}", verify_cli(dir.path(), &[&edited], None).unwrap_err());
-    assert!(err.contains("edited.json") && err.contains("not a checkpoint"), "{err}");
-}
-
 #[test]
 fn later_checkpoints_verify_what_was_added_since_the_previous_one() {
     let (dir, _c, s) = setup();
@@ -612,92 +512,6 @@ fn transparency_report_counts_decisions() {
         )
     );
     assert!(matches!(s.transparency(5, 5), Err(StoreError::Invalid(_))));
-}
-
-#[test]
-fn cli_manages_users_and_verifies_the_trail() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_path_buf();
-    let mut out = Vec::new();
-    cli::run_init_with(
-        cli::InitArgs { data: data.clone(), admin: "root".into() },
-        &mut &b"first admin pw\n"[..],
-        &mut out,
-    )
-    .unwrap();
-    let again = cli::run_init_with(
-        cli::InitArgs { data: data.clone(), admin: "x".into() },
-        &mut &b"first admin pw\n"[..],
-        &mut out,
-    );
-    assert!(again.unwrap_err().to_string().contains("already initialised"));
-    let add = |role: &str, name: &str, pw: &[u8]| {
-        let mut out = Vec::new();
-        cli::run_user_with(
-            UserArgs {
-                command: UserCommand::Add {
-                    data: data.clone(),
-                    role: role.into(),
-                    temporary: false,
-                    name: name.into(),
-                },
-            },
-            &mut &pw[..],
-            &mut out,
-        )
-    };
-    add("operator", "olive", b"operator password\n").unwrap();
-    assert!(add("operator", "short", b"abc\n").unwrap_err().to_string().contains("too short"));
-    assert!(add("operator", "empty", b"").unwrap_err().to_string().contains("no password on standard input"));
-    assert!(add("wizard", "w", b"long enough pw\n").unwrap_err().to_string().contains("unknown role"));
-    cli::run_user_with(
-        UserArgs { command: UserCommand::Passwd { data: data.clone(), temporary: false, name: "olive".into() } },
-        &mut &b"a new operator pw\r\n"[..],
-        &mut out,
-    )
-    .unwrap();
-    cli::run_user_with(
-        UserArgs { command: UserCommand::Disable { data: data.clone(), name: "olive".into() } },
-        &mut &b""[..],
-        &mut out,
-    )
-    .unwrap();
-    let missing = dir.path().join("missing");
-    let e = cli::run_user_with(
-        UserArgs { command: UserCommand::Disable { data: missing.clone(), name: "x".into() } },
-        &mut &b""[..],
-        &mut out,
-    );
-    assert!(e.unwrap_err().to_string().contains("no Vigie catalogue"));
-    assert!(!missing.exists(), "a mistyped --data must not create a catalogue");
-    {
-        let s = Store::open(&data, Arc::new(vigie_core::SystemClock::default())).unwrap();
-        assert!(matches!(
-            s.authenticate("olive", "a new operator pw").unwrap(),
-            LoginOutcome::Failed { reason: "account disabled" }
-        ));
-        assert!(
-            matches!(s.authenticate("root", "first admin pw").unwrap(), LoginOutcome::Ok(u) if u.role == Role::Admin)
-        );
-        let actions: Vec<String> = s
-            .audit_entries(&AuditQuery { limit: 10, ..Default::default() })
-            .unwrap()
-            .into_iter()
-            .map(|e| e.action)
-            .collect();
-        assert_eq!(actions, ["user.disable", "user.passwd", "user.add", "user.add"]);
-    }
-    let mut out = Vec::new();
-    cli::run_audit_with(
-        AuditArgs { command: AuditCommand::Verify { data: data.clone(), checkpoint: vec![], public_key: None } },
-        &mut out,
-    )
-    .unwrap();
-    assert!(String::from_utf8(out).unwrap().starts_with("audit trail intact: 4 entries"));
-    tamper(&data, "UPDATE audit SET actor = 'nobody' WHERE seq = 2");
-    let verify = AuditCommand::Verify { data, checkpoint: vec![], public_key: None };
-    let err = cli::run_audit_with(AuditArgs { command: verify }, &mut Vec::new()).unwrap_err();
-    assert_eq!(err.to_string(), "audit trail broken at entry 2: edited: its content no longer matches its hash");
 }
 
 #[test]

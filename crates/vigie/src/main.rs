@@ -1,12 +1,8 @@
 //! `vigie`: one binary for the analysis pipeline, the operators' console and the tools around them.
 
-mod analyze;
-mod bench;
-mod bench_fuzz;
-mod bench_latency;
+mod cmd;
 mod config;
 mod config_admin;
-mod eval_events;
 mod live;
 mod run;
 mod settings;
@@ -27,28 +23,20 @@ enum Cmd {
     /// Run a node: cameras, analysis, alerts, archive and the operators' console.
     Run(run::RunArgs),
     /// Run the whole pipeline over a clip as fast as possible and write the tracks.
-    Analyze(analyze::AnalyzeArgs),
+    Analyze(cmd::analyze::AnalyzeArgs),
     /// Speed and memory figures, side by side with the Python reference.
-    Bench(bench::BenchArgs),
+    Bench(cmd::bench::BenchArgs),
     /// Measure accuracy against ground truth.
     #[command(subcommand)]
-    Eval(EvalCmd),
+    Eval(cmd::eval::EvalCmd),
     /// Create a data directory and its first administrator (password on standard input).
-    Init(vigie_store::cli::InitArgs),
+    Init(cmd::init::InitArgs),
     /// Manage console users: add, passwd, disable.
-    User(vigie_store::cli::UserArgs),
+    User(cmd::user::UserArgs),
     /// Check the audit trail's hash chain.
-    Audit(vigie_store::cli::AuditArgs),
+    Audit(cmd::audit::AuditArgs),
     /// Footage retention: status, or a deletion pass now.
-    Retention(vigie_archive::RetentionArgs),
-}
-
-#[derive(Subcommand)]
-enum EvalCmd {
-    /// MOTChallenge 2D metrics (CLEAR, identity, HOTA) of a tracker result against ground truth.
-    Mot(vigie_eval::EvalMotArgs),
-    /// Event rules on scenarios: precision, recall and alert delay per event type.
-    Events(eval_events::EvalEventsArgs),
+    Retention(cmd::retention::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,7 +46,7 @@ fn main() -> ExitCode {
         Cmd::Init(a) => Some(a.data.clone()),
         Cmd::User(a) => Some(a.command.data().to_path_buf()),
         Cmd::Audit(a) => a.command.data().map(Path::to_path_buf),
-        Cmd::Retention(a) => Some(retention_data(a).clone()),
+        Cmd::Retention(a) => Some(cmd::retention::data(a).clone()),
         Cmd::Analyze(_) | Cmd::Bench(_) | Cmd::Eval(_) => None,
     };
     let writes_data = matches!(cli.cmd, Cmd::Run(_) | Cmd::Init(_) | Cmd::User(_) | Cmd::Audit(_) | Cmd::Retention(_));
@@ -82,14 +70,13 @@ fn main() -> ExitCode {
     }
     let res = match cli.cmd {
         Cmd::Run(a) => run::run(&a),
-        Cmd::Analyze(a) => analyze::run(&a),
-        Cmd::Bench(a) => bench::run(&a),
-        Cmd::Eval(EvalCmd::Mot(a)) => vigie_eval::run_mot(&a),
-        Cmd::Eval(EvalCmd::Events(a)) => eval_events::run(&a),
-        Cmd::Init(a) => vigie_store::cli::run_init(a),
-        Cmd::User(a) => vigie_store::cli::run_user(a),
-        Cmd::Audit(a) => vigie_store::cli::run_audit(a),
-        Cmd::Retention(a) => retention(&a),
+        Cmd::Analyze(a) => cmd::analyze::run(&a),
+        Cmd::Bench(a) => cmd::bench::run(&a),
+        Cmd::Eval(e) => cmd::eval::run(&e),
+        Cmd::Init(a) => cmd::init::run(a),
+        Cmd::User(a) => cmd::user::run(a),
+        Cmd::Audit(a) => cmd::audit::run(a),
+        Cmd::Retention(a) => cmd::retention::run(&a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,21 +96,4 @@ fn owner_only_files() {
     unsafe {
         libc::umask(0o077);
     }
-}
-
-fn retention_data(a: &vigie_archive::RetentionArgs) -> &std::path::PathBuf {
-    match &a.command {
-        vigie_archive::RetentionCommand::Status { data, .. } | vigie_archive::RetentionCommand::Run { data, .. } => {
-            data
-        }
-    }
-}
-
-fn retention(a: &vigie_archive::RetentionArgs) -> anyhow::Result<()> {
-    let data = retention_data(a);
-    let store = vigie_store::Store::open(data, std::sync::Arc::new(vigie_core::SystemClock::default()))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let report = vigie_archive::run_retention(a, None, std::sync::Arc::new(store))?;
-    println!("{report}");
-    Ok(())
 }

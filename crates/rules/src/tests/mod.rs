@@ -8,8 +8,6 @@ mod intrusion;
 mod paint;
 mod person_down;
 mod reload;
-mod scene_real;
-mod scoring;
 mod vehicle;
 mod wrong_way;
 

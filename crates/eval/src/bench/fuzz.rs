@@ -3,15 +3,14 @@
 //! nothing, a password in a printed URL); each is printed and its input saved for a regression
 //! test. The generator is the project's SplitMix64, so a run is reproducible from its seed.
 //!
-//! Targets: the config parser (TOML → validated `VigieConfig`), the search text parser, the MP4
+//! Targets here: the search text parser, the MP4
 //! demuxer (truncated and mutated bundled clips), and the RTSP input path: the camera URL parser
 //! (the project's own code; RTP depacketisation and SDP are retina's) and the H.264 access units
-//! it delivers, mutated NAL by NAL, through the decoder.
+//! it delivers, mutated NAL by NAL, through the decoder. The config parser's target is the
+//! binary's, where the config type lives; it uses this module's [`Target`] and runner.
 //!
 //! The test suite runs the same `check` functions under proptest for a few seconds each.
 
-use crate::config::VigieConfig;
-use crate::settings::{asset_root, parse_toml};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -21,19 +20,16 @@ use vigie_core::rng::Rng;
 use vigie_core::Packet;
 use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
-#[derive(clap::Args)]
-pub struct FuzzArgs {
+/// What `vigie bench fuzz` runs.
+#[derive(Debug, Clone)]
+pub struct FuzzOptions {
     /// Seconds per target.
-    #[arg(long, default_value_t = 10)]
     pub seconds: u64,
     /// Seed of the input generator (same seed, same inputs).
-    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Only these targets (config, search-text, mp4, rtsp-url, rtsp-h264).
-    #[arg(long, value_delimiter = ',')]
+    /// Only these targets, by name; all when empty.
     pub only: Vec<String>,
     /// Where inputs that gave a finding are written.
-    #[arg(long, default_value = "target/fuzz-findings")]
     pub findings: PathBuf,
 }
 
@@ -99,197 +95,9 @@ pub fn mutate_bytes(rng: &mut Rng, data: &mut Vec<u8>, focus: std::ops::Range<us
     }
 }
 
-fn pick<'a, T>(rng: &mut Rng, v: &'a [T]) -> &'a T {
+/// One element of `v`, uniformly.
+pub fn pick<'a, T>(rng: &mut Rng, v: &'a [T]) -> &'a T {
     &v[rng.below(v.len() as u64) as usize]
-}
-
-// ---------------------------------------------------------------------------------------------
-// Config: TOML text → parsed and validated `VigieConfig`.
-
-/// Extra sections so that every config struct is reached, not only the demo's.
-const CONFIG_EXTRA: &str = r#"
-[server]
-listen = "127.0.0.1:8080"
-cookie_secure = "auto"
-trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]
-session_ttl_min = 480
-max_body_kib = 64
-
-[notify.webhook]
-url = "http://127.0.0.1:9000/hook"
-secret = "0123456789abcdef0123"
-max_attempts = 6
-
-[notify.mqtt]
-host = "127.0.0.1"
-port = 1883
-topic = "vigie/alerts"
-
-[detector]
-classes = ["person", "car"]
-score_threshold = 0.3
-
-[tracker]
-high_thresh = 0.5
-lost_buffer_s = 1.0
-
-[motion]
-enabled = true
-
-[pipeline]
-detector_workers = 2
-queue_depth = 4
-
-[archive]
-retention_days = 30
-segment_s = 60
-max_total_bytes = "2 GB"
-
-[events]
-timezone = "Europe/Paris"
-disabled = ["graffiti"]
-
-[[cameras]]
-id = "gate"
-url = "rtsp://user:pw@10.0.0.5:554/stream1"
-[[cameras.zones]]
-name = "lane"
-kind = "lane"
-polygon = [[0, 0], [100, 0], [100, 100], [0, 100]]
-direction = [1.0, 0.0]
-[[cameras.zones]]
-name = "street"
-kind = "pedestrian_street"
-polygon = [[0, 0], [300, 0], [300, 200]]
-[[cameras.rules]]
-id = "wrong"
-type = "wrong_way"
-zone = "lane"
-legal_basis = "Arrêté 2025-1"
-min_duration_s = 1.0
-min_distance_px = 40.0
-schedule = ["10:00-19:00"]
-[[cameras.rules]]
-id = "crowd"
-type = "crowd"
-zone = "street"
-legal_basis = "Arrêté 2025-2"
-min_count = 5
-max_density_per_m2 = 2.0
-hysteresis_s = 3.0
-[[cameras.rules]]
-id = "vehicles"
-type = "vehicle_in_pedestrian_zone"
-zone = "street"
-legal_basis = "Arrêté 2025-3"
-include_bicycles = false
-[cameras.calibration]
-image = [[0, 0], [100, 0], [100, 100], [0, 100]]
-ground_m = [[0, 0], [10, 0], [10, 10], [0, 10]]
-"#;
-
-/// Values substituted for a `key = value` right-hand side.
-const CONFIG_VALUES: &[&str] = &[
-    "0",
-    "-1",
-    "1e308",
-    "-1e308",
-    "nan",
-    "inf",
-    "-inf",
-    "9223372036854775807",
-    "-9223372036854775808",
-    "18446744073709551615",
-    "0.0000001",
-    "\"\"",
-    "\"\u{202e}evil\"",
-    "\"../../../etc/passwd\"",
-    "\"rtsp://\"",
-    "\"rtsp://a:b@[::1\"",
-    "\"25:61-99:99\"",
-    "\"99999999999999 GB\"",
-    "\"-1 GB\"",
-    "[]",
-    "[[]]",
-    "[[0, 0], [1e308, 1e308], [0, 1]]",
-    "[[0, 0], [0, 0], [0, 0]]",
-    "[[nan, 0], [1, 1], [0, 1]]",
-    "{}",
-    "true",
-    "\"Europe/Atlantis\"",
-    "[\"mon-sun 23:59-00:00\"]",
-];
-
-pub struct ConfigTarget {
-    seeds: Vec<String>,
-}
-
-impl ConfigTarget {
-    pub fn new() -> Self {
-        let demo = std::fs::read_to_string(asset_root().join("config/demo.toml")).unwrap_or_default();
-        // The demo without its [server]/[archive]/... sections merged with the extras would repeat
-        // tables; keep them as separate seeds.
-        Self { seeds: vec![demo, CONFIG_EXTRA.to_string()] }
-    }
-}
-
-impl Target for ConfigTarget {
-    fn name(&self) -> &'static str {
-        "config"
-    }
-
-    fn generate(&self, rng: &mut Rng) -> Vec<u8> {
-        let seed = pick(rng, &self.seeds);
-        if rng.below(3) == 0 {
-            let mut b = seed.as_bytes().to_vec();
-            mutate_bytes(rng, &mut b, 0..0, 8);
-            return b;
-        }
-        // Structure-aware: replace values, drop or repeat lines.
-        let mut lines: Vec<String> = seed.lines().map(String::from).collect();
-        for _ in 0..1 + rng.below(4) {
-            let i = rng.below(lines.len() as u64) as usize;
-            match rng.below(6) {
-                0 => {
-                    lines.remove(i);
-                }
-                1 => {
-                    let l = lines[i].clone();
-                    lines.insert(i, l);
-                }
-                _ => {
-                    if let Some((k, _)) = lines[i].split_once('=') {
-                        lines[i] = format!("{k}= {}", pick(rng, CONFIG_VALUES));
-                    }
-                }
-            }
-            if lines.is_empty() {
-                break;
-            }
-        }
-        lines.join("\n").into_bytes()
-    }
-
-    fn check(&self, input: &[u8]) -> Result<(), String> {
-        let text = String::from_utf8_lossy(input);
-        let cfg: VigieConfig = match parse_toml(&text, Path::new("fuzz.toml")) {
-            Ok(c) => c,
-            Err(e) => {
-                // "config fuzz.toml: line 3: cameras[0].url: ..." or a syntax error with its line.
-                let msg = e.to_string();
-                return if msg.contains(" line ") || msg.contains(": ") && !msg.contains(":  ") {
-                    Ok(())
-                } else {
-                    Err(format!("parse error names neither a line nor a key: {msg}"))
-                };
-            }
-        };
-        match cfg.validate() {
-            Ok(()) => Ok(()),
-            Err(e) if e.key.trim().is_empty() => Err(format!("validation error without a key: {e}")),
-            Err(_) => Ok(()),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,6 +214,12 @@ pub struct TextTarget {
     tz: jiff::tz::TimeZone,
 }
 
+impl Default for TextTarget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TextTarget {
     pub fn new() -> Self {
         let vocab = vigie_archive::Vocabulary {
@@ -477,10 +291,10 @@ impl Mp4Target {
     /// The two smaller bundled clips (their `moov` comes first), cut 64 KiB into the media data:
     /// the demuxer stops at the first sample past the cut, so each input costs a few samples
     /// rather than the whole clip, and the index (what the mutations aim at) is whole.
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new(root: &Path) -> anyhow::Result<Self> {
         let mut clips = Vec::new();
         for name in ["parking-lot-top-down.mp4", "highway-cctv.mp4"] {
-            let path = asset_root().join("assets/video").join(name);
+            let path = root.join("assets/video").join(name);
             let data = std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let samples = Mp4FileSource::open(&path, Mp4Options::default())
                 .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -641,8 +455,8 @@ pub struct H264Target {
 }
 
 impl H264Target {
-    pub fn new() -> anyhow::Result<Self> {
-        let path = asset_root().join("assets/video/parking-lot-top-down.mp4");
+    pub fn new(root: &Path) -> anyhow::Result<Self> {
+        let path = root.join("assets/video/parking-lot-top-down.mp4");
         let mut src = Mp4FileSource::open(&path, Mp4Options::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut aus = Vec::new();
         while aus.len() < 6 {
@@ -750,13 +564,14 @@ impl Target for H264Target {
 // ---------------------------------------------------------------------------------------------
 // The runner.
 
-pub fn targets() -> anyhow::Result<Vec<Arc<dyn Target>>> {
+/// The targets on the library parsers, clips read from the repository at `root`. The config
+/// target is the binary's (its config type lives there), added by `vigie bench fuzz` in front.
+pub fn targets(root: &Path) -> anyhow::Result<Vec<Arc<dyn Target>>> {
     Ok(vec![
-        Arc::new(ConfigTarget::new()),
         Arc::new(TextTarget::new()),
-        Arc::new(Mp4Target::new()?),
+        Arc::new(Mp4Target::new(root)?),
         Arc::new(UrlTarget),
-        Arc::new(H264Target::new()?),
+        Arc::new(H264Target::new(root)?),
     ])
 }
 
@@ -859,8 +674,9 @@ fn fxhash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
 
-pub fn run(a: &FuzzArgs) -> anyhow::Result<()> {
-    let all = targets()?;
+/// Fuzzes each chosen target for its time and prints one line per target; an error when
+/// anything was found.
+pub fn run(all: Vec<Arc<dyn Target>>, a: &FuzzOptions) -> anyhow::Result<()> {
     let chosen: Vec<_> =
         all.into_iter().filter(|t| a.only.is_empty() || a.only.iter().any(|o| o == t.name())).collect();
     if chosen.is_empty() {
@@ -903,52 +719,17 @@ mod tests {
         ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
     }
 
+    fn repo() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
     fn caught(t: &dyn Target, input: &[u8]) -> Result<(), TestCaseError> {
         check_caught(t, input).map_err(TestCaseError::fail)
     }
 
-    static CONFIG: std::sync::LazyLock<ConfigTarget> = std::sync::LazyLock::new(ConfigTarget::new);
     static TEXT: std::sync::LazyLock<TextTarget> = std::sync::LazyLock::new(TextTarget::new);
-    static MP4: std::sync::LazyLock<Mp4Target> = std::sync::LazyLock::new(|| Mp4Target::new().unwrap());
-    static H264: std::sync::LazyLock<H264Target> = std::sync::LazyLock::new(|| H264Target::new().unwrap());
-
-    #[test]
-    fn config_seeds_are_valid_so_mutations_reach_validation() {
-        for seed in &CONFIG.seeds {
-            let cfg: VigieConfig = parse_toml(seed, Path::new("seed.toml")).unwrap();
-            cfg.validate().unwrap();
-        }
-    }
-
-    proptest! {
-        #![proptest_config(cfg(400))]
-        /// Any value in any `key = value` line, lines dropped, bytes flipped: the config parser
-        /// and validation never panic, and every error names a line or a key.
-        #[test]
-        fn config_parser_never_panics_and_names_keys(
-            seed in 0..2usize,
-            values in proptest::collection::vec((any::<Index>(), select(CONFIG_VALUES)), 1..4),
-            drop in proptest::option::of(any::<Index>()),
-            bytes in proptest::collection::vec((any::<Index>(), any::<u8>()), 0..3),
-        ) {
-            let mut lines: Vec<String> = CONFIG.seeds[seed].lines().map(String::from).collect();
-            for (at, v) in values {
-                let i = at.index(lines.len());
-                if let Some((k, _)) = lines[i].split_once('=') {
-                    lines[i] = format!("{k}= {v}");
-                }
-            }
-            if let Some(d) = drop {
-                lines.remove(d.index(lines.len()));
-            }
-            let mut b = lines.join("\n").into_bytes();
-            for (at, v) in bytes {
-                let i = at.index(b.len());
-                b[i] = v;
-            }
-            caught(&*CONFIG, &b)?;
-        }
-    }
+    static MP4: std::sync::LazyLock<Mp4Target> = std::sync::LazyLock::new(|| Mp4Target::new(&repo()).unwrap());
+    static H264: std::sync::LazyLock<H264Target> = std::sync::LazyLock::new(|| H264Target::new(&repo()).unwrap());
 
     proptest! {
         #![proptest_config(cfg(3000))]

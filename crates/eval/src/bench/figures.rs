@@ -1,77 +1,35 @@
 //! `vigie bench`: the speed and memory figures, measured side by side in one run so that ratios
-//! survive a noisy machine. Whole-pipeline runs are separate processes (this binary's
+//! survive a noisy machine. Whole-pipeline runs are separate processes (the binary's
 //! `analyze`, and the Python reference when available) so each gets its own peak memory.
 
-use crate::settings::{asset_root, AnalysisSettings};
 use anyhow::{anyhow, bail, Context};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use vigie_core::Detection;
 use vigie_decode::H264Decoder;
-use vigie_detect::Detector;
+use vigie_detect::{Detector, DetectorConfig};
 use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
-use vigie_track::ByteTracker;
+use vigie_track::{ByteTracker, TrackerConfig};
 
-#[derive(clap::Args)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    pub what: Option<BenchWhat>,
-    /// Python of the reference pipeline's environment (onnxruntime, cv2, supervision); default:
-    /// `$TMPDIR/vigie-python-reference/bin/python` when bench/python-reference/setup.sh has run.
-    #[arg(long)]
+/// What `vigie bench` measures with, and where.
+#[derive(Debug, Clone)]
+pub struct FiguresOptions {
+    /// The repository (assets, Python reference).
+    pub root: PathBuf,
+    /// The `vigie` binary whose `analyze` is timed as a separate process.
+    pub vigie_exe: PathBuf,
+    pub detector: DetectorConfig,
+    pub tracker: TrackerConfig,
+    /// Python of the reference pipeline's environment; default
+    /// `$TMPDIR/vigie-python-reference/bin/python`.
     pub python: Option<PathBuf>,
-    /// Create the Python reference environment first if it is missing (needs network for pip).
-    #[arg(long)]
+    /// Create the Python reference environment first if it is missing.
     pub setup_python: bool,
-    /// Alternate Vigie and Python runs this many times per thread count and keep each one's best.
-    #[arg(long, default_value_t = 2)]
+    /// Vigie and Python runs per thread count (each one's best is kept).
     pub rounds: usize,
-    /// Frames used for the detector and tracker micro-measurements.
-    #[arg(long, default_value_t = 150)]
+    /// Frames for the detector and tracker micro-measurements.
     pub frames: usize,
-}
-
-#[derive(clap::Subcommand)]
-pub enum BenchWhat {
-    /// Track search over a generated index (10 million tracks by default): p50/p95 per query type.
-    Search(SearchBenchArgs),
-    /// Alert latency (frame → console) and API latency with live RTSP cameras.
-    Latency(crate::bench_latency::LatencyArgs),
-    /// Every input parser (config, search text, MP4, RTSP URL and H.264) on random and mutated
-    /// inputs for a bounded time: inputs tried and findings per target.
-    Fuzz(crate::bench_fuzz::FuzzArgs),
-}
-
-#[derive(clap::Args)]
-pub struct SearchBenchArgs {
-    /// Tracks in the generated index.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub tracks: u64,
-    /// Where the index is generated (reused when it already holds as many tracks).
-    #[arg(long, default_value = "target/bench-search/tracks.db")]
-    pub db: PathBuf,
-    /// Runs of each query type.
-    #[arg(long, default_value_t = 200)]
-    pub runs: usize,
-}
-
-pub fn run_search(a: &SearchBenchArgs) -> anyhow::Result<()> {
-    if let Some(dir) = a.db.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let have = vigie_archive::TrackIndex::open(&a.db).ok().map(|ix| ix.len()).unwrap_or(0);
-    if have != a.tracks {
-        let _ = std::fs::remove_file(&a.db);
-        let t0 = Instant::now();
-        let rep = vigie_archive::bench::generate_index(&a.db, a.tracks, 1).map_err(|e| anyhow!("{e}"))?;
-        println!("generated {} tracks in {:.0} s: {rep:?}", a.tracks, t0.elapsed().as_secs_f64());
-    }
-    let rep = vigie_archive::bench::bench_search(&a.db, a.runs, 7).map_err(|e| anyhow!("{e}"))?;
-    print!("{rep}");
-    let worst = rep.lines.iter().map(|l| l.p95_ms).fold(0.0, f64::max);
-    println!("worst p95 {worst:.1} ms (target < 100 ms: {})", if worst < 100.0 { "met" } else { "NOT met" });
-    Ok(())
 }
 
 struct Row {
@@ -186,15 +144,9 @@ fn default_python() -> PathBuf {
     std::env::temp_dir().join("vigie-python-reference/bin/python")
 }
 
-pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
-    match &a.what {
-        Some(BenchWhat::Search(s)) => return run_search(s),
-        Some(BenchWhat::Latency(l)) => return crate::bench_latency::run(l),
-        Some(BenchWhat::Fuzz(f)) => return crate::bench_fuzz::run(f),
-        None => {}
-    }
-    let root = asset_root();
-    let settings = AnalysisSettings::load(None)?;
+/// Measures every figure and prints the table to stdout.
+pub fn run(a: &FiguresOptions) -> anyhow::Result<()> {
+    let root = a.root.clone();
     let pets = root.join("assets/video/pets09-s2l1.mp4");
     let mut rows = Vec::new();
     let ncpu = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -215,7 +167,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
     }
 
     // Detector steps and tracker, on the first frames of the plaza clip.
-    let mut det_cfg = settings.detector.clone();
+    let mut det_cfg = a.detector.clone();
     det_cfg.threads = 1;
     det_cfg.classes = vec!["person".into()];
     let mut det = Detector::new(&det_cfg)?;
@@ -254,8 +206,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut updates = 0usize;
     for _ in 0..passes {
-        let mut trk =
-            ByteTracker::new(settings.tracker.clone(), src.info().fps).map_err(|e| anyhow!("tracker: {e}"))?;
+        let mut trk = ByteTracker::new(a.tracker.clone(), src.info().fps).map_err(|e| anyhow!("tracker: {e}"))?;
         for (t, d) in &all_dets {
             std::hint::black_box(trk.update(d, *t));
             updates += 1;
@@ -267,7 +218,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
     drop(frames);
 
     // Rules and scene models, 20 zones on one 768x576 camera.
-    let rb = vigie_rules::bench::run(&root, 200)?;
+    let rb = super::rules::run(&root, 200)?;
     rows.push(row(
         format!("rules engine, {} zones, all 7 types ({}x{})", rb.zones, rb.width, rb.height),
         format!("{:.0} µs/frame", rb.engine_us),
@@ -287,7 +238,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
     ));
 
     // Whole pipeline, Vigie vs the Python reference, alternating.
-    let exe = std::env::current_exe()?;
+    let exe = &a.vigie_exe;
     let model = root.join("assets/models/yolox_nano_416_coco.onnx");
     let mut python = a.python.clone().unwrap_or_else(default_python);
     if a.setup_python && !python.exists() {
@@ -308,7 +259,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
         let (mut cores_r, mut cores_p) = (0f64, 0f64);
         for _ in 0..a.rounds.max(1) {
             let (out, use_r) = run_measured(
-                Command::new(&exe)
+                Command::new(exe)
                     .args(["analyze", "--classes", "person", "--threads", &threads.to_string(), "--mot", "/dev/null"])
                     .arg(&pets),
             )?;

@@ -1,8 +1,8 @@
 //! The scene model on real decoded footage (PETS 2009) with an object composited in.
 
-use crate::scenario_gen::{dumped_sprite, read_clip, relight, Dumped, Rng};
-use crate::scene::{SceneModel, CELL, STATIC_MIN_S};
 use std::path::Path;
+use vigie_eval::scenario_gen::{dumped_sprite, read_clip, relight, Dumped, Rng};
+use vigie_rules::scene::{SceneModel, CELL, STATIC_MIN_S};
 
 fn pets(from: f64, to: f64) -> (Vec<vigie_core::Frame>, f64) {
     read_clip(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/video/pets09-s2l1.mp4"), from, to).unwrap()

@@ -1,10 +1,10 @@
 //! Measurement clients for benchmarks: follow the live feed and time each alert's arrival, and
 //! load the API while the pipeline runs. They talk HTTP to a running server like a console does.
 
-use crate::http_client::{HttpConn, HttpResponse};
 use http_body_util::BodyExt;
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use vigie_server::http_client::{HttpConn, HttpResponse};
 
 /// A logged-in API session.
 #[derive(Debug, Clone)]

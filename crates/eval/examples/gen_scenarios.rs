@@ -1,5 +1,5 @@
 //! Generates the semi-synthetic scenario clips under `scenarios/` (seeded, deterministic):
-//! `cargo run --release -p vigie-rules --example gen_scenarios [-- NAME...]`.
+//! `cargo run --release -p vigie-eval --example gen_scenarios [-- NAME...]`.
 //!
 //! Each clip is a stretch of bundled real footage with something composited in at a known
 //! time; the positions and times match real people of the footage (their tracks), and the
@@ -8,7 +8,7 @@
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use vigie_core::{BBox, Frame, Polygon};
-use vigie_rules::scenario_gen::{
+use vigie_eval::scenario_gen::{
     dumped_sprite, lying_person, person_cutout, read_clip, relight, soft_mask, Dumped, Mp4H264Writer, Rng, Tag,
 };
 

@@ -28,14 +28,13 @@
 //! end_s = 20.0
 //! ```
 
-use crate::config::{validate_camera, Calibration, EventsConfig, RuleConfig, ZoneConfig};
-use crate::CameraRules;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use vigie_core::{ClassMap, ConfigErrors, Event, EventPhase, EventType};
+use vigie_rules::{validate_camera, Calibration, CameraRules, EventsConfig, RuleConfig, ZoneConfig};
 
 /// An alert may come this early before the annotated start (annotation is to the second).
 pub const EARLY_TOLERANCE_S: f64 = 1.0;

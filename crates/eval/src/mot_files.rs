@@ -1,24 +1,12 @@
-//! `vigie eval mot <GT> <RESULT>`: the pieces the binary wires into its command line.
+//! MOTChallenge files on disk, as `vigie eval mot <GT> <RESULT>` names them: a ground-truth file or
+//! sequence directory and a tracker result.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::metrics::{evaluate, MotMetrics};
 use crate::mot::{read_mot, resolve_gt_path, EvalError};
-
-/// Score a tracker result against MOTChallenge ground truth (CLEAR MOT, IDF1, HOTA).
-#[derive(Debug, Clone, clap::Args)]
-pub struct EvalMotArgs {
-    /// Ground truth: a MOT file (`frame,id,x,y,w,h,conf,...`) or a MOTChallenge sequence directory
-    /// holding `gt/gt.txt` or `gt.txt`. Rows with conf 0 are ignored.
-    pub gt: PathBuf,
-    /// Tracker output in the same format.
-    pub result: PathBuf,
-    /// Print the metrics as JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// Metrics of one sequence with the name it is reported under, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -57,20 +45,10 @@ fn sequence_name(given: &Path, gt_file: &Path) -> String {
     gt_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// Runs `vigie eval mot`: prints the table (or JSON with `--json`) to stdout.
-pub fn run_mot(args: &EvalMotArgs) -> anyhow::Result<()> {
-    let named = evaluate_files(&args.gt, &args.result)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&named)?);
-    } else {
-        print!("{}", named.metrics.table(&named.sequence));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn reference(seq: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/annotations/mot-reference").join(seq)
@@ -91,29 +69,6 @@ mod tests {
         let dir = reference("");
         let msg = evaluate_files(&dir, &reference("TUD-Campus/test.txt")).unwrap_err().to_string();
         assert!(msg.starts_with("no ground truth in directory ") && msg.contains("gt/gt.txt or "), "{msg}");
-    }
-
-    #[test]
-    fn args_parse_as_the_binary_will_see_them() {
-        use clap::Parser;
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            mot: EvalMotArgs,
-        }
-        let cli = Cli::try_parse_from(["vigie", "seqs/TUD-Campus", "out/TUD-Campus.txt", "--json"]).unwrap();
-        assert_eq!(cli.mot.gt, PathBuf::from("seqs/TUD-Campus"));
-        assert_eq!(cli.mot.result, PathBuf::from("out/TUD-Campus.txt"));
-        assert!(cli.mot.json);
-        assert!(Cli::try_parse_from(["vigie", "gt.txt"]).is_err());
-    }
-
-    #[test]
-    fn run_mot_reports_a_missing_result_file() {
-        let args =
-            EvalMotArgs { gt: reference("TUD-Campus"), result: PathBuf::from("/nonexistent/res.txt"), json: false };
-        let msg = run_mot(&args).unwrap_err().to_string();
-        assert!(msg.starts_with("cannot read /nonexistent/res.txt: "), "{msg}");
     }
 
     #[test]

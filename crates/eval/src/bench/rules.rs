@@ -1,12 +1,11 @@
 //! Per-frame cost of the rules engine and of the scene models at 768×576 with 20 zones, on
 //! real decoded footage, for `vigie bench` and `examples/bench_rules.rs`.
 
-use crate::config::{EventsConfig, RuleConfig, RuleParams, ZoneConfig, ZoneKind};
-use crate::scene::SceneModel;
-use crate::CameraRules;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 use vigie_core::{BBox, ClassMap, EventType, Frame, TrackedObject};
+use vigie_rules::scene::SceneModel;
+use vigie_rules::{CameraRules, EventsConfig, RuleConfig, RuleParams, ZoneConfig, ZoneKind};
 
 #[derive(Debug, Clone)]
 pub struct RulesBench {

@@ -1,6 +1,21 @@
-use super::*;
-use crate::scenario::{score, Expected, Scenario, ScenarioCamera};
-use vigie_core::PeakMeasure;
+//! Scoring of raised alerts against the expected events of scenarios.
+
+use std::time::UNIX_EPOCH;
+use vigie_core::{Event, EventPhase, EventType, PeakMeasure};
+use vigie_eval::scenario::{score, Expected, Scenario, ScenarioCamera};
+use vigie_rules::{CrowdParams, EventsConfig, RuleConfig, RuleParams, ZoneConfig, ZoneKind};
+
+fn zone(name: &str, kind: ZoneKind, poly: &[[f64; 2]]) -> ZoneConfig {
+    ZoneConfig { name: name.into(), kind, polygon: poly.to_vec(), direction: None }
+}
+
+fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Vec<[f64; 2]> {
+    vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+}
+
+fn rule(id: &str, t: EventType, zone: &str) -> RuleConfig {
+    RuleConfig::new(id, t, zone, "Arrêté municipal n° 2024-117, art. 3")
+}
 
 fn scenario(name: &str, expected: Vec<Expected>, duration_s: f64) -> Scenario {
     let mut r = rule("intr", EventType::Intrusion, "z");

@@ -1,3 +1,6 @@
+//! `vigie analyze`: the whole pipeline over a clip as fast as possible, tracks written as
+//! MOTChallenge rows or JSON lines.
+
 use crate::settings::AnalysisSettings;
 use anyhow::Context;
 use std::io::Write;

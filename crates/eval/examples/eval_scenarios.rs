@@ -1,7 +1,7 @@
 //! Runs scenarios end to end on this machine (decode → detect every frame → track → rules) and
 //! prints the event report: a stand-in for `vigie eval events` while tuning rules.
 //!
-//! `cargo run --release -p vigie-rules --example eval_scenarios -- [-v] [--tracks DIR] [--snapshots DIR] scenarios/*`
+//! `cargo run --release -p vigie-eval --example eval_scenarios -- [-v] [--tracks DIR] [--snapshots DIR] scenarios/*`
 //!
 //! `--tracks` writes each clip's tracks (for annotating scenarios), `--snapshots` the evidence
 //! JPEG of every alert.
@@ -13,7 +13,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use vigie_core::{BBox, Detection, Event};
 use vigie_decode::H264Decoder;
-use vigie_rules::scenario::{score, Scenario};
+use vigie_eval::scenario::{score, Scenario};
 use vigie_source::{Mp4FileSource, VideoSource};
 
 fn repo_root() -> PathBuf {

@@ -8,51 +8,51 @@
 //!       in-process server: alerts published from a pipeline-like thread while the API is loaded;
 //!       reports publish→console and API latency on this machine.
 
-use clap::{Parser, Subcommand};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vigie_core::{EventType, SystemClock};
-use vigie_server::probe::{api_load, summarize, watch_alerts, ApiClient};
+use vigie_eval::probe::{api_load, summarize, watch_alerts, ApiClient};
 use vigie_server::*;
 use vigie_store::{Role, Store};
 
-#[derive(Parser)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
+enum Cmd {
+    Latency { url: String, user: String, count: usize, timeout_s: u64 },
+    Load { url: String, user: String, path: String, n: usize, concurrency: usize },
+    Selfbench { alerts: usize, rate: f64 },
 }
 
-#[derive(Subcommand)]
-enum Cmd {
-    Latency {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, default_value = "op")]
-        user: String,
-        #[arg(long, default_value_t = 50)]
-        count: usize,
-        #[arg(long, default_value_t = 300)]
-        timeout_s: u64,
-    },
-    Load {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, default_value = "op")]
-        user: String,
-        #[arg(long, default_value = "/api/alerts?limit=50")]
-        path: String,
-        #[arg(long, default_value_t = 2000)]
-        n: usize,
-        #[arg(long, default_value_t = 4)]
-        concurrency: usize,
-    },
-    Selfbench {
-        #[arg(long, default_value_t = 500)]
-        alerts: usize,
-        /// Alerts per second.
-        #[arg(long, default_value_t = 50.0)]
-        rate: f64,
-    },
+/// `COMMAND [--name value]...`, with the defaults above.
+fn parse_args() -> anyhow::Result<Cmd> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let mut flags = std::collections::HashMap::new();
+    while let Some(flag) = args.next() {
+        let name = flag.strip_prefix("--").ok_or_else(|| anyhow::anyhow!("unexpected argument {flag}"))?;
+        let value = args.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))?;
+        flags.insert(name.to_string(), value);
+    }
+    let mut take = |name: &str, default: &str| flags.remove(name).unwrap_or_else(|| default.to_string());
+    let cmd = match command.as_str() {
+        "latency" => Cmd::Latency {
+            url: take("url", "http://127.0.0.1:8080"),
+            user: take("user", "op"),
+            count: take("count", "50").parse()?,
+            timeout_s: take("timeout-s", "300").parse()?,
+        },
+        "load" => Cmd::Load {
+            url: take("url", "http://127.0.0.1:8080"),
+            user: take("user", "op"),
+            path: take("path", "/api/alerts?limit=50"),
+            n: take("n", "2000").parse()?,
+            concurrency: take("concurrency", "4").parse()?,
+        },
+        "selfbench" => Cmd::Selfbench { alerts: take("alerts", "500").parse()?, rate: take("rate", "50").parse()? },
+        _ => anyhow::bail!("usage: probe latency|load|selfbench [--flag value]..."),
+    };
+    if let Some(unknown) = flags.keys().next() {
+        anyhow::bail!("unknown flag --{unknown} for {command}");
+    }
+    Ok(cmd)
 }
 
 fn now_ms() -> i64 {
@@ -65,7 +65,7 @@ fn password() -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match Cli::parse().cmd {
+    match parse_args()? {
         Cmd::Latency { url, user, count, timeout_s } => {
             let c = ApiClient::login(&url, &user, &password()?).await.map_err(anyhow::Error::msg)?;
             let samples = watch_alerts(&c, count, Duration::from_secs(timeout_s), || eprintln!("subscribed"))

@@ -3,20 +3,23 @@
 //! each alert, the time from the arrival of the frame in which the rule fired to the alert's
 //! arrival at the console, while another client loads the API.
 
-use crate::settings::asset_root;
+use crate::probe::{api_load, summarize, watch_alerts, ApiClient};
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use vigie_server::probe::{api_load, summarize, watch_alerts, ApiClient};
 
-#[derive(clap::Args)]
-pub struct LatencyArgs {
+/// What `vigie bench latency` runs.
+#[derive(Debug, Clone)]
+pub struct LatencyOptions {
+    /// The repository (clips, the fake camera script); the node runs from there.
+    pub root: PathBuf,
+    /// The `vigie` binary started as the node (`vigie run`) and to add the benchmark user.
+    pub vigie_exe: PathBuf,
     /// Fake RTSP cameras (the four bundled clips, in turn).
-    #[arg(long, default_value_t = 8)]
     pub cameras: usize,
-    /// Measurement time after the node is up.
-    #[arg(long, default_value_t = 90)]
+    /// Measurement time after the node is up, seconds.
     pub seconds: u64,
 }
 
@@ -71,9 +74,10 @@ fn config(cameras: usize, rtsp_port: u16, listen: u16) -> String {
     s
 }
 
-pub fn run(a: &LatencyArgs) -> anyhow::Result<()> {
-    let root = asset_root();
-    let exe = std::env::current_exe()?;
+/// Starts the cameras and the node, measures, prints the figures to stdout.
+pub fn run(a: &LatencyOptions) -> anyhow::Result<()> {
+    let root = &a.root;
+    let exe = &a.vigie_exe;
     let dir = std::env::temp_dir().join(format!("vigie-bench-latency-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
 
@@ -100,7 +104,7 @@ pub fn run(a: &LatencyArgs) -> anyhow::Result<()> {
     std::fs::write(&cfg, config(a.cameras, rtsp_port, listen))?;
     let data = dir.join("data");
     let password = "bench-password-1";
-    let mut add = Command::new(&exe)
+    let mut add = Command::new(exe)
         .args(["user", "add", "--data"])
         .arg(&data)
         .args(["--role", "operator", "bench"])
@@ -113,13 +117,13 @@ pub fn run(a: &LatencyArgs) -> anyhow::Result<()> {
     }
     let log = std::fs::File::create(dir.join("node.log"))?;
     let _node = Kill(
-        Command::new(&exe)
+        Command::new(exe)
             .arg("run")
             .arg("--config")
             .arg(&cfg)
             .arg("--data")
             .arg(&data)
-            .current_dir(&root)
+            .current_dir(root)
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?,

@@ -1,0 +1,130 @@
+//! `vigie eval mot` and `vigie eval events`: accuracy against ground truth. The measuring is
+//! `vigie-eval`'s; this module is the command line and the printing.
+
+use crate::settings::AnalysisSettings;
+use anyhow::anyhow;
+use std::path::PathBuf;
+use vigie_core::ClassMap;
+use vigie_eval::scenario::{score, Scenario};
+use vigie_pipeline::ClipOptions;
+
+#[derive(clap::Subcommand)]
+pub enum EvalCmd {
+    /// MOTChallenge 2D metrics (CLEAR, identity, HOTA) of a tracker result against ground truth.
+    Mot(EvalMotArgs),
+    /// Event rules on scenarios: precision, recall and alert delay per event type.
+    Events(EvalEventsArgs),
+}
+
+/// Score a tracker result against MOTChallenge ground truth (CLEAR MOT, IDF1, HOTA).
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalMotArgs {
+    /// Ground truth: a MOT file (`frame,id,x,y,w,h,conf,...`) or a MOTChallenge sequence directory
+    /// holding `gt/gt.txt` or `gt.txt`. Rows with conf 0 are ignored.
+    pub gt: PathBuf,
+    /// Tracker output in the same format.
+    pub result: PathBuf,
+    /// Print the metrics as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct EvalEventsArgs {
+    /// Scenario folders (each with a scenario.toml), e.g. `scenarios/*`.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// CPU threads for the pipeline.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Analysis settings (`[detector]`, `[tracker]`, `[motion]`); defaults are built in.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Run the detector on every frame instead of letting the motion gate skip still ones.
+    #[arg(long)]
+    pub no_motion_gate: bool,
+    /// Print every event as it is raised.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
+    match cmd {
+        EvalCmd::Mot(a) => run_mot(a),
+        EvalCmd::Events(a) => run_events(a),
+    }
+}
+
+/// Prints the table (or JSON with `--json`) to stdout.
+pub fn run_mot(args: &EvalMotArgs) -> anyhow::Result<()> {
+    let named = vigie_eval::evaluate_files(&args.gt, &args.result)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&named)?);
+    } else {
+        print!("{}", named.metrics.table(&named.sequence));
+    }
+    Ok(())
+}
+
+/// Runs each scenario's clip through the same pipeline as a live camera and scores the alerts
+/// against the expected events.
+pub fn run_events(a: &EvalEventsArgs) -> anyhow::Result<()> {
+    let settings = AnalysisSettings::load(a.config.as_deref())?;
+    let scenarios = Scenario::load_all(&a.scenarios).map_err(|e| anyhow!("{e}"))?;
+    let labels = std::fs::read_to_string(&settings.detector.labels)?;
+    let classes = ClassMap::parse(&labels);
+    let model_sha = vigie_detect::model_sha256(&settings.detector.model)?;
+    let mut opts = ClipOptions {
+        threads: a.threads,
+        detector: settings.detector.clone(),
+        tracker: settings.tracker.clone(),
+        motion: settings.motion.clone(),
+    };
+    if a.no_motion_gate {
+        opts.motion.enabled = false;
+    }
+    let verbose = a.verbose;
+    let results = vigie_eval::events::run_scenarios(scenarios, &opts, &model_sha, &classes, |name, t, e| {
+        if verbose {
+            println!(
+                "  {name} {t:>7.2}s {:?} {} zone={} tracks={:?} {}={:.1}",
+                e.phase, e.event_type, e.zone, e.track_ids, e.peak.kind, e.peak.value
+            );
+        }
+    })?;
+    print!("{}", score(&results));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn reference(seq: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/annotations/mot-reference").join(seq)
+    }
+
+    #[test]
+    fn args_parse_as_the_binary_will_see_them() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            mot: EvalMotArgs,
+        }
+        let cli = Cli::try_parse_from(["vigie", "seqs/TUD-Campus", "out/TUD-Campus.txt", "--json"]).unwrap();
+        assert_eq!(cli.mot.gt, PathBuf::from("seqs/TUD-Campus"));
+        assert_eq!(cli.mot.result, PathBuf::from("out/TUD-Campus.txt"));
+        assert!(cli.mot.json);
+        assert!(Cli::try_parse_from(["vigie", "gt.txt"]).is_err());
+    }
+
+    #[test]
+    fn run_mot_reports_a_missing_result_file() {
+        let args =
+            EvalMotArgs { gt: reference("TUD-Campus"), result: PathBuf::from("/nonexistent/res.txt"), json: false };
+        let msg = run_mot(&args).unwrap_err().to_string();
+        assert!(msg.starts_with("cannot read /nonexistent/res.txt: "), "{msg}");
+    }
+}
