@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use vigie_core::SystemClock;
+use vigie_core::{AuditAction, SystemClock};
 
 /// Actor recorded in the audit trail for changes made from the command line.
 pub const CLI_ACTOR: &str = "cli";
@@ -146,7 +146,7 @@ pub fn run_init_with(args: InitArgs, input: &mut dyn BufRead, out: &mut dyn Writ
     let pw = read_password(input)?;
     store.add_user(&args.admin, &pw, Role::Admin).map_err(store_err)?;
     store
-        .record(CLI_ACTOR, "user.add", &args.admin, &serde_json::json!({"role": "admin", "init": true}))
+        .record(CLI_ACTOR, AuditAction::UserAdd, &args.admin, &serde_json::json!({"role": "admin", "init": true}))
         .map_err(store_err)?;
     writeln!(out, "initialised {} with administrator '{}'", args.data.display(), args.admin)?;
     Ok(())
@@ -168,7 +168,7 @@ pub fn run_user_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Writ
                 store.set_must_change_password(&name, true).map_err(store_err)?;
             }
             let details = serde_json::json!({"role": role, "temporary": temporary});
-            store.record(CLI_ACTOR, "user.add", &name, &details).map_err(store_err)?;
+            store.record(CLI_ACTOR, AuditAction::UserAdd, &name, &details).map_err(store_err)?;
             writeln!(out, "user '{name}' added with role {role}")?;
         }
         UserCommand::Passwd { data, temporary, name } => {
@@ -177,13 +177,13 @@ pub fn run_user_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Writ
             let pw = read_password(input)?;
             store.set_password_as(&name, &pw, temporary).map_err(store_err)?;
             let details = serde_json::json!({"temporary": temporary});
-            store.record(CLI_ACTOR, "user.passwd", &name, &details).map_err(store_err)?;
+            store.record(CLI_ACTOR, AuditAction::UserPasswd, &name, &details).map_err(store_err)?;
             writeln!(out, "password of '{name}' changed; their sessions are closed")?;
         }
         UserCommand::Disable { data, name } => {
             let store = open(&data, true)?;
             store.disable_user(&name).map_err(store_err)?;
-            store.record(CLI_ACTOR, "user.disable", &name, &serde_json::json!({})).map_err(store_err)?;
+            store.record(CLI_ACTOR, AuditAction::UserDisable, &name, &serde_json::json!({})).map_err(store_err)?;
             writeln!(out, "user '{name}' disabled; their sessions are closed")?;
         }
     }
