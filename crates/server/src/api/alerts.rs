@@ -40,7 +40,7 @@ pub(crate) async fn list(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Q(q): Q<ListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AlertList>, ApiError> {
     let query = AlertQuery {
         state: q.state.as_deref().map(AlertState::parse).transpose()?,
         open_only: q.open.unwrap_or(false),
