@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-use vigie_core::{AuditSink, Clock, ConfigError};
+use vigie_core::{AuditAction, AuditSink, Clock, ConfigError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -513,7 +513,9 @@ impl Archive {
             oldest_start_ms: victims.first().map(|r| r.start_ms),
             newest_end_ms: victims.iter().map(|r| r.end_ms).max(),
         })?;
-        self.audit.record("system", "archive.evict", "archive", &details.to_string()).map_err(ArchiveError::Audit)?;
+        self.audit
+            .record("system", AuditAction::ArchiveEvict, "archive", &details.to_string())
+            .map_err(|e| ArchiveError::Audit(e.to_string()))?;
         Ok(Some(report))
     }
 }

@@ -319,7 +319,7 @@ pub fn generate_index(path: &Path, n: u64, seed: u64) -> Result<GenerateReport, 
 
 struct NoAudit;
 impl AuditSink for NoAudit {
-    fn record(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), String> {
+    fn record(&self, _: &str, _: vigie_core::AuditAction, _: &str, _: &str) -> Result<(), vigie_core::AuditError> {
         Ok(())
     }
 }

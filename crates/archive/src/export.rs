@@ -406,7 +406,9 @@ impl Archive {
             "file": res.path.as_ref().map(|p| p.display().to_string()),
             "gaps": res.gaps,
         });
-        self.audit().record(&req.actor, "export", &req.camera, &details.to_string()).map_err(ArchiveError::Audit)
+        self.audit()
+            .record(&req.actor, vigie_core::AuditAction::Export, &req.camera, &details.to_string())
+            .map_err(|e| ArchiveError::Audit(e.to_string()))
     }
 
     /// Checks the request, then reads, (re-encodes,) and muxes the footage in memory.

@@ -24,7 +24,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
-use vigie_core::{AuditSink, ClassMap};
+use vigie_core::{AuditAction, AuditSink, ClassMap};
 
 pub(crate) const MIGRATIONS: &[&str] = &["
     CREATE TABLE cameras (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -842,7 +842,7 @@ impl TrackIndex {
             "results_at_least": res.total_is_lower_bound,
         });
         audit
-            .record(actor, "search", "tracks", &details.to_string())
+            .record(actor, AuditAction::Search, "tracks", &details.to_string())
             .map_err(|e| SearchError::Db(format!("audit trail: {e}")))?;
         Ok(res)
     }
@@ -1010,7 +1010,7 @@ impl TrackIndex {
         let details =
             serde_json::json!({ "similar_to": id, "from": r.applied.from, "to": r.applied.to, "results": hits.len() });
         audit
-            .record(actor, "search.similar", "tracks", &details.to_string())
+            .record(actor, AuditAction::SearchSimilar, "tracks", &details.to_string())
             .map_err(|e| SearchError::Db(format!("audit trail: {e}")))?;
         Ok(hits)
     }

@@ -179,7 +179,9 @@ impl Archive {
         if !rep.is_clean() {
             tracing::warn!("archive startup check: {}", rep.summary());
             let details = serde_json::to_string(&rep).expect("report serialises");
-            self.audit().record("system", "archive.reconcile", "archive", &details).map_err(ArchiveError::Audit)?;
+            self.audit()
+                .record("system", vigie_core::AuditAction::ArchiveReconcile, "archive", &details)
+                .map_err(|e| ArchiveError::Audit(e.to_string()))?;
         }
         Ok(rep)
     }

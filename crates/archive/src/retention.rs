@@ -335,7 +335,9 @@ impl Archive {
         })?;
         let details = serde_json::to_string(&report).expect("report serialises");
         let actor = report.run_by.as_ref().map_or("system", RunBy::audit_actor);
-        self.audit().record(actor, "retention.delete", "archive", &details).map_err(ArchiveError::Audit)?;
+        self.audit()
+            .record(actor, vigie_core::AuditAction::RetentionDelete, "archive", &details)
+            .map_err(|e| ArchiveError::Audit(e.to_string()))?;
         if !report.segments.is_empty() || !report.errors.is_empty() {
             tracing::info!("{}", report.summary());
         }

@@ -4,6 +4,7 @@
 //! → tracker → [`TrackedObject`] → rules → events. Each stage lives in its own crate and only
 //! talks to its neighbours through these types.
 
+pub mod audit;
 pub mod classes;
 pub mod clock;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod geom;
 pub mod rng;
 pub mod stop;
 
+pub use audit::{AuditAction, AuditError, PublishError};
 pub use classes::ClassMap;
 pub use clock::{Clock, SimClock, SystemClock};
 pub use config::{ConfigError, ConfigErrors};
@@ -55,13 +57,13 @@ pub struct TrackedObject {
 /// Implemented by the store (hash-chained, append-only); stages that must account for access
 /// take an `Arc<dyn AuditSink>` so they never depend on the store itself.
 pub trait AuditSink: Send + Sync {
-    /// `actor`: user name or `"system"`; `action`: e.g. `"search"`, `"export"`, `"retention.delete"`;
-    /// `target`: what was touched (camera, alert id, file); `details`: JSON text.
-    fn record(&self, actor: &str, action: &str, target: &str, details: &str) -> Result<(), String>;
+    /// `actor`: user name or `"system"`; `target`: what was touched (camera, alert id, file);
+    /// `details`: JSON text.
+    fn record(&self, actor: &str, action: AuditAction, target: &str, details: &str) -> Result<(), AuditError>;
 }
 
 /// Where events leave an analysis node: in-process to the console today, a message broker
 /// (NATS JetStream) at city scale. The pipeline only ever sees this trait.
 pub trait EventSink: Send + Sync {
-    fn publish(&self, event: &Event) -> Result<(), String>;
+    fn publish(&self, event: &Event) -> Result<(), PublishError>;
 }

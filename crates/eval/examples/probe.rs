@@ -94,7 +94,9 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
     store.add_user("op", "bench password", Role::Operator)?;
     let hub = AlertHub::new(store.clone(), None);
     let server = Server::new(ServerDeps {
-        store: store.clone(),
+        alerts: store.clone(),
+        audit: store.clone(),
+        accounts: store.clone(),
         hub: hub.clone(),
         live: Arc::new(NoLive),
         clips: Arc::new(NoClips),

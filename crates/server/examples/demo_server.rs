@@ -97,15 +97,30 @@ impl LiveView for DemoLive {
         (0..self.n)
             .map(|i| CameraStatus {
                 id: format!("cam{}", i + 1),
-                name: ["Market square", "Station forecourt", "Park gate", "Harbour quay", "Town hall", "Bridge", "School street", "Car park"][i % 8].into(),
+                name: [
+                    "Market square",
+                    "Station forecourt",
+                    "Park gate",
+                    "Harbour quay",
+                    "Town hall",
+                    "Bridge",
+                    "School street",
+                    "Car park",
+                ][i % 8]
+                    .into(),
                 width: W as u32,
                 height: H as u32,
-                health: serde_json::json!({
-                    "connected": i != 3,
-                    "fps": if i == 3 { 0.0 } else { 7.0 },
-                    "last_error": if i == 3 { serde_json::json!("RTSP timeout after 10 s (retrying)") } else { serde_json::Value::Null },
-                    "uptime_s": self.started.elapsed().map(|d| d.as_secs()).unwrap_or(0),
-                }),
+                health: CameraHealth {
+                    connected: i != 3,
+                    fps: if i == 3 { 0.0 } else { 7.0 },
+                    last_error: (i == 3).then(|| "RTSP timeout after 10 s (retrying)".to_string()),
+                    details: [(
+                        "uptime_s".to_string(),
+                        self.started.elapsed().map(|d| d.as_secs()).unwrap_or(0).into(),
+                    )]
+                    .into_iter()
+                    .collect(),
+                },
                 zones: vec![ZoneInfo { name: "square".into(), polygon: zone(i) }],
             })
             .collect()
@@ -190,7 +205,9 @@ async fn main() -> anyhow::Result<()> {
     let hub = AlertHub::new(store.clone(), None);
     let config = ServerConfig { listen: cli.listen.clone(), ..Default::default() };
     let server = Server::new(ServerDeps {
-        store: store.clone(),
+        alerts: store.clone(),
+        audit: store.clone(),
+        accounts: store.clone(),
         hub: hub.clone(),
         live: Arc::new(DemoLive { n: cli.cameras.max(1), started: SystemTime::now() }),
         clips: Arc::new(DemoClips),

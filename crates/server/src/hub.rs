@@ -2,129 +2,20 @@
 //! console (SSE) and to the notification channels.
 
 use crate::notify::Notifier;
+use crate::view::AlertView;
 use parking_lot::Mutex;
-use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::broadcast;
-use vigie_core::{BBox, Event, EventPhase, EventSink, PeakMeasure};
-use vigie_store::{rfc3339, Alert, AlertState, IngestOutcome, Store};
+use vigie_core::{Event, EventPhase, EventSink, PublishError};
+use vigie_store::{Alert, AlertStore, IngestOutcome};
 
 /// Alerts waiting to be stored (disk full, database locked...) at most. Updates of a waiting
 /// alert are merged into it, so this many distinct alerts would have to fire during one outage.
 pub const MAX_PENDING_ALERTS: usize = 2000;
 /// How often waiting alerts are offered to the catalogue again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
-
-/// An alert as the API and the live feed show it.
-#[derive(Debug, Clone, Serialize)]
-pub struct AlertView {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    pub camera: String,
-    pub zone: String,
-    /// RFC 3339 (UTC).
-    pub started_at: String,
-    pub started_at_ms: i64,
-    pub ended_at: Option<String>,
-    pub ended_at_ms: Option<i64>,
-    pub state: AlertState,
-    /// Higher is more urgent (person down 7 ... graffiti 1).
-    pub urgency: u8,
-    pub peak: PeakMeasure,
-    pub rule: String,
-    pub rule_version: u32,
-    pub legal_basis: String,
-    pub model_sha256: String,
-    pub frame_seq: u64,
-    pub track_ids: Vec<u64>,
-    pub region: Option<BBox>,
-    pub snapshot_url: Option<String>,
-    pub clip_url: String,
-    pub received_at_ms: i64,
-    pub updated_at_ms: i64,
-    /// Capture time of the frame in which the rule fired, when the pipeline gives it (live feed only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fired_at_ms: Option<i64>,
-    /// When the server pushed this message (live feed only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub published_at_ms: Option<i64>,
-}
-
-/// Alert ids come from camera and rule names; they are percent-encoded into URLs.
-pub(crate) fn url_id(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>().replace('+', "%20")
-}
-
-impl AlertView {
-    pub fn from_alert(a: &Alert) -> Self {
-        let base = format!("/api/alerts/{}", url_id(&a.id));
-        Self {
-            id: a.id.clone(),
-            event_type: a.event_type.as_str().into(),
-            camera: a.camera.clone(),
-            zone: a.zone.clone(),
-            started_at: rfc3339(a.started_at_ms),
-            started_at_ms: a.started_at_ms,
-            ended_at: a.ended_at_ms.map(rfc3339),
-            ended_at_ms: a.ended_at_ms,
-            state: a.state,
-            urgency: a.urgency,
-            peak: a.peak.clone(),
-            rule: a.rule.clone(),
-            rule_version: a.rule_version,
-            legal_basis: a.legal_basis.clone(),
-            model_sha256: a.model_sha256.clone(),
-            frame_seq: a.frame_seq,
-            track_ids: a.track_ids.clone(),
-            region: a.region,
-            snapshot_url: a.has_snapshot.then(|| format!("{base}/snapshot")),
-            clip_url: format!("{base}/clip"),
-            received_at_ms: a.received_at_ms,
-            updated_at_ms: a.updated_at_ms,
-            fired_at_ms: None,
-            published_at_ms: None,
-        }
-    }
-
-    /// What the live feed shows of an event the catalogue could not store yet: no snapshot
-    /// link until it is stored (the picture is written with its row).
-    fn from_unstored(ev: &Event, now_ms: i64) -> Self {
-        let base = format!("/api/alerts/{}", url_id(&ev.id));
-        let ended = match ev.phase {
-            EventPhase::Closed => Some(ev.ended_at_ms.unwrap_or(now_ms)),
-            _ => ev.ended_at_ms,
-        };
-        Self {
-            id: ev.id.clone(),
-            event_type: ev.event_type.as_str().into(),
-            camera: ev.camera.clone(),
-            zone: ev.zone.clone(),
-            started_at: rfc3339(ev.started_at_ms),
-            started_at_ms: ev.started_at_ms,
-            ended_at: ended.map(rfc3339),
-            ended_at_ms: ended,
-            state: AlertState::New,
-            urgency: vigie_store::alerts::urgency(ev.event_type),
-            peak: ev.peak.clone(),
-            rule: ev.rule.clone(),
-            rule_version: ev.rule_version,
-            legal_basis: ev.legal_basis.clone(),
-            model_sha256: ev.model_sha256.clone(),
-            frame_seq: ev.frame_seq,
-            track_ids: ev.track_ids.clone(),
-            region: ev.region,
-            snapshot_url: None,
-            clip_url: format!("{base}/clip"),
-            received_at_ms: now_ms,
-            updated_at_ms: now_ms,
-            fired_at_ms: None,
-            published_at_ms: None,
-        }
-    }
-}
 
 /// An event shown on the live feed but not yet in the catalogue.
 struct Pending {
@@ -149,7 +40,7 @@ pub struct PublishExtras<'a> {
 }
 
 pub struct AlertHub {
-    store: Arc<Store>,
+    store: Arc<dyn AlertStore>,
     tx: broadcast::Sender<Arc<HubMessage>>,
     notifier: Option<Notifier>,
     /// Oldest first; stored in this order before anything newer is.
@@ -157,7 +48,7 @@ pub struct AlertHub {
 }
 
 impl AlertHub {
-    pub fn new(store: Arc<Store>, notifier: Option<Notifier>) -> Arc<AlertHub> {
+    pub fn new(store: Arc<dyn AlertStore>, notifier: Option<Notifier>) -> Arc<AlertHub> {
         // A console that falls this far behind is told to reload (`resync`).
         let (tx, _) = broadcast::channel(1024);
         let hub = Arc::new(AlertHub { store, tx, notifier, pending: Mutex::new(VecDeque::new()) });
@@ -218,7 +109,7 @@ impl AlertHub {
         view
     }
 
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &Arc<dyn AlertStore> {
         &self.store
     }
 
@@ -241,7 +132,7 @@ impl AlertHub {
     /// and the notifications all the same, and kept in order to be stored as soon as the
     /// catalogue takes it: an operator must see an alert even when the disk cannot keep it.
     /// Fails only when the waiting queue is full.
-    pub fn publish_with(&self, ev: &Event, extras: PublishExtras<'_>) -> Result<AlertView, String> {
+    pub fn publish_with(&self, ev: &Event, extras: PublishExtras<'_>) -> Result<AlertView, PublishError> {
         let mut q = self.pending.lock();
         self.flush(&mut q);
         // Nothing is stored ahead of older alerts still waiting.
@@ -263,11 +154,11 @@ impl AlertHub {
                 p.clear_jpeg = clear;
             }
             None if q.len() >= MAX_PENDING_ALERTS => {
-                return Err(format!(
-                    "alert {} not stored ({}) and {MAX_PENDING_ALERTS} alerts already wait to be stored",
-                    ev.id,
-                    error.as_deref().unwrap_or("catalogue unavailable")
-                ));
+                return Err(PublishError::QueueFull {
+                    alert: ev.id.clone(),
+                    cause: error.unwrap_or_else(|| "catalogue unavailable".into()),
+                    max: MAX_PENDING_ALERTS,
+                });
             }
             None => q.push_back(Pending { ev: ev.clone(), clear_jpeg: extras.clear_jpeg.map(<[u8]>::to_vec) }),
         }
@@ -300,7 +191,7 @@ impl AlertHub {
 }
 
 impl EventSink for AlertHub {
-    fn publish(&self, event: &Event) -> Result<(), String> {
+    fn publish(&self, event: &Event) -> Result<(), PublishError> {
         self.publish_with(event, PublishExtras::default()).map(|_| ())
     }
 }

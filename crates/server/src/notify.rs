@@ -9,7 +9,7 @@
 //! rather than growing memory while a receiver is down; the console is the system of record.
 
 use crate::config::{MqttConfig, NotifyConfig, WebhookConfig};
-use crate::hub::AlertView;
+use crate::view::AlertView;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
@@ -43,9 +43,17 @@ pub struct NotifyStatus {
     pub mqtt: Mutex<ChannelStatus>,
 }
 
+/// Both channels' status at one moment (`GET /api/notifications`); `None` on a node that has no
+/// notifications at all.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotifySnapshot {
+    pub webhook: Option<ChannelStatus>,
+    pub mqtt: Option<ChannelStatus>,
+}
+
 impl NotifyStatus {
-    pub fn snapshot(&self) -> serde_json::Value {
-        serde_json::json!({"webhook": *self.webhook.lock(), "mqtt": *self.mqtt.lock()})
+    pub fn snapshot(&self) -> NotifySnapshot {
+        NotifySnapshot { webhook: Some(self.webhook.lock().clone()), mqtt: Some(self.mqtt.lock().clone()) }
     }
 }
 

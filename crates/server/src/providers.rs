@@ -17,10 +17,31 @@ pub struct CameraStatus {
     pub name: String,
     pub width: u32,
     pub height: u32,
-    /// Free-form health as the pipeline reports it; the console shows `connected` (bool), `fps`
-    /// (number) and `last_error` (string or null) when present.
-    pub health: serde_json::Value,
+    pub health: CameraHealth,
     pub zones: Vec<ZoneInfo>,
+}
+
+/// A camera's health as the wall shows it: the three fields the console reads, and whatever else
+/// the pipeline reports (state, counters, stage figures) next to them in the same object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CameraHealth {
+    pub connected: bool,
+    /// Frames per second lately.
+    pub fps: f64,
+    pub last_error: Option<String>,
+    #[serde(flatten)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CameraHealth {
+    /// Takes the console's fields out of a free-form report; the rest stays in `details`, so the
+    /// JSON is the report's own.
+    pub fn from_report(mut report: serde_json::Map<String, serde_json::Value>) -> CameraHealth {
+        let connected = report.remove("connected").and_then(|v| v.as_bool()).unwrap_or(false);
+        let fps = report.remove("fps").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let last_error = report.remove("last_error").and_then(|v| v.as_str().map(str::to_string));
+        CameraHealth { connected, fps, last_error, details: report }
+    }
 }
 
 /// The camera wall.

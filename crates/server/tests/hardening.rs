@@ -237,7 +237,9 @@ async fn shutdown_ends_open_feeds_and_writes_pending_counts() {
     let user = store.add_user("op", "password-of-op", vigie_store::Role::Operator).unwrap();
     let session = store.create_session(&user, Duration::from_secs(3600)).unwrap();
     let server = vigie_server::Server::new(vigie_server::ServerDeps {
-        store: store.clone(),
+        alerts: store.clone(),
+        audit: store.clone(),
+        accounts: store.clone(),
         hub: vigie_server::AlertHub::new(store.clone(), None),
         live: std::sync::Arc::new(vigie_server::NoLive),
         clips: std::sync::Arc::new(vigie_server::NoClips),

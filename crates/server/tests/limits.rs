@@ -26,7 +26,9 @@ fn harness_serving(cfg: ServerConfig, clips: Arc<dyn ClipProvider>) -> (H, Serve
     let hub = AlertHub::new(store.clone(), None);
     let config = Arc::new(TestConfig { value: Mutex::new(serde_json::json!({"cameras": [{"id": "cam1"}]})) });
     let server = Server::new(ServerDeps {
-        store: store.clone(),
+        alerts: store.clone(),
+        audit: store.clone(),
+        accounts: store.clone(),
         hub: hub.clone(),
         live: Arc::new(TestLive),
         clips,

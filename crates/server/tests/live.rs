@@ -13,7 +13,9 @@ use vigie_store::{Role, Store};
 
 async fn serve(store: Arc<Store>, hub: Arc<AlertHub>) -> String {
     let server = Server::new(ServerDeps {
-        store,
+        alerts: store.clone(),
+        audit: store.clone(),
+        accounts: store,
         hub,
         live: Arc::new(TestLive),
         clips: Arc::new(TestClips::default()),
@@ -189,7 +191,7 @@ async fn audit_checkpoints_are_notified_signed() {
     let (dir, hub, notifier) = hub_with(&cfg);
     hub.publish_with(&event("c1", EventType::Crowd, "cam1"), PublishExtras::default()).unwrap();
     let store = Store::open(dir.path(), Arc::new(SimClock::new(std::time::UNIX_EPOCH))).unwrap();
-    store.record("alice", "alert.view", "c1", &serde_json::json!({})).unwrap();
+    store.record("alice", vigie_core::AuditAction::AlertView, "c1", &serde_json::json!({})).unwrap();
     let key = vigie_store::NodeKey::load_or_create(dir.path()).unwrap();
     let cp = store.checkpoint(&key).unwrap().unwrap();
     notifier.audit_checkpoint(&cp);
@@ -224,7 +226,7 @@ async fn webhook_gives_up_after_max_attempts_and_says_so() {
     let (_d, hub, notifier) = hub_with(&cfg);
     hub.publish_with(&event("w2", EventType::Crowd, "cam1"), PublishExtras::default()).unwrap();
     until("webhook failure", || notifier.status().webhook.lock().failed == 1).await;
-    let s = notifier.status().snapshot();
+    let s = serde_json::to_value(notifier.status().snapshot()).unwrap();
     assert_eq!(s["webhook"]["sent"], 0);
     assert!(s["webhook"]["last_error"].as_str().unwrap().contains("cannot connect to 127.0.0.1:9"));
 }
@@ -305,7 +307,7 @@ async fn mqtt_publishes_alerts_and_reconnects_to_a_late_broker() {
 
     // Audit checkpoints go to a level of their own, which no camera id can take.
     let store = Store::open(d.path(), Arc::new(SystemClock::default())).unwrap();
-    store.record("alice", "alert.view", "m1", &serde_json::json!({})).unwrap();
+    store.record("alice", vigie_core::AuditAction::AlertView, "m1", &serde_json::json!({})).unwrap();
     let cp = store.checkpoint(&vigie_store::NodeKey::load_or_create(d.path()).unwrap()).unwrap().unwrap();
     notifier.audit_checkpoint(&cp);
     let (topic, payload) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.unwrap().unwrap().unwrap();

@@ -19,7 +19,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use vigie_core::{BBox, Event, EventPhase, EventType, PeakMeasure};
+use vigie_core::{AuditAction, BBox, Event, EventPhase, EventType, PeakMeasure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,6 +119,16 @@ impl AlertAction {
             AlertAction::Dismiss { .. } => "dismiss",
             AlertAction::Dispatch { .. } => "dispatch",
             AlertAction::Resolve { .. } => "resolve",
+        }
+    }
+
+    /// The trail's entry for this action (`alert.<name>`).
+    pub fn audit_action(&self) -> AuditAction {
+        match self {
+            AlertAction::Confirm => AuditAction::AlertConfirm,
+            AlertAction::Dismiss { .. } => AuditAction::AlertDismiss,
+            AlertAction::Dispatch { .. } => AuditAction::AlertDispatch,
+            AlertAction::Resolve { .. } => AuditAction::AlertResolve,
         }
     }
 }
@@ -501,7 +511,7 @@ impl Store {
         )
         .db()?;
         let details = serde_json::json!({"from": from, "to": to, "reason": reason, "text": text});
-        append(&tx, now, actor, &format!("alert.{}", action.name()), id, &details.to_string())?;
+        append(&tx, now, actor, action.audit_action(), id, &details.to_string())?;
         let alert = tx.query_row(&format!("SELECT {ALERT_COLS} FROM alerts WHERE id = ?1"), [id], row_alert).db()?;
         tx.commit().db()?;
         Ok(alert)
@@ -531,7 +541,7 @@ impl Store {
                 "ended_at_ms": last_seen,
                 "why": "the node stopped without closing this alert; it ends at its last update",
             });
-            append(&tx, now, "system", "alert.interrupted", id, &details.to_string())?;
+            append(&tx, now, "system", AuditAction::AlertInterrupted, id, &details.to_string())?;
         }
         tx.commit().db()?;
         Ok(open.into_iter().map(|(id, _)| id).collect())
@@ -574,7 +584,7 @@ impl Store {
         )
         .db()?;
         let details = serde_json::json!({"reason": reason, "expires_at_ms": expires});
-        append(&tx, now, username, "alert.unmask", alert_id, &details.to_string())?;
+        append(&tx, now, username, AuditAction::AlertUnmask, alert_id, &details.to_string())?;
         tx.commit().db()?;
         Ok(UnmaskGrant {
             alert_id: alert_id.into(),

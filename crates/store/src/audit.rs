@@ -12,6 +12,7 @@ use crate::{Db, Result, Store, StoreError};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use vigie_core::{AuditAction, AuditError};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -64,10 +65,11 @@ pub(crate) fn append(
     tx: &Transaction<'_>,
     at_ms: i64,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: &str,
     details: &str,
 ) -> Result<AuditEntry> {
+    let action = action.as_str();
     let head: Option<(i64, String)> = tx
         .query_row("SELECT last_seq, last_hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
@@ -127,12 +129,18 @@ pub struct AuditQuery {
 
 impl Store {
     /// Appends one entry. `details` is stored as compact JSON.
-    pub fn record(&self, actor: &str, action: &str, target: &str, details: &serde_json::Value) -> Result<AuditEntry> {
+    pub fn record(
+        &self,
+        actor: &str,
+        action: AuditAction,
+        target: &str,
+        details: &serde_json::Value,
+    ) -> Result<AuditEntry> {
         let details = serde_json::to_string(details).expect("JSON values serialise");
         self.record_text(actor, action, target, &details)
     }
 
-    fn record_text(&self, actor: &str, action: &str, target: &str, details: &str) -> Result<AuditEntry> {
+    fn record_text(&self, actor: &str, action: AuditAction, target: &str, details: &str) -> Result<AuditEntry> {
         let now = self.now_ms();
         let mut conn = self.conn.lock();
         let tx = conn.transaction().db()?;
@@ -268,13 +276,22 @@ impl Store {
 }
 
 impl vigie_core::AuditSink for Store {
-    fn record(&self, actor: &str, action: &str, target: &str, details: &str) -> std::result::Result<(), String> {
+    fn record(
+        &self,
+        actor: &str,
+        action: AuditAction,
+        target: &str,
+        details: &str,
+    ) -> std::result::Result<(), AuditError> {
         // Callers pass JSON; anything else is kept, quoted, rather than lost.
         let details = if serde_json::from_str::<serde_json::Value>(details).is_ok() {
             details.to_string()
         } else {
             serde_json::to_string(details).expect("strings serialise")
         };
-        self.record_text(actor, action, target, &details).map(|_| ()).map_err(|e: StoreError| e.to_string())
+        self.record_text(actor, action, target, &details).map(|_| ()).map_err(|e| match e {
+            StoreError::Invalid(m) => AuditError::Rejected(m),
+            other => AuditError::Unavailable(other.to_string()),
+        })
     }
 }

@@ -3,8 +3,9 @@
 //! Everything lives in `<data>/vigie.db` (schema versioned with `PRAGMA user_version`, see
 //! [`migrate`]) plus evidence files: `<data>/snapshots/<alert>.jpg` (blurred, what operators see)
 //! and `<data>/evidence-clear/<alert>.jpg` (unblurred, owner-only permissions, served only under
-//! an unmask grant). No rusqlite type crosses this crate's API, so a PostgreSQL catalogue can
-//! replace it behind the same methods.
+//! an unmask grant). The rest of Vigie uses it through [`AlertStore`], [`AuditTrail`] and
+//! [`Accounts`], which no rusqlite or file-system type crosses, so a PostgreSQL catalogue can
+//! replace it behind the same traits.
 
 pub mod alerts;
 pub mod audit;
@@ -12,6 +13,7 @@ pub mod checkpoint;
 mod migrate;
 pub mod report;
 pub mod text;
+pub mod traits;
 pub mod users;
 
 pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
@@ -20,6 +22,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
 pub use migrate::latest as latest_schema_version;
 pub use report::{ReportRow, TransparencyReport};
 pub use text::{FreeText, MAX_FREE_TEXT_CHARS};
+pub use traits::{Accounts, AlertStore, AuditTrail};
 pub use users::{
     LoginOutcome, Role, Session, SessionLookup, User, INITIAL_PASSWORD_FILE, MAX_PASSWORD_CHARS, MIN_PASSWORD_LEN,
 };

@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(a.state, crate::AlertState::Confirmed);
         assert!(!a.has_clear_snapshot);
         assert_eq!(s.verify_audit().unwrap().unwrap().entries, 1);
-        s.record("b", "alert.view", "old", &serde_json::json!({})).unwrap();
+        s.record("b", vigie_core::AuditAction::AlertView, "old", &serde_json::json!({})).unwrap();
         assert_eq!(s.verify_audit().unwrap().unwrap().entries, 2);
     }
 

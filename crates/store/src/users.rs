@@ -405,7 +405,12 @@ impl Store {
         let password = random_hex(12);
         self.add_user(username, &password, Role::Admin)?;
         self.set_must_change_password(username, true)?;
-        self.record("system", "user.add", username, &serde_json::json!({"role": "admin", "bootstrap": true}))?;
+        self.record(
+            "system",
+            vigie_core::AuditAction::UserAdd,
+            username,
+            &serde_json::json!({"role": "admin", "bootstrap": true}),
+        )?;
         Ok(Some(password))
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use vigie_core::{AuditSink, Event, EventPhase, EventType, PeakMeasure, SimClock};
+use vigie_core::{AuditAction, AuditSink, Event, EventPhase, EventType, PeakMeasure, SimClock};
 use vigie_store::*;
 
 const T0_MS: i64 = 1_750_000_000_000;
@@ -258,7 +258,7 @@ fn unmask_grants_expire_and_are_audited() {
 
 fn fill_audit(s: &Store, n: usize) {
     for i in 0..n {
-        s.record("alice", "alert.view", &format!("a{i}"), &serde_json::json!({"i": i})).unwrap();
+        s.record("alice", AuditAction::AlertView, &format!("a{i}"), &serde_json::json!({"i": i})).unwrap();
     }
 }
 
@@ -270,8 +270,8 @@ fn verify(s: &Store) -> Result<AuditSummary, AuditBreak> {
 fn audit_trail_is_append_only_and_verifies() {
     let (dir, _c, s) = setup();
     fill_audit(&s, 5);
-    AuditSink::record(&s, "system", "retention.delete", "seg-1", "{\"files\":3}").unwrap();
-    AuditSink::record(&s, "system", "note", "x", "not json").unwrap();
+    AuditSink::record(&s, "system", AuditAction::RetentionDelete, "seg-1", "{\"files\":3}").unwrap();
+    AuditSink::record(&s, "system", AuditAction::ConfigReload, "x", "not json").unwrap();
     let ok = verify(&s).unwrap();
     assert_eq!(ok.entries, 7);
     let newest = s.audit_entries(&AuditQuery { limit: 2, ..Default::default() }).unwrap();

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 use vigie_core::{BBox, ClassMap, Frame, TrackedObject};
 use vigie_imaging::RgbImage;
-use vigie_server::providers::{CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, LiveView, ZoneInfo};
+use vigie_server::providers::{
+    CameraHealth, CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, LiveView, ZoneInfo,
+};
 use vigie_source::{CameraState, Health};
 
 /// Width of live and buffered pictures: enough to read a scene on a wall of screens.
@@ -165,13 +167,17 @@ impl LiveView for Wall {
             .iter()
             .map(|(id, c)| {
                 let h = c.health.snapshot();
-                let mut health = serde_json::to_value(&h).unwrap_or_default();
-                health["connected"] = serde_json::Value::Bool(h.state == CameraState::Connected);
+                let mut report = match serde_json::to_value(&h) {
+                    Ok(serde_json::Value::Object(m)) => m,
+                    _ => serde_json::Map::new(),
+                };
+                report.insert("connected".into(), serde_json::Value::Bool(h.state == CameraState::Connected));
                 if let Some(f) = c.extra.lock().as_ref() {
-                    if let (Some(obj), serde_json::Value::Object(extra)) = (health.as_object_mut(), f()) {
-                        obj.extend(extra);
+                    if let serde_json::Value::Object(extra) = f() {
+                        report.extend(extra);
                     }
                 }
+                let health = CameraHealth::from_report(report);
                 let (width, height) = *c.size.lock();
                 CameraStatus {
                     id: id.clone(),

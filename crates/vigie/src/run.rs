@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use vigie_archive::{Archive, ExportRequest, Recorder, RetentionTask, SummarizerConfig, TrackIndex, TrackSummarizer};
 use vigie_core::{
-    AuditSink, BBox, ClassMap, Clock, Detection, Event, EventPhase, Frame, Packet, Polygon, StreamInfo, SystemClock,
-    TrackedObject,
+    AuditAction, AuditError, AuditSink, BBox, ClassMap, Clock, Detection, Event, EventPhase, Frame, Packet, Polygon,
+    StreamInfo, SystemClock, TrackedObject,
 };
 use vigie_pipeline::{CameraHooks, CameraSpec, LiveOptions, LivePipeline};
 use vigie_rules::{CameraRules, EventsConfig};
@@ -298,7 +298,7 @@ struct Search {
 
 struct NoAudit;
 impl AuditSink for NoAudit {
-    fn record(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), String> {
+    fn record(&self, _: &str, _: AuditAction, _: &str, _: &str) -> Result<(), AuditError> {
         Ok(())
     }
 }
@@ -360,7 +360,7 @@ fn reload(path: &Path, slots: &Slots, audit: &dyn AuditSink) -> anyhow::Result<V
         Err(e) => {
             let _ = audit.record(
                 "system",
-                "config.reload_failed",
+                AuditAction::ConfigReloadFailed,
                 &target,
                 &serde_json::json!({ "error": format!("{e:#}") }).to_string(),
             );
@@ -382,7 +382,7 @@ fn reload(path: &Path, slots: &Slots, audit: &dyn AuditSink) -> anyhow::Result<V
     }
     let _ = audit.record(
         "system",
-        "config.reload",
+        AuditAction::ConfigReload,
         &target,
         &serde_json::json!({ "cameras_changed": changed }).to_string(),
     );
@@ -611,7 +611,9 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
     let clips = Arc::new(Clips { wall: wall.clone(), archive: Some(Arc::new(export)) });
     let search = Arc::new(Search { index: index.clone(), tz: cfg.events.time_zone()?, clock: clock.clone() });
     let server = Server::new(ServerDeps {
-        store: store.clone(),
+        alerts: store.clone(),
+        audit: store.clone(),
+        accounts: store.clone(),
         hub: hub.clone(),
         live: wall.clone(),
         clips,
@@ -692,7 +694,7 @@ struct Checkpointer {
 
 impl Checkpointer {
     fn start(
-        store: Arc<Store>,
+        store: Arc<dyn vigie_store::AuditTrail>,
         data: &Path,
         notifier: Option<Notifier>,
         interval: Duration,
@@ -742,8 +744,8 @@ mod tests {
     #[derive(Default)]
     struct Trail(Mutex<Vec<(String, String)>>);
     impl AuditSink for Trail {
-        fn record(&self, _actor: &str, action: &str, _target: &str, details: &str) -> Result<(), String> {
-            self.0.lock().push((action.to_string(), details.to_string()));
+        fn record(&self, _actor: &str, action: AuditAction, _target: &str, details: &str) -> Result<(), AuditError> {
+            self.0.lock().push((action.as_str().to_string(), details.to_string()));
             Ok(())
         }
     }

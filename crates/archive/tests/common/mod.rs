@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use vigie_archive::{Archive, ArchiveConfig, Recorder, SegmentRow};
-use vigie_core::{AuditSink, Clock, Packet, SimClock, StreamInfo};
+use vigie_core::{AuditAction, AuditError, AuditSink, Clock, Packet, SimClock, StreamInfo};
 use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
 /// Audit trail kept in memory: (actor, action, target, details).
@@ -13,8 +13,8 @@ use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 pub struct MemAudit(pub Mutex<Vec<(String, String, String, String)>>);
 
 impl AuditSink for MemAudit {
-    fn record(&self, actor: &str, action: &str, target: &str, details: &str) -> Result<(), String> {
-        self.0.lock().push((actor.into(), action.into(), target.into(), details.into()));
+    fn record(&self, actor: &str, action: AuditAction, target: &str, details: &str) -> Result<(), AuditError> {
+        self.0.lock().push((actor.into(), action.as_str().into(), target.into(), details.into()));
         Ok(())
     }
 }

@@ -1,21 +1,28 @@
 //! Camera wall, archive search, reports, audit trail, users, configuration, notification status.
 
-use super::{audit, blocking, max_len, now_ms, parse_time, Body, Ctx, St, MAX_TEXT_CHARS, Q};
+use super::{audit, blocking, max_len, now_ms, parse_time, Body, Ctx, Done, St, MAX_TEXT_CHARS, Q};
 use crate::error::ApiError;
+use crate::notify::NotifySnapshot;
 use crate::providers::{SearchFailure, SearchParams};
 use crate::routes::Perm;
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use vigie_store::{AuditQuery, FreeText, Role};
+use vigie_core::AuditAction;
+use vigie_store::{AuditEntry, AuditQuery, FreeText, Role, User};
 
-pub(crate) async fn cameras(State(st): St) -> Result<Json<serde_json::Value>, ApiError> {
+#[derive(Serialize)]
+pub(crate) struct CameraList {
+    cameras: Vec<crate::CameraStatus>,
+}
+
+pub(crate) async fn cameras(State(st): St) -> Result<Json<CameraList>, ApiError> {
     let live = st.live.clone();
-    let cams = blocking(move || Ok(live.cameras())).await?;
-    Ok(Json(serde_json::json!({"cameras": cams})))
+    let cameras = blocking(move || Ok(live.cameras())).await?;
+    Ok(Json(CameraList { cameras }))
 }
 
 /// The wall refreshes this about once a second; the view is audited once per user, camera and
@@ -29,7 +36,7 @@ pub(crate) async fn live(
     let jpeg = blocking(move || Ok(live.jpeg(&cam))).await?.ok_or_else(|| {
         ApiError::not_found(format!("no picture from camera '{id}' (unknown camera or no frame yet)"))
     })?;
-    let now = st.store.clock().monotonic();
+    let now = st.clock.monotonic();
     let every = Duration::from_secs(st.cfg.live_audit_every_min as u64 * 60);
     let due = {
         let mut m = st.live_audited.lock();
@@ -44,7 +51,7 @@ pub(crate) async fn live(
     };
     if due {
         let d = serde_json::json!({"audited_every_min": st.cfg.live_audit_every_min});
-        if let Err(e) = audit(&st, &ctx.user.username, "live.view", &id, d).await {
+        if let Err(e) = audit(&st, &ctx.user.username, AuditAction::LiveView, &id, d).await {
             st.live_audited.lock().remove(&(ctx.user.username.clone(), id.clone()));
             return Err(e);
         }
@@ -90,12 +97,12 @@ pub(crate) async fn camera_clip(
     };
     if reason.is_some() && !Perm::Unmask.allowed(ctx.user.role) {
         let d = serde_json::json!({"role": ctx.user.role, "needs": "unmask", "camera": id});
-        audit(&st, &ctx.user.username, "access.denied", &id, d).await?;
+        audit(&st, &ctx.user.username, AuditAction::AccessDenied, &id, d).await?;
         return Err(ApiError::forbidden(format!("role {} may not see unblurred footage", ctx.user.role)));
     }
     let d = serde_json::json!({"from_ms": from, "to_ms": to, "unmasked": reason.is_some(), "reason": reason});
     let resp = super::alerts::serve_clip(&st, &id, from, to, &ctx.user.username, reason).await?;
-    audit(&st, &ctx.user.username, "footage.view", &id, d).await?;
+    audit(&st, &ctx.user.username, AuditAction::FootageView, &id, d).await?;
     Ok(resp)
 }
 
@@ -135,12 +142,12 @@ pub(crate) async fn search(
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            let url = format!("/api/search/thumbnails/{}", crate::hub::url_id(&thumbnail_token(&st, &ctx, &track)));
+            let url = format!("/api/search/thumbnails/{}", crate::view::url_id(&thumbnail_token(&st, &ctx, &track)));
             t["thumbnail_url"] = serde_json::Value::String(url);
         }
     }
     let d = serde_json::json!({"query": p, "results": n});
-    audit(&st, &ctx.user.username, "search", "archive", d).await?;
+    audit(&st, &ctx.user.username, AuditAction::Search, "archive", d).await?;
     Ok(Json(result))
 }
 
@@ -185,7 +192,7 @@ pub(crate) async fn thumbnail(
     let shown = super::anon::cap(&id, super::anon::MAX_NAME_BYTES);
     let Some(track) = thumbnail_track(&st, &ctx, &id).map(str::to_string) else {
         let d = serde_json::json!({"reason": "not a thumbnail of a search made in this session"});
-        audit(&st, &ctx.user.username, "search.thumbnail.refused", &shown, d).await?;
+        audit(&st, &ctx.user.username, AuditAction::SearchThumbnailRefused, &shown, d).await?;
         return Err(ApiError::not_found(format!(
             "no thumbnail '{shown}' in your searches: use the thumbnail_url of a search result"
         )));
@@ -194,7 +201,7 @@ pub(crate) async fn thumbnail(
     let jpeg = blocking(move || Ok(provider.thumbnail(&i)))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no thumbnail for track '{track}'")))?;
-    audit(&st, &ctx.user.username, "search.thumbnail.view", &track, serde_json::json!({})).await?;
+    audit(&st, &ctx.user.username, AuditAction::SearchThumbnailView, &track, serde_json::json!({})).await?;
     let mut r = jpeg.into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
@@ -230,9 +237,9 @@ pub(crate) async fn transparency(
         Some("csv") => true,
         Some(f) => return Err(ApiError::bad_request(format!("unknown format '{f}': expected json or csv"))),
     };
-    let s = st.store.clone();
+    let s = st.alerts.clone();
     let report = blocking(move || s.transparency(from, to).map_err(ApiError::from)).await?;
-    let action = if csv { "report.export" } else { "report.view" };
+    let action = if csv { AuditAction::ReportExport } else { AuditAction::ReportView };
     let d = serde_json::json!({"from_ms": from, "to_ms": to, "format": if csv { "csv" } else { "json" }});
     audit(&st, &ctx.user.username, action, "transparency", d).await?;
     if csv {
@@ -258,11 +265,16 @@ pub(crate) struct AuditListQuery {
     limit: Option<u32>,
 }
 
+#[derive(Serialize)]
+pub(crate) struct AuditEntries {
+    entries: Vec<AuditEntry>,
+}
+
 pub(crate) async fn audit_list(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Q(q): Q<AuditListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AuditEntries>, ApiError> {
     let query = AuditQuery {
         before_seq: q.before,
         actor: q.actor.clone(),
@@ -272,30 +284,44 @@ pub(crate) async fn audit_list(
     };
     // The reader's own access is recorded before reading, so it shows in what they read.
     let d = serde_json::json!({"before": q.before, "actor": q.actor, "action": q.action, "target": q.target});
-    audit(&st, &ctx.user.username, "audit.view", "audit", d).await?;
-    let s = st.store.clone();
-    let entries = blocking(move || s.audit_entries(&query).map_err(ApiError::from)).await?;
-    Ok(Json(serde_json::json!({"entries": entries})))
+    audit(&st, &ctx.user.username, AuditAction::AuditView, "audit", d).await?;
+    let s = st.audit.clone();
+    let entries = blocking(move || s.entries(&query).map_err(ApiError::from)).await?;
+    Ok(Json(AuditEntries { entries }))
+}
+
+/// `ok` says which: an intact trail's size and head, or where it breaks.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum AuditVerification {
+    Intact { ok: bool, entries: i64, head_hash: String },
+    Broken { ok: bool, seq: i64, reason: String, message: String },
 }
 
 pub(crate) async fn audit_verify(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let s = st.store.clone();
-    let v = blocking(move || s.verify_audit().map_err(ApiError::from)).await?;
-    let body = match &v {
-        Ok(sum) => serde_json::json!({"ok": true, "entries": sum.entries, "head_hash": sum.head_hash}),
-        Err(b) => serde_json::json!({"ok": false, "seq": b.seq, "reason": b.reason, "message": b.to_string()}),
+) -> Result<Json<AuditVerification>, ApiError> {
+    let s = st.audit.clone();
+    let v = blocking(move || s.verify().map_err(ApiError::from)).await?;
+    let body = match v {
+        Ok(sum) => AuditVerification::Intact { ok: true, entries: sum.entries, head_hash: sum.head_hash },
+        Err(b) => AuditVerification::Broken { ok: false, seq: b.seq, message: b.to_string(), reason: b.reason },
     };
-    audit(&st, &ctx.user.username, "audit.verify", "audit", body.clone()).await?;
+    let details = serde_json::to_value(&body).expect("verifications serialise");
+    audit(&st, &ctx.user.username, AuditAction::AuditVerify, "audit", details).await?;
     Ok(Json(body))
 }
 
-pub(crate) async fn users(State(st): St) -> Result<Json<serde_json::Value>, ApiError> {
-    let s = st.store.clone();
+#[derive(Serialize)]
+pub(crate) struct UserList {
+    users: Vec<User>,
+}
+
+pub(crate) async fn users(State(st): St) -> Result<Json<UserList>, ApiError> {
+    let s = st.accounts.clone();
     let users = blocking(move || s.users().map_err(ApiError::from)).await?;
-    Ok(Json(serde_json::json!({"users": users})))
+    Ok(Json(UserList { users }))
 }
 
 #[derive(Deserialize)]
@@ -310,9 +336,9 @@ pub(crate) async fn add_user(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Body(req): Body<AddUserReq>,
-) -> Result<(StatusCode, Json<vigie_store::User>), ApiError> {
+) -> Result<(StatusCode, Json<User>), ApiError> {
     let role = Role::parse(&req.role)?;
-    let s = st.store.clone();
+    let s = st.accounts.clone();
     let name = req.username.clone();
     // The administrator chose this password: it opens the account once, to set the user's own.
     let user = blocking(move || {
@@ -322,8 +348,14 @@ pub(crate) async fn add_user(
         Ok(u)
     })
     .await?;
-    audit(&st, &ctx.user.username, "user.add", &user.username, serde_json::json!({"role": role, "temporary": true}))
-        .await?;
+    audit(
+        &st,
+        &ctx.user.username,
+        AuditAction::UserAdd,
+        &user.username,
+        serde_json::json!({"role": role, "temporary": true}),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -331,15 +363,15 @@ pub(crate) async fn disable_user(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Path(name): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     if name == ctx.user.username {
         return Err(ApiError::new(StatusCode::CONFLICT, "you cannot disable your own account"));
     }
-    let (s, n) = (st.store.clone(), name.clone());
+    let (s, n) = (st.accounts.clone(), name.clone());
     blocking(move || s.disable_user(&n).map_err(ApiError::from)).await?;
     st.feeds.end_user(&name);
-    audit(&st, &ctx.user.username, "user.disable", &name, serde_json::json!({})).await?;
-    Ok(Json(serde_json::json!({"ok": true})))
+    audit(&st, &ctx.user.username, AuditAction::UserDisable, &name, serde_json::json!({})).await?;
+    Ok(Json(Done::OK))
 }
 
 #[derive(Deserialize)]
@@ -353,14 +385,14 @@ pub(crate) async fn set_password(
     Extension(ctx): Extension<Ctx>,
     Path(name): Path<String>,
     Body(req): Body<PasswordReq>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     // A password set for someone else is temporary; one's own is not.
     let temporary = name != ctx.user.username;
-    let (s, n) = (st.store.clone(), name.clone());
+    let (s, n) = (st.accounts.clone(), name.clone());
     blocking(move || s.set_password_as(&n, &req.password, temporary).map_err(ApiError::from)).await?;
     st.feeds.end_user(&name);
-    audit(&st, &ctx.user.username, "user.passwd", &name, serde_json::json!({"temporary": temporary})).await?;
-    Ok(Json(serde_json::json!({"ok": true})))
+    audit(&st, &ctx.user.username, AuditAction::UserPasswd, &name, serde_json::json!({"temporary": temporary})).await?;
+    Ok(Json(Done::OK))
 }
 
 fn config_admin(st: &super::AppState) -> Result<std::sync::Arc<dyn crate::ConfigAdmin>, ApiError> {
@@ -373,7 +405,7 @@ pub(crate) async fn config_get(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let admin = config_admin(&st)?;
     let cfg = blocking(move || Ok(admin.current())).await?;
-    audit(&st, &ctx.user.username, "config.view", "config", serde_json::json!({})).await?;
+    audit(&st, &ctx.user.username, AuditAction::ConfigView, "config", serde_json::json!({})).await?;
     Ok(Json(cfg))
 }
 
@@ -396,14 +428,20 @@ pub(crate) async fn config_put(
         })
     })
     .await?;
-    audit(&st, &ctx.user.username, "config.change", "config", serde_json::json!({"before": before, "after": applied}))
-        .await?;
+    audit(
+        &st,
+        &ctx.user.username,
+        AuditAction::ConfigChange,
+        "config",
+        serde_json::json!({"before": before, "after": applied}),
+    )
+    .await?;
     Ok(Json(applied))
 }
 
-pub(crate) async fn notifications(State(st): St) -> Json<serde_json::Value> {
+pub(crate) async fn notifications(State(st): St) -> Json<NotifySnapshot> {
     Json(match &st.notify_status {
         Some(s) => s.snapshot(),
-        None => serde_json::json!({"webhook": null, "mqtt": null}),
+        None => NotifySnapshot { webhook: None, mqtt: None },
     })
 }

@@ -2,21 +2,22 @@
 
 use super::{audit, blocking, now_ms, AppState, Body, Ctx, St, Q};
 use crate::error::ApiError;
-use crate::hub::AlertView;
 use crate::providers::{Clip, ClipError, ClipRequest};
 use crate::routes::Perm;
+use crate::view::AlertView;
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::{Stream, StreamExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
-use vigie_store::{Alert, AlertAction, AlertQuery, AlertState, DismissReason};
+use vigie_core::AuditAction;
+use vigie_store::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, UnmaskGrant};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -30,11 +31,16 @@ pub(crate) struct ListQuery {
     limit: Option<u32>,
 }
 
+#[derive(Serialize)]
+pub(crate) struct AlertList {
+    alerts: Vec<AlertView>,
+}
+
 pub(crate) async fn list(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Q(q): Q<ListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AlertList>, ApiError> {
     let query = AlertQuery {
         state: q.state.as_deref().map(AlertState::parse).transpose()?,
         open_only: q.open.unwrap_or(false),
@@ -43,12 +49,11 @@ pub(crate) async fn list(
         until_ms: q.to.as_deref().map(|s| super::parse_time("to", s)).transpose()?,
         limit: q.limit.unwrap_or(200),
     };
-    let s = st.store.clone();
+    let s = st.alerts.clone();
     let alerts = blocking(move || s.alerts(&query).map_err(ApiError::from)).await?;
     let d = serde_json::json!({"state": q.state, "open": q.open, "camera": q.camera, "count": alerts.len()});
-    audit(&st, &ctx.user.username, "alerts.list", "alerts", d).await?;
-    let views: Vec<AlertView> = alerts.iter().map(AlertView::from_alert).collect();
-    Ok(Json(serde_json::json!({"alerts": views})))
+    audit(&st, &ctx.user.username, AuditAction::AlertsList, "alerts", d).await?;
+    Ok(Json(AlertList { alerts: alerts.iter().map(AlertView::from_alert).collect() }))
 }
 
 /// Server-Sent Events: `ready` once subscribed, then `alert` (new) and `update` (changed), each
@@ -60,7 +65,7 @@ pub(crate) async fn stream(
     Extension(ctx): Extension<Ctx>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let rx = st.hub.subscribe();
-    audit(&st, &ctx.user.username, "alerts.stream", "alerts", serde_json::json!({})).await?;
+    audit(&st, &ctx.user.username, AuditAction::AlertsStream, "alerts", serde_json::json!({})).await?;
     let remaining = Duration::from_millis((ctx.expires_at_ms - now_ms(&st)).max(0) as u64);
     let ready = futures::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
     let feed = futures::stream::unfold(rx, |mut rx| async move {
@@ -85,30 +90,47 @@ fn clip_window(st: &AppState, a: &Alert) -> (i64, i64) {
 }
 
 async fn load(st: &Arc<AppState>, id: &str) -> Result<Alert, ApiError> {
-    let (s, id) = (st.store.clone(), id.to_string());
+    let (s, id) = (st.alerts.clone(), id.to_string());
     blocking(move || s.alert(&id).map_err(ApiError::from)).await
+}
+
+#[derive(Serialize)]
+pub(crate) struct ClipWindow {
+    from_ms: i64,
+    to_ms: i64,
+}
+
+/// What the detail panel needs: the alert, its history, the caller's grant, the footage window
+/// and the reasons a dismissal can give.
+#[derive(Serialize)]
+pub(crate) struct AlertDetail {
+    alert: AlertView,
+    decisions: Vec<Decision>,
+    unmask: Option<UnmaskGrant>,
+    clip: ClipWindow,
+    dismiss_reasons: Vec<&'static str>,
 }
 
 pub(crate) async fn detail(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AlertDetail>, ApiError> {
     let a = load(&st, &id).await?;
-    let (s, i, u) = (st.store.clone(), id.clone(), ctx.user.username.clone());
+    let (s, i, u) = (st.alerts.clone(), id.clone(), ctx.user.username.clone());
     let (decisions, grant) = blocking(move || {
         Ok((s.decisions(&i).map_err(ApiError::from)?, s.active_unmask(&i, &u).map_err(ApiError::from)?))
     })
     .await?;
-    audit(&st, &ctx.user.username, "alert.view", &id, serde_json::json!({})).await?;
+    audit(&st, &ctx.user.username, AuditAction::AlertView, &id, serde_json::json!({})).await?;
     let (from, to) = clip_window(&st, &a);
-    Ok(Json(serde_json::json!({
-        "alert": AlertView::from_alert(&a),
-        "decisions": decisions,
-        "unmask": grant,
-        "clip": {"from_ms": from, "to_ms": to},
-        "dismiss_reasons": DismissReason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-    })))
+    Ok(Json(AlertDetail {
+        alert: AlertView::from_alert(&a),
+        decisions,
+        unmask: grant,
+        clip: ClipWindow { from_ms: from, to_ms: to },
+        dismiss_reasons: DismissReason::ALL.iter().map(|r| r.as_str()).collect(),
+    }))
 }
 
 #[derive(Deserialize, Default)]
@@ -122,10 +144,10 @@ pub(crate) struct EvidenceQuery {
 async fn check_unmasked(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<String, ApiError> {
     if !Perm::Unmask.allowed(ctx.user.role) {
         let d = serde_json::json!({"role": ctx.user.role, "needs": "unmask"});
-        audit(st, &ctx.user.username, "access.denied", id, d).await?;
+        audit(st, &ctx.user.username, AuditAction::AccessDenied, id, d).await?;
         return Err(ApiError::forbidden(format!("role {} may not see unblurred evidence", ctx.user.role)));
     }
-    let (s, i, u) = (st.store.clone(), id.to_string(), ctx.user.username.clone());
+    let (s, i, u) = (st.alerts.clone(), id.to_string(), ctx.user.username.clone());
     let grant = blocking(move || s.active_unmask(&i, &u).map_err(ApiError::from)).await?;
     match grant {
         Some(g) => Ok(g.reason),
@@ -156,9 +178,10 @@ pub(crate) async fn snapshot(
     if unmasked {
         check_unmasked(&st, &ctx, &id).await?;
     }
-    let (s, i) = (st.store.clone(), id.clone());
+    let (s, i) = (st.alerts.clone(), id.clone());
     let jpeg = blocking(move || s.snapshot(&i, unmasked).map_err(ApiError::from)).await?;
-    audit(&st, &ctx.user.username, "alert.snapshot.view", &id, serde_json::json!({"unmasked": unmasked})).await?;
+    audit(&st, &ctx.user.username, AuditAction::AlertSnapshotView, &id, serde_json::json!({"unmasked": unmasked}))
+        .await?;
     Ok(private_image(jpeg, "image/jpeg"))
 }
 
@@ -174,7 +197,7 @@ pub(crate) async fn clip(
     let (from, to) = clip_window(&st, &a);
     let resp = serve_clip(&st, &a.camera, from, to, &ctx.user.username, reason).await?;
     let d = serde_json::json!({"unmasked": unmasked, "camera": a.camera, "from_ms": from, "to_ms": to});
-    audit(&st, &ctx.user.username, "alert.clip.view", &id, d).await?;
+    audit(&st, &ctx.user.username, AuditAction::AlertClipView, &id, d).await?;
     Ok(resp)
 }
 
@@ -259,7 +282,7 @@ fn mjpeg(jpegs: Vec<Vec<u8>>, fps: f32) -> Response {
 }
 
 async fn act(st: &Arc<AppState>, ctx: &Ctx, id: String, action: AlertAction) -> Result<Json<AlertView>, ApiError> {
-    let (s, actor) = (st.store.clone(), ctx.user.username.clone());
+    let (s, actor) = (st.alerts.clone(), ctx.user.username.clone());
     let alert = blocking(move || s.act(&id, &actor, &action).map_err(ApiError::from)).await?;
     st.hub.announce_update(&alert);
     Ok(Json(AlertView::from_alert(&alert)))
@@ -326,22 +349,29 @@ pub(crate) struct UnmaskReq {
     reason: String,
 }
 
+#[derive(Serialize)]
+pub(crate) struct Unmasked {
+    grant: UnmaskGrant,
+    snapshot_url: String,
+    clip_url: String,
+}
+
 pub(crate) async fn unmask(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
     Body(req): Body<UnmaskReq>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<Unmasked>), ApiError> {
     let ttl = Duration::from_secs(st.cfg.unmask_minutes as u64 * 60);
-    let (s, i, u) = (st.store.clone(), id.clone(), ctx.user.username.clone());
+    let (s, i, u) = (st.alerts.clone(), id.clone(), ctx.user.username.clone());
     let grant = blocking(move || s.grant_unmask(&i, &u, &req.reason, ttl).map_err(ApiError::from)).await?;
-    let base = format!("/api/alerts/{}", crate::hub::url_id(&id));
+    let base = format!("/api/alerts/{}", crate::view::url_id(&id));
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "grant": grant,
-            "snapshot_url": format!("{base}/snapshot?unmasked=true"),
-            "clip_url": format!("{base}/clip?unmasked=true"),
-        })),
+        Json(Unmasked {
+            grant,
+            snapshot_url: format!("{base}/snapshot?unmasked=true"),
+            clip_url: format!("{base}/clip?unmasked=true"),
+        }),
     ))
 }

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
+use vigie_core::AuditAction;
 
 /// Longest path recorded (bytes); longer ones are cut, with their length.
 pub(crate) const MAX_PATH_BYTES: usize = 256;
@@ -35,7 +36,7 @@ pub(crate) fn cap(s: &str, max: usize) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Repeats {
     pub source: String,
-    pub action: &'static str,
+    pub action: AuditAction,
     /// Start of the minute, Unix ms.
     pub minute_ms: i64,
     /// Refusals after the first one (which was written in full).
@@ -46,7 +47,7 @@ pub(crate) struct Repeats {
 #[derive(Default)]
 struct Minute {
     index: i64,
-    buckets: HashMap<(String, &'static str), (u64, i64)>,
+    buckets: HashMap<(String, AuditAction), (u64, i64)>,
 }
 
 impl Minute {
@@ -70,7 +71,7 @@ pub(crate) struct RefusalCounter {
 
 impl RefusalCounter {
     /// Whether this refusal is written in full, and the counts of a minute that has closed.
-    fn admit(&self, now_ms: i64, source: &str, action: &'static str) -> (bool, Vec<Repeats>) {
+    fn admit(&self, now_ms: i64, source: &str, action: AuditAction) -> (bool, Vec<Repeats>) {
         let index = now_ms.div_euclid(60_000);
         let mut m = self.minute.lock();
         let closed = if m.index != index {
@@ -122,7 +123,9 @@ pub(crate) async fn write_repeats(st: &Arc<AppState>, reps: Vec<Repeats>) -> Res
             "count": r.count,
             "last_at_ms": r.last_at_ms,
         });
-        write_entry(st, "anonymous", &format!("{}.repeated", r.action), &r.source, d).await?;
+        // Only the refusals anonymous callers can repeat are counted (see `audit_refusal`).
+        let action = r.action.repeated().unwrap_or(r.action);
+        write_entry(st, "anonymous", action, &r.source, d).await?;
     }
     Ok(())
 }
@@ -133,7 +136,7 @@ pub(crate) async fn audit_refusal(
     st: &Arc<AppState>,
     source: &str,
     actor: &str,
-    action: &'static str,
+    action: AuditAction,
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
@@ -149,6 +152,9 @@ pub(crate) async fn audit_refusal(
 mod tests {
     use super::*;
 
+    const X: AuditAction = AuditAction::LoginRefused;
+    const Y: AuditAction = AuditAction::LoginRateLimited;
+
     #[test]
     fn caps_keep_the_start_and_say_how_long() {
         assert_eq!(cap("short", 64), "short");
@@ -159,20 +165,20 @@ mod tests {
     #[test]
     fn repeats_are_counted_per_source_kind_and_minute() {
         let c = RefusalCounter::default();
-        assert_eq!(c.admit(60_000, "a", "x"), (true, vec![]));
-        assert_eq!(c.admit(60_500, "a", "x"), (false, vec![]));
-        assert_eq!(c.admit(61_000, "a", "x"), (false, vec![]));
-        assert_eq!(c.admit(61_000, "b", "x"), (true, vec![]));
-        assert_eq!(c.admit(61_000, "a", "y"), (true, vec![]));
+        assert_eq!(c.admit(60_000, "a", X), (true, vec![]));
+        assert_eq!(c.admit(60_500, "a", X), (false, vec![]));
+        assert_eq!(c.admit(61_000, "a", X), (false, vec![]));
+        assert_eq!(c.admit(61_000, "b", X), (true, vec![]));
+        assert_eq!(c.admit(61_000, "a", Y), (true, vec![]));
         assert!(c.take_closed(119_999).is_empty());
         let closed = c.take_closed(120_000);
         assert_eq!(
             closed,
-            [Repeats { source: "a".into(), action: "x", minute_ms: 60_000, count: 2, last_at_ms: 61_000 }]
+            [Repeats { source: "a".into(), action: X, minute_ms: 60_000, count: 2, last_at_ms: 61_000 }]
         );
-        assert_eq!(c.admit(120_000, "a", "x"), (true, vec![]), "a new minute starts with a full entry");
+        assert_eq!(c.admit(120_000, "a", X), (true, vec![]), "a new minute starts with a full entry");
         for i in 0..MAX_BUCKETS + 10 {
-            c.admit(120_001, &format!("10.0.{}.{}", i / 250, i % 250), "x");
+            c.admit(120_001, &format!("10.0.{}.{}", i / 250, i % 250), X);
         }
         let all = c.take_all();
         assert_eq!(all.len(), 1);

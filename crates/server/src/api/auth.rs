@@ -10,11 +10,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use parking_lot::Mutex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
-use vigie_store::{LoginOutcome, User, MAX_PASSWORD_CHARS};
+use vigie_core::AuditAction;
+use vigie_store::{LoginOutcome, Role, User, MAX_PASSWORD_CHARS};
 
 /// Longest user name (see `vigie_store::users::validate_username`).
 pub(crate) const MAX_USERNAME_BYTES: usize = 64;
@@ -127,15 +128,26 @@ fn permissions(u: &User) -> Vec<&'static str> {
     Perm::ALL.iter().filter(|p| p.allowed(u.role)).map(|p| p.as_str()).collect()
 }
 
-fn session_json(u: &User, csrf: &str, expires_at_ms: i64) -> serde_json::Value {
-    serde_json::json!({
-        "username": u.username,
-        "role": u.role,
-        "csrf_token": csrf,
-        "expires_at_ms": expires_at_ms,
-        "permissions": permissions(u),
-        "password_change_required": u.must_change_password,
-    })
+/// The caller's session as login, `/api/me` and a password change answer it.
+#[derive(Serialize)]
+pub(crate) struct SessionInfo {
+    username: String,
+    role: Role,
+    csrf_token: String,
+    expires_at_ms: i64,
+    permissions: Vec<&'static str>,
+    password_change_required: bool,
+}
+
+fn session_json(u: &User, csrf: &str, expires_at_ms: i64) -> SessionInfo {
+    SessionInfo {
+        username: u.username.clone(),
+        role: u.role,
+        csrf_token: csrf.to_string(),
+        expires_at_ms,
+        permissions: permissions(u),
+        password_change_required: u.must_change_password,
+    }
 }
 
 /// Whether the session cookie gets `Secure` for this request (see [`CookieSecure`]).
@@ -189,19 +201,20 @@ async fn login_inner(
     if req.username.len() > MAX_USERNAME_BYTES {
         // No account has such a name (see validate_username); it is recorded shortened.
         let d = serde_json::json!({"ip": ip, "reason": "user name too long", "length": req.username.len()});
-        super::anon::audit_refusal(&st, &ip, &req.username, "login.refused", &req.username, d).await?;
+        super::anon::audit_refusal(&st, &ip, &req.username, AuditAction::LoginRefused, &req.username, d).await?;
         return Err(ApiError::bad_request(format!(
             "username is too long: {} bytes, at most {MAX_USERNAME_BYTES}",
             req.username.len()
         )));
     }
-    let now = st.store.clock().monotonic();
+    let now = st.clock.monotonic();
     let attempt = match st.limiter.reserve(&req.username, &ip, now) {
         Ok(a) => a,
         Err(wait) => {
             let secs = wait.as_secs().max(1);
             let d = serde_json::json!({"ip": ip});
-            super::anon::audit_refusal(&st, &ip, &req.username, "login.rate_limited", &req.username, d).await?;
+            super::anon::audit_refusal(&st, &ip, &req.username, AuditAction::LoginRateLimited, &req.username, d)
+                .await?;
             let mut resp = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("too many failed logins for this user or address: try again in {secs} s"),
@@ -211,7 +224,7 @@ async fn login_inner(
             return Ok(resp);
         }
     };
-    let s = st.store.clone();
+    let s = st.accounts.clone();
     let (name, pw) = (req.username.clone(), req.password);
     let outcome = match blocking(move || s.authenticate(&name, &pw).map_err(ApiError::from)).await {
         Ok(o) => o,
@@ -223,16 +236,16 @@ async fn login_inner(
     match outcome {
         LoginOutcome::Failed { reason } => {
             let d = serde_json::json!({"ip": ip, "reason": reason});
-            audit(&st, &req.username, "login.failed", &req.username, d).await?;
+            audit(&st, &req.username, AuditAction::LoginFailed, &req.username, d).await?;
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong username or password"))
         }
         LoginOutcome::Ok(user) => {
             st.limiter.succeeded(&attempt);
             let ttl = Duration::from_secs(st.cfg.session_ttl_min as u64 * 60);
-            let s = st.store.clone();
+            let s = st.accounts.clone();
             let u = user.clone();
             let session = blocking(move || s.create_session(&u, ttl).map_err(ApiError::from)).await?;
-            audit(&st, &user.username, "login", &user.username, serde_json::json!({"ip": ip})).await?;
+            audit(&st, &user.username, AuditAction::Login, &user.username, serde_json::json!({"ip": ip})).await?;
             let cookie = format!(
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
                 session.token,
@@ -252,12 +265,12 @@ pub(crate) async fn logout(
     Extension(peer): Extension<PeerIp>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let s = st.store.clone();
+    let s = st.accounts.clone();
     let token = ctx.token.clone();
     blocking(move || s.delete_session(&token).map_err(ApiError::from)).await?;
     st.feeds.end_session(&ctx.token);
-    audit(&st, &ctx.user.username, "logout", &ctx.user.username, serde_json::json!({})).await?;
-    let mut resp = Json(serde_json::json!({"ok": true})).into_response();
+    audit(&st, &ctx.user.username, AuditAction::Logout, &ctx.user.username, serde_json::json!({})).await?;
+    let mut resp = Json(super::Done::OK).into_response();
     let cookie = format!(
         "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
         secure_attr(&st, &peer.0, &headers)
@@ -266,7 +279,7 @@ pub(crate) async fn logout(
     Ok(resp)
 }
 
-pub(crate) async fn me(Extension(ctx): Extension<Ctx>) -> Json<serde_json::Value> {
+pub(crate) async fn me(Extension(ctx): Extension<Ctx>) -> Json<SessionInfo> {
     Json(session_json(&ctx.user, &ctx.csrf, ctx.expires_at_ms))
 }
 
@@ -283,11 +296,11 @@ pub(crate) async fn change_password(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Body(req): Body<ChangePasswordReq>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SessionInfo>, ApiError> {
     // Refused before Argon2 hashes them, like a login's.
     super::max_len("old_password", &req.old_password, MAX_PASSWORD_CHARS)?;
     super::max_len("new_password", &req.new_password, MAX_PASSWORD_CHARS)?;
-    let (s, name, token) = (st.store.clone(), ctx.user.username.clone(), ctx.token.clone());
+    let (s, name, token) = (st.accounts.clone(), ctx.user.username.clone(), ctx.token.clone());
     blocking(move || {
         s.change_own_password(&name, &req.old_password, &req.new_password, &token).map_err(ApiError::from)
     })
@@ -297,7 +310,7 @@ pub(crate) async fn change_password(
     audit(
         &st,
         &ctx.user.username,
-        "user.password_changed",
+        AuditAction::PasswordChanged,
         &ctx.user.username,
         serde_json::json!({"required": was_required}),
     )

@@ -25,14 +25,17 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_store::{SessionLookup, Store, User};
+use vigie_core::{AuditAction, Clock};
+use vigie_store::{Accounts, AlertStore, AuditTrail, SessionLookup, User};
 
 pub(crate) const SESSION_COOKIE: &str = "vigie_session";
 pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
 
-/// Everything the server is built from. The clock is the store's.
+/// Everything the server is built from. The clock is the alert store's.
 pub struct ServerDeps {
-    pub store: Arc<Store>,
+    pub alerts: Arc<dyn AlertStore>,
+    pub audit: Arc<dyn AuditTrail>,
+    pub accounts: Arc<dyn Accounts>,
     pub hub: Arc<AlertHub>,
     pub live: Arc<dyn LiveView>,
     pub clips: Arc<dyn ClipProvider>,
@@ -46,7 +49,10 @@ pub struct ServerDeps {
 }
 
 pub(crate) struct AppState {
-    pub store: Arc<Store>,
+    pub alerts: Arc<dyn AlertStore>,
+    pub audit: Arc<dyn AuditTrail>,
+    pub accounts: Arc<dyn Accounts>,
+    pub clock: Arc<dyn Clock>,
     pub hub: Arc<AlertHub>,
     pub live: Arc<dyn LiveView>,
     pub clips: Arc<dyn ClipProvider>,
@@ -135,7 +141,10 @@ impl Server {
         thumb_key.copy_from_slice(&hex::decode(vigie_store::random_hex(32)).expect("hex"));
         Server {
             state: Arc::new(AppState {
-                store: deps.store,
+                clock: deps.alerts.clock().clone(),
+                alerts: deps.alerts,
+                audit: deps.audit,
+                accounts: deps.accounts,
                 hub: deps.hub,
                 live: deps.live,
                 clips: deps.clips,
@@ -281,7 +290,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) async fn audit(
     st: &Arc<AppState>,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
@@ -294,12 +303,12 @@ pub(crate) async fn audit(
 pub(crate) async fn write_entry(
     st: &Arc<AppState>,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let (s, a, ac, t) = (st.store.clone(), actor.to_string(), action.to_string(), target.to_string());
-    blocking(move || s.record(&a, &ac, &t, &details).map(|_| ()).map_err(ApiError::from)).await
+    let (s, a, t) = (st.audit.clone(), actor.to_string(), target.to_string());
+    blocking(move || s.append(&a, action, &t, &details).map(|_| ()).map_err(ApiError::from)).await
 }
 
 /// Session, then CSRF (state-changing methods), then role — before any body is read, so a
@@ -325,7 +334,7 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
     let lookup = match cookie_token(req.headers()) {
         None => None,
         Some(token) => {
-            let s = st.store.clone();
+            let s = st.accounts.clone();
             match blocking(move || s.session(&token).map_err(ApiError::from)).await {
                 Ok(l) => Some(l),
                 Err(e) => return e.into_response(),
@@ -344,7 +353,9 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
             // form; that probe without any cookie is not an access attempt worth a trail entry.
             if !(lookup.is_none() && spec.path == "/api/me") {
                 let d = serde_json::json!({"method": method, "path": path, "ip": ip, "reason": reason});
-                if let Err(e) = anon::audit_refusal(&st, &ip, "anonymous", "access.unauthenticated", &path, d).await {
+                if let Err(e) =
+                    anon::audit_refusal(&st, &ip, "anonymous", AuditAction::AccessUnauthenticated, &path, d).await
+                {
                     return e.into_response();
                 }
             }
@@ -356,7 +367,7 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
         let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
             let d = serde_json::json!({"method": method, "path": path, "ip": ip, "present": !sent.is_empty()});
-            if let Err(e) = audit(&st, &user.username, "access.csrf_refused", &path, d).await {
+            if let Err(e) = audit(&st, &user.username, AuditAction::AccessCsrfRefused, &path, d).await {
                 return e.into_response();
             }
             return ApiError::forbidden("missing or wrong CSRF token: send the csrf_token from login in X-CSRF-Token")
@@ -374,7 +385,7 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
         if !p.allowed(user.role) {
             let d =
                 serde_json::json!({"method": method, "path": path, "ip": ip, "role": user.role, "needs": p.as_str()});
-            if let Err(e) = audit(&st, &user.username, "access.denied", &path, d).await {
+            if let Err(e) = audit(&st, &user.username, AuditAction::AccessDenied, &path, d).await {
                 return e.into_response();
             }
             return ApiError::forbidden(format!("role {} may not {}", user.role, spec.summary)).into_response();
@@ -387,6 +398,16 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
         expires_at_ms: session.expires_at_ms,
     });
     next.run(req).await
+}
+
+/// `{"ok": true}`: the answer of an action that has nothing else to say.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub(crate) struct Done {
+    ok: bool,
+}
+
+impl Done {
+    pub(crate) const OK: Done = Done { ok: true };
 }
 
 /// JSON body with the API's error messages (axum's own are plain text).
@@ -482,5 +503,5 @@ pub(crate) fn parse_time(name: &str, s: &str) -> Result<i64, ApiError> {
 }
 
 pub(crate) fn now_ms(st: &AppState) -> i64 {
-    st.store.clock().now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    st.clock.now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

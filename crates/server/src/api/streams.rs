@@ -118,7 +118,7 @@ async fn wait_end(
     let recheck = async {
         loop {
             tokio::time::sleep(SESSION_RECHECK).await;
-            let (s, t) = (st.store.clone(), token.clone());
+            let (s, t) = (st.accounts.clone(), token.clone());
             match tokio::task::spawn_blocking(move || s.session(&t)).await {
                 Ok(Ok(SessionLookup::Valid(_))) => {}
                 Ok(Ok(_)) => return,

@@ -34,7 +34,7 @@ impl LiveView for TestLive {
             name: "Market square".into(),
             width: 64,
             height: 48,
-            health: serde_json::json!({"connected": true, "fps": 7.0, "last_error": null}),
+            health: CameraHealth { connected: true, fps: 7.0, last_error: None, details: Default::default() },
             zones: vec![ZoneInfo { name: "square".into(), polygon: vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)] }],
         }]
     }
@@ -172,7 +172,9 @@ pub fn harness_with(cfg: ServerConfig) -> H {
     let clips = Arc::new(TestClips::default());
     let config = Arc::new(TestConfig { value: Mutex::new(serde_json::json!({"cameras": [{"id": "cam1"}]})) });
     let server = Server::new(ServerDeps {
-        store: store.clone(),
+        alerts: store.clone(),
+        audit: store.clone(),
+        accounts: store.clone(),
         hub: hub.clone(),
         live: Arc::new(TestLive),
         clips: clips.clone(),

@@ -24,7 +24,7 @@ fn raw(dir: &std::path::Path) -> rusqlite::Connection {
 
 fn fill_audit(s: &Store, n: usize) {
     for i in 0..n {
-        s.record("alice", "alert.view", &format!("a{i}"), &serde_json::json!({"i": i})).unwrap();
+        s.record("alice", vigie_core::AuditAction::AlertView, &format!("a{i}"), &serde_json::json!({"i": i})).unwrap();
     }
 }
 

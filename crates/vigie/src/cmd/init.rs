@@ -4,6 +4,7 @@ use super::{open_store, read_password, store_err, CLI_ACTOR};
 use anyhow::bail;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use vigie_core::AuditAction;
 use vigie_store::Role;
 
 #[derive(Debug, clap::Args)]
@@ -30,7 +31,7 @@ pub fn run_with(args: InitArgs, input: &mut dyn BufRead, out: &mut dyn Write) ->
     let pw = read_password(input)?;
     store.add_user(&args.admin, &pw, Role::Admin).map_err(store_err)?;
     store
-        .record(CLI_ACTOR, "user.add", &args.admin, &serde_json::json!({"role": "admin", "init": true}))
+        .record(CLI_ACTOR, AuditAction::UserAdd, &args.admin, &serde_json::json!({"role": "admin", "init": true}))
         .map_err(store_err)?;
     writeln!(out, "initialised {} with administrator '{}'", args.data.display(), args.admin)?;
     Ok(())

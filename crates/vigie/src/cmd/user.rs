@@ -3,6 +3,7 @@
 use super::{open_store, read_password, store_err, CLI_ACTOR};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use vigie_core::AuditAction;
 use vigie_store::Role;
 
 #[derive(Debug, clap::Args)]
@@ -68,7 +69,7 @@ pub fn run_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Write) ->
                 store.set_must_change_password(&name, true).map_err(store_err)?;
             }
             let details = serde_json::json!({"role": role, "temporary": temporary});
-            store.record(CLI_ACTOR, "user.add", &name, &details).map_err(store_err)?;
+            store.record(CLI_ACTOR, AuditAction::UserAdd, &name, &details).map_err(store_err)?;
             writeln!(out, "user '{name}' added with role {role}")?;
         }
         UserCommand::Passwd { data, temporary, name } => {
@@ -77,13 +78,13 @@ pub fn run_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Write) ->
             let pw = read_password(input)?;
             store.set_password_as(&name, &pw, temporary).map_err(store_err)?;
             let details = serde_json::json!({"temporary": temporary});
-            store.record(CLI_ACTOR, "user.passwd", &name, &details).map_err(store_err)?;
+            store.record(CLI_ACTOR, AuditAction::UserPasswd, &name, &details).map_err(store_err)?;
             writeln!(out, "password of '{name}' changed; their sessions are closed")?;
         }
         UserCommand::Disable { data, name } => {
             let store = open_store(&data, true)?;
             store.disable_user(&name).map_err(store_err)?;
-            store.record(CLI_ACTOR, "user.disable", &name, &serde_json::json!({})).map_err(store_err)?;
+            store.record(CLI_ACTOR, AuditAction::UserDisable, &name, &serde_json::json!({})).map_err(store_err)?;
             writeln!(out, "user '{name}' disabled; their sessions are closed")?;
         }
     }
