@@ -10,8 +10,10 @@ pub mod config;
 pub mod event;
 pub mod frame;
 pub mod geom;
+pub mod purge;
 pub mod rng;
 pub mod stop;
+pub mod unix_ms;
 
 pub use classes::ClassMap;
 pub use clock::{Clock, SimClock, SystemClock};
@@ -19,6 +21,7 @@ pub use config::ConfigError;
 pub use event::{Event, EventPhase, EventType, PeakMeasure};
 pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
 pub use geom::{BBox, Polygon};
+pub use purge::{PurgeError, TrackPurge};
 pub use stop::{CancelOnDrop, StopToken, Stopped};
 
 use serde::{Deserialize, Serialize};

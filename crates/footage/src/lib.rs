@@ -1,60 +1,45 @@
-//! Footage archive: fragmented-MP4 segments, retention with proof of deletion, track index and search.
+//! Footage: fragmented-MP4 segments as received from the cameras, their catalogue, export, and
+//! retention with proof of deletion.
 //!
-//! The after-the-fact side of Vigie:
 //! - [`Recorder`] writes each camera's H.264, as received, into one-minute fragmented-MP4
-//!   segments indexed in `<data>/archive.db`, crash-safe (write, fsync, rename, then index;
-//!   [`Archive::reconcile`] at startup fixes both directions), with storage limits that evict
-//!   the oldest footage first and say so.
+//!   segments catalogued in `<data>/archive.db`, crash-safe (write, fsync, rename, then
+//!   catalogue; [`Archive::reconcile`] at startup fixes both directions), with storage limits
+//!   that evict the oldest footage first and say so.
 //! - [`Archive::export`] turns any time range into one MP4, blurred unless a supervisor gives
 //!   a reason; every export is audited with its SHA-256.
 //! - [`Archive::retention_pass`] deletes what is past the retention limit (30 days at most)
-//!   and audits the list of segment hashes; [`run_retention`] is `vigie retention`.
-//! - [`TrackSummarizer`] turns tracker output into one [`TrackRecord`] per finished track
-//!   (never anything biometric), [`TrackIndex`] stores them in `<data>/tracks.db` and searches
-//!   them by time, camera, zone, class, colour, direction, dwell and events, from typed filters
-//!   or a text query ([`parse_text_query`]). Every search is audited.
+//!   and audits the list of segment hashes; [`run_retention`] is `vigie retention`. Tracks past
+//!   their own limit go through a [`vigie_core::TrackPurge`], the search index's seam.
 //!
-//! Storage sits behind [`SegmentStore`] (local disk here) and SQLite files, so a city-scale
-//! deployment can swap in object storage and PostgreSQL without touching the pipeline.
+//! Segment bytes sit behind [`SegmentStore`] (the `object_store` crate's local filesystem here)
+//! and the catalogue behind [`FootageCatalog`] (SQLite here), so a city-scale deployment can
+//! swap in object storage and PostgreSQL without touching the pipeline.
 
 mod archive;
 pub mod bench;
 mod catalog;
-pub mod colour;
 mod config;
 mod db;
 mod export;
 pub mod fmp4;
-mod index;
-mod query;
 mod reconcile;
 mod recorder;
 mod retention;
+mod status;
 mod store;
-mod summarize;
-mod text;
 
 pub use archive::{
     parse_segment_key, rfc3339, segment_key, Archive, ArchiveError, DeletedSegment, EvictionReport, StorageStatus,
 };
-pub use catalog::{CameraUsage, DeletionRow, SegmentRow, SegmentState};
-pub use colour::{ColorVotes, NamedColor};
+pub use catalog::{CameraUsage, DeletionRow, FootageCatalog, NewSegment, SegmentRow, SegmentState, SqliteCatalog};
 pub use config::{parse_bytes, ArchiveConfig, MAX_RETENTION_DAYS};
 pub use db::DbError;
 pub use export::{anonymise_frame, ExportRequest, ExportResult, Gap, PeopleBoxes, RangeReader};
-pub use index::TrackIndex;
-pub use query::{
-    AppliedFilters, SearchError, SearchParams, SearchQuery, SearchResult, TrackHit, ZoneDwell, COUNT_CAP,
-    DEFAULT_LIMIT, MAX_LIMIT, MAX_SPAN_MS,
-};
 pub use reconcile::ReconcileReport;
-pub use recorder::{Recorder, RecorderState, RecorderStatus, TIMESCALE};
+pub use recorder::{Recorder, TIMESCALE};
 pub use retention::{
     parse_instant, run_retention, CameraRetention, DeletedFile, RetentionArgs, RetentionCommand, RetentionReport,
     RetentionStatus, RetentionTask, RunBy,
 };
+pub use status::{RecorderState, RecorderStatus};
 pub use store::{LocalDiskStore, SegmentStore, SegmentWriter, StoredObject, PARTIAL_SUFFIX};
-pub use summarize::{
-    is_person_class, Descriptor, Direction, SummarizerConfig, TrackRecord, TrackSummarizer, ZoneVisit,
-};
-pub use text::{class_word, fold, parse_text_query, ParsedQuery, Vocabulary};

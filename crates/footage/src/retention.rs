@@ -9,7 +9,6 @@
 use crate::archive::{from_ms, rfc3339, to_ms, Archive, ArchiveError, DeletedSegment};
 use crate::catalog::{CameraUsage, DeletionRow};
 use crate::config::ArchiveConfig;
-use crate::index::TrackIndex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -17,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use vigie_core::{AuditSink, Clock, SimClock, SystemClock};
+use vigie_core::{AuditSink, Clock, SimClock, SystemClock, TrackPurge};
 
 /// A file deleted by retention, with the hash that proves which one it was.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -294,18 +293,13 @@ impl Archive {
         snapshots.extend(delete_files_before(&self.clear_evidence_dir(), from_ms(snap_cutoff), &mut errors));
         let exports = delete_exports_before(&self.exports_dir(), from_ms(cutoff), &mut errors);
         let (mut tracks_deleted, mut thumbnails_deleted) = (0, 0);
-        if self.tracks_db_path().exists() {
-            match TrackIndex::open(self.tracks_db_path()) {
-                Ok(ix) => {
-                    match ix.delete_thumbnails_before(snap_cutoff) {
-                        Ok(n) => thumbnails_deleted = n,
-                        Err(e) => errors.push(format!("track thumbnails: {e}")),
-                    }
-                    match ix.delete_before(track_cutoff) {
-                        Ok(n) => tracks_deleted = n,
-                        Err(e) => errors.push(format!("track index: {e}")),
-                    }
-                }
+        if let Some(tracks) = self.track_purge() {
+            match tracks.purge_thumbnails_before(snap_cutoff) {
+                Ok(n) => thumbnails_deleted = n,
+                Err(e) => errors.push(format!("track thumbnails: {e}")),
+            }
+            match tracks.purge_tracks_before(track_cutoff) {
+                Ok(n) => tracks_deleted = n,
                 Err(e) => errors.push(format!("track index: {e}")),
             }
         }
@@ -474,21 +468,17 @@ pub enum RetentionCommand {
     },
 }
 
-/// Parses an RFC 3339 instant, naming the option in the error.
-pub fn parse_instant(option: &str, s: &str) -> Result<SystemTime, String> {
-    let ts: jiff::Timestamp = s
-        .trim()
-        .parse()
-        .map_err(|e| format!("{option}: '{s}' is not an RFC 3339 time such as 2026-11-28T14:00:00Z ({e})"))?;
-    Ok(from_ms(ts.as_millisecond()))
-}
+pub use vigie_core::unix_ms::parse_instant;
 
 /// Runs `vigie retention status|run` and returns what to print. `config` is the `[archive]`
 /// section of the configuration file when the caller has it; otherwise the settings stored by
-/// the running service in `archive.db` apply, and failing those the defaults.
+/// the running service in `archive.db` apply, and failing those the defaults. `tracks` is the
+/// track index of the data directory, when it has one: its tracks and thumbnails past their
+/// limits go in the same pass.
 pub fn run_retention(
     args: &RetentionArgs,
     config: Option<ArchiveConfig>,
+    tracks: Option<Arc<dyn TrackPurge>>,
     audit: Arc<dyn AuditSink>,
 ) -> anyhow::Result<String> {
     let (data, json) = match &args.command {
@@ -509,6 +499,9 @@ pub fn run_retention(
         _ => (SystemTime::now(), Arc::new(SystemClock::default())),
     };
     let archive = Archive::open(data, config, clock, audit)?;
+    if let Some(t) = tracks {
+        archive.set_track_purge(t);
+    }
     Ok(match &args.command {
         RetentionCommand::Status { .. } => {
             let st = archive.retention_status(now)?;

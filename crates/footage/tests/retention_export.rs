@@ -5,9 +5,10 @@ mod common;
 use common::*;
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_archive::*;
 use vigie_core::{BBox, Frame};
 use vigie_decode::H264Decoder;
+use vigie_footage::*;
+use vigie_search::{Direction, NamedColor, TrackIndex, TrackRecord, TrackSummarizer};
 use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
 const DAY: u64 = 86_400;
@@ -45,7 +46,7 @@ fn a_pass_leaves_nothing_older_than_the_limit_and_everything_newer_and_audits_th
         r.thumbnail_jpeg = Some(vec![0xFF, 0xD8, 0xFF, 0xD9]);
         ix.insert(&r).unwrap();
     }
-    drop(ix);
+    archive.set_track_purge(Arc::new(ix));
 
     clock.set(now);
     let status = archive.retention_status(now).unwrap();
@@ -139,7 +140,7 @@ fn retention_command_uses_the_stored_settings_and_a_given_now() {
     let d = dir.path().to_str().unwrap();
     let run = |args: &[&str]| {
         let Cmd::Retention(r) = Cli::try_parse_from(args).unwrap().cmd;
-        run_retention(&r, None, audit.clone())
+        run_retention(&r, None, None, audit.clone())
     };
     let out = run(&["vigie", "retention", "status", "--data", d]).unwrap();
     assert!(out.contains("footage 2 days"), "stored setting used: {out}");

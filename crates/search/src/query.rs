@@ -69,9 +69,10 @@ impl From<rusqlite::Error> for SearchError {
 }
 
 /// Query-string parameters of `GET /api/search`, as text. Lists may repeat the parameter or
-/// separate values with commas.
+/// separate values with commas. An unknown parameter is refused rather than silently ignored,
+/// so a misspelt filter (`colour=`) never widens a search.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SearchParams {
     /// RFC 3339.
     pub from: Option<String>,

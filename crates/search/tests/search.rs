@@ -1,12 +1,32 @@
 //! Track index and search on a real `tracks.db`, checked against a brute-force filter.
 
-mod common;
-
-use common::MemAudit;
 use std::time::{Duration, SystemTime};
-use vigie_archive::bench::Rng;
-use vigie_archive::*;
-use vigie_core::ClassMap;
+use vigie_core::unix_ms::rfc3339;
+use vigie_core::{AuditSink, ClassMap};
+use vigie_search::bench::Rng;
+use vigie_search::*;
+
+/// Audit trail kept in memory: (actor, action, target, details).
+#[derive(Default)]
+struct MemAudit(parking_lot::Mutex<Vec<(String, String, String, String)>>);
+
+impl AuditSink for MemAudit {
+    fn record(&self, actor: &str, action: &str, target: &str, details: &str) -> Result<(), String> {
+        self.0.lock().push((actor.into(), action.into(), target.into(), details.into()));
+        Ok(())
+    }
+}
+
+impl MemAudit {
+    fn with_action(&self, action: &str) -> Vec<serde_json::Value> {
+        self.0
+            .lock()
+            .iter()
+            .filter(|e| e.1 == action)
+            .map(|e| serde_json::from_str(&e.3).expect("audit details are JSON"))
+            .collect()
+    }
+}
 
 const BASE: i64 = 1_795_996_800_000 - 86_400_000; // 2026-11-29T00:00:00Z
 

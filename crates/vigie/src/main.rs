@@ -40,7 +40,7 @@ enum Cmd {
     /// Check the audit trail's hash chain.
     Audit(vigie_store::cli::AuditArgs),
     /// Footage retention: status, or a deletion pass now.
-    Retention(vigie_archive::RetentionArgs),
+    Retention(vigie_footage::RetentionArgs),
 }
 
 #[derive(Subcommand)]
@@ -111,19 +111,31 @@ fn owner_only_files() {
     }
 }
 
-fn retention_data(a: &vigie_archive::RetentionArgs) -> &std::path::PathBuf {
+fn retention_data(a: &vigie_footage::RetentionArgs) -> &std::path::PathBuf {
     match &a.command {
-        vigie_archive::RetentionCommand::Status { data, .. } | vigie_archive::RetentionCommand::Run { data, .. } => {
+        vigie_footage::RetentionCommand::Status { data, .. } | vigie_footage::RetentionCommand::Run { data, .. } => {
             data
         }
     }
 }
 
-fn retention(a: &vigie_archive::RetentionArgs) -> anyhow::Result<()> {
+fn retention(a: &vigie_footage::RetentionArgs) -> anyhow::Result<()> {
     let data = retention_data(a);
     let store = vigie_store::Store::open(data, std::sync::Arc::new(vigie_core::SystemClock::default()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let report = vigie_archive::run_retention(a, None, std::sync::Arc::new(store))?;
+    // Footage must go even when the track index cannot be opened: say so and carry on.
+    let tracks_db = data.join("tracks.db");
+    let tracks: Option<std::sync::Arc<dyn vigie_core::TrackPurge>> = match tracks_db.exists() {
+        false => None,
+        true => match vigie_search::TrackIndex::open(&tracks_db) {
+            Ok(ix) => Some(std::sync::Arc::new(ix)),
+            Err(e) => {
+                eprintln!("track index: {e} (tracks are not purged in this pass)");
+                None
+            }
+        },
+    };
+    let report = vigie_footage::run_retention(a, None, tracks, std::sync::Arc::new(store))?;
     println!("{report}");
     Ok(())
 }
