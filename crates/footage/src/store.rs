@@ -85,8 +85,13 @@ impl LocalDiskStore {
             .map_err(io::Error::from)?
             .with_fsync(true)
             .with_automatic_cleanup(true);
-        let store =
-            Self { root, objects: Arc::new(objects), quarantine: quarantine.into(), quota, used: Arc::new(AtomicU64::new(0)) };
+        let store = Self {
+            root,
+            objects: Arc::new(objects),
+            quarantine: quarantine.into(),
+            quota,
+            used: Arc::new(AtomicU64::new(0)),
+        };
         let used: u64 = store.list()?.iter().map(|o| o.bytes).sum();
         store.used.store(used, Ordering::Relaxed);
         Ok(store)
@@ -319,6 +324,33 @@ mod tests {
         assert!(s.list().unwrap().is_empty());
         assert!(!dir.path().join("seg/cam").exists(), "empty directories removed");
         assert!(s.read("../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn escaped_camera_keys_keep_their_file_names() {
+        // Archives written before segments went through object_store must still be found.
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalDiskStore::open(dir.path().join("seg"), dir.path().join("q"), None).unwrap();
+        let key = "cam%201/2026-01-01/1.mp4";
+        let mut w = s.create(key).unwrap();
+        w.write_all(b"abc").unwrap();
+        w.commit().unwrap();
+        assert!(dir.path().join("seg/cam%201/2026-01-01/1.mp4").is_file());
+        let old = dir.path().join("seg/caf%C3%A9/2026-01-01/2.mp4");
+        fs::create_dir_all(old.parent().unwrap()).unwrap();
+        fs::write(&old, b"de").unwrap();
+        assert_eq!(
+            s.list().unwrap(),
+            vec![
+                StoredObject { key: "caf%C3%A9/2026-01-01/2.mp4".into(), bytes: 2, partial: false },
+                StoredObject { key: key.into(), bytes: 3, partial: false },
+            ]
+        );
+        assert_eq!(s.read("caf%C3%A9/2026-01-01/2.mp4").unwrap(), b"de");
+        assert!(s.exists(key).unwrap());
+        s.delete(key).unwrap();
+        assert!(!s.exists(key).unwrap());
+        assert_eq!(s.read(key).unwrap_err().kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

@@ -904,8 +904,8 @@ impl TrackIndex {
         }
         q.min_dwell_s = p.min_dwell_s;
         q.event_linked = p.event_linked;
-        q.limit = p.limit;
-        q.offset = p.offset;
+        q.limit = p.limit.map(|v| v as usize);
+        q.offset = p.offset.map(|v| v as usize);
 
         let mut understood = Vec::new();
         if let Some(text) = p.q.as_deref().filter(|s| !s.trim().is_empty()) {

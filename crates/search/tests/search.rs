@@ -419,3 +419,15 @@ fn search_parameters_deserialise_from_one_value_or_a_list() {
     assert_eq!(p.class, vec!["car".to_string(), "bus".to_string()]);
     assert!(p.zone.is_empty() && p.from.is_none());
 }
+
+#[test]
+fn search_parameters_refuse_unknown_names_and_audit_as_asked() {
+    // A misspelt filter must not silently widen a search.
+    assert!(serde_json::from_str::<SearchParams>(r#"{"colour": "red"}"#).is_err());
+    let p: SearchParams = serde_json::from_str(r#"{"camera": "cam-a,cam-b", "class": ["car", "bus"]}"#).unwrap();
+    let v = serde_json::to_value(&p).unwrap();
+    assert_eq!(v["camera"], "cam-a,cam-b");
+    assert_eq!(v["class"], "car,bus");
+    assert!(v["zone"].is_null() && v["limit"].is_null());
+    assert_eq!(serde_json::from_value::<SearchParams>(v).unwrap().camera, p.camera);
+}
