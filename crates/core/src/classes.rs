@@ -1,4 +1,20 @@
+//! The detector's class names and the groups of them that rules and search both reason about.
+
 use std::sync::Arc;
+
+/// The class of people: never described by colour or appearance, always pixelated.
+pub const PERSON: &str = "person";
+/// Classes that make a vehicle (the vehicle rule adds bicycles on request; search's "vehicle").
+pub const VEHICLE_CLASSES: [&str; 4] = ["car", "truck", "bus", "motorcycle"];
+/// Classes carried and left by people (the abandoned-object rule; search's "bag").
+pub const BAG_CLASSES: [&str; 3] = ["backpack", "handbag", "suitcase"];
+/// Classes that move along lanes.
+pub const MOVER_CLASSES: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
+
+/// Whether `class` is a person, the class that gets no description beyond its path.
+pub fn is_person(class: &str) -> bool {
+    class == PERSON
+}
 
 /// Names of the detector's classes, in model output order.
 #[derive(Debug, Clone)]

@@ -11,8 +11,10 @@ pub mod config;
 pub mod event;
 pub mod frame;
 pub mod geom;
+pub mod purge;
 pub mod rng;
 pub mod stop;
+pub mod unix_ms;
 
 pub use audit::{AuditAction, AuditError, PublishError};
 pub use classes::ClassMap;
@@ -21,6 +23,7 @@ pub use config::{ConfigError, ConfigErrors};
 pub use event::{Event, EventPhase, EventType, PeakMeasure};
 pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
 pub use geom::{BBox, Polygon};
+pub use purge::{PurgeError, TrackPurge};
 pub use stop::{CancelOnDrop, StopToken, Stopped};
 
 use serde::{Deserialize, Serialize};

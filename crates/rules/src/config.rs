@@ -461,12 +461,9 @@ pub struct RuleTiming {
     pub hysteresis_s: f64,
 }
 
-/// Classes that make a vehicle for the vehicle rule (bicycles are added on request).
-pub const VEHICLE_CLASSES: [&str; 4] = ["car", "truck", "bus", "motorcycle"];
-/// Classes carried and left by people; the abandoned-object model does not mask them out.
-pub const BAG_CLASSES: [&str; 3] = ["backpack", "handbag", "suitcase"];
-/// Classes that move along lanes.
-pub const MOVER_CLASSES: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
+// The class groups are shared with search's text parser (the abandoned-object model does not
+// mask bags out; bicycles join the vehicles on request).
+pub use vigie_core::classes::{BAG_CLASSES, MOVER_CLASSES, VEHICLE_CLASSES};
 
 /// Seconds the graffiti rule waits after the person left before comparing the wall, so the
 /// short-term background has forgotten them.

@@ -95,30 +95,10 @@ pub trait ClipProvider: Send + Sync {
     fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError>;
 }
 
-/// Query of the archive's track index (`GET /api/search`), field for field the archive's
-/// `vigie_archive::SearchParams` except that lists are comma-separated text (query strings do
-/// not repeat keys here). `from`/`to` reach the provider as RFC 3339 (the API also accepts
-/// dates and Unix ms and converts them). Every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SearchParams {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub camera: Option<String>,
-    pub zone: Option<String>,
-    /// Object classes: `person`, `car`, `bicycle`...
-    pub class: Option<String>,
-    /// Dominant colour of vehicles and objects (never used on people).
-    pub color: Option<String>,
-    /// N, NE, E, SE, S, SW, W, NW.
-    pub direction: Option<String>,
-    pub min_dwell_s: Option<f64>,
-    pub event_linked: Option<bool>,
-    /// Free text, e.g. "red car in the square after 18:00", parsed by the archive.
-    pub q: Option<String>,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
+/// Query of the track index (`GET /api/search`): the search crate's own parameters, so the
+/// server and the index cannot drift apart. `from`/`to` reach the provider as RFC 3339 (the API
+/// also accepts dates and Unix ms and converts them).
+pub use vigie_search::SearchParams;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SearchFailure {

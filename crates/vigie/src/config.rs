@@ -29,7 +29,7 @@ pub struct VigieConfig {
     #[serde(default)]
     pub events: EventsConfig,
     #[serde(default)]
-    pub archive: vigie_archive::ArchiveConfig,
+    pub archive: vigie_footage::ArchiveConfig,
     #[serde(default)]
     pub pipeline: PipelineConfig,
     #[serde(default)]

@@ -15,13 +15,14 @@ use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_archive::{Archive, ExportRequest, Recorder, RetentionTask, SummarizerConfig, TrackIndex, TrackSummarizer};
 use vigie_core::{
     AuditAction, AuditError, AuditSink, BBox, ClassMap, Clock, Detection, Event, EventPhase, Frame, Packet, Polygon,
     StreamInfo, SystemClock, TrackedObject,
 };
+use vigie_footage::{Archive, ExportRequest, Recorder, RetentionTask};
 use vigie_pipeline::{CameraHooks, CameraSpec, LiveOptions, LivePipeline};
 use vigie_rules::{CameraRules, EventsConfig};
+use vigie_search::{SummarizerConfig, TrackIndex, TrackStore, TrackSummarizer};
 use vigie_server::hub::{AlertHub, PublishExtras};
 use vigie_server::providers::{ClipError, SearchFailure, SearchParams, SearchProvider, ZoneInfo};
 use vigie_server::{Notifier, Server, ServerDeps};
@@ -103,7 +104,7 @@ struct NodeHooks {
     slot: Arc<Mutex<RulesSlot>>,
     engine: Option<(u64, CameraRules)>,
     summarizer: TrackSummarizer,
-    index: Arc<TrackIndex>,
+    index: Arc<dyn TrackStore>,
     zones_px: Vec<(String, Polygon)>,
     /// People seen by the last detector run, tracked or not: pictures blur them all.
     people: Vec<BBox>,
@@ -291,7 +292,7 @@ impl Drop for NodeHooks {
 
 /// `GET /api/search` over the track index. The server audits each search itself.
 struct Search {
-    index: Arc<TrackIndex>,
+    index: Arc<dyn TrackStore>,
     tz: jiff::tz::TimeZone,
     clock: Arc<dyn Clock>,
 }
@@ -305,26 +306,7 @@ impl AuditSink for NoAudit {
 
 impl SearchProvider for Search {
     fn search(&self, actor: &str, p: &SearchParams) -> Result<serde_json::Value, SearchFailure> {
-        let split = |s: &Option<String>| -> Vec<String> {
-            s.as_deref()
-                .map(|v| v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
-                .unwrap_or_default()
-        };
-        let params = vigie_archive::SearchParams {
-            from: p.from.clone(),
-            to: p.to.clone(),
-            camera: split(&p.camera),
-            zone: split(&p.zone),
-            class: split(&p.class),
-            color: split(&p.color),
-            direction: p.direction.clone(),
-            min_dwell_s: p.min_dwell_s,
-            event_linked: p.event_linked,
-            q: p.q.clone(),
-            limit: p.limit.map(|v| v as usize),
-            offset: p.offset.map(|v| v as usize),
-        };
-        match self.index.search_params(&params, actor, self.clock.now(), &self.tz, &NoAudit) {
+        match self.index.search_params(p, actor, self.clock.now(), &self.tz, &NoAudit) {
             Ok(r) => serde_json::to_value(&r).map_err(|e| SearchFailure::Failed(e.to_string())),
             Err(e) if e.is_client_error() => Err(SearchFailure::BadQuery(e.to_string())),
             Err(e) => Err(SearchFailure::Failed(e.to_string())),
@@ -457,8 +439,10 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
         Ok(rep) => tracing::info!("{}", rep.summary()),
         Err(e) => tracing::error!("archive check failed: {e}"),
     }
-    // The index is created before the retention thread, which opens it too.
+    // The index is created before the retention thread, which purges it too.
     let index = Arc::new(TrackIndex::open(archive.tracks_db_path()).map_err(|e| anyhow!("{e}"))?);
+    archive.set_track_purge(index.clone());
+    let index: Arc<dyn TrackStore> = index;
     let retention = RetentionTask::spawn(archive.clone());
     let labels = std::fs::read_to_string(&cfg.detector.labels)
         .with_context(|| format!("cannot read class list {}", cfg.detector.labels.display()))?;
@@ -602,8 +586,8 @@ pub fn run(a: &RunArgs) -> anyhow::Result<()> {
         }
         // Served from memory: a viewing leaves no copy behind in data/exports.
         let (_, mp4) = res.map_err(|e| match e {
-            vigie_archive::ArchiveError::NotFound(m) => ClipError::NotAvailable(m),
-            vigie_archive::ArchiveError::Stopped(s) => ClipError::Stopped(s),
+            vigie_footage::ArchiveError::NotFound(m) => ClipError::NotAvailable(m),
+            vigie_footage::ArchiveError::Stopped(s) => ClipError::Stopped(s),
             other => ClipError::Failed(other.to_string()),
         })?;
         Ok(mp4)

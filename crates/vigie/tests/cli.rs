@@ -227,14 +227,14 @@ fn retention_run_deletes_old_footage_and_audits_it() {
         let start = UNIX_EPOCH + Duration::from_secs(1_790_812_800);
         let clock = Arc::new(vigie_core::SimClock::new(start));
         let store = Arc::new(vigie_store::Store::open(dir.path(), clock.clone()).unwrap());
-        let cfg = vigie_archive::ArchiveConfig { segment_s: 10, ..Default::default() };
-        let archive = vigie_archive::Archive::open(dir.path(), cfg, clock.clone(), store).unwrap();
+        let cfg = vigie_footage::ArchiveConfig { segment_s: 10, ..Default::default() };
+        let archive = vigie_footage::Archive::open(dir.path(), cfg, clock.clone(), store).unwrap();
         let opts = vigie_source::Mp4Options { pacing: vigie_source::Pacing::RealTime, ..Default::default() };
         let mut src =
             vigie_source::Mp4FileSource::open_with_clock(root().join("assets/video/highway-cctv.mp4"), opts, clock)
                 .unwrap();
         let info = src.info().clone();
-        let mut rec = vigie_archive::Recorder::new("rocade", &info, archive).unwrap();
+        let mut rec = vigie_footage::Recorder::new("rocade", &info, archive).unwrap();
         while let Some(p) = src.next_packet().unwrap() {
             rec.push(&p).unwrap();
         }

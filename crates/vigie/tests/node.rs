@@ -358,13 +358,13 @@ fn record_earlier_footage(data: &Path, camera: &str) -> u64 {
     let start = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
     let clock = Arc::new(vigie_core::SimClock::new(start));
     let store = Arc::new(vigie_store::Store::open(data, clock.clone()).unwrap());
-    let cfg = vigie_archive::ArchiveConfig { segment_s: 10, reserve_mb: 0, ..Default::default() };
-    let archive = vigie_archive::Archive::open(data, cfg, clock.clone(), store).unwrap();
+    let cfg = vigie_footage::ArchiveConfig { segment_s: 10, reserve_mb: 0, ..Default::default() };
+    let archive = vigie_footage::Archive::open(data, cfg, clock.clone(), store).unwrap();
     let opts = vigie_source::Mp4Options { pacing: vigie_source::Pacing::RealTime, ..Default::default() };
     let mut src =
         vigie_source::Mp4FileSource::open_with_clock(root().join("assets/video/pets09-s2l1.mp4"), opts, clock).unwrap();
     let info = src.info().clone();
-    let mut rec = vigie_archive::Recorder::new(camera, &info, archive).unwrap();
+    let mut rec = vigie_footage::Recorder::new(camera, &info, archive).unwrap();
     while let Some(p) = src.next_packet().unwrap() {
         rec.push(&p).unwrap();
     }
@@ -557,7 +557,7 @@ fn retention_run_by_hand_is_audited_under_the_person() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(vigie_core::SystemClock::default());
     let store = Arc::new(vigie_store::Store::open(dir.path(), clock.clone()).unwrap());
-    drop(vigie_archive::Archive::open(dir.path(), Default::default(), clock, store.clone()).unwrap());
+    drop(vigie_footage::Archive::open(dir.path(), Default::default(), clock, store.clone()).unwrap());
     let data = dir.path().to_str().unwrap();
     let run = |args: &[&str], env: &[(&str, &str)]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_vigie"));

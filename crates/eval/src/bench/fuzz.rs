@@ -210,7 +210,7 @@ const TEXT_CHARS: &[char] = &[
 ];
 
 pub struct TextTarget {
-    vocab: vigie_archive::Vocabulary,
+    vocab: vigie_search::Vocabulary,
     tz: jiff::tz::TimeZone,
 }
 
@@ -222,7 +222,7 @@ impl Default for TextTarget {
 
 impl TextTarget {
     pub fn new() -> Self {
-        let vocab = vigie_archive::Vocabulary {
+        let vocab = vigie_search::Vocabulary {
             cameras: vec!["plaza".into(), "Place de la Gare".into(), "İstanbul ß".into()],
             zones: vec!["market square".into(), "lamp".into(), "l'entrée".into()],
         };
@@ -256,7 +256,7 @@ impl Target for TextTarget {
     fn check(&self, input: &[u8]) -> Result<(), String> {
         let q = String::from_utf8_lossy(input);
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
-        let parsed = vigie_archive::parse_text_query(&q, now, &self.tz, &self.vocab);
+        let parsed = vigie_search::parse_text_query(&q, now, &self.tz, &self.vocab);
         // What the API returns must serialise (NaN or infinite numbers would not).
         serde_json::to_string(&parsed).map_err(|e| format!("parsed query does not serialise: {e}"))?;
         Ok(())

@@ -114,9 +114,11 @@ pub(crate) async fn search(
     let provider = st.search.clone().ok_or_else(|| {
         ApiError::new(StatusCode::NOT_IMPLEMENTED, "search is not available: no archive on this node")
     })?;
-    let lists = [("camera", &p.camera), ("zone", &p.zone), ("class", &p.class), ("color", &p.color)];
-    for (name, v) in [("q", &p.q)].into_iter().chain(lists) {
-        if let Some(v) = v {
+    if let Some(q) = &p.q {
+        max_len("q", q, MAX_TEXT_CHARS)?;
+    }
+    for (name, list) in [("camera", &p.camera), ("zone", &p.zone), ("class", &p.class), ("color", &p.color)] {
+        for v in list {
             max_len(name, v, MAX_TEXT_CHARS)?;
         }
     }

@@ -70,7 +70,7 @@ impl SearchProvider for TestSearch {
         Ok(serde_json::json!({
             "tracks": [{"id": 1, "camera": "cam1", "class": "car", "start_ms": T0_MS, "end_ms": T0_MS + 5000,
                         "has_thumbnail": true, "clip_from_ms": T0_MS - 3000, "clip_to_ms": T0_MS + 8000}],
-            "filters": {"classes": [p.class], "from": p.from},
+            "filters": {"classes": p.class, "from": p.from},
             "understood": ["cars"],
         }))
     }

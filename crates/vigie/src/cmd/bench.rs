@@ -111,14 +111,14 @@ fn run_search(a: &SearchBenchArgs) -> anyhow::Result<()> {
     if let Some(dir) = a.db.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let have = vigie_archive::TrackIndex::open(&a.db).ok().map(|ix| ix.len()).unwrap_or(0);
+    let have = vigie_search::TrackIndex::open(&a.db).ok().map(|ix| ix.len()).unwrap_or(0);
     if have != a.tracks {
         let _ = std::fs::remove_file(&a.db);
         let t0 = Instant::now();
-        let rep = vigie_archive::bench::generate_index(&a.db, a.tracks, 1).map_err(|e| anyhow!("{e}"))?;
+        let rep = vigie_search::bench::generate_index(&a.db, a.tracks, 1).map_err(|e| anyhow!("{e}"))?;
         println!("generated {} tracks in {:.0} s: {rep:?}", a.tracks, t0.elapsed().as_secs_f64());
     }
-    let rep = vigie_archive::bench::bench_search(&a.db, a.runs, 7).map_err(|e| anyhow!("{e}"))?;
+    let rep = vigie_search::bench::bench_search(&a.db, a.runs, 7).map_err(|e| anyhow!("{e}"))?;
     print!("{rep}");
     let worst = rep.lines.iter().map(|l| l.p95_ms).fold(0.0, f64::max);
     println!("worst p95 {worst:.1} ms (target < 100 ms: {})", if worst < 100.0 { "met" } else { "NOT met" });

@@ -8,10 +8,10 @@ use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use vigie_archive::fmp4::parse_segment;
-use vigie_archive::{Archive, ArchiveConfig, Recorder, SegmentState};
 use vigie_core::{Clock, SystemClock};
 use vigie_decode::H264Decoder;
+use vigie_footage::fmp4::parse_segment;
+use vigie_footage::{Archive, ArchiveConfig, Recorder, SegmentState};
 use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
 const CHILD_ENV: &str = "VIGIE_ARCHIVE_CRASH_CHILD_DIR";

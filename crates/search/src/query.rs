@@ -69,28 +69,40 @@ impl From<rusqlite::Error> for SearchError {
 }
 
 /// Query-string parameters of `GET /api/search`, as text. Lists may repeat the parameter or
-/// separate values with commas.
+/// separate values with commas. An unknown parameter is refused rather than silently ignored,
+/// so a misspelt filter (`colour=`) never widens a search.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SearchParams {
     /// RFC 3339.
     pub from: Option<String>,
     pub to: Option<String>,
-    #[serde(deserialize_with = "string_or_list")]
+    #[serde(deserialize_with = "string_or_list", serialize_with = "list_as_text")]
     pub camera: Vec<String>,
-    #[serde(deserialize_with = "string_or_list")]
+    #[serde(deserialize_with = "string_or_list", serialize_with = "list_as_text")]
     pub zone: Vec<String>,
-    #[serde(deserialize_with = "string_or_list")]
+    #[serde(deserialize_with = "string_or_list", serialize_with = "list_as_text")]
     pub class: Vec<String>,
-    #[serde(deserialize_with = "string_or_list")]
+    #[serde(deserialize_with = "string_or_list", serialize_with = "list_as_text")]
     pub color: Vec<String>,
     pub direction: Option<String>,
     pub min_dwell_s: Option<f64>,
     pub event_linked: Option<bool>,
     /// Free text such as `red car in "rue piétonne" after 14:00 yesterday`.
     pub q: Option<String>,
-    pub limit: Option<usize>,
-    pub offset: Option<usize>,
+    /// 32 bits, as the HTTP API has always parsed them: a larger number is refused (400).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// A list written back as the query string gave it (`"a,b"`, none: null), so the audit trail
+/// records a search's parameters as they were asked.
+fn list_as_text<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    if v.is_empty() {
+        s.serialize_none()
+    } else {
+        s.serialize_str(&v.join(","))
+    }
 }
 
 /// One value (`camera=a,b` as most query-string decoders give it) or a list (`camera=a&camera=b`).
@@ -101,9 +113,11 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>,
         One(String),
         Many(Vec<String>),
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
+    // Null too: what `list_as_text` writes for an empty list.
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
     })
 }
 

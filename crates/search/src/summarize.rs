@@ -10,13 +10,9 @@ use crate::colour::{ColorVotes, NamedColor};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
+use vigie_core::classes::is_person;
 use vigie_core::{BBox, ClassMap, Event, Frame, Polygon, TrackedObject};
 use vigie_imaging::crop_frame;
-
-/// Classes that are people: no colour, no descriptor, pixelated thumbnail.
-pub fn is_person_class(class: &str) -> bool {
-    class == "person"
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Direction {
@@ -214,7 +210,7 @@ pub struct TrackSummarizer {
 }
 
 fn ms(t: SystemTime) -> i64 {
-    crate::archive::to_ms(t)
+    vigie_core::unix_ms::to_ms(t)
 }
 
 impl TrackSummarizer {
@@ -234,14 +230,14 @@ impl TrackSummarizer {
         let now_ms = ms(now);
         let people: Vec<BBox> = objects
             .iter()
-            .filter(|o| o.frames_since_update == 0 && is_person_class(self.classes.name(o.class_id)))
+            .filter(|o| o.frames_since_update == 0 && is_person(self.classes.name(o.class_id)))
             .map(|o| o.bbox)
             .collect();
         for o in objects.iter().filter(|o| o.frames_since_update == 0) {
             let class = self.classes.name(o.class_id).to_string();
             let foot = o.bbox.foot();
             let t = self.live.entry(o.track_id).or_insert_with(|| LiveTrack {
-                person: is_person_class(&class),
+                person: is_person(&class),
                 class,
                 start_ms: now_ms,
                 last_ms: now_ms,

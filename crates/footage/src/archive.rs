@@ -1,9 +1,9 @@
 //! The footage archive of one data directory: segment store, segment index, storage limits.
 
-use crate::catalog::{CameraUsage, Catalog, DeletionRow, SegmentRow};
+use crate::catalog::{CameraUsage, DeletionRow, FootageCatalog, SegmentRow, SqliteCatalog};
 use crate::config::ArchiveConfig;
 use crate::db::DbError;
-use crate::recorder::RecorderStatus;
+use crate::status::RecorderStatus;
 use crate::store::{LocalDiskStore, SegmentStore};
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -11,8 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-use vigie_core::{AuditAction, AuditSink, Clock, ConfigError};
+use vigie_core::{AuditAction, AuditSink, Clock, ConfigError, TrackPurge};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -55,25 +54,8 @@ impl ArchiveError {
     }
 }
 
-pub(crate) fn to_ms(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
-    }
-}
-
-pub(crate) fn from_ms(ms: i64) -> SystemTime {
-    if ms >= 0 {
-        UNIX_EPOCH + std::time::Duration::from_millis(ms as u64)
-    } else {
-        UNIX_EPOCH - std::time::Duration::from_millis(ms.unsigned_abs())
-    }
-}
-
-/// RFC 3339 text of a Unix-ms instant, for reports and audit entries.
-pub fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
-}
+pub use vigie_core::unix_ms::rfc3339;
+pub(crate) use vigie_core::unix_ms::{from_ms, to_ms};
 
 /// Store key of the segment of `camera` starting at `start_ms`: `<camera>/<UTC day>/<start_ms>.mp4`.
 /// The camera id is percent-escaped so that any id makes one safe directory name.
@@ -186,11 +168,13 @@ pub struct Archive {
     data_dir: PathBuf,
     config: ArchiveConfig,
     store: Arc<dyn SegmentStore>,
-    catalog: Catalog,
+    catalog: Arc<dyn FootageCatalog>,
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
     recorders: Mutex<BTreeMap<String, RecorderStatus>>,
     evicting: Mutex<()>,
+    /// The track index, purged with the footage by each retention pass (none: no index).
+    track_purge: Mutex<Option<Arc<dyn TrackPurge>>>,
 }
 
 impl std::fmt::Debug for Archive {
@@ -237,7 +221,22 @@ impl Archive {
         let data_dir = data_dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&data_dir)
             .map_err(ArchiveError::io(format!("data directory {}", data_dir.display())))?;
-        let catalog = Catalog::open(&data_dir.join("archive.db"))?;
+        let catalog = Arc::new(SqliteCatalog::open(&data_dir.join("archive.db"))?);
+        Self::with_parts(data_dir, config, store, catalog, clock, audit)
+    }
+
+    /// Opens the archive with any segment store and any catalogue; `data_dir` still holds
+    /// snapshots, exports and the track index.
+    pub fn with_parts(
+        data_dir: impl AsRef<Path>,
+        config: ArchiveConfig,
+        store: Arc<dyn SegmentStore>,
+        catalog: Arc<dyn FootageCatalog>,
+        clock: Arc<dyn Clock>,
+        audit: Arc<dyn AuditSink>,
+    ) -> Result<Arc<Self>, ArchiveError> {
+        config.validate()?;
+        let data_dir = data_dir.as_ref().to_path_buf();
         // Remembered so that `vigie retention` run without the configuration file applies the
         // same limits as the running service.
         catalog.set_meta("config", &serde_json::to_string(&config).expect("config serialises"))?;
@@ -250,6 +249,7 @@ impl Archive {
             audit,
             recorders: Mutex::new(BTreeMap::new()),
             evicting: Mutex::new(()),
+            track_purge: Mutex::new(None),
         }))
     }
 
@@ -259,7 +259,7 @@ impl Archive {
         if !path.exists() {
             return Ok(None);
         }
-        let cat = Catalog::open(&path)?;
+        let cat = SqliteCatalog::open(&path)?;
         Ok(cat.meta("config")?.and_then(|s| serde_json::from_str(&s).ok()))
     }
 
@@ -275,8 +275,18 @@ impl Archive {
         &self.store
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    pub fn catalog(&self) -> &dyn FootageCatalog {
+        self.catalog.as_ref()
+    }
+
+    /// Hands retention the track index, so each pass also deletes tracks and thumbnails past
+    /// their limits. Set it before spawning the [`crate::RetentionTask`].
+    pub fn set_track_purge(&self, tracks: Arc<dyn TrackPurge>) {
+        *self.track_purge.lock() = Some(tracks);
+    }
+
+    pub(crate) fn track_purge(&self) -> Option<Arc<dyn TrackPurge>> {
+        self.track_purge.lock().clone()
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

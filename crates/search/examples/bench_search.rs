@@ -1,12 +1,12 @@
 //! Search benchmark over a generated track index.
 //!
-//! `cargo run --release -p vigie-archive --example bench_search -- [DIR] [TRACKS] [RUNS]`
+//! `cargo run --release -p vigie-search --example bench_search -- [DIR] [TRACKS] [RUNS]`
 //! (defaults: a temporary directory, 10 000 000 tracks, 200 runs per query type). An existing
 //! `DIR/tracks.db` with the requested number of tracks is reused.
 
 use std::path::PathBuf;
-use vigie_archive::bench::{bench_search, generate_index};
-use vigie_archive::TrackIndex;
+use vigie_search::bench::{bench_search, generate_index};
+use vigie_search::TrackIndex;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

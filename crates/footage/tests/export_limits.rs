@@ -7,8 +7,8 @@ use common::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
-use vigie_archive::*;
 use vigie_core::{Frame, StopToken, Stopped};
+use vigie_footage::*;
 
 const DAY: u64 = 86_400;
 

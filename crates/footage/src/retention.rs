@@ -9,7 +9,6 @@
 use crate::archive::{from_ms, rfc3339, to_ms, Archive, ArchiveError, DeletedSegment};
 use crate::catalog::{CameraUsage, DeletionRow};
 use crate::config::ArchiveConfig;
-use crate::index::TrackIndex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -17,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use vigie_core::{AuditSink, Clock, SimClock, SystemClock};
+use vigie_core::{AuditSink, Clock, SimClock, SystemClock, TrackPurge};
 
 /// A file deleted by retention, with the hash that proves which one it was.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -294,18 +293,13 @@ impl Archive {
         snapshots.extend(delete_files_before(&self.clear_evidence_dir(), from_ms(snap_cutoff), &mut errors));
         let exports = delete_exports_before(&self.exports_dir(), from_ms(cutoff), &mut errors);
         let (mut tracks_deleted, mut thumbnails_deleted) = (0, 0);
-        if self.tracks_db_path().exists() {
-            match TrackIndex::open(self.tracks_db_path()) {
-                Ok(ix) => {
-                    match ix.delete_thumbnails_before(snap_cutoff) {
-                        Ok(n) => thumbnails_deleted = n,
-                        Err(e) => errors.push(format!("track thumbnails: {e}")),
-                    }
-                    match ix.delete_before(track_cutoff) {
-                        Ok(n) => tracks_deleted = n,
-                        Err(e) => errors.push(format!("track index: {e}")),
-                    }
-                }
+        if let Some(tracks) = self.track_purge() {
+            match tracks.purge_thumbnails_before(snap_cutoff) {
+                Ok(n) => thumbnails_deleted = n,
+                Err(e) => errors.push(format!("track thumbnails: {e}")),
+            }
+            match tracks.purge_tracks_before(track_cutoff) {
+                Ok(n) => tracks_deleted = n,
                 Err(e) => errors.push(format!("track index: {e}")),
             }
         }
@@ -443,58 +437,41 @@ impl Drop for RetentionTask {
     }
 }
 
-/// `vigie retention ...`
-#[derive(Debug, Clone, clap::Args)]
-pub struct RetentionArgs {
-    #[command(subcommand)]
-    pub command: RetentionCommand,
+/// What `vigie retention` asks for; the command line lives in the binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetentionRequest {
+    /// The oldest footage per camera and when the next deletion is due.
+    Status { data: PathBuf, json: bool },
+    /// A retention pass now: deletes what is past its limit and audits it. `now` (RFC 3339)
+    /// pretends it is that instant, for tests and drills; `actor` is the person's name for
+    /// the audit trail (recorded with their operating-system account).
+    Run { data: PathBuf, now: Option<String>, json: bool, actor: Option<String> },
 }
 
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum RetentionCommand {
-    /// Shows the oldest footage per camera and when the next deletion is due.
-    Status {
-        /// Data directory of the service (holds archive.db).
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Runs a retention pass now (deletes what is past its limit and audits it).
-    Run {
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
-        /// Pretend it is this instant (RFC 3339), for tests and drills.
-        #[arg(long, value_name = "RFC3339")]
-        now: Option<String>,
-        #[arg(long)]
-        json: bool,
-        /// Your name, for the audit trail (recorded with your operating-system account).
-        #[arg(long, value_name = "NAME")]
-        actor: Option<String>,
-    },
+impl RetentionRequest {
+    /// The data directory the request works on.
+    pub fn data(&self) -> &PathBuf {
+        match self {
+            RetentionRequest::Status { data, .. } | RetentionRequest::Run { data, .. } => data,
+        }
+    }
 }
 
-/// Parses an RFC 3339 instant, naming the option in the error.
-pub fn parse_instant(option: &str, s: &str) -> Result<SystemTime, String> {
-    let ts: jiff::Timestamp = s
-        .trim()
-        .parse()
-        .map_err(|e| format!("{option}: '{s}' is not an RFC 3339 time such as 2026-11-28T14:00:00Z ({e})"))?;
-    Ok(from_ms(ts.as_millisecond()))
-}
+pub use vigie_core::unix_ms::parse_instant;
 
 /// Runs `vigie retention status|run` and returns what to print. `config` is the `[archive]`
 /// section of the configuration file when the caller has it; otherwise the settings stored by
-/// the running service in `archive.db` apply, and failing those the defaults.
+/// the running service in `archive.db` apply, and failing those the defaults. `tracks` is the
+/// track index of the data directory, when it has one: its tracks and thumbnails past their
+/// limits go in the same pass.
 pub fn run_retention(
-    args: &RetentionArgs,
+    request: &RetentionRequest,
     config: Option<ArchiveConfig>,
+    tracks: Option<Arc<dyn TrackPurge>>,
     audit: Arc<dyn AuditSink>,
 ) -> anyhow::Result<String> {
-    let (data, json) = match &args.command {
-        RetentionCommand::Status { data, json } | RetentionCommand::Run { data, json, .. } => (data, *json),
+    let (data, json) = match request {
+        RetentionRequest::Status { data, json } | RetentionRequest::Run { data, json, .. } => (data, *json),
     };
     if !data.join("archive.db").exists() {
         anyhow::bail!("--data {}: no archive there (archive.db not found)", data.display());
@@ -503,16 +480,19 @@ pub fn run_retention(
         Some(c) => c,
         None => Archive::stored_config(data)?.unwrap_or_default(),
     };
-    let (now, clock): (SystemTime, Arc<dyn Clock>) = match &args.command {
-        RetentionCommand::Run { now: Some(n), .. } => {
+    let (now, clock): (SystemTime, Arc<dyn Clock>) = match request {
+        RetentionRequest::Run { now: Some(n), .. } => {
             let t = parse_instant("--now", n).map_err(anyhow::Error::msg)?;
             (t, Arc::new(SimClock::new(t)))
         }
         _ => (SystemTime::now(), Arc::new(SystemClock::default())),
     };
     let archive = Archive::open(data, config, clock, audit)?;
-    Ok(match &args.command {
-        RetentionCommand::Status { .. } => {
+    if let Some(t) = tracks {
+        archive.set_track_purge(t);
+    }
+    Ok(match request {
+        RetentionRequest::Status { .. } => {
             let st = archive.retention_status(now)?;
             if json {
                 serde_json::to_string_pretty(&st)?
@@ -520,7 +500,7 @@ pub fn run_retention(
                 st.to_text()
             }
         }
-        RetentionCommand::Run { actor, .. } => {
+        RetentionRequest::Run { actor, .. } => {
             let run_by = RunBy::from_env(actor.as_deref()).map_err(anyhow::Error::msg)?;
             let rep = archive.retention_pass_by(now, Some(run_by))?;
             if json {

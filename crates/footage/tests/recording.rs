@@ -6,9 +6,9 @@ use common::*;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_archive::fmp4::parse_segment;
-use vigie_archive::{ArchiveConfig, Recorder, RecorderState, SegmentState};
 use vigie_decode::H264Decoder;
+use vigie_footage::fmp4::parse_segment;
+use vigie_footage::{ArchiveConfig, Recorder, RecorderState, SegmentState};
 
 #[test]
 fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_received() {
@@ -88,12 +88,12 @@ fn startup_check_fixes_index_and_files_both_ways() {
     // 1. A file deleted behind the archive's back.
     std::fs::remove_file(dir.path().join("segments").join(&rows[1].path)).unwrap();
     // 2. A complete segment that never got its index row (crash between rename and insert).
-    let orphan_key = vigie_archive::segment_key("cam", rows[2].end_ms + 10_000);
+    let orphan_key = vigie_footage::segment_key("cam", rows[2].end_ms + 10_000);
     let good = store.read(&rows[0].path).unwrap();
     std::fs::create_dir_all(dir.path().join("segments").join(&orphan_key).parent().unwrap()).unwrap();
     std::fs::write(dir.path().join("segments").join(&orphan_key), &good).unwrap();
     // 3. Garbage under a segment name.
-    let junk_key = vigie_archive::segment_key("cam", rows[2].end_ms + 90_000);
+    let junk_key = vigie_footage::segment_key("cam", rows[2].end_ms + 90_000);
     std::fs::write(dir.path().join("segments").join(&junk_key), b"not a video").unwrap();
     // 4. A crash mid-segment: the recorder is lost without closing (no Drop runs on a kill).
     let (info, pkts) = packets("highway-cctv.mp4");
@@ -105,7 +105,7 @@ fn startup_check_fixes_index_and_files_both_ways() {
     }
     std::mem::forget(rec);
     // 5. A crash right after creating a segment: nothing but the header.
-    let empty_key = vigie_archive::segment_key("cam", (T0 as i64 + 2000) * 1000);
+    let empty_key = vigie_footage::segment_key("cam", (T0 as i64 + 2000) * 1000);
     let mut w = store.create(&empty_key).unwrap();
     std::io::Write::write_all(&mut w, &good[..200]).unwrap();
     std::mem::forget(w);
@@ -137,7 +137,7 @@ fn startup_check_fixes_index_and_files_both_ways() {
     // A missing file is reported by export, not crashed on.
     let res = archive
         .export(
-            &vigie_archive::ExportRequest {
+            &vigie_footage::ExportRequest {
                 camera: "cam".into(),
                 from_ms: rows[0].start_ms,
                 to_ms: rows[2].end_ms,
@@ -232,7 +232,7 @@ fn a_full_disk_stops_recording_visibly_without_panicking_and_recording_resumes()
     let clock = vigie_core::SimClock::new(t(T0));
     let cfg = ArchiveConfig { segment_s: 10, recording_retry_s: 5, ..Default::default() };
     let archive =
-        vigie_archive::Archive::open_with_quota(dir.path(), cfg, Some(1_500_000), Arc::new(clock.clone()), audit)
+        vigie_footage::Archive::open_with_quota(dir.path(), cfg, Some(1_500_000), Arc::new(clock.clone()), audit)
             .unwrap();
     let (info, pkts) = packets("highway-cctv.mp4");
     let input = looped(&info, &pkts, t(T0), 120.0);

@@ -2,6 +2,11 @@
 //! the local-disk store can be replaced by an S3-compatible one (multipart upload on `create`,
 //! publish on `commit`) without touching them.
 
+use futures::executor::block_on;
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -53,9 +58,16 @@ pub trait SegmentWriter: Write + Send {
 }
 
 /// Segment files under one directory of a local disk: `<root>/<camera>/<day>/<start_ms>.mp4`.
+///
+/// Committed segments are objects of the `object_store` crate's local filesystem (read, list,
+/// delete, and the publishing rename, fsynced), the same interface its S3 store offers. The
+/// segment being written is a plain file next to where it will be published, appended to and
+/// fsynced fragment by fragment: object stores cannot append, and that file is what a crash
+/// leaves behind for salvage.
 #[derive(Debug)]
 pub struct LocalDiskStore {
     root: PathBuf,
+    objects: Arc<LocalFileSystem>,
     quarantine: PathBuf,
     /// Optional cap on the bytes this store may hold, enforced on write like a full disk. Lets
     /// tests (and operators sharing a disk) see the disk-full path without filling a real disk.
@@ -67,7 +79,19 @@ impl LocalDiskStore {
     pub fn open(root: impl Into<PathBuf>, quarantine: impl Into<PathBuf>, quota: Option<u64>) -> io::Result<Self> {
         let root = root.into();
         fs::create_dir_all(&root)?;
-        let store = Self { root, quarantine: quarantine.into(), quota, used: Arc::new(AtomicU64::new(0)) };
+        // fsync: a published segment and its directory entry are on disk before the catalogue
+        // names it. Cleanup: a deleted camera leaves no empty day and camera directories.
+        let objects = LocalFileSystem::new_with_prefix(&root)
+            .map_err(io::Error::from)?
+            .with_fsync(true)
+            .with_automatic_cleanup(true);
+        let store = Self {
+            root,
+            objects: Arc::new(objects),
+            quarantine: quarantine.into(),
+            quota,
+            used: Arc::new(AtomicU64::new(0)),
+        };
         let used: u64 = store.list()?.iter().map(|o| o.bytes).sum();
         store.used.store(used, Ordering::Relaxed);
         Ok(store)
@@ -96,14 +120,19 @@ impl LocalDiskStore {
         Ok(PathBuf::from(p))
     }
 
+    /// The object name of `key` (checked as a file path first, so it cannot leave the root).
+    fn object(&self, key: &str) -> io::Result<ObjectPath> {
+        self.path(key)?;
+        ObjectPath::parse(key).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    }
+
+    fn partial_object(&self, key: &str) -> io::Result<ObjectPath> {
+        self.object(&format!("{key}{PARTIAL_SUFFIX}"))
+    }
+
     fn release(&self, bytes: u64) {
         let _ = self.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| Some(u.saturating_sub(bytes)));
     }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    // A rename is only durable once the directory entry is on disk.
-    File::open(dir)?.sync_all()
 }
 
 impl SegmentStore for LocalDiskStore {
@@ -117,7 +146,9 @@ impl SegmentStore for LocalDiskStore {
         Ok(Box::new(LocalWriter {
             file: Some(file),
             partial,
-            final_path,
+            from: self.partial_object(key)?,
+            to: self.object(key)?,
+            objects: self.objects.clone(),
             written: 0,
             quota: self.quota,
             used: self.used.clone(),
@@ -125,7 +156,10 @@ impl SegmentStore for LocalDiskStore {
     }
 
     fn read(&self, key: &str) -> io::Result<Vec<u8>> {
-        fs::read(self.path(key)?)
+        let location = self.object(key)?;
+        block_on(async { self.objects.get(&location).await?.bytes().await })
+            .map(|b| b.to_vec())
+            .map_err(io::Error::from)
     }
 
     fn read_partial(&self, key: &str) -> io::Result<Vec<u8>> {
@@ -133,18 +167,12 @@ impl SegmentStore for LocalDiskStore {
     }
 
     fn delete(&self, key: &str) -> io::Result<()> {
-        let p = self.path(key)?;
-        let len = fs::metadata(&p)?.len();
-        fs::remove_file(&p)?;
+        let location = self.object(key)?;
+        let len = block_on(self.objects.head(&location))?.size;
+        // Empty day and camera directories go too (automatic cleanup), so a deleted camera
+        // leaves no trace.
+        block_on(self.objects.delete(&location))?;
         self.release(len);
-        // Empty day and camera directories go too, so a deleted camera leaves no trace.
-        let mut dir = p.parent();
-        while let Some(d) = dir {
-            if d == self.root || fs::remove_dir(d).is_err() {
-                break;
-            }
-            dir = d.parent();
-        }
         Ok(())
     }
 
@@ -162,11 +190,8 @@ impl SegmentStore for LocalDiskStore {
         let old = f.metadata()?.len();
         f.set_len(len)?;
         f.sync_all()?;
-        let final_path = self.path(key)?;
-        fs::rename(&partial, &final_path)?;
-        if let Some(dir) = final_path.parent() {
-            sync_dir(dir)?;
-        }
+        drop(f);
+        block_on(self.objects.rename(&self.partial_object(key)?, &self.object(key)?))?;
         self.release(old.saturating_sub(len));
         Ok(())
     }
@@ -182,37 +207,26 @@ impl SegmentStore for LocalDiskStore {
     }
 
     fn exists(&self, key: &str) -> io::Result<bool> {
-        self.path(key)?.try_exists()
+        let location = self.object(key)?;
+        match block_on(self.objects.head(&location)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn list(&self) -> io::Result<Vec<StoredObject>> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.root.clone()];
-        while let Some(dir) = stack.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            for entry in entries {
-                let entry = entry?;
-                let ft = entry.file_type()?;
-                if ft.is_dir() {
-                    stack.push(entry.path());
-                    continue;
+        let metas: Vec<object_store::ObjectMeta> = block_on(self.objects.list(None).try_collect())?;
+        let mut out: Vec<StoredObject> = metas
+            .into_iter()
+            .map(|m| {
+                let key = m.location.as_ref();
+                match key.strip_suffix(PARTIAL_SUFFIX) {
+                    Some(k) => StoredObject { key: k.to_string(), bytes: m.size, partial: true },
+                    None => StoredObject { key: key.to_string(), bytes: m.size, partial: false },
                 }
-                if !ft.is_file() {
-                    continue;
-                }
-                let rel = entry.path().strip_prefix(&self.root).expect("listed under root").to_path_buf();
-                let Some(rel) = rel.to_str().map(|s| s.replace(std::path::MAIN_SEPARATOR, "/")) else { continue };
-                let bytes = entry.metadata()?.len();
-                match rel.strip_suffix(PARTIAL_SUFFIX) {
-                    Some(k) => out.push(StoredObject { key: k.to_string(), bytes, partial: true }),
-                    None => out.push(StoredObject { key: rel, bytes, partial: false }),
-                }
-            }
-        }
+            })
+            .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
@@ -228,7 +242,10 @@ impl SegmentStore for LocalDiskStore {
 struct LocalWriter {
     file: Option<File>,
     partial: PathBuf,
-    final_path: PathBuf,
+    /// The partial object and the name it is published under.
+    from: ObjectPath,
+    to: ObjectPath,
+    objects: Arc<LocalFileSystem>,
     written: u64,
     quota: Option<u64>,
     used: Arc<AtomicU64>,
@@ -271,10 +288,8 @@ impl SegmentWriter for LocalWriter {
         let file = self.file.take().expect("committed twice");
         file.sync_all()?;
         drop(file);
-        fs::rename(&self.partial, &self.final_path)?;
-        if let Some(dir) = self.final_path.parent() {
-            sync_dir(dir)?;
-        }
+        // The store's rename fsyncs the directory: the segment is durable under its name.
+        block_on(self.objects.rename(&self.from, &self.to))?;
         Ok(())
     }
 
@@ -309,6 +324,33 @@ mod tests {
         assert!(s.list().unwrap().is_empty());
         assert!(!dir.path().join("seg/cam").exists(), "empty directories removed");
         assert!(s.read("../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn escaped_camera_keys_keep_their_file_names() {
+        // Archives written before segments went through object_store must still be found.
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalDiskStore::open(dir.path().join("seg"), dir.path().join("q"), None).unwrap();
+        let key = "cam%201/2026-01-01/1.mp4";
+        let mut w = s.create(key).unwrap();
+        w.write_all(b"abc").unwrap();
+        w.commit().unwrap();
+        assert!(dir.path().join("seg/cam%201/2026-01-01/1.mp4").is_file());
+        let old = dir.path().join("seg/caf%C3%A9/2026-01-01/2.mp4");
+        fs::create_dir_all(old.parent().unwrap()).unwrap();
+        fs::write(&old, b"de").unwrap();
+        assert_eq!(
+            s.list().unwrap(),
+            vec![
+                StoredObject { key: "caf%C3%A9/2026-01-01/2.mp4".into(), bytes: 2, partial: false },
+                StoredObject { key: key.into(), bytes: 3, partial: false },
+            ]
+        );
+        assert_eq!(s.read("caf%C3%A9/2026-01-01/2.mp4").unwrap(), b"de");
+        assert!(s.exists(key).unwrap());
+        s.delete(key).unwrap();
+        assert!(!s.exists(key).unwrap());
+        assert_eq!(s.read(key).unwrap_err().kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

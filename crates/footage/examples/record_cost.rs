@@ -1,10 +1,10 @@
 //! What recording costs per camera: CPU time of the recorder per second of footage.
 //!
-//! `cargo run --release -p vigie-archive --example record_cost -- [CLIP] [LOOPS]`
+//! `cargo run --release -p vigie-footage --example record_cost -- [CLIP] [LOOPS]`
 //! (defaults: the bundled pets09 clip, 768×576 at 7 fps, looped 20 times ≈ 38 minutes).
 
 use std::path::PathBuf;
-use vigie_archive::bench::recording_cost;
+use vigie_footage::bench::recording_cost;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -17,13 +17,15 @@
 use crate::colour::NamedColor;
 use crate::db::{migrate, sql_err, DbError};
 use crate::query::*;
-use crate::summarize::{is_person_class, Descriptor, Direction, TrackRecord};
+use crate::summarize::{Descriptor, Direction, TrackRecord};
 use crate::text::{class_word, fold, parse_text_query, Vocabulary};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
+use vigie_core::classes::is_person;
+use vigie_core::unix_ms::{rfc3339, to_ms};
 use vigie_core::{AuditAction, AuditSink, ClassMap};
 
 pub(crate) const MIGRATIONS: &[&str] = &["
@@ -247,7 +249,7 @@ impl TrackIndex {
                 let cam = Self::id_of(&tx, "cameras", &r.camera).map_err(&e)?;
                 let class = Self::id_of(&tx, "classes", &r.class).map_err(&e)?;
                 // People never get a colour or descriptor, whatever the caller passed.
-                let person = is_person_class(&r.class);
+                let person = is_person(&r.class);
                 let color = if person { 0 } else { r.color.map_or(0, |c| c.id() as i64) };
                 let descriptor = if person { None } else { r.descriptor.as_ref().map(Descriptor::to_bytes) };
                 let mut zones = Vec::new();
@@ -453,8 +455,8 @@ impl TrackIndex {
         if from >= to {
             return Err(SearchError::TimeRange(format!(
                 "reversed: 'from' ({}) is not before 'to' ({})",
-                crate::archive::rfc3339(from),
-                crate::archive::rfc3339(to)
+                rfc3339(from),
+                rfc3339(to)
             )));
         }
         if to - from > MAX_SPAN_MS {
@@ -552,8 +554,8 @@ impl TrackIndex {
             limit,
             offset,
             applied: AppliedFilters {
-                from: crate::archive::rfc3339(from),
-                to: crate::archive::rfc3339(to),
+                from: rfc3339(from),
+                to: rfc3339(to),
                 cameras: cam_names,
                 zones: zone_names,
                 classes: class_names,
@@ -798,8 +800,8 @@ impl TrackIndex {
                     track_id: row.get::<_, i64>(2)? as u64,
                     class: names.class_by_id.get(&class).cloned().unwrap_or_default(),
                     color: NamedColor::from_id(row.get::<_, i64>(4)? as u8),
-                    start: crate::archive::rfc3339(start_ms),
-                    end: crate::archive::rfc3339(end_ms),
+                    start: rfc3339(start_ms),
+                    end: rfc3339(end_ms),
                     start_ms,
                     end_ms,
                     duration_s: (end_ms - start_ms) as f64 / 1000.0,
@@ -902,8 +904,8 @@ impl TrackIndex {
         }
         q.min_dwell_s = p.min_dwell_s;
         q.event_linked = p.event_linked;
-        q.limit = p.limit;
-        q.offset = p.offset;
+        q.limit = p.limit.map(|v| v as usize);
+        q.offset = p.offset.map(|v| v as usize);
 
         let mut understood = Vec::new();
         if let Some(text) = p.q.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -939,7 +941,7 @@ impl TrackIndex {
             q.event_linked = q.event_linked.or(t.event_linked);
             understood = understood_text;
             if q.from_ms.is_none() && q.to_ms.is_none() {
-                let to = crate::archive::to_ms(now);
+                let to = to_ms(now);
                 q.from_ms = Some(to - MAX_SPAN_MS);
                 q.to_ms = Some(to);
                 understood.push("time: no time given, whole index (last 31 days)".into());
@@ -973,7 +975,7 @@ impl TrackIndex {
             .optional()?
             .ok_or_else(|| SearchError::BadParam { param: "id".into(), message: format!("no track {id}") })?;
         let class_name = self.names.lock().class_by_id.get(&class).cloned().unwrap_or_default();
-        if is_person_class(&class_name) {
+        if is_person(&class_name) {
             return Err(SearchError::NotComparable("similar-object search is not available for people".into()));
         }
         let reference = desc

@@ -10,6 +10,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 use serde::Serialize;
 use std::time::SystemTime;
+use vigie_core::classes::{BAG_CLASSES, PERSON, VEHICLE_CLASSES};
 
 /// Lower case without French accents, for matching words and names.
 pub fn fold(s: &str) -> String {
@@ -35,7 +36,7 @@ pub fn class_word(word: &str) -> Option<&'static [&'static str]> {
     let w = w.as_str();
     Some(match w {
         "person" | "persons" | "people" | "pedestrian" | "pedestrians" | "personne" | "personnes" | "pieton"
-        | "pietons" | "pietonne" | "pietonnes" | "passant" | "passants" => &["person"],
+        | "pietons" | "pietonne" | "pietonnes" | "passant" | "passants" => &[PERSON],
         "car" | "cars" | "voiture" | "voitures" | "auto" | "autos" | "automobile" | "automobiles" => &["car"],
         "truck" | "trucks" | "lorry" | "lorries" | "van" | "vans" | "camion" | "camions" | "camionnette"
         | "camionnettes" | "utilitaire" | "utilitaires" => &["truck"],
@@ -45,8 +46,8 @@ pub fn class_word(word: &str) -> Option<&'static [&'static str]> {
         "motorbike" | "motorbikes" | "motorcycle" | "motorcycles" | "moto" | "motos" | "scooter" | "scooters" => {
             &["motorcycle"]
         }
-        "vehicle" | "vehicles" | "vehicule" | "vehicules" => &["car", "truck", "bus", "motorcycle"],
-        "bag" | "bags" | "sac" | "sacs" | "bagage" | "bagages" | "luggage" => &["backpack", "handbag", "suitcase"],
+        "vehicle" | "vehicles" | "vehicule" | "vehicules" => &VEHICLE_CLASSES,
+        "bag" | "bags" | "sac" | "sacs" | "bagage" | "bagages" | "luggage" => &BAG_CLASSES,
         "backpack" | "backpacks" | "sac-a-dos" => &["backpack"],
         "handbag" | "handbags" | "sac-a-main" => &["handbag"],
         "suitcase" | "suitcases" | "valise" | "valises" => &["suitcase"],
@@ -337,7 +338,7 @@ impl<'a> Parser<'a> {
                 Tok::Quoted(_) => String::new(),
             })
             .collect();
-        let ts = Timestamp::from_millisecond(crate::archive::to_ms(now)).unwrap_or(Timestamp::UNIX_EPOCH);
+        let ts = Timestamp::from_millisecond(vigie_core::unix_ms::to_ms(now)).unwrap_or(Timestamp::UNIX_EPOCH);
         Self {
             toks,
             folded,
@@ -826,7 +827,7 @@ mod tests {
     }
 
     fn at(s: &str) -> SystemTime {
-        crate::retention::parse_instant("t", s).unwrap()
+        vigie_core::unix_ms::parse_instant("t", s).unwrap()
     }
 
     fn paris() -> TimeZone {

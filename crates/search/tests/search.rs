@@ -1,12 +1,38 @@
 //! Track index and search on a real `tracks.db`, checked against a brute-force filter.
 
-mod common;
-
-use common::MemAudit;
 use std::time::{Duration, SystemTime};
-use vigie_archive::bench::Rng;
-use vigie_archive::*;
-use vigie_core::ClassMap;
+use vigie_core::unix_ms::rfc3339;
+use vigie_core::{AuditSink, ClassMap};
+use vigie_search::bench::Rng;
+use vigie_search::*;
+
+/// Audit trail kept in memory: (actor, action, target, details).
+#[derive(Default)]
+struct MemAudit(parking_lot::Mutex<Vec<(String, String, String, String)>>);
+
+impl AuditSink for MemAudit {
+    fn record(
+        &self,
+        actor: &str,
+        action: vigie_core::AuditAction,
+        target: &str,
+        details: &str,
+    ) -> Result<(), vigie_core::AuditError> {
+        self.0.lock().push((actor.into(), action.as_str().into(), target.into(), details.into()));
+        Ok(())
+    }
+}
+
+impl MemAudit {
+    fn with_action(&self, action: &str) -> Vec<serde_json::Value> {
+        self.0
+            .lock()
+            .iter()
+            .filter(|e| e.1 == action)
+            .map(|e| serde_json::from_str(&e.3).expect("audit details are JSON"))
+            .collect()
+    }
+}
 
 const BASE: i64 = 1_795_996_800_000 - 86_400_000; // 2026-11-29T00:00:00Z
 
@@ -398,4 +424,16 @@ fn search_parameters_deserialise_from_one_value_or_a_list() {
     assert_eq!(p.camera, vec!["cam-a,cam-b".to_string()]);
     assert_eq!(p.class, vec!["car".to_string(), "bus".to_string()]);
     assert!(p.zone.is_empty() && p.from.is_none());
+}
+
+#[test]
+fn search_parameters_refuse_unknown_names_and_audit_as_asked() {
+    // A misspelt filter must not silently widen a search.
+    assert!(serde_json::from_str::<SearchParams>(r#"{"colour": "red"}"#).is_err());
+    let p: SearchParams = serde_json::from_str(r#"{"camera": "cam-a,cam-b", "class": ["car", "bus"]}"#).unwrap();
+    let v = serde_json::to_value(&p).unwrap();
+    assert_eq!(v["camera"], "cam-a,cam-b");
+    assert_eq!(v["class"], "car,bus");
+    assert!(v["zone"].is_null() && v["limit"].is_null());
+    assert_eq!(serde_json::from_value::<SearchParams>(v).unwrap().camera, p.camera);
 }

@@ -5,9 +5,10 @@ mod common;
 use common::*;
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_archive::*;
 use vigie_core::{BBox, Frame};
 use vigie_decode::H264Decoder;
+use vigie_footage::*;
+use vigie_search::{Direction, NamedColor, TrackIndex, TrackRecord, TrackSummarizer};
 use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
 const DAY: u64 = 86_400;
@@ -45,7 +46,7 @@ fn a_pass_leaves_nothing_older_than_the_limit_and_everything_newer_and_audits_th
         r.thumbnail_jpeg = Some(vec![0xFF, 0xD8, 0xFF, 0xD9]);
         ix.insert(&r).unwrap();
     }
-    drop(ix);
+    archive.set_track_purge(Arc::new(ix));
 
     clock.set(now);
     let status = archive.retention_status(now).unwrap();
@@ -118,16 +119,6 @@ fn sample_track(id: u64, start_ms: i64) -> TrackRecord {
 
 #[test]
 fn retention_command_uses_the_stored_settings_and_a_given_now() {
-    use clap::Parser;
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(subcommand)]
-        cmd: Cmd,
-    }
-    #[derive(clap::Subcommand)]
-    enum Cmd {
-        Retention(RetentionArgs),
-    }
     let dir = tempfile::tempdir().unwrap();
     let audit = Arc::new(MemAudit::default());
     let cfg = ArchiveConfig { retention_days: 2, segment_s: 20, ..Default::default() };
@@ -137,21 +128,20 @@ fn retention_command_uses_the_stored_settings_and_a_given_now() {
         record(&archive, "a", t(T0 + 3 * DAY), 30.0);
     }
     let d = dir.path().to_str().unwrap();
-    let run = |args: &[&str]| {
-        let Cmd::Retention(r) = Cli::try_parse_from(args).unwrap().cmd;
-        run_retention(&r, None, audit.clone())
-    };
-    let out = run(&["vigie", "retention", "status", "--data", d]).unwrap();
+    let run = |r: RetentionRequest| run_retention(&r, None, None, audit.clone());
+    let status = |data: &str, json: bool| RetentionRequest::Status { data: data.into(), json };
+    let run_at = |now: &str| RetentionRequest::Run { data: d.into(), now: Some(now.into()), json: false, actor: None };
+    let out = run(status(d, false)).unwrap();
     assert!(out.contains("footage 2 days"), "stored setting used: {out}");
     assert!(out.contains("camera a: oldest footage 2026-11-01T00:00:00Z"), "{out}");
-    let out = run(&["vigie", "retention", "run", "--data", d, "--now", "2026-11-04T12:00:00Z"]).unwrap();
+    let out = run(run_at("2026-11-04T12:00:00Z")).unwrap();
     assert!(out.contains("1 segment(s)") || out.contains("2 segment(s)"), "{out}");
-    let json = run(&["vigie", "retention", "status", "--data", d, "--json"]).unwrap();
+    let json = run(status(d, true)).unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["cameras"][0]["oldest_footage"], "2026-11-04T00:00:00Z");
-    let e = run(&["vigie", "retention", "run", "--data", d, "--now", "yesterday"]).unwrap_err().to_string();
+    let e = run(run_at("yesterday")).unwrap_err().to_string();
     assert!(e.contains("--now") && e.contains("RFC 3339"), "{e}");
-    let e = run(&["vigie", "retention", "status", "--data", "/nonexistent/x"]).unwrap_err().to_string();
+    let e = run(status("/nonexistent/x", false)).unwrap_err().to_string();
     assert!(e.contains("/nonexistent/x") && e.contains("archive.db"), "{e}");
 }
 

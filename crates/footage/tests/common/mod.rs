@@ -4,8 +4,8 @@ use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use vigie_archive::{Archive, ArchiveConfig, Recorder, SegmentRow};
 use vigie_core::{AuditAction, AuditError, AuditSink, Clock, Packet, SimClock, StreamInfo};
+use vigie_footage::{Archive, ArchiveConfig, Recorder, SegmentRow};
 use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
 /// Audit trail kept in memory: (actor, action, target, details).

@@ -121,7 +121,31 @@ pub struct DeletionRow {
     pub newest_end_ms: Option<i64>,
 }
 
-pub struct Catalog {
+/// Where the footage catalogue lives: which segment holds which camera's minutes, what was
+/// deleted and why. SQLite ([`SqliteCatalog`]) on a single node; the trait is the seam for a
+/// shared database when several nodes record.
+pub trait FootageCatalog: Send + Sync {
+    fn insert(&self, s: &NewSegment) -> Result<i64, DbError>;
+    /// Segments of `camera` overlapping `[from_ms, to_ms]`, oldest first.
+    fn range(&self, camera: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SegmentRow>, DbError>;
+    fn all(&self) -> Result<Vec<SegmentRow>, DbError>;
+    /// Segments that started before `cutoff_ms`, oldest first.
+    fn started_before(&self, cutoff_ms: i64) -> Result<Vec<SegmentRow>, DbError>;
+    /// Oldest segments first, optionally for one camera.
+    fn oldest(&self, camera: Option<&str>, limit: usize) -> Result<Vec<SegmentRow>, DbError>;
+    fn by_path(&self, path: &str) -> Result<Option<SegmentRow>, DbError>;
+    fn set_state(&self, id: i64, state: SegmentState) -> Result<(), DbError>;
+    fn delete(&self, ids: &[i64]) -> Result<(), DbError>;
+    fn usage(&self) -> Result<Vec<CameraUsage>, DbError>;
+    fn record_deletion(&self, d: &DeletionRow) -> Result<(), DbError>;
+    /// Most recent deletions first.
+    fn deletions(&self, limit: usize) -> Result<Vec<DeletionRow>, DbError>;
+    fn meta(&self, key: &str) -> Result<Option<String>, DbError>;
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError>;
+}
+
+/// The footage catalogue in SQLite (`<data>/archive.db`).
+pub struct SqliteCatalog {
     conn: Mutex<Connection>,
     name: String,
 }
@@ -144,7 +168,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SegmentRow> {
     })
 }
 
-impl Catalog {
+impl SqliteCatalog {
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let name = path.display().to_string();
         let mut conn = Connection::open(path).map_err(sql_err(&name))?;
@@ -160,8 +184,10 @@ impl Catalog {
     fn e(&self) -> impl Fn(rusqlite::Error) -> DbError + '_ {
         sql_err(&self.name)
     }
+}
 
-    pub fn insert(&self, s: &NewSegment) -> Result<i64, DbError> {
+impl FootageCatalog for SqliteCatalog {
+    fn insert(&self, s: &NewSegment) -> Result<i64, DbError> {
         let c = self.conn.lock();
         c.execute(
             "INSERT INTO segments (camera, start_ms, end_ms, frames, bytes, sha256, path, state, width, height)
@@ -182,8 +208,7 @@ impl Catalog {
         Ok(c.last_insert_rowid())
     }
 
-    /// Segments of `camera` overlapping `[from_ms, to_ms]`, oldest first.
-    pub fn range(&self, camera: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SegmentRow>, DbError> {
+    fn range(&self, camera: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SegmentRow>, DbError> {
         let c = self.conn.lock();
         let mut st = c
             .prepare_cached(&format!(
@@ -194,15 +219,14 @@ impl Catalog {
         rows.collect::<Result<_, _>>().map_err(self.e())
     }
 
-    pub fn all(&self) -> Result<Vec<SegmentRow>, DbError> {
+    fn all(&self) -> Result<Vec<SegmentRow>, DbError> {
         let c = self.conn.lock();
         let mut st = c.prepare(&format!("SELECT {COLS} FROM segments ORDER BY start_ms")).map_err(self.e())?;
         let rows = st.query_map([], row).map_err(self.e())?;
         rows.collect::<Result<_, _>>().map_err(self.e())
     }
 
-    /// Segments that started before `cutoff_ms`, oldest first.
-    pub fn started_before(&self, cutoff_ms: i64) -> Result<Vec<SegmentRow>, DbError> {
+    fn started_before(&self, cutoff_ms: i64) -> Result<Vec<SegmentRow>, DbError> {
         let c = self.conn.lock();
         let mut st = c
             .prepare(&format!("SELECT {COLS} FROM segments WHERE start_ms < ?1 ORDER BY start_ms"))
@@ -211,8 +235,7 @@ impl Catalog {
         rows.collect::<Result<_, _>>().map_err(self.e())
     }
 
-    /// Oldest segments first, optionally for one camera.
-    pub fn oldest(&self, camera: Option<&str>, limit: usize) -> Result<Vec<SegmentRow>, DbError> {
+    fn oldest(&self, camera: Option<&str>, limit: usize) -> Result<Vec<SegmentRow>, DbError> {
         let c = self.conn.lock();
         let rows = match camera {
             Some(cam) => {
@@ -235,18 +258,18 @@ impl Catalog {
         rows.map_err(self.e())
     }
 
-    pub fn by_path(&self, path: &str) -> Result<Option<SegmentRow>, DbError> {
+    fn by_path(&self, path: &str) -> Result<Option<SegmentRow>, DbError> {
         let c = self.conn.lock();
         c.query_row(&format!("SELECT {COLS} FROM segments WHERE path = ?1"), [path], row).optional().map_err(self.e())
     }
 
-    pub fn set_state(&self, id: i64, state: SegmentState) -> Result<(), DbError> {
+    fn set_state(&self, id: i64, state: SegmentState) -> Result<(), DbError> {
         let c = self.conn.lock();
         c.execute("UPDATE segments SET state = ?2 WHERE id = ?1", params![id, state.as_str()]).map_err(self.e())?;
         Ok(())
     }
 
-    pub fn delete(&self, ids: &[i64]) -> Result<(), DbError> {
+    fn delete(&self, ids: &[i64]) -> Result<(), DbError> {
         let mut c = self.conn.lock();
         let tx = c.transaction().map_err(self.e())?;
         {
@@ -258,7 +281,7 @@ impl Catalog {
         tx.commit().map_err(self.e())
     }
 
-    pub fn usage(&self) -> Result<Vec<CameraUsage>, DbError> {
+    fn usage(&self) -> Result<Vec<CameraUsage>, DbError> {
         let c = self.conn.lock();
         let mut st = c
             .prepare(
@@ -282,7 +305,7 @@ impl Catalog {
         rows.collect::<Result<_, _>>().map_err(self.e())
     }
 
-    pub fn record_deletion(&self, d: &DeletionRow) -> Result<(), DbError> {
+    fn record_deletion(&self, d: &DeletionRow) -> Result<(), DbError> {
         let c = self.conn.lock();
         c.execute(
             "INSERT INTO deletions (at_ms, reason, camera, segments, bytes, oldest_start_ms, newest_end_ms)
@@ -293,8 +316,7 @@ impl Catalog {
         Ok(())
     }
 
-    /// Most recent deletions first.
-    pub fn deletions(&self, limit: usize) -> Result<Vec<DeletionRow>, DbError> {
+    fn deletions(&self, limit: usize) -> Result<Vec<DeletionRow>, DbError> {
         let c = self.conn.lock();
         let mut st = c
             .prepare(
@@ -318,12 +340,12 @@ impl Catalog {
         rows.collect::<Result<_, _>>().map_err(self.e())
     }
 
-    pub fn meta(&self, key: &str) -> Result<Option<String>, DbError> {
+    fn meta(&self, key: &str) -> Result<Option<String>, DbError> {
         let c = self.conn.lock();
         c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(self.e())
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
         let c = self.conn.lock();
         c.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
@@ -354,7 +376,7 @@ mod tests {
             )
             .unwrap();
         }
-        let cat = Catalog::open(&path).unwrap();
+        let cat = SqliteCatalog::open(&path).unwrap();
         assert_eq!(user_version(&cat.conn.lock()).unwrap(), MIGRATIONS.len() as u32);
         let rows = cat.all().unwrap();
         assert_eq!(rows.len(), 1);
@@ -373,7 +395,7 @@ mod tests {
         .unwrap();
         drop(cat);
         // Reopening applies nothing more and keeps the data.
-        let cat = Catalog::open(&path).unwrap();
+        let cat = SqliteCatalog::open(&path).unwrap();
         assert_eq!(cat.meta("retention_days").unwrap().as_deref(), Some("7"));
         assert_eq!(cat.deletions(10).unwrap().len(), 1);
     }
@@ -383,7 +405,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("archive.db");
         Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-        let e = Catalog::open(&path).err().unwrap().to_string();
+        let e = SqliteCatalog::open(&path).err().unwrap().to_string();
         assert!(e.contains("99") && e.contains("newer"), "{e}");
     }
 }

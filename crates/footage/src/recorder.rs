@@ -9,9 +9,9 @@
 use crate::archive::{segment_key, to_ms, Archive, ArchiveError};
 use crate::catalog::{NewSegment, SegmentRow};
 use crate::fmp4::{annexb_to_avcc, parameter_sets};
+use crate::status::{RecorderState, RecorderStatus};
 use crate::store::SegmentWriter;
 use muxide::fragmented::{FragmentConfig, FragmentedMuxer};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::Arc;
@@ -25,33 +25,6 @@ const FRAGMENT_TICKS: u64 = TIMESCALE as u64;
 /// A jump in presentation time larger than this (or backwards) is a new stream: the camera
 /// reconnected. The segment is closed there rather than stretched over the gap.
 const MAX_GAP: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecorderState {
-    /// Started, or after a gap: waiting for a key frame to begin a segment.
-    WaitingForKeyFrame,
-    Recording,
-    /// A write failed (disk full...); retried after `recording_retry_s`.
-    Stopped,
-}
-
-/// What operators see for each camera's recording.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RecorderStatus {
-    pub camera: String,
-    pub recording: bool,
-    pub state: RecorderState,
-    pub last_error: Option<String>,
-    /// When the current error state began (Unix ms).
-    pub error_since_ms: Option<i64>,
-    pub segments_written: u64,
-    pub bytes_written: u64,
-    pub last_segment_end_ms: Option<i64>,
-    /// Packets not recorded (before the first key frame, or while stopped).
-    pub packets_dropped: u64,
-    pub write_errors: u64,
-}
 
 struct OpenSegment {
     key: String,
