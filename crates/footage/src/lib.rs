@@ -16,7 +16,6 @@
 //! swap in object storage and PostgreSQL without touching the pipeline.
 
 mod archive;
-pub mod bench;
 mod catalog;
 mod config;
 mod db;

@@ -229,7 +229,7 @@ pub fn run(a: &FiguresOptions) -> anyhow::Result<()> {
 
     // Recording: packets to fMP4 segments, no decode.
     let tmp = tempfile_dir()?;
-    let rc = vigie_footage::bench::recording_cost(&pets, 3, &tmp).map_err(|e| anyhow!("{e}"))?;
+    let rc = super::recording::recording_cost(&pets, 3, &tmp).map_err(|e| anyhow!("{e}"))?;
     let _ = std::fs::remove_dir_all(&tmp);
     rows.push(row(
         format!("recording {}x{} @ {:.0} fps", rc.width, rc.height, rc.fps),

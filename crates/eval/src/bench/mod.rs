@@ -5,4 +5,5 @@
 pub mod figures;
 pub mod fuzz;
 pub mod latency;
+pub mod recording;
 pub mod rules;

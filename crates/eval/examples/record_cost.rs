@@ -4,7 +4,7 @@
 //! (defaults: the bundled pets09 clip, 768×576 at 7 fps, looped 20 times ≈ 38 minutes).
 
 use std::path::PathBuf;
-use vigie_footage::bench::recording_cost;
+use vigie_eval::bench::recording::recording_cost;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
