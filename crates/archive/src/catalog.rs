@@ -405,11 +405,14 @@ mod tests {
         let rows = st.query_map([], row).unwrap().collect::<rusqlite::Result<Vec<_>>>().unwrap();
         let summary: Vec<_> =
             rows.iter().map(|r| (r.camera.as_str(), r.start_ms, r.bytes, r.state, r.width, r.height)).collect();
-        assert_eq!(summary, [
-            ("cam", 1000, 12345, SegmentState::Ok, 0, 0),
-            ("cam", 61000, 23456, SegmentState::Ok, 0, 0),
-            ("door", 5000, 999, SegmentState::Ok, 0, 0),
-        ]);
+        assert_eq!(
+            summary,
+            [
+                ("cam", 1000, 12345, SegmentState::Ok, 0, 0),
+                ("cam", 61000, 23456, SegmentState::Ok, 0, 0),
+                ("door", 5000, 999, SegmentState::Ok, 0, 0),
+            ]
+        );
     }
 
     #[test]

@@ -1056,9 +1056,11 @@ mod tests {
             .collect();
         assert_eq!(counts, [1, 1, 2, 2, 1, 1, 3, 1]);
         let (zones, events): (Option<String>, Option<String>) = old
-            .query_row("SELECT (SELECT zones FROM tracks WHERE id = 1), (SELECT event_ids FROM tracks WHERE id = 2)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT (SELECT zones FROM tracks WHERE id = 1), (SELECT event_ids FROM tracks WHERE id = 2)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .unwrap();
         assert_eq!((zones.as_deref(), events.as_deref()), (Some("1:4000"), Some("ev1")));
     }

@@ -216,10 +216,10 @@ mod tests {
             let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
             rows.map(|r| r.unwrap()).collect()
         };
-        assert_eq!(q("SELECT username || ':' || disabled || ':' || must_change_password FROM users ORDER BY id"), [
-            "admin:0:0",
-            "ana:1:0"
-        ]);
+        assert_eq!(
+            q("SELECT username || ':' || disabled || ':' || must_change_password FROM users ORDER BY id"),
+            ["admin:0:0", "ana:1:0"]
+        );
         assert_eq!(q("SELECT token_hash || ':' || user_id FROM sessions"), ["tok:1"]);
         assert_eq!(
             q("SELECT id || ':' || urgency || ':' || state || ':' || coalesce(clear_snapshot_path, '-') FROM alerts ORDER BY id"),
