@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# Shares the test build's artifacts (same features, see scripts/test.sh): after `cargo test
+# --release --workspace` this compiles nothing.
 cargo build --release -p vigie
 exec target/release/vigie run --config config/demo.toml --data "${VIGIE_DATA:-data/demo}"

@@ -171,12 +171,14 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SegmentRow> {
 impl SqliteCatalog {
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let name = path.display().to_string();
-        let mut conn = Connection::open(path).map_err(sql_err(&name))?;
         // WAL: readers (search, status) never block the recorders. FULL: an indexed segment
         // survives a power cut once the insert returned.
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-            .map_err(sql_err(&name))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql_err(&name))?;
+        let options = vigie_sqlite::Options {
+            synchronous: vigie_sqlite::Synchronous::Full,
+            busy_timeout: std::time::Duration::from_secs(10),
+            ..Default::default()
+        };
+        let mut conn = vigie_sqlite::open(path, &name, &options)?;
         migrate(&mut conn, &name, MIGRATIONS)?;
         Ok(Self { conn: Mutex::new(conn), name })
     }
@@ -398,6 +400,41 @@ mod tests {
         let cat = SqliteCatalog::open(&path).unwrap();
         assert_eq!(cat.meta("retention_days").unwrap().as_deref(), Some("7"));
         assert_eq!(cat.deletions(10).unwrap().len(), 1);
+    }
+
+    /// Moonfire NVR's `upgrade_and_compare`: an `archive.db` filled at schema 1 and upgraded has
+    /// exactly the schema of a fresh one, and its segments survive with the new columns filled.
+    #[test]
+    fn an_upgraded_database_equals_a_fresh_one() {
+        let mut old = Connection::open_in_memory().unwrap();
+        migrate(&mut old, "old", &MIGRATIONS[..1]).unwrap();
+        old.execute_batch(
+            "INSERT INTO segments (camera, start_ms, end_ms, frames, bytes, sha256, path) VALUES
+                ('cam', 1000, 61000, 1500, 12345, 'ab', 'cam/1970-01-01/1000.mp4'),
+                ('cam', 61000, 121000, 1500, 23456, 'cd', 'cam/1970-01-01/61000.mp4'),
+                ('door', 5000, 65000, 750, 999, 'ef', 'door/1970-01-01/5000.mp4');",
+        )
+        .unwrap();
+        let m = migrate(&mut old, "old", MIGRATIONS).unwrap();
+        assert_eq!((m.from, m.to), (1, MIGRATIONS.len() as u32));
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh, "fresh", MIGRATIONS).unwrap();
+        let schema = vigie_sqlite::schema_of(&fresh).unwrap();
+        assert!(schema.contains("index segments_start") && schema.contains("table deletions"), "{schema}");
+        assert_eq!(vigie_sqlite::schema_of(&old).unwrap(), schema);
+
+        let mut st = old.prepare(&format!("SELECT {COLS} FROM segments ORDER BY id")).unwrap();
+        let rows = st.query_map([], row).unwrap().collect::<rusqlite::Result<Vec<_>>>().unwrap();
+        let summary: Vec<_> =
+            rows.iter().map(|r| (r.camera.as_str(), r.start_ms, r.bytes, r.state, r.width, r.height)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("cam", 1000, 12345, SegmentState::Ok, 0, 0),
+                ("cam", 61000, 23456, SegmentState::Ok, 0, 0),
+                ("door", 5000, 999, SegmentState::Ok, 0, 0),
+            ]
+        );
     }
 
     #[test]

@@ -96,13 +96,14 @@ pub struct TrackIndex {
 }
 
 fn open_conn(path: &Path, db: &str) -> Result<Connection, DbError> {
-    let c = Connection::open(path).map_err(sql_err(db))?;
-    c.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
-    )
-    .map_err(sql_err(db))?;
-    c.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql_err(db))?;
-    Ok(c)
+    let options = vigie_sqlite::Options {
+        synchronous: vigie_sqlite::Synchronous::Normal,
+        foreign_keys: false,
+        busy_timeout: std::time::Duration::from_secs(10),
+        cache_kib: Some(65536),
+        temp_store_memory: true,
+    };
+    vigie_sqlite::open(path, db, &options)
 }
 
 /// How a search walks the index (see the module documentation).
@@ -1015,5 +1016,54 @@ impl TrackIndex {
             .record(actor, AuditAction::SearchSimilar, "tracks", &details.to_string())
             .map_err(|e| SearchError::Db(format!("audit trail: {e}")))?;
         Ok(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Moonfire NVR's `upgrade_and_compare`: a `tracks.db` filled at schema 1 and upgraded has
+    /// exactly the schema of a fresh one and keeps its rows. With a single migration today this
+    /// guards the next one: add its effect on these rows here.
+    #[test]
+    fn an_upgraded_index_equals_a_fresh_one() {
+        let mut old = Connection::open_in_memory().unwrap();
+        migrate(&mut old, "old", &MIGRATIONS[..1]).unwrap();
+        old.execute_batch(
+            "INSERT INTO cameras VALUES (1, 'cam');
+             INSERT INTO zones VALUES (1, 1, 'door');
+             INSERT INTO classes VALUES (1, 'person'), (2, 'car');
+             INSERT INTO tracks VALUES
+                (1, 1, 7, 1, 3, 1000, 9000, 2, 120.0, 40.0, 90.0, '1:4000', NULL, 40, NULL),
+                (2, 1, 8, 2, 5, 2000, 3000, NULL, 10.0, 80.0, 50.0, NULL, 'ev1', 5, x'0102');
+             INSERT INTO zone_visits VALUES (1, 2000, 1, 6000, 4000, 1, 3);
+             INSERT INTO thumbs VALUES (1, x'ffd8ffd9');
+             INSERT INTO counts VALUES (0, 1, 2), (1, 19, 1), (1, 37, 1);
+             INSERT INTO meta VALUES ('max_track_ms', 8000);",
+        )
+        .unwrap();
+        let m = migrate(&mut old, "old", MIGRATIONS).unwrap();
+        assert_eq!((m.from, m.to), (1, MIGRATIONS.len() as u32));
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh, "fresh", MIGRATIONS).unwrap();
+        let schema = vigie_sqlite::schema_of(&fresh).unwrap();
+        assert!(schema.contains("index tracks_event_start") && schema.contains("table zone_visits"), "{schema}");
+        assert_eq!(vigie_sqlite::schema_of(&old).unwrap(), schema);
+
+        let count = |t: &str| old.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0)).unwrap();
+        let counts: Vec<_> = ["cameras", "zones", "classes", "tracks", "zone_visits", "thumbs", "counts", "meta"]
+            .into_iter()
+            .map(count)
+            .collect();
+        assert_eq!(counts, [1, 1, 2, 2, 1, 1, 3, 1]);
+        let (zones, events): (Option<String>, Option<String>) = old
+            .query_row(
+                "SELECT (SELECT zones FROM tracks WHERE id = 1), (SELECT event_ids FROM tracks WHERE id = 2)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((zones.as_deref(), events.as_deref()), (Some("1:4000"), Some("ev1")));
     }
 }

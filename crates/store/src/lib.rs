@@ -31,7 +31,7 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 use vigie_core::Clock;
 
 /// What can go wrong, sorted by what the caller should tell the user (the server maps these to
@@ -91,16 +91,7 @@ impl Store {
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Internal(format!("cannot create data directory {}: {e}", dir.display())))?;
-        let path = dir.join(DB_FILE);
-        let mut conn = Connection::open(&path)
-            .map_err(|e| StoreError::Internal(format!("cannot open {}: {e}", path.display())))?;
-        // WAL + NORMAL: a committed alert survives a process crash, and readers never block the
-        // pipeline's inserts.
-        conn.pragma_update(None, "journal_mode", "WAL").db()?;
-        conn.pragma_update(None, "synchronous", "NORMAL").db()?;
-        conn.pragma_update(None, "foreign_keys", "ON").db()?;
-        conn.busy_timeout(Duration::from_secs(5)).db()?;
-        migrate::migrate(&mut conn)?;
+        let conn = migrate::open(&dir.join(DB_FILE))?;
         Ok(Store { conn: Mutex::new(conn), dir: dir.to_path_buf(), clock })
     }
 

@@ -1,9 +1,11 @@
-//! Numbered schema migrations. `PRAGMA user_version` holds the number of the last one applied;
-//! each runs in its own transaction, so a crash mid-upgrade leaves the previous version intact.
-//! Never edit a released migration: add the next one.
+//! `vigie.db`'s numbered schema migrations, applied by the house runner ([`vigie_sqlite::migrate`]):
+//! `PRAGMA user_version` holds the number of the last one applied; each runs in its own
+//! transaction, so a crash mid-upgrade leaves the previous version intact.
+//! Never edit a released migration: add the next one (and extend the upgrade test below).
 
-use crate::{Db, Result, StoreError};
+use crate::{Result, StoreError};
 use rusqlite::Connection;
+use std::path::Path;
 
 /// Index `i` holds migration number `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -113,29 +115,24 @@ pub fn latest() -> u32 {
     MIGRATIONS.len() as u32
 }
 
-/// Applies the migrations after the database's `user_version`, in order.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
-    migrate_to(conn, latest())
+impl From<vigie_sqlite::Error> for StoreError {
+    fn from(e: vigie_sqlite::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
 }
 
-/// Applies migrations up to `target` (tests use it to build an old database).
-pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
-    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).db()?;
-    if current > latest() {
-        return Err(StoreError::Internal(format!(
-            "the catalogue has schema version {current} but this vigie knows only up to {}: use a newer vigie",
-            latest()
-        )));
+/// Opens (creating if needed) the catalogue at `path` and applies the migrations after its
+/// `user_version`, in order.
+pub(crate) fn open(path: &Path) -> Result<Connection> {
+    let db = path.display().to_string();
+    // WAL + NORMAL: a committed alert survives a process crash, and readers never block the
+    // pipeline's inserts. Foreign keys on, 5 s busy timeout: the runner's defaults.
+    let mut conn = vigie_sqlite::open(path, &db, &vigie_sqlite::Options::default())?;
+    let m = vigie_sqlite::migrate(&mut conn, &db, MIGRATIONS)?;
+    if m.applied() > 0 {
+        tracing::info!(from = m.from, to = m.to, "catalogue schema migrated");
     }
-    for v in current + 1..=target.min(latest()) {
-        let tx = conn.transaction().db()?;
-        tx.execute_batch(MIGRATIONS[v as usize - 1])
-            .map_err(|e| StoreError::Internal(format!("schema migration {v} failed: {e}")))?;
-        tx.pragma_update(None, "user_version", v).db()?;
-        tx.commit().db()?;
-        tracing::info!(version = v, "catalogue schema migrated");
-    }
-    Ok(())
+    Ok(conn)
 }
 
 #[cfg(test)]
@@ -151,7 +148,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let mut c = Connection::open(dir.path().join(crate::DB_FILE)).unwrap();
-            migrate_to(&mut c, 1).unwrap();
+            vigie_sqlite::migrate(&mut c, "old", &MIGRATIONS[..1]).unwrap();
             assert_eq!(c.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0)).unwrap(), 1);
             c.execute_batch(
                 "INSERT INTO alerts (id, event_type, camera, zone, rule, rule_version, legal_basis, started_at_ms, \
@@ -179,6 +176,58 @@ mod tests {
         assert_eq!(s.verify_audit().unwrap().unwrap().entries, 1);
         s.record("b", vigie_core::AuditAction::AlertView, "old", &serde_json::json!({})).unwrap();
         assert_eq!(s.verify_audit().unwrap().unwrap().entries, 2);
+    }
+
+    /// Moonfire NVR's `upgrade_and_compare`: a catalogue filled at schema 1 and upgraded has
+    /// exactly the schema of a fresh one, and its rows survive with the new columns filled in.
+    #[test]
+    fn an_upgraded_catalogue_equals_a_fresh_one() {
+        let mut old = Connection::open_in_memory().unwrap();
+        vigie_sqlite::migrate(&mut old, "old", &MIGRATIONS[..1]).unwrap();
+        old.execute_batch(
+            "INSERT INTO users VALUES (1, 'admin', 'h1', 'admin', 0, 1000), (2, 'ana', 'h2', 'operator', 1, 2000);
+             INSERT INTO sessions VALUES ('tok', 1, 'csrf', 3000, 9000);
+             INSERT INTO alerts (id, event_type, camera, zone, rule, rule_version, legal_basis, started_at_ms,
+                 frame_seq, track_ids, peak_kind, peak_value, model_sha256, state, received_at_ms, updated_at_ms)
+             VALUES ('down', 'person_down', 'cam', 'z', 'r', 1, 'law', 1000, 5, '[1]', 'dwell_s', 30.0, 'm', 'new', 1000, 1000),
+                    ('tag', 'graffiti', 'cam', 'z', 'r', 2, 'law', 2000, 6, '[2]', 'area', 0.5, 'm', 'confirmed', 2000, 2100),
+                    ('odd', 'something_else', 'cam2', 'z', 'r', 1, 'law', 3000, 7, '[]', 'n', 1.0, 'm', 'new', 3000, 3000);
+             INSERT INTO decisions (alert_id, action, from_state, to_state, actor, at_ms, reason)
+             VALUES ('tag', 'confirm', 'new', 'confirmed', 'ana', 2100, NULL);",
+        )
+        .unwrap();
+        // The chain's hashes do not matter here (the test above verifies a real chain).
+        old.execute_batch(
+            "INSERT INTO audit VALUES (1, 10, 'admin', 'user.create', 'ana', '{}', 'h0', 'h1'),
+                                      (2, 20, 'ana', 'alert.confirm', 'tag', '{}', 'h1', 'h2');",
+        )
+        .unwrap();
+
+        let m = vigie_sqlite::migrate(&mut old, "old", MIGRATIONS).unwrap();
+        assert_eq!((m.from, m.to), (1, latest()));
+        let mut fresh = Connection::open_in_memory().unwrap();
+        vigie_sqlite::migrate(&mut fresh, "fresh", MIGRATIONS).unwrap();
+        let schema = vigie_sqlite::schema_of(&fresh).unwrap();
+        assert!(schema.contains("table audit_head") && schema.contains("trigger audit_no_update"), "{schema}");
+        assert_eq!(vigie_sqlite::schema_of(&old).unwrap(), schema);
+
+        let q = |sql: &str| -> Vec<String> {
+            let mut st = old.prepare(sql).unwrap();
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
+            rows.map(|r| r.unwrap()).collect()
+        };
+        assert_eq!(
+            q("SELECT username || ':' || disabled || ':' || must_change_password FROM users ORDER BY id"),
+            ["admin:0:0", "ana:1:0"]
+        );
+        assert_eq!(q("SELECT token_hash || ':' || user_id FROM sessions"), ["tok:1"]);
+        assert_eq!(
+            q("SELECT id || ':' || urgency || ':' || state || ':' || coalesce(clear_snapshot_path, '-') FROM alerts ORDER BY id"),
+            ["down:7:new:-", "odd:0:new:-", "tag:1:confirmed:-"]
+        );
+        assert_eq!(q("SELECT alert_id || ':' || to_state FROM decisions"), ["tag:confirmed"]);
+        assert_eq!(q("SELECT last_seq || ':' || last_hash FROM audit_head"), ["2:h2"]);
+        assert_eq!(q("SELECT hash FROM audit ORDER BY seq"), ["h1", "h2"]);
     }
 
     #[test]
