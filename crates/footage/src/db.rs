@@ -1,4 +1,4 @@
-//! `archive.db` opens and migrate through the house SQLite runner (vigie-sqlite),
+//! `archive.db` opens and migrates through the house SQLite runner (vigie-sqlite),
 //! like `vigie.db`.
 
 pub use vigie_sqlite::Error as DbError;

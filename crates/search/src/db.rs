@@ -1,4 +1,4 @@
-//! `tracks.db` opens and migrate through the house SQLite runner (vigie-sqlite),
+//! `tracks.db` opens and migrates through the house SQLite runner (vigie-sqlite),
 //! like `vigie.db`.
 
 pub use vigie_sqlite::Error as DbError;
