@@ -11,6 +11,7 @@ pub mod event;
 pub mod frame;
 pub mod geom;
 pub mod rng;
+pub mod shutdown;
 pub mod stop;
 
 pub use classes::ClassMap;

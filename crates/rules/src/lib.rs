@@ -22,7 +22,7 @@ pub mod schedule;
 pub use config::{
     classes_needed, validate_camera, Calibration, EventsConfig, RuleConfig, RuleParams, ZoneConfig, ZoneKind,
 };
-pub use engine::CameraRules;
+pub use engine::{CameraRules, Evidence};
 pub use geometry::Homography;
 pub use schedule::Schedule;
 

@@ -4,12 +4,12 @@ mod analyze;
 mod bench;
 mod bench_fuzz;
 mod bench_latency;
+mod cmd;
 mod config;
-mod config_admin;
 mod eval_events;
-mod live;
-mod run;
 mod settings;
+
+use cmd::run;
 
 use clap::{Parser, Subcommand};
 use std::path::Path;
