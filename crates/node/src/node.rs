@@ -35,8 +35,7 @@ pub struct Node {
     retention: RetentionTask,
     hub: Arc<AlertHub>,
     checkpoints: Checkpointer,
-    /// Stops the config watcher; dropped with the node at the latest.
-    shutdown: shutdown::Sender,
+    /// Stops with the cameras (the pipeline's shutdown).
     watcher: Option<std::thread::JoinHandle<()>>,
     /// Held while the node runs: one node per data folder.
     _data_lock: std::fs::File,
@@ -157,9 +156,8 @@ impl Node {
             slots: slots.clone(),
             lock: Mutex::new(()),
         });
-        let (shutdown, stopping) = shutdown::channel();
-        let watcher =
-            watch_config(config_path.to_path_buf(), slots, audit.clone(), stopping).context("spawn config watcher")?;
+        let watcher = watch_config(config_path.to_path_buf(), slots, audit.clone(), pipeline.shutdown_receiver())
+            .context("spawn config watcher")?;
 
         let clips = Arc::new(Clips { wall: wall.clone(), archive: Some(archive_export(archive.clone(), &cfg)) });
         let search = Arc::new(Search { index: index.clone(), tz: cfg.events.time_zone()?, clock: clock.clone() });
@@ -184,7 +182,6 @@ impl Node {
             retention,
             hub,
             checkpoints,
-            shutdown,
             watcher: Some(watcher),
             _data_lock: data_lock,
         })
@@ -205,7 +202,6 @@ impl Node {
             server.serve_with_shutdown(listener, stop).await.context("console server")
         });
         tracing::info!("stopping");
-        self.shutdown.signal();
         self.pipeline.shutdown();
         if let Some(w) = self.watcher.take() {
             let _ = w.join();
