@@ -13,6 +13,7 @@ pub mod frame;
 pub mod geom;
 pub mod purge;
 pub mod rng;
+pub mod shutdown;
 pub mod stop;
 pub mod unix_ms;
 

@@ -7,11 +7,11 @@
 //! latency. One camera failing (bad URL, corrupt stream) shows in its health and nowhere else.
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use vigie_core::{Clock, Detection, Frame, Packet, StreamInfo, TrackedObject};
+use vigie_core::{shutdown, Clock, Detection, Frame, Packet, StreamInfo, TrackedObject};
 use vigie_decode::H264Decoder;
 use vigie_detect::{DetectError, Detector, DetectorConfig, ModelInfo};
 use vigie_motion::{MotionConfig, MotionGate};
@@ -173,7 +173,8 @@ pub struct CameraHandle {
 
 pub struct LivePipeline {
     pub cameras: Vec<CameraHandle>,
-    stop: Arc<AtomicBool>,
+    /// Dropped or signalled: every camera's feed ends at its next packet or backoff slice.
+    shutdown: shutdown::Sender,
     pool: Arc<DetectorPool>,
 }
 
@@ -225,7 +226,7 @@ impl LivePipeline {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let pool = Arc::new(pool);
-        let stop = Arc::new(AtomicBool::new(false));
+        let (shutdown, stop) = shutdown::channel();
         let mut handles = Vec::new();
         for spec in cameras {
             let parts = SpecParts {
@@ -263,7 +264,7 @@ impl LivePipeline {
                 .expect("spawn camera thread");
             handles.push(CameraHandle { id: spec.id, health, counters, thread: Some(thread) });
         }
-        Self { cameras: handles, stop, pool }
+        Self { cameras: handles, shutdown, pool }
     }
 
     pub fn model(&self) -> &ModelInfo {
@@ -274,13 +275,14 @@ impl LivePipeline {
         self.cameras.iter().map(|c| c.health.snapshot()).collect()
     }
 
-    pub fn stop_flag(&self) -> Arc<AtomicBool> {
-        self.stop.clone()
+    /// Learns when the cameras are told to stop (for threads that should stop with them).
+    pub fn shutdown_receiver(&self) -> shutdown::Receiver {
+        self.shutdown.receiver()
     }
 
     /// Asks every camera to stop and waits for their threads.
     pub fn shutdown(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shutdown.signal();
         for c in &mut self.cameras {
             if let Some(t) = c.thread.take() {
                 let _ = t.join();

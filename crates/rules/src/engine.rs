@@ -11,12 +11,10 @@ use crate::schedule::{local_time, Schedule};
 use crate::track_rules::{CrowdRule, DwellRule, PersonDownRule, WrongWayRule};
 use crate::validate::{calibration_homography, validate_camera};
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::SystemTime;
 use vigie_core::{
     BBox, ClassMap, ConfigError, ConfigErrors, Event, EventPhase, EventType, Frame, PeakMeasure, Polygon, TrackedObject,
 };
-use vigie_imaging::RgbImage;
 
 /// The logic of one rule, by type, with its state between frames.
 enum RuleLogic {
@@ -105,6 +103,25 @@ pub struct CameraRules {
     history: History,
     counter: u64,
     last_t: Option<f64>,
+    /// What the pictures of the events opened by the last [`CameraRules::process`] must show.
+    evidence: Vec<Evidence>,
+}
+
+/// What the evidence pictures of an event that just opened must show. The engine only says
+/// what matters; the node renders the pictures (one renderer, one anonymisation policy).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub event_id: String,
+    /// The frame the event opened on (`Frame::seq`).
+    pub frame_seq: u64,
+    /// The event's subjects: the only people an unmasked picture may show clearly.
+    pub subjects: Vec<u64>,
+    /// The subject's box or the changed region, framed in the picture.
+    pub region: Option<BBox>,
+    /// No single subject (a crowd): every person stays pixelated, even unmasked.
+    pub blur_all: bool,
+    /// The rule's zone in pixels, outlined.
+    pub zone: Polygon,
 }
 
 fn secs(t: SystemTime) -> f64 {
@@ -248,6 +265,7 @@ impl CameraRules {
             history: VecDeque::new(),
             counter: 0,
             last_t: None,
+            evidence: Vec::new(),
         })
     }
 
@@ -314,9 +332,16 @@ impl CameraRules {
         out
     }
 
+    /// What the pictures of the events opened by the last [`CameraRules::process`] must show,
+    /// one per `Opened` event.
+    pub fn evidence(&self) -> &[Evidence] {
+        &self.evidence
+    }
+
     /// Feeds one frame and the tracks for it (held tracks on frames the detector skipped).
     /// `now` is the frame's wall-clock time; durations, schedules and cooldowns follow it.
     pub fn process(&mut self, frame: &Frame, tracks: &[TrackedObject], now: SystemTime) -> Vec<Event> {
+        self.evidence.clear();
         let t = secs(now);
         let dt = self.last_t.map_or(0.0, |l| (t - l).max(0.0));
         self.last_t = Some(t);
@@ -341,7 +366,6 @@ impl CameraRules {
             history: &self.history,
         };
         let mut events = Vec::new();
-        let mut snapshot_base: Option<RgbImage> = None;
         for r in &mut self.rules {
             let in_force = local.is_none_or(|lt| r.def.schedule.is_active(lt));
             let obs = if !in_force {
@@ -376,8 +400,14 @@ impl CameraRules {
                     if obs.active && cooled {
                         self.counter += 1;
                         let id = format!("{}-{}-{}-{}", self.camera, r.def.id, ms(t), self.counter);
-                        let base = snapshot_base.get_or_insert_with(|| RgbImage::from_frame(frame));
-                        let jpeg = snapshot(base.clone(), tracks, self.classes.person, &obs, &r.def.zone);
+                        self.evidence.push(Evidence {
+                            event_id: id.clone(),
+                            frame_seq: frame.seq,
+                            subjects: obs.tracks.clone(),
+                            region: obs.region,
+                            blur_all: obs.blur_all,
+                            zone: r.def.zone.clone(),
+                        });
                         let open = Open {
                             id,
                             started: t,
@@ -392,7 +422,6 @@ impl CameraRules {
                         };
                         let mut ev = make_event(&self.camera, &self.model_sha256, &r.def, &open, EventPhase::Opened);
                         ev.frame_seq = frame.seq;
-                        ev.snapshot_jpeg = Some(Arc::new(jpeg));
                         events.push(ev);
                         life.open = Some(open);
                     }
@@ -478,25 +507,4 @@ fn old_event_closed(camera: &str, model: &str, def: &RuleDef, open: &Open, now: 
     let mut ev = make_event(camera, model, def, open, EventPhase::Closed);
     ev.ended_at_ms = Some(ms(open.last_active.min(now)));
     ev
-}
-
-/// Evidence picture: the frame with every person who is not a subject of the event pixelated
-/// (all of them for a crowd), the zone outlined and the subject or region boxed.
-fn snapshot(
-    mut img: RgbImage,
-    tracks: &[TrackedObject],
-    person: Option<u16>,
-    obs: &Observation,
-    zone: &Polygon,
-) -> Vec<u8> {
-    for t in tracks.iter().filter(|t| Some(t.class_id) == person) {
-        if obs.blur_all || !obs.tracks.contains(&t.track_id) {
-            img.anonymise(&t.bbox);
-        }
-    }
-    img.draw_polygon(&zone.points, [255, 200, 0], 2);
-    if let Some(r) = obs.region {
-        img.draw_rect(&r, [255, 40, 40], 2);
-    }
-    img.encode_jpeg(80)
 }

@@ -25,7 +25,7 @@ pub use config::{
     classes_needed, AbandonedObjectParams, Calibration, CrowdParams, EventsConfig, GraffitiParams, IntrusionParams,
     PersonDownParams, RuleConfig, RuleParams, RuleTiming, VehicleParams, WrongWayParams, ZoneConfig, ZoneKind,
 };
-pub use engine::CameraRules;
+pub use engine::{CameraRules, Evidence};
 pub use geometry::Homography;
 pub use schedule::Schedule;
 pub use validate::validate_camera;

@@ -2,15 +2,17 @@
 //! backoff when the network fails, and keeps the camera's [`Health`] up to date.
 
 use crate::{Backoff, CameraState, Health, SourceError, VideoSource};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use vigie_core::shutdown;
 use vigie_core::{Clock, Packet, StreamInfo};
 
 /// Opens (or reopens) a camera's source.
 pub type SourceFactory = Box<dyn FnMut() -> Result<Box<dyn VideoSource>, SourceError> + Send>;
 
-/// The stop flag is checked at least this often while waiting to reconnect.
+/// Shutdown is checked at least this often while waiting to reconnect. The wait goes through the
+/// camera's [`Clock`] (so that simulated time drives backoff in tests), hence slices rather than
+/// one blocking wait on the shutdown receiver.
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
 
 /// A camera as an endless packet stream: connection failures are retried behind the caller's
@@ -21,7 +23,7 @@ pub struct CameraFeed {
     backoff: Backoff,
     health: Health,
     clock: Arc<dyn Clock>,
-    stop: Arc<AtomicBool>,
+    shutdown: shutdown::Receiver,
     finished: bool,
     /// No packet yet from the current source: the backoff is reset only once one arrives, so a
     /// camera that accepts connections and drops them at once is not hammered.
@@ -35,9 +37,9 @@ impl CameraFeed {
         backoff: Backoff,
         health: Health,
         clock: Arc<dyn Clock>,
-        stop: Arc<AtomicBool>,
+        shutdown: shutdown::Receiver,
     ) -> Self {
-        Self { factory, source: None, backoff, health, clock, stop, finished: false, fresh: true, sessions: 0 }
+        Self { factory, source: None, backoff, health, clock, shutdown, finished: false, fresh: true, sessions: 0 }
     }
 
     pub fn health(&self) -> &Health {
@@ -65,7 +67,7 @@ impl CameraFeed {
     /// used for corrupt packets, after which the feed continues.
     pub fn next_packet(&mut self) -> Option<Result<Packet, SourceError>> {
         loop {
-            if self.finished || self.stop.load(Ordering::Relaxed) {
+            if self.finished || self.shutdown.check().is_err() {
                 return None;
             }
             let Some(source) = self.source.as_mut() else {
@@ -127,7 +129,7 @@ impl CameraFeed {
         tracing::warn!(error = %e, retry = attempt, in_ms = delay.as_millis() as u64, "camera unavailable; retrying");
         self.health.set_state(CameraState::Retrying { attempt, retry_in_ms: delay.as_millis() as u64 });
         self.sleep(delay);
-        if !self.stop.load(Ordering::Relaxed) {
+        if self.shutdown.check().is_ok() {
             self.health.set_state(CameraState::Connecting);
         }
         None
@@ -135,7 +137,7 @@ impl CameraFeed {
 
     fn sleep(&self, total: Duration) {
         let mut left = total;
-        while !left.is_zero() && !self.stop.load(Ordering::Relaxed) {
+        while !left.is_zero() && self.shutdown.check().is_ok() {
             let step = left.min(SLEEP_SLICE);
             self.clock.sleep(step);
             left -= step;
@@ -226,7 +228,7 @@ mod tests {
                 }) as Box<dyn VideoSource>),
             }
         });
-        let feed = CameraFeed::new(factory, backoff, health, Arc::new(clock.clone()), Arc::new(AtomicBool::new(false)));
+        let feed = CameraFeed::new(factory, backoff, health, Arc::new(clock.clone()), shutdown::Receiver::never());
         (feed, clock, seen)
     }
 
@@ -309,7 +311,7 @@ mod tests {
             }))
         });
         let backoff = Backoff::new(Duration::from_millis(150), Duration::from_secs(10));
-        let mut feed = CameraFeed::new(factory, backoff, health, clock.clone(), Arc::new(AtomicBool::new(false)));
+        let mut feed = CameraFeed::new(factory, backoff, health, clock.clone(), shutdown::Receiver::never());
         assert!(feed.next_packet().unwrap().is_ok());
         let log = clock.log.lock().clone();
         let r = |attempt, retry_in_ms| CameraState::Retrying { attempt, retry_in_ms };
@@ -376,12 +378,12 @@ mod tests {
     }
 
     #[test]
-    fn stop_flag_interrupts_the_backoff_wait() {
+    fn shutdown_interrupts_the_backoff_wait() {
         let clock = SimClock::new(SystemTime::UNIX_EPOCH);
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
+        let (tx, stop) = shutdown::channel();
+        let tx = Mutex::new(Some(tx));
         let factory: SourceFactory = Box::new(move || {
-            s.store(true, Ordering::Relaxed);
+            drop(tx.lock().take());
             Err(refused())
         });
         let backoff = Backoff::new(Duration::from_secs(30), Duration::from_secs(60));
@@ -396,7 +398,8 @@ mod tests {
         let factory: SourceFactory =
             Box::new(move || Ok(Box::new(Mp4FileSource::open(&path, Mp4Options::default())?) as Box<dyn VideoSource>));
         let clock = Arc::new(SimClock::new(SystemTime::UNIX_EPOCH));
-        let mut feed = CameraFeed::new(factory, Backoff::default(), Health::new("lot"), clock, Arc::default());
+        let mut feed =
+            CameraFeed::new(factory, Backoff::default(), Health::new("lot"), clock, shutdown::Receiver::never());
         let mut n = 0;
         while let Some(p) = feed.next_packet() {
             p.unwrap();

@@ -6,7 +6,6 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use vigie_core::{Clock, SimClock, SystemClock};
@@ -280,7 +279,13 @@ fn non_h264_cameras_are_unsupported_and_not_retried() {
         Ok(Box::new(RtspSource::open(&url, quick("hevc"), handle.clone(), system_clock())?) as Box<dyn VideoSource>)
     });
     let health = Health::new("hevc");
-    let mut feed = CameraFeed::new(factory, Backoff::default(), health.clone(), system_clock(), Arc::default());
+    let mut feed = CameraFeed::new(
+        factory,
+        Backoff::default(),
+        health.clone(),
+        system_clock(),
+        vigie_core::shutdown::Receiver::never(),
+    );
     assert!(matches!(feed.next_packet(), Some(Err(SourceError::Unsupported { .. }))));
     assert!(feed.next_packet().is_none());
     assert_eq!(health.snapshot().state, CameraState::Failed);
@@ -299,7 +304,8 @@ fn camera_feed_reconnects_when_the_camera_comes_back() {
     });
     let health = Health::new("plaza");
     let backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(800));
-    let mut feed = CameraFeed::new(factory, backoff, health.clone(), system_clock(), Arc::new(AtomicBool::new(false)));
+    let mut feed =
+        CameraFeed::new(factory, backoff, health.clone(), system_clock(), vigie_core::shutdown::Receiver::never());
 
     for _ in 0..10 {
         feed.next_packet().unwrap().unwrap();

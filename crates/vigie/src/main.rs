@@ -1,11 +1,8 @@
 //! `vigie`: one binary for the analysis pipeline, the operators' console and the tools around them.
 
 mod cmd;
-mod config;
-mod config_admin;
-mod live;
-mod run;
-mod settings;
+
+use cmd::run;
 
 use clap::{Parser, Subcommand};
 use std::path::Path;

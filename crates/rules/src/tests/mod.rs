@@ -82,6 +82,8 @@ pub struct Sim {
     pub seq: u64,
     pub frame: Frame,
     pub events: Vec<(f64, Event)>,
+    /// What the pictures of the opened events must show, in order.
+    pub evidence: Vec<crate::Evidence>,
 }
 
 impl Sim {
@@ -106,6 +108,7 @@ impl Sim {
             seq: 0,
             frame: Frame::solid(size.0, size.1, [100, 128, 128]),
             events: Vec::new(),
+            evidence: Vec::new(),
         }
     }
 
@@ -122,6 +125,7 @@ impl Sim {
         for e in &ev {
             self.events.push((self.t, e.clone()));
         }
+        self.evidence.extend_from_slice(self.rules.evidence());
         self.t += 1.0 / self.fps;
         ev
     }

@@ -23,7 +23,10 @@ fn opens_once_after_min_duration_then_closes_after_hysteresis() {
     assert_eq!(e.track_ids, vec![7]);
     assert_eq!(e.model_sha256, "sha-test");
     assert_eq!(e.legal_basis, "Arrêté municipal n° 2024-117, art. 3");
-    assert!(e.snapshot_jpeg.as_ref().is_some_and(|j| j.starts_with(&[0xFF, 0xD8])));
+    // The picture is asked for once, on opening, showing the car.
+    assert_eq!(s.evidence.len(), 1);
+    assert_eq!((s.evidence[0].event_id.as_str(), s.evidence[0].subjects.as_slice()), (e.id.as_str(), &[7][..]));
+    assert!(s.evidence[0].region.is_some() && !s.evidence[0].blur_all);
     let updates = s.phases(EventPhase::Updated);
     assert!(!updates.is_empty() && updates.len() <= 6, "dwell updates are rate-limited: {}", updates.len());
     assert!(updates.iter().all(|(_, u)| u.id == e.id && u.snapshot_jpeg.is_none()));

@@ -1,10 +1,10 @@
 //! `vigie analyze`: the whole pipeline over a clip as fast as possible, tracks written as
 //! MOTChallenge rows or JSON lines.
 
-use crate::settings::AnalysisSettings;
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
+use vigie_node::settings::AnalysisSettings;
 use vigie_pipeline::{ClipOptions, FrameResult};
 use vigie_source::{Mp4FileSource, Mp4Options};
 

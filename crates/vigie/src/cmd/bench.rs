@@ -5,12 +5,12 @@
 
 mod fuzz_config;
 
-use crate::settings::{asset_root, AnalysisSettings};
 use anyhow::anyhow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use vigie_eval::bench::{figures, fuzz, latency};
+use vigie_node::settings::{asset_root, AnalysisSettings};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {

@@ -1,11 +1,11 @@
 //! `vigie eval mot` and `vigie eval events`: accuracy against ground truth. The measuring is
 //! `vigie-eval`'s; this module is the command line and the printing.
 
-use crate::settings::AnalysisSettings;
 use anyhow::anyhow;
 use std::path::PathBuf;
 use vigie_core::ClassMap;
 use vigie_eval::scenario::{score, Scenario};
+use vigie_node::settings::AnalysisSettings;
 use vigie_pipeline::ClipOptions;
 
 #[derive(clap::Subcommand)]

@@ -1,5 +1,5 @@
 //! One module per `vigie` command: its clap arguments and a `run`. The work itself is done by the
-//! library crates; these modules parse, call and print. (`vigie run` is `crate::run`.)
+//! library crates; these modules parse, call and print.
 
 pub mod analyze;
 pub mod audit;
@@ -7,6 +7,7 @@ pub mod bench;
 pub mod eval;
 pub mod init;
 pub mod retention;
+pub mod run;
 pub mod user;
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! `VigieConfig`. It lives with the binary because the config type does; the mutation helpers and
 //! the runner are `vigie_eval::bench::fuzz`'s.
 
-use crate::config::VigieConfig;
-use crate::settings::{asset_root, parse_toml};
 use std::path::Path;
 use vigie_core::rng::Rng;
 use vigie_eval::bench::fuzz::{mutate_bytes, pick, Target};
+use vigie_node::config::VigieConfig;
+use vigie_node::settings::{asset_root, parse_toml};
 
 /// Extra sections so that every config struct is reached, not only the demo's.
 const CONFIG_EXTRA: &str = r#"
@@ -188,8 +188,11 @@ impl Target for ConfigTarget {
         };
         match cfg.validate() {
             Ok(()) => Ok(()),
-            Err(e) if e.key.trim().is_empty() => Err(format!("validation error without a key: {e}")),
-            Err(_) => Ok(()),
+            Err(errs) => match errs.iter().find(|e| e.key.trim().is_empty()) {
+                Some(e) => Err(format!("validation error without a key: {e}")),
+                None if errs.is_empty() => Err("validation failed without saying why".into()),
+                None => Ok(()),
+            },
         }
     }
 }

@@ -5,7 +5,7 @@
 //! restart, since it starts or stops threads and connections.
 
 use crate::config::VigieConfig;
-use crate::run::Slots;
+use crate::scene::{ConfigDiff, Slots};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -132,11 +132,21 @@ impl ConfigAdmin for FileConfigAdmin {
         if let Err(e) = VigieConfig::load(&self.path) {
             return Err(vec![ConfigError::new("config file", format!("saved but does not load: {e:#}"))]);
         }
-        for c in &new.cameras {
-            if let Some((_, slot)) = self.slots.iter().find(|(id, _)| id == &c.id) {
-                slot.lock().set_scene(&c.zones, &c.rules, c.calibration.as_ref(), &new.events);
-            }
-        }
+        // The running cameras as they will be: the edited ones with their new scene.
+        let cameras: Vec<_> = self
+            .slots
+            .iter()
+            .map(|(_, slot)| {
+                let mut c = slot.lock().camera.clone();
+                if let Some(e) = new.cameras.iter().find(|e| e.id == c.id) {
+                    c.zones = e.zones.clone();
+                    c.rules = e.rules.clone();
+                    c.calibration = e.calibration.clone();
+                }
+                c
+            })
+            .collect();
+        ConfigDiff::between(&self.slots, &cameras, &new.events).apply(&self.slots, &cameras, &new.events);
         Ok(self.current())
     }
 }
@@ -144,7 +154,7 @@ impl ConfigAdmin for FileConfigAdmin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::RulesSlot;
+    use crate::scene::RulesSlot;
     use std::sync::Arc;
 
     const FILE: &str = r#"# the city's pilot node
@@ -171,8 +181,7 @@ min_count = 3
         let path = dir.path().join("vigie.toml");
         std::fs::write(&path, FILE).unwrap();
         let cfg = VigieConfig::load(&path).unwrap();
-        let slot =
-            Arc::new(Mutex::new(RulesSlot { camera: cfg.cameras[0].clone(), events: cfg.events.clone(), version: 0 }));
+        let slot = Arc::new(Mutex::new(RulesSlot::new(cfg.cameras[0].clone(), cfg.events.clone())));
         (dir, FileConfigAdmin { path, slots: vec![("plaza".into(), slot)], lock: Mutex::new(()) })
     }
 

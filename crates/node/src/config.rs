@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use vigie_core::ConfigError;
+use vigie_core::{ConfigError, ConfigErrors};
 use vigie_detect::DetectorConfig;
 use vigie_motion::MotionConfig;
 use vigie_rules::{Calibration, EventsConfig, RuleConfig, ZoneConfig};
@@ -148,23 +148,25 @@ impl VigieConfig {
         }
     }
 
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Err(errs) = self.server.validate("server") {
-            return Err(errs.into_iter().next().unwrap_or_else(|| ConfigError::new("server", "invalid")));
+    /// Checks the whole file and reports every mistake, each with its key, not only the first.
+    pub fn validate(&self) -> Result<(), ConfigErrors> {
+        let mut errs = ConfigErrors::new();
+        if let Err(e) = self.server.validate("server") {
+            e.into_iter().for_each(|e| errs.push(e));
         }
-        if let Err(errs) = self.notify.validate("notify") {
-            return Err(errs.into_iter().next().unwrap_or_else(|| ConfigError::new("notify", "invalid")));
+        if let Err(e) = self.notify.validate("notify") {
+            e.into_iter().for_each(|e| errs.push(e));
         }
-        within(self.detector.validate(), "detector")?;
-        within(self.tracker.validate(), "tracker")?;
-        within(self.motion.validate(), "motion")?;
-        self.events.validate()?;
-        self.archive.validate_at("archive")?;
+        errs.check(within(self.detector.validate(), "detector"));
+        errs.check(within(self.tracker.validate(), "tracker"));
+        errs.check(within(self.motion.validate(), "motion"));
+        errs.check(self.events.validate());
+        errs.check(self.archive.validate_at("archive"));
         if self.pipeline.detector_workers == 0 || self.pipeline.detector_workers > 64 {
-            return Err(ConfigError::new("pipeline.detector_workers", "must be between 1 and 64"));
+            errs.push(ConfigError::new("pipeline.detector_workers", "must be between 1 and 64"));
         }
         if !(60..=86_400).contains(&self.audit.checkpoint_interval_s) {
-            return Err(ConfigError::new(
+            errs.push(ConfigError::new(
                 "audit.checkpoint_interval_s",
                 format!(
                     "{} is out of range: between 60 (a minute) and 86400 (a day)",
@@ -173,42 +175,39 @@ impl VigieConfig {
             ));
         }
         if self.pipeline.queue_depth == 0 {
-            return Err(ConfigError::new("pipeline.queue_depth", "must be at least 1"));
+            errs.push(ConfigError::new("pipeline.queue_depth", "must be at least 1"));
         }
         let mut seen = HashSet::new();
         for (i, c) in self.cameras.iter().enumerate() {
             let at = format!("cameras[{i}]");
             if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-                return Err(ConfigError::new(
+                errs.push(ConfigError::new(
                     format!("{at}.id"),
                     "must be letters, digits, '-' or '_' (used in file names and URLs)",
                 ));
+                continue;
             }
             if !seen.insert(&c.id) {
-                return Err(ConfigError::new(format!("cameras.{}.id", c.id), "is used by two cameras"));
+                errs.push(ConfigError::new(format!("cameras.{}.id", c.id), "is used by two cameras"));
+                continue;
             }
             let key = format!("cameras.{}", c.id);
-            if c.url.trim().is_empty() {
-                return Err(ConfigError::new(format!("{key}.url"), "is empty"));
-            }
             let is_rtsp = c.url.starts_with("rtsp://") || c.url.starts_with("rtsps://");
-            if c.url.contains("://") && !is_rtsp && !c.url.starts_with("file://") {
-                return Err(ConfigError::new(format!("{key}.url"), "must be an rtsp:// URL or an MP4 file path"));
+            if c.url.trim().is_empty() {
+                errs.push(ConfigError::new(format!("{key}.url"), "is empty"));
+            } else if c.url.contains("://") && !is_rtsp && !c.url.starts_with("file://") {
+                errs.push(ConfigError::new(format!("{key}.url"), "must be an rtsp:// URL or an MP4 file path"));
             }
             if let Some(var) = &c.password_env {
                 if std::env::var_os(var).is_none() {
-                    return Err(ConfigError::new(
+                    errs.push(ConfigError::new(
                         format!("{key}.password_env"),
                         format!("environment variable {var} is not set"),
                     ));
                 }
             }
-            if let Err(errs) =
-                vigie_rules::validate_camera(&c.id, &c.zones, &c.rules, c.calibration.as_ref(), &self.events)
-            {
-                return Err(errs.into_iter().next().unwrap_or_else(|| ConfigError::new(key, "invalid")));
-            }
+            errs.absorb(vigie_rules::validate_camera(&c.id, &c.zones, &c.rules, c.calibration.as_ref(), &self.events));
         }
-        Ok(())
+        errs.into_result()
     }
 }
