@@ -14,7 +14,9 @@ pub mod geom;
 pub mod purge;
 pub mod rng;
 pub mod stop;
-pub mod unix_ms;
+pub mod time;
+/// The former name of [`time`]; kept so callers migrate one at a time.
+pub use time as unix_ms;
 
 pub use audit::{AuditAction, AuditError, PublishError};
 pub use classes::ClassMap;
@@ -25,6 +27,7 @@ pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
 pub use geom::{BBox, Polygon};
 pub use purge::{PurgeError, TrackPurge};
 pub use stop::{CancelOnDrop, StopToken, Stopped};
+pub use time::{InstantParseError, UnixMs};
 
 use serde::{Deserialize, Serialize};
 

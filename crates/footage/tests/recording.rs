@@ -6,6 +6,7 @@ use common::*;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
+use vigie_core::UnixMs;
 use vigie_decode::H264Decoder;
 use vigie_footage::fmp4::parse_segment;
 use vigie_footage::{ArchiveConfig, Recorder, RecorderState, SegmentState};
@@ -34,7 +35,7 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
 
     let mut next = 0usize;
     for (k, r) in rows.iter().enumerate() {
-        let dur = Duration::from_millis((r.end_ms - r.start_ms) as u64);
+        let dur = Duration::from_millis(r.end_ms.ms_since(r.start_ms) as u64);
         if k + 1 < rows.len() {
             assert!(
                 dur >= Duration::from_secs(60) && dur < Duration::from_secs(60) + gop + Duration::from_millis(50),
@@ -51,7 +52,7 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
         assert_eq!((seg.width, seg.height), (320, 240));
         // Byte for byte what the camera sent, with the right wall-clock times.
         for i in 0..seg.samples.len() {
-            let p = seg.packet(&bytes, i, vigie_archive_from_ms(r.start_ms), 0, String::new()).unwrap();
+            let p = seg.packet(&bytes, i, vigie_archive_from_ms(r.start_ms.0), 0, String::new()).unwrap();
             let orig = &input[next + i];
             assert_eq!(p.data, orig.data, "segment {k} sample {i}");
             assert_eq!(p.keyframe, orig.keyframe);
@@ -64,7 +65,7 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
     // The first segment decodes from start to end.
     let mut dec = H264Decoder::new("highway").unwrap();
     let mut n = 0;
-    for p in archive.read_range("highway", rows[0].start_ms, rows[0].end_ms - 1).unwrap() {
+    for p in archive.read_range("highway", rows[0].start_ms, UnixMs(rows[0].end_ms.0 - 1)).unwrap() {
         if dec.decode(&p.unwrap()).unwrap().is_some() {
             n += 1;
         }
@@ -88,12 +89,12 @@ fn startup_check_fixes_index_and_files_both_ways() {
     // 1. A file deleted behind the archive's back.
     std::fs::remove_file(dir.path().join("segments").join(&rows[1].path)).unwrap();
     // 2. A complete segment that never got its index row (crash between rename and insert).
-    let orphan_key = vigie_footage::segment_key("cam", rows[2].end_ms + 10_000);
+    let orphan_key = vigie_footage::segment_key("cam", UnixMs(rows[2].end_ms.0 + 10_000));
     let good = store.read(&rows[0].path).unwrap();
     std::fs::create_dir_all(dir.path().join("segments").join(&orphan_key).parent().unwrap()).unwrap();
     std::fs::write(dir.path().join("segments").join(&orphan_key), &good).unwrap();
     // 3. Garbage under a segment name.
-    let junk_key = vigie_footage::segment_key("cam", rows[2].end_ms + 90_000);
+    let junk_key = vigie_footage::segment_key("cam", UnixMs(rows[2].end_ms.0 + 90_000));
     std::fs::write(dir.path().join("segments").join(&junk_key), b"not a video").unwrap();
     // 4. A crash mid-segment: the recorder is lost without closing (no Drop runs on a kill).
     let (info, pkts) = packets("highway-cctv.mp4");
@@ -105,7 +106,7 @@ fn startup_check_fixes_index_and_files_both_ways() {
     }
     std::mem::forget(rec);
     // 5. A crash right after creating a segment: nothing but the header.
-    let empty_key = vigie_footage::segment_key("cam", (T0 as i64 + 2000) * 1000);
+    let empty_key = vigie_footage::segment_key("cam", UnixMs((T0 as i64 + 2000) * 1000));
     let mut w = store.create(&empty_key).unwrap();
     std::io::Write::write_all(&mut w, &good[..200]).unwrap();
     std::mem::forget(w);
@@ -124,7 +125,7 @@ fn startup_check_fixes_index_and_files_both_ways() {
     let all = archive.catalog().all().unwrap();
     let missing = all.iter().find(|r| r.path == rows[1].path).unwrap();
     assert_eq!(missing.state, SegmentState::Missing, "kept and marked, not forgotten");
-    let salvaged = all.iter().find(|r| r.start_ms == vigie_archive_ms(crash_start)).unwrap();
+    let salvaged = all.iter().find(|r| r.start_ms.0 == vigie_archive_ms(crash_start)).unwrap();
     // Complete one-second fragments of the 12.5 s written: 11 or 12 s worth.
     assert!(salvaged.frames >= 11 * 25 && salvaged.frames < input.len() as u64, "{}", salvaged.frames);
     let b = store.read(&salvaged.path).unwrap();
@@ -167,7 +168,7 @@ fn a_file_deleted_while_reading_is_reported_not_crashed_on() {
     let (archive, _) = open(dir.path(), ArchiveConfig { segment_s: 20, ..Default::default() }, Default::default());
     let rows = record(&archive, "cam", t(T0), 45.0);
     std::fs::remove_file(dir.path().join("segments").join(&rows[0].path)).unwrap();
-    let mut reader = archive.read_range("cam", rows[0].start_ms, rows[1].end_ms - 1).unwrap();
+    let mut reader = archive.read_range("cam", rows[0].start_ms, UnixMs(rows[1].end_ms.0 - 1)).unwrap();
     let n = reader.by_ref().count();
     assert_eq!(n as u64, rows[1].frames, "the remaining segment is still read");
     assert_eq!(reader.gaps.len(), 1);

@@ -210,7 +210,7 @@ pub struct TrackSummarizer {
 }
 
 fn ms(t: SystemTime) -> i64 {
-    vigie_core::unix_ms::to_ms(t)
+    vigie_core::UnixMs::from(t).0
 }
 
 impl TrackSummarizer {

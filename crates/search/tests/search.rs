@@ -1,7 +1,7 @@
 //! Track index and search on a real `tracks.db`, checked against a brute-force filter.
 
 use std::time::{Duration, SystemTime};
-use vigie_core::unix_ms::rfc3339;
+use vigie_core::UnixMs;
 use vigie_core::{AuditSink, ClassMap};
 use vigie_search::bench::Rng;
 use vigie_search::*;
@@ -105,7 +105,7 @@ fn setup(n: usize) -> (tempfile::TempDir, TrackIndex, Vec<(i64, TrackRecord)>) {
 }
 
 fn brute(all: &[(i64, TrackRecord)], q: &SearchQuery) -> Vec<i64> {
-    let (from, to) = (q.from_ms.unwrap(), q.to_ms.unwrap());
+    let (from, to) = (q.from_ms.unwrap().0, q.to_ms.unwrap().0);
     let dwell_ms = q.min_dwell_s.map(|s| (s * 1000.0).round() as i64);
     let mut v: Vec<(i64, i64)> = all
         .iter()
@@ -141,7 +141,7 @@ fn every_filter_combination_matches_a_brute_force_scan() {
     for round in 0..400 {
         let from = BASE + rng.below(10 * 3_600_000) as i64;
         let to = from + 60_000 + rng.below(6 * 3_600_000) as i64;
-        let mut q = SearchQuery { from_ms: Some(from), to_ms: Some(to), limit: Some(1000), ..Default::default() };
+        let mut q = SearchQuery { from_ms: Some(UnixMs(from)), to_ms: Some(UnixMs(to)), limit: Some(1000), ..Default::default() };
         if rng.f64() < 0.4 {
             q.cameras = vec![["cam-a", "cam-b", "cam-c"][rng.below(3) as usize].to_string()];
             if rng.f64() < 0.3 {
@@ -205,7 +205,12 @@ fn every_filter_combination_matches_a_brute_force_scan() {
 fn hits_carry_what_the_console_shows() {
     let (_dir, ix, all) = setup(100);
     let q =
-        SearchQuery { from_ms: Some(BASE), to_ms: Some(BASE + 86_400_000), limit: Some(1000), ..Default::default() };
+        SearchQuery {
+            from_ms: Some(UnixMs(BASE)),
+            to_ms: Some(UnixMs(BASE + 86_400_000)),
+            limit: Some(1000),
+            ..Default::default()
+        };
     let res = ix.search(&q).unwrap();
     assert_eq!(res.tracks.len(), 100);
     for h in &res.tracks {
@@ -214,7 +219,7 @@ fn hits_carry_what_the_console_shows() {
             (h.camera.as_str(), h.class.as_str(), h.track_id),
             (r.camera.as_str(), r.class.as_str(), r.track_id)
         );
-        assert_eq!((h.start_ms, h.end_ms), (r.start_ms, r.end_ms));
+        assert_eq!((h.start_ms, h.end_ms), (UnixMs(r.start_ms), UnixMs(r.end_ms)));
         assert_eq!(h.direction, r.direction);
         if r.class == "person" {
             assert_eq!(h.color, None, "no colour is ever stored for a person");
@@ -230,7 +235,7 @@ fn hits_carry_what_the_console_shows() {
         assert_eq!(h.has_thumbnail, r.thumbnail_jpeg.is_some());
         assert_eq!(ix.thumbnail(h.id).unwrap(), r.thumbnail_jpeg);
         assert!(h.clip_from_ms < h.start_ms && h.clip_to_ms > h.end_ms);
-        assert_eq!(h.start, rfc3339(h.start_ms));
+        assert_eq!(h.start, h.start_ms.rfc3339());
     }
     let json = serde_json::to_value(&res).unwrap();
     assert!(json["tracks"][0]["start"].as_str().unwrap().ends_with('Z'));
@@ -239,7 +244,7 @@ fn hits_carry_what_the_console_shows() {
 #[test]
 fn bad_searches_name_what_is_wrong() {
     let (_dir, ix, _) = setup(20);
-    let ok = SearchQuery { from_ms: Some(BASE), to_ms: Some(BASE + 3_600_000), ..Default::default() };
+    let ok = SearchQuery { from_ms: Some(UnixMs(BASE)), to_ms: Some(UnixMs(BASE + 3_600_000)), ..Default::default() };
     let err = |q: SearchQuery| ix.search(&q).unwrap_err();
     assert!(
         matches!(err(SearchQuery { from_ms: ok.to_ms, to_ms: ok.from_ms, ..ok.clone() }), SearchError::TimeRange(m) if m.contains("reversed"))
@@ -248,7 +253,7 @@ fn bad_searches_name_what_is_wrong() {
     assert!(
         matches!(err(SearchQuery { from_ms: None, ..ok.clone() }), SearchError::TimeRange(m) if m.contains("unbounded"))
     );
-    let long = SearchQuery { to_ms: Some(BASE + 40 * 86_400_000), ..ok.clone() };
+    let long = SearchQuery { to_ms: Some(UnixMs(BASE + 40 * 86_400_000)), ..ok.clone() };
     assert!(matches!(err(long), SearchError::TimeRange(m) if m.contains("31 days")));
     assert_eq!(
         err(SearchQuery { cameras: vec!["cam-z".into()], ..ok.clone() }),
@@ -287,8 +292,8 @@ fn the_api_parameters_and_text_query_are_understood_and_audited() {
         SearchParams { q: Some(r#"red car in "rue piétonne" after 02:00 yesterday"#.into()), ..Default::default() };
     let res = ix.search_params(&p, "alice", now, &utc, &audit).unwrap();
     let q = SearchQuery {
-        from_ms: Some(BASE + 2 * 3_600_000),
-        to_ms: Some(BASE + 86_400_000),
+        from_ms: Some(UnixMs(BASE + 2 * 3_600_000)),
+        to_ms: Some(UnixMs(BASE + 86_400_000)),
         zones: vec!["rue piétonne".into()],
         classes: vec!["car".into()],
         colors: vec![NamedColor::Red],
@@ -319,8 +324,8 @@ fn the_api_parameters_and_text_query_are_understood_and_audited() {
     };
     let res = ix.search_params(&p, "bob", now, &utc, &audit).unwrap();
     let q = SearchQuery {
-        from_ms: Some(BASE),
-        to_ms: Some(BASE + 6 * 3_600_000),
+        from_ms: Some(UnixMs(BASE)),
+        to_ms: Some(UnixMs(BASE + 6 * 3_600_000)),
         cameras: vec!["cam-a".into(), "cam-b".into()],
         classes: vec!["car".into()],
         colors: vec![NamedColor::Blue, NamedColor::White],
@@ -365,7 +370,7 @@ fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
     let (_dir, ix, all) = setup(200);
     let audit = MemAudit::default();
     let (car_id, car) = all.iter().find(|(_, r)| r.class == "car").unwrap();
-    let hits = ix.similar(*car_id, BASE, BASE + 86_400_000, 5, "alice", &audit).unwrap();
+    let hits = ix.similar(*car_id, UnixMs(BASE), UnixMs(BASE + 86_400_000), 5, "alice", &audit).unwrap();
     assert_eq!(hits.len(), 5);
     assert!(hits.iter().all(|h| h.class == "car" && h.id != *car_id));
     assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance));
@@ -377,7 +382,7 @@ fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
     );
     let (person_id, _) = all.iter().find(|(_, r)| r.class == "person").unwrap();
     assert!(matches!(
-        ix.similar(*person_id, BASE, BASE + 86_400_000, 5, "alice", &audit),
+        ix.similar(*person_id, UnixMs(BASE), UnixMs(BASE + 86_400_000), 5, "alice", &audit),
         Err(SearchError::NotComparable(_))
     ));
     assert_eq!(audit.with_action("search.similar").len(), 1);
@@ -385,8 +390,8 @@ fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
     let (id, r) = all.iter().find(|(_, r)| r.event_ids.is_empty()).unwrap();
     assert!(ix.link_event(&r.camera, r.track_id, "ev-late").unwrap());
     let q = SearchQuery {
-        from_ms: Some(r.start_ms),
-        to_ms: Some(r.end_ms),
+        from_ms: Some(UnixMs(r.start_ms)),
+        to_ms: Some(UnixMs(r.end_ms)),
         event_linked: Some(true),
         ..Default::default()
     };
@@ -399,14 +404,14 @@ fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
 #[test]
 fn retention_deletes_old_tracks_and_keeps_counts_right() {
     let (_dir, ix, all) = setup(200);
-    let cutoff = BASE + 2 * 3_600_000;
+    let cutoff = UnixMs(BASE + 2 * 3_600_000);
     let n = ix.delete_before(cutoff).unwrap();
-    let expect = all.iter().filter(|(_, r)| r.start_ms < cutoff).count() as u64;
+    let expect = all.iter().filter(|(_, r)| UnixMs(r.start_ms) < cutoff).count() as u64;
     assert_eq!(n, expect);
     assert_eq!(ix.len(), 200 - expect);
     let q = SearchQuery {
-        from_ms: Some(BASE - 3_600_000),
-        to_ms: Some(BASE + 86_400_000),
+        from_ms: Some(UnixMs(BASE - 3_600_000)),
+        to_ms: Some(UnixMs(BASE + 86_400_000)),
         limit: Some(1000),
         ..Default::default()
     };

@@ -51,7 +51,7 @@ pub struct TestClips {
 
 impl ClipProvider for TestClips {
     fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError> {
-        let (camera, from_ms, to_ms, blurred) = (req.camera, req.from_ms, req.to_ms, req.blurred);
+        let (camera, from_ms, to_ms, blurred) = (req.camera, req.from_ms.0, req.to_ms.0, req.blurred);
         self.calls.lock().push((camera.into(), from_ms, to_ms, blurred));
         if camera != "cam1" {
             return Err(ClipError::NotAvailable(format!("no footage of {camera}")));

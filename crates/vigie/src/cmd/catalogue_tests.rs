@@ -141,7 +141,7 @@ fn a_checkpoint_with_a_bad_signature_or_key_is_refused() {
     // A well-signed checkpoint from another key (an attacker's) against the auditor's pinned key.
     let other = tempfile::tempdir().unwrap();
     let mallory = NodeKey::load_or_create(other.path()).unwrap();
-    let forged = mallory.sign(2, &entry(&s, 2).hash, T0_MS);
+    let forged = mallory.sign(2, &entry(&s, 2).hash, vigie_core::UnixMs(T0_MS));
     forged.verify_signature(None).unwrap();
     let forged_file = dir.path().join("forged.json");
     std::fs::write(&forged_file, serde_json::to_string(&forged).unwrap()).unwrap();
