@@ -15,8 +15,6 @@ pub mod purge;
 pub mod rng;
 pub mod stop;
 pub mod time;
-/// The former name of [`time`]; kept so callers migrate one at a time.
-pub use time as unix_ms;
 
 pub use audit::{AuditAction, AuditError, PublishError};
 pub use classes::ClassMap;

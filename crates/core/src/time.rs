@@ -160,26 +160,24 @@ mod sql {
             i64::column_result(v).map(UnixMs)
         }
     }
-}
 
-/// Unix milliseconds of `t` (negative before 1970, which only tests produce).
-pub fn to_ms(t: SystemTime) -> i64 {
-    UnixMs::from(t).0
-}
+    #[cfg(test)]
+    mod tests {
+        use super::*;
 
-/// The instant `ms` Unix milliseconds after (or before) the epoch.
-pub fn from_ms(ms: i64) -> SystemTime {
-    UnixMs(ms).into()
-}
-
-/// RFC 3339 text of a Unix-ms instant, for reports and audit entries.
-pub fn rfc3339(ms: i64) -> String {
-    UnixMs(ms).rfc3339()
-}
-
-/// Parses an RFC 3339 instant given for `option` (a flag or field name, quoted in the error).
-pub fn parse_instant(option: &str, s: &str) -> Result<SystemTime, String> {
-    UnixMs::parse_rfc3339(option, s).map(SystemTime::from).map_err(|e| e.to_string())
+        #[test]
+        fn stored_as_a_bare_integer() {
+            let c = rusqlite::Connection::open_in_memory().unwrap();
+            let (kind, back): (String, UnixMs) = c
+                .query_row("SELECT typeof(?1), ?1", [UnixMs(-1_795_996_800_123)], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap();
+            assert_eq!((kind.as_str(), back), ("integer", UnixMs(-1_795_996_800_123)));
+            let n: i64 = c.query_row("SELECT ?1 + 1", [UnixMs(41)], |r| r.get(0)).unwrap();
+            assert_eq!(n, 42);
+            let e = c.query_row("SELECT 'noon'", [], |r| r.get::<_, UnixMs>(0));
+            assert!(e.is_err(), "text is not an instant: {e:?}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -189,12 +187,11 @@ mod tests {
     #[test]
     fn round_trips_on_both_sides_of_the_epoch() {
         for ms in [-1_500, 0, 1_795_996_800_123] {
-            assert_eq!(to_ms(from_ms(ms)), ms);
             assert_eq!(UnixMs::from(SystemTime::from(UnixMs(ms))), UnixMs(ms));
         }
-        assert_eq!(rfc3339(1_795_996_800_000), "2026-11-30T00:00:00Z");
-        assert_eq!(to_ms(parse_instant("--now", " 2026-11-30T00:00:00.5Z ").unwrap()), 1_795_996_800_500);
-        let e = parse_instant("--now", "yesterday").unwrap_err();
+        assert_eq!(UnixMs(1_795_996_800_000).rfc3339(), "2026-11-30T00:00:00Z");
+        assert_eq!(UnixMs::parse_rfc3339("--now", " 2026-11-30T00:00:00.5Z ").unwrap(), UnixMs(1_795_996_800_500));
+        let e = UnixMs::parse_rfc3339("--now", "yesterday").unwrap_err().to_string();
         assert!(e.starts_with("--now: 'yesterday' is not an RFC 3339 time"), "{e}");
     }
 

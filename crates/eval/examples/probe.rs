@@ -136,7 +136,8 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
                 snapshot_jpeg: Some(snapshot.clone()),
             };
             ev.started_at_ms = now_ms().0;
-            hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(UnixMs(ev.started_at_ms)) }).unwrap();
+            hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(UnixMs(ev.started_at_ms)) })
+                .unwrap();
             std::thread::sleep(period);
         }
     });

@@ -55,7 +55,6 @@ impl ArchiveError {
     }
 }
 
-
 /// Store key of the segment of `camera` starting at `start_ms`: `<camera>/<UTC day>/<start_ms>.mp4`.
 /// The camera id is percent-escaped so that any id makes one safe directory name.
 pub fn segment_key(camera: &str, start_ms: UnixMs) -> String {

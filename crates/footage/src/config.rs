@@ -1,9 +1,9 @@
 //! Archive settings (`[archive]` in the configuration file).
 
 use serde::{Deserialize, Deserializer, Serialize};
+use std::time::Duration;
 use vigie_core::config::key;
 use vigie_core::ConfigError;
-use std::time::Duration;
 
 /// Longest footage retention the configuration accepts, in days (the legal maximum for the city).
 pub const MAX_RETENTION_DAYS: u32 = 30;

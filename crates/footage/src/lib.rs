@@ -37,8 +37,8 @@ pub use export::{anonymise_frame, ExportRequest, ExportResult, Gap, PeopleBoxes,
 pub use reconcile::ReconcileReport;
 pub use recorder::{Recorder, TIMESCALE};
 pub use retention::{
-    run_retention, CameraRetention, DeletedFile, RetentionReport, RetentionRequest, RetentionStatus,
-    RetentionTask, RunBy,
+    run_retention, CameraRetention, DeletedFile, RetentionReport, RetentionRequest, RetentionStatus, RetentionTask,
+    RunBy,
 };
 pub use status::{RecorderState, RecorderStatus};
 pub use store::{LocalDiskStore, SegmentStore, SegmentWriter, StoredObject, PARTIAL_SUFFIX};

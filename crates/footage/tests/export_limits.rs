@@ -13,7 +13,7 @@ use vigie_footage::*;
 const DAY: u64 = 86_400;
 
 fn ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    UnixMs::from(t).0
 }
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {
@@ -121,7 +121,11 @@ fn a_viewing_leaves_no_file_and_a_kept_copy_goes_with_its_footage() {
 
     // A viewing: the MP4 comes from memory, nothing is written under exports/.
     let (res, mp4) = archive
-        .export_to_memory(&request(rows[0].start_ms.0 + 1000, rows[0].start_ms.0 + 6000, false), None, &StopToken::never())
+        .export_to_memory(
+            &request(rows[0].start_ms.0 + 1000, rows[0].start_ms.0 + 6000, false),
+            None,
+            &StopToken::never(),
+        )
         .unwrap();
     assert_eq!(res.path, None);
     assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&mp4)), res.sha256);
@@ -153,5 +157,5 @@ fn a_viewing_leaves_no_file_and_a_kept_copy_goes_with_its_footage() {
 }
 
 fn from_ms_(ms: i64) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + Duration::from_millis(ms as u64)
+    UnixMs(ms).into()
 }

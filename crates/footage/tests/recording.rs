@@ -52,7 +52,7 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
         assert_eq!((seg.width, seg.height), (320, 240));
         // Byte for byte what the camera sent, with the right wall-clock times.
         for i in 0..seg.samples.len() {
-            let p = seg.packet(&bytes, i, vigie_archive_from_ms(r.start_ms.0), 0, String::new()).unwrap();
+            let p = seg.packet(&bytes, i, r.start_ms.into(), 0, String::new()).unwrap();
             let orig = &input[next + i];
             assert_eq!(p.data, orig.data, "segment {k} sample {i}");
             assert_eq!(p.keyframe, orig.keyframe);
@@ -71,10 +71,6 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
         }
     }
     assert_eq!(n as u64, rows[0].frames);
-}
-
-fn vigie_archive_from_ms(ms: i64) -> std::time::SystemTime {
-    t(0) + Duration::from_millis(ms as u64)
 }
 
 #[test]
@@ -125,7 +121,7 @@ fn startup_check_fixes_index_and_files_both_ways() {
     let all = archive.catalog().all().unwrap();
     let missing = all.iter().find(|r| r.path == rows[1].path).unwrap();
     assert_eq!(missing.state, SegmentState::Missing, "kept and marked, not forgotten");
-    let salvaged = all.iter().find(|r| r.start_ms.0 == vigie_archive_ms(crash_start)).unwrap();
+    let salvaged = all.iter().find(|r| r.start_ms == UnixMs::from(crash_start)).unwrap();
     // Complete one-second fragments of the 12.5 s written: 11 or 12 s worth.
     assert!(salvaged.frames >= 11 * 25 && salvaged.frames < input.len() as u64, "{}", salvaged.frames);
     let b = store.read(&salvaged.path).unwrap();
@@ -156,10 +152,6 @@ fn startup_check_fixes_index_and_files_both_ways() {
     let rep = archive.reconcile(false).unwrap();
     assert_eq!(rep.restored, vec![rows[1].path.clone()]);
     assert!(archive.reconcile(false).unwrap().is_clean());
-}
-
-fn vigie_archive_ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 #[test]

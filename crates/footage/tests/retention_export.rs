@@ -14,7 +14,7 @@ use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 const DAY: u64 = 86_400;
 
 fn ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    UnixMs::from(t).0
 }
 
 #[test]
@@ -102,8 +102,8 @@ fn sample_track(id: u64, start_ms: i64) -> TrackRecord {
         camera: "a".into(),
         track_id: id,
         class: "car".into(),
-        start_ms,
-        end_ms: start_ms + 5000,
+        start_ms: UnixMs(start_ms),
+        end_ms: UnixMs(start_ms + 5000),
         zones: vec![],
         direction: Some(Direction::E),
         displacement_px: 100.0,
@@ -232,7 +232,15 @@ fn bad_export_requests_are_refused_with_the_reason() {
     );
     let far = ms(t(T0 + 86_400));
     let e = archive
-        .export(&ExportRequest { from_ms: UnixMs(far), to_ms: UnixMs(far + 1000), unmask_reason: reason.clone(), ..base.clone() }, None)
+        .export(
+            &ExportRequest {
+                from_ms: UnixMs(far),
+                to_ms: UnixMs(far + 1000),
+                unmask_reason: reason.clone(),
+                ..base.clone()
+            },
+            None,
+        )
         .unwrap_err();
     assert!(matches!(e, ArchiveError::NotFound(_)), "{e}");
     let e = err(ExportRequest { to_ms: UnixMs(base.from_ms.0 + 5 * 3_600_000), unmask_reason: reason, ..base });

@@ -308,7 +308,7 @@ impl TrackIndex {
                     .map_err(&e)?;
                 cnt.execute(params![KIND_CAMERA, cam]).map_err(&e)?;
                 cnt.execute(params![KIND_CLASS_COLOR, cc_key(class, color)]).map_err(&e)?;
-                max_len = max_len.max(r.end_ms - r.start_ms);
+                max_len = max_len.max(r.end_ms.ms_since(r.start_ms));
                 ids.push(id);
             }
             tx.execute(

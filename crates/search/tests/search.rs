@@ -1,6 +1,6 @@
 //! Track index and search on a real `tracks.db`, checked against a brute-force filter.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use vigie_core::UnixMs;
 use vigie_core::{AuditSink, ClassMap};
 use vigie_search::bench::Rng;
@@ -65,7 +65,11 @@ fn setup(n: usize) -> (tempfile::TempDir, TrackIndex, Vec<(i64, TrackRecord)>) {
         let mut zones = Vec::new();
         for z in zones_of(cam) {
             if rng.f64() < 0.5 {
-                zones.push(ZoneVisit { zone: z, enter_ms: start, dwell_s: (rng.below(dur as u64) as f64) / 1000.0 });
+                zones.push(ZoneVisit {
+                    zone: z,
+                    enter_ms: UnixMs(start),
+                    dwell_s: (rng.below(dur as u64) as f64) / 1000.0,
+                });
             }
         }
         let person = class == "person";
@@ -73,8 +77,8 @@ fn setup(n: usize) -> (tempfile::TempDir, TrackIndex, Vec<(i64, TrackRecord)>) {
             camera: cam.into(),
             track_id: i as u64 + 1,
             class: class.into(),
-            start_ms: start,
-            end_ms: start + dur,
+            start_ms: UnixMs(start),
+            end_ms: UnixMs(start + dur),
             zones,
             direction: (rng.f64() < 0.9).then(|| Direction::ALL[rng.below(8) as usize]),
             displacement_px: 50.0,
@@ -105,9 +109,9 @@ fn setup(n: usize) -> (tempfile::TempDir, TrackIndex, Vec<(i64, TrackRecord)>) {
 }
 
 fn brute(all: &[(i64, TrackRecord)], q: &SearchQuery) -> Vec<i64> {
-    let (from, to) = (q.from_ms.unwrap().0, q.to_ms.unwrap().0);
+    let (from, to) = (q.from_ms.unwrap(), q.to_ms.unwrap());
     let dwell_ms = q.min_dwell_s.map(|s| (s * 1000.0).round() as i64);
-    let mut v: Vec<(i64, i64)> = all
+    let mut v: Vec<(UnixMs, i64)> = all
         .iter()
         .filter(|(_, r)| {
             let color = if r.class == "person" { None } else { r.color };
@@ -119,7 +123,7 @@ fn brute(all: &[(i64, TrackRecord)], q: &SearchQuery) -> Vec<i64> {
                 && q.direction.is_none_or(|d| r.direction == Some(d))
                 && q.event_linked.is_none_or(|e| e != r.event_ids.is_empty())
                 && if q.zones.is_empty() {
-                    dwell_ms.is_none_or(|d| r.end_ms - r.start_ms >= d)
+                    dwell_ms.is_none_or(|d| r.end_ms.ms_since(r.start_ms) >= d)
                 } else {
                     r.zones.iter().any(|z| {
                         q.zones.contains(&z.zone) && dwell_ms.is_none_or(|d| (z.dwell_s * 1000.0).round() as i64 >= d)
@@ -141,7 +145,12 @@ fn every_filter_combination_matches_a_brute_force_scan() {
     for round in 0..400 {
         let from = BASE + rng.below(10 * 3_600_000) as i64;
         let to = from + 60_000 + rng.below(6 * 3_600_000) as i64;
-        let mut q = SearchQuery { from_ms: Some(UnixMs(from)), to_ms: Some(UnixMs(to)), limit: Some(1000), ..Default::default() };
+        let mut q = SearchQuery {
+            from_ms: Some(UnixMs(from)),
+            to_ms: Some(UnixMs(to)),
+            limit: Some(1000),
+            ..Default::default()
+        };
         if rng.f64() < 0.4 {
             q.cameras = vec![["cam-a", "cam-b", "cam-c"][rng.below(3) as usize].to_string()];
             if rng.f64() < 0.3 {
@@ -204,13 +213,12 @@ fn every_filter_combination_matches_a_brute_force_scan() {
 #[test]
 fn hits_carry_what_the_console_shows() {
     let (_dir, ix, all) = setup(100);
-    let q =
-        SearchQuery {
-            from_ms: Some(UnixMs(BASE)),
-            to_ms: Some(UnixMs(BASE + 86_400_000)),
-            limit: Some(1000),
-            ..Default::default()
-        };
+    let q = SearchQuery {
+        from_ms: Some(UnixMs(BASE)),
+        to_ms: Some(UnixMs(BASE + 86_400_000)),
+        limit: Some(1000),
+        ..Default::default()
+    };
     let res = ix.search(&q).unwrap();
     assert_eq!(res.tracks.len(), 100);
     for h in &res.tracks {
@@ -219,7 +227,7 @@ fn hits_carry_what_the_console_shows() {
             (h.camera.as_str(), h.class.as_str(), h.track_id),
             (r.camera.as_str(), r.class.as_str(), r.track_id)
         );
-        assert_eq!((h.start_ms, h.end_ms), (UnixMs(r.start_ms), UnixMs(r.end_ms)));
+        assert_eq!((h.start_ms, h.end_ms), (r.start_ms, r.end_ms));
         assert_eq!(h.direction, r.direction);
         if r.class == "person" {
             assert_eq!(h.color, None, "no colour is ever stored for a person");
@@ -279,7 +287,7 @@ fn bad_searches_name_what_is_wrong() {
 }
 
 fn at(ms: i64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_millis(ms as u64)
+    UnixMs(ms).into()
 }
 
 #[test]
@@ -390,8 +398,8 @@ fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
     let (id, r) = all.iter().find(|(_, r)| r.event_ids.is_empty()).unwrap();
     assert!(ix.link_event(&r.camera, r.track_id, "ev-late").unwrap());
     let q = SearchQuery {
-        from_ms: Some(UnixMs(r.start_ms)),
-        to_ms: Some(UnixMs(r.end_ms)),
+        from_ms: Some(r.start_ms),
+        to_ms: Some(r.end_ms),
         event_linked: Some(true),
         ..Default::default()
     };
@@ -406,7 +414,7 @@ fn retention_deletes_old_tracks_and_keeps_counts_right() {
     let (_dir, ix, all) = setup(200);
     let cutoff = UnixMs(BASE + 2 * 3_600_000);
     let n = ix.delete_before(cutoff).unwrap();
-    let expect = all.iter().filter(|(_, r)| UnixMs(r.start_ms) < cutoff).count() as u64;
+    let expect = all.iter().filter(|(_, r)| r.start_ms < cutoff).count() as u64;
     assert_eq!(n, expect);
     assert_eq!(ix.len(), 200 - expect);
     let q = SearchQuery {

@@ -189,7 +189,9 @@ fn publish(hub: &AlertHub, n: u64, cams: usize, phase: EventPhase) {
         snapshot_jpeg: (phase == EventPhase::Opened).then(|| Arc::new(render(cam, now, false, true))),
     };
     let clear = (phase == EventPhase::Opened).then(|| render(cam, now, true, true));
-    if let Err(e) = hub.publish_with(&ev, PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(UnixMs(now)) }) {
+    if let Err(e) =
+        hub.publish_with(&ev, PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(UnixMs(now)) })
+    {
         eprintln!("publish failed: {e}");
     }
 }

@@ -17,8 +17,8 @@ use serde::Serialize;
 use sha2::Sha256;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use vigie_core::UnixMs;
 use tokio::sync::mpsc;
+use vigie_core::UnixMs;
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct ChannelStatus {

@@ -3,8 +3,8 @@
 //! each other.
 
 use serde::Serialize;
-use vigie_core::{BBox, Event, EventPhase, PeakMeasure};
 use vigie_core::UnixMs;
+use vigie_core::{BBox, Event, EventPhase, PeakMeasure};
 use vigie_store::{Alert, AlertState};
 
 /// An alert as the API and the live feed show it.

@@ -125,7 +125,7 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 
 fn hub_with(notify: &NotifyConfig) -> (tempfile::TempDir, Arc<AlertHub>, Notifier) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(std::time::UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Arc::new(Store::open(dir.path(), Arc::new(clock)).unwrap());
     let notifier = Notifier::start(notify, &tokio::runtime::Handle::current()).unwrap();
     let hub = AlertHub::new(store, Some(notifier.clone()));

@@ -353,7 +353,11 @@ impl Store {
         let expires = now.saturating_add(ttl);
         let conn = self.conn.lock();
         // Expired sessions are pruned on the way; nothing reads them after expiry.
-        conn.execute("DELETE FROM sessions WHERE expires_at_ms < ?1", [now.saturating_sub(Duration::from_secs(86_400))]).db()?;
+        conn.execute(
+            "DELETE FROM sessions WHERE expires_at_ms < ?1",
+            [now.saturating_sub(Duration::from_secs(86_400))],
+        )
+        .db()?;
         conn.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![token_hash(&token), user.id, csrf, now, expires],

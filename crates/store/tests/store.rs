@@ -1,7 +1,7 @@
 //! The catalogue against a real SQLite file in a temporary directory.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 use vigie_core::{AuditAction, AuditSink, Event, EventPhase, EventType, PeakMeasure, SimClock, UnixMs};
 use vigie_store::*;
 
@@ -9,7 +9,7 @@ const T0_MS: i64 = 1_750_000_000_000;
 
 fn setup() -> (tempfile::TempDir, SimClock, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Store::open(dir.path(), Arc::new(clock.clone())).unwrap();
     (dir, clock, store)
 }

@@ -5,15 +5,14 @@ use super::audit::{self, AuditArgs, AuditCommand};
 use super::init::{self, InitArgs};
 use super::user::{self, UserArgs, UserCommand};
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
-use vigie_core::SimClock;
+use vigie_core::{SimClock, UnixMs};
 use vigie_store::*;
 
 const T0_MS: i64 = 1_750_000_000_000;
 
 fn setup() -> (tempfile::TempDir, SimClock, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Store::open(dir.path(), Arc::new(clock.clone())).unwrap();
     (dir, clock, store)
 }
