@@ -56,8 +56,7 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
             let orig = &input[next + i];
             assert_eq!(p.data, orig.data, "segment {k} sample {i}");
             assert_eq!(p.keyframe, orig.keyframe);
-            let drift = (p.received_at.duration_since(t(0)).unwrap().as_millis() as i64)
-                - (orig.received_at.duration_since(t(0)).unwrap().as_millis() as i64);
+            let drift = UnixMs::from(p.received_at).ms_since(UnixMs::from(orig.received_at));
             assert!(drift.abs() <= 2, "sample {i} of segment {k} off by {drift} ms");
         }
         next += seg.samples.len();
