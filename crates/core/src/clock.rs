@@ -8,6 +8,10 @@ use std::time::{Duration, SystemTime};
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Wall-clock time (UTC).
     fn now(&self) -> SystemTime;
+    /// Wall-clock time as Unix milliseconds, the form stores and APIs keep.
+    fn now_ms(&self) -> crate::UnixMs {
+        crate::UnixMs::from(self.now())
+    }
     /// Monotonic time since an arbitrary origin fixed for this clock.
     fn monotonic(&self) -> Duration;
     /// Blocks the calling thread for `d` of this clock's time.

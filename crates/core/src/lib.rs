@@ -15,7 +15,7 @@ pub mod purge;
 pub mod rng;
 pub mod shutdown;
 pub mod stop;
-pub mod unix_ms;
+pub mod time;
 
 pub use audit::{AuditAction, AuditError, PublishError};
 pub use classes::ClassMap;
@@ -26,6 +26,7 @@ pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
 pub use geom::{BBox, Polygon};
 pub use purge::{PurgeError, TrackPurge};
 pub use stop::{CancelOnDrop, StopToken, Stopped};
+pub use time::{InstantParseError, UnixMs};
 
 use serde::{Deserialize, Serialize};
 

@@ -11,7 +11,7 @@ pub type PurgeError = Box<dyn std::error::Error + Send + Sync>;
 pub trait TrackPurge: Send + Sync {
     /// Drops the thumbnails of tracks that started before `cutoff_ms` (Unix ms), keeping the
     /// tracks; returns how many were dropped. Thumbnails follow the snapshot limit.
-    fn purge_thumbnails_before(&self, cutoff_ms: i64) -> Result<u64, PurgeError>;
+    fn purge_thumbnails_before(&self, cutoff_ms: crate::UnixMs) -> Result<u64, PurgeError>;
     /// Deletes the tracks that started before `cutoff_ms`; returns how many.
-    fn purge_tracks_before(&self, cutoff_ms: i64) -> Result<u64, PurgeError>;
+    fn purge_tracks_before(&self, cutoff_ms: crate::UnixMs) -> Result<u64, PurgeError>;
 }

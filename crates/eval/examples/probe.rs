@@ -9,7 +9,8 @@
 //!       reports publish→console and API latency on this machine.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+use vigie_core::UnixMs;
 use vigie_core::{EventType, SystemClock};
 use vigie_eval::probe::{api_load, summarize, watch_alerts, ApiClient};
 use vigie_server::*;
@@ -55,8 +56,8 @@ fn parse_args() -> anyhow::Result<Cmd> {
     Ok(cmd)
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+fn now_ms() -> UnixMs {
+    UnixMs::from(SystemTime::now())
 }
 
 fn password() -> anyhow::Result<String> {
@@ -125,7 +126,7 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
                 rule: "rule".into(),
                 rule_version: 1,
                 legal_basis: "bench".into(),
-                started_at_ms: now_ms(),
+                started_at_ms: now_ms().0,
                 ended_at_ms: None,
                 frame_seq: i as u64,
                 track_ids: vec![i as u64],
@@ -134,8 +135,9 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
                 model_sha256: "bench".into(),
                 snapshot_jpeg: Some(snapshot.clone()),
             };
-            ev.started_at_ms = now_ms();
-            hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(ev.started_at_ms) }).unwrap();
+            ev.started_at_ms = now_ms().0;
+            hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(UnixMs(ev.started_at_ms)) })
+                .unwrap();
             std::thread::sleep(period);
         }
     });

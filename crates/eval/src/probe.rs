@@ -3,7 +3,8 @@
 
 use http_body_util::BodyExt;
 use serde::Serialize;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
+use vigie_core::UnixMs;
 use vigie_server::http_client::{HttpConn, HttpResponse};
 
 /// A logged-in API session.
@@ -14,8 +15,8 @@ pub struct ApiClient {
     pub csrf_token: String,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+fn now_ms() -> UnixMs {
+    UnixMs::from(SystemTime::now())
 }
 
 impl ApiClient {
@@ -65,16 +66,16 @@ pub struct StreamSample {
     pub alert_id: String,
     pub camera: String,
     /// Capture time of the frame in which the rule fired, when the pipeline gave it.
-    pub fired_at_ms: Option<i64>,
-    pub published_at_ms: Option<i64>,
-    pub received_at_ms: i64,
+    pub fired_at_ms: Option<UnixMs>,
+    pub published_at_ms: Option<UnixMs>,
+    pub received_at_ms: UnixMs,
     pub alert: serde_json::Value,
 }
 
 impl StreamSample {
     /// Frame-to-console latency, ms (needs `fired_at_ms`).
     pub fn latency_ms(&self) -> Option<i64> {
-        self.fired_at_ms.map(|f| self.received_at_ms - f)
+        self.fired_at_ms.map(|f| self.received_at_ms.ms_since(f))
     }
 }
 
@@ -140,8 +141,8 @@ pub async fn watch_alerts(
                     out.push(StreamSample {
                         alert_id: alert["id"].as_str().unwrap_or_default().to_string(),
                         camera: alert["camera"].as_str().unwrap_or_default().to_string(),
-                        fired_at_ms: alert["fired_at_ms"].as_i64(),
-                        published_at_ms: alert["published_at_ms"].as_i64(),
+                        fired_at_ms: alert["fired_at_ms"].as_i64().map(UnixMs),
+                        published_at_ms: alert["published_at_ms"].as_i64().map(UnixMs),
                         received_at_ms,
                         alert,
                     });

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use vigie_core::{AuditAction, AuditSink, Clock, ConfigError, TrackPurge};
+use std::time::Duration;
+use vigie_core::{AuditAction, AuditSink, Clock, ConfigError, TrackPurge, UnixMs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -54,26 +55,24 @@ impl ArchiveError {
     }
 }
 
-pub use vigie_core::unix_ms::rfc3339;
-pub(crate) use vigie_core::unix_ms::{from_ms, to_ms};
-
 /// Store key of the segment of `camera` starting at `start_ms`: `<camera>/<UTC day>/<start_ms>.mp4`.
 /// The camera id is percent-escaped so that any id makes one safe directory name.
-pub fn segment_key(camera: &str, start_ms: i64) -> String {
-    let day = jiff::Timestamp::from_millisecond(start_ms)
+pub fn segment_key(camera: &str, start_ms: UnixMs) -> String {
+    let day = start_ms
+        .to_timestamp()
         .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
-        .unwrap_or_else(|_| "invalid-date".into());
+        .unwrap_or_else(|| "invalid-date".into());
     format!("{}/{day}/{start_ms}.mp4", escape_camera(camera))
 }
 
 /// Camera and start time encoded in a segment key, if it is one.
-pub fn parse_segment_key(key: &str) -> Option<(String, i64)> {
+pub fn parse_segment_key(key: &str) -> Option<(String, UnixMs)> {
     let mut parts = key.split('/');
     let (cam, _day, file) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
-    let start = file.strip_suffix(".mp4")?.parse().ok()?;
+    let start = UnixMs(file.strip_suffix(".mp4")?.parse().ok()?);
     Some((unescape_camera(cam)?, start))
 }
 
@@ -129,8 +128,8 @@ impl DeletedSegment {
     pub(crate) fn from_row(r: &SegmentRow, file_was_missing: bool) -> Self {
         Self {
             camera: r.camera.clone(),
-            start: rfc3339(r.start_ms),
-            end: rfc3339(r.end_ms),
+            start: r.start_ms.rfc3339(),
+            end: r.end_ms.rfc3339(),
             sha256: r.sha256.clone(),
             path: r.path.clone(),
             bytes: r.bytes,
@@ -315,7 +314,7 @@ impl Archive {
     }
 
     /// Indexed segments of `camera` overlapping `[from_ms, to_ms]`, oldest first.
-    pub fn segments(&self, camera: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SegmentRow>, ArchiveError> {
+    pub fn segments(&self, camera: &str, from_ms: UnixMs, to_ms: UnixMs) -> Result<Vec<SegmentRow>, ArchiveError> {
         Ok(self.catalog.range(camera, from_ms, to_ms)?)
     }
 
@@ -355,7 +354,7 @@ impl Archive {
                 ));
             }
         }
-        let day_ago = crate::archive::to_ms(self.clock.now()) - 86_400_000;
+        let day_ago = self.clock.now_ms().saturating_sub(Duration::from_secs(86_400));
         for reason in [EVICT_LIMIT, EVICT_RESERVE] {
             let evictions: Vec<_> =
                 recent_deletions.iter().filter(|d| d.reason == reason && d.at_ms >= day_ago).collect();
@@ -495,9 +494,9 @@ impl Archive {
         let reason = if limit_hit { EVICT_LIMIT } else { EVICT_RESERVE };
         victims.sort_by_key(|r| r.start_ms);
         let (deleted, errors) = self.delete_segments(&victims);
-        let now = to_ms(self.clock.now());
+        let now = self.clock.now_ms();
         let bytes = deleted.iter().map(|d| d.bytes).sum();
-        let report = EvictionReport { at: rfc3339(now), reason: reason.into(), segments: deleted, bytes, errors };
+        let report = EvictionReport { at: now.rfc3339(), reason: reason.into(), segments: deleted, bytes, errors };
         tracing::warn!(
             segments = report.segments.len(),
             bytes,
@@ -561,12 +560,12 @@ mod tests {
     #[test]
     fn segment_keys_round_trip_any_camera_id() {
         for cam in ["cam-1", "Rue Piétonne/Nord", ".hidden", "a%b", ""] {
-            let k = segment_key(cam, 1_764_338_400_123);
+            let k = segment_key(cam, UnixMs(1_764_338_400_123));
             assert_eq!(k.split('/').count(), 3, "{k}");
             assert!(!k.starts_with('.'), "{k}");
-            assert_eq!(parse_segment_key(&k), Some((cam.to_string(), 1_764_338_400_123)), "{k}");
+            assert_eq!(parse_segment_key(&k), Some((cam.to_string(), UnixMs(1_764_338_400_123))), "{k}");
         }
-        assert_eq!(segment_key("c", 1_764_338_400_123), "c/2025-11-28/1764338400123.mp4");
+        assert_eq!(segment_key("c", UnixMs(1_764_338_400_123)), "c/2025-11-28/1764338400123.mp4");
         assert_eq!(parse_segment_key("c/d/notanumber.mp4"), None);
     }
 }

@@ -6,6 +6,7 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
+use vigie_core::UnixMs;
 
 pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the first release indexed segments only.
@@ -69,10 +70,10 @@ impl SegmentState {
 pub struct SegmentRow {
     pub id: i64,
     pub camera: String,
-    /// Wall-clock time of the first frame, Unix ms.
-    pub start_ms: i64,
-    /// Wall-clock time at which the last frame ends, Unix ms.
-    pub end_ms: i64,
+    /// Wall-clock time of the first frame.
+    pub start_ms: UnixMs,
+    /// Wall-clock time at which the last frame ends.
+    pub end_ms: UnixMs,
     pub frames: u64,
     pub bytes: u64,
     pub sha256: String,
@@ -87,8 +88,8 @@ pub struct SegmentRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSegment {
     pub camera: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
+    pub start_ms: UnixMs,
+    pub end_ms: UnixMs,
     pub frames: u64,
     pub bytes: u64,
     pub sha256: String,
@@ -103,22 +104,22 @@ pub struct CameraUsage {
     pub camera: String,
     pub segments: u64,
     pub bytes: u64,
-    pub oldest_start_ms: i64,
-    pub newest_end_ms: i64,
+    pub oldest_start_ms: UnixMs,
+    pub newest_end_ms: UnixMs,
     pub missing_segments: u64,
 }
 
 /// A row of the deletion log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeletionRow {
-    pub at_ms: i64,
+    pub at_ms: UnixMs,
     /// `"retention"` or `"storage limit"`.
     pub reason: String,
     pub camera: Option<String>,
     pub segments: u64,
     pub bytes: u64,
-    pub oldest_start_ms: Option<i64>,
-    pub newest_end_ms: Option<i64>,
+    pub oldest_start_ms: Option<UnixMs>,
+    pub newest_end_ms: Option<UnixMs>,
 }
 
 /// Where the footage catalogue lives: which segment holds which camera's minutes, what was
@@ -127,10 +128,10 @@ pub struct DeletionRow {
 pub trait FootageCatalog: Send + Sync {
     fn insert(&self, s: &NewSegment) -> Result<i64, DbError>;
     /// Segments of `camera` overlapping `[from_ms, to_ms]`, oldest first.
-    fn range(&self, camera: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SegmentRow>, DbError>;
+    fn range(&self, camera: &str, from_ms: UnixMs, to_ms: UnixMs) -> Result<Vec<SegmentRow>, DbError>;
     fn all(&self) -> Result<Vec<SegmentRow>, DbError>;
     /// Segments that started before `cutoff_ms`, oldest first.
-    fn started_before(&self, cutoff_ms: i64) -> Result<Vec<SegmentRow>, DbError>;
+    fn started_before(&self, cutoff_ms: UnixMs) -> Result<Vec<SegmentRow>, DbError>;
     /// Oldest segments first, optionally for one camera.
     fn oldest(&self, camera: Option<&str>, limit: usize) -> Result<Vec<SegmentRow>, DbError>;
     fn by_path(&self, path: &str) -> Result<Option<SegmentRow>, DbError>;
@@ -210,7 +211,7 @@ impl FootageCatalog for SqliteCatalog {
         Ok(c.last_insert_rowid())
     }
 
-    fn range(&self, camera: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SegmentRow>, DbError> {
+    fn range(&self, camera: &str, from_ms: UnixMs, to_ms: UnixMs) -> Result<Vec<SegmentRow>, DbError> {
         let c = self.conn.lock();
         let mut st = c
             .prepare_cached(&format!(
@@ -228,7 +229,7 @@ impl FootageCatalog for SqliteCatalog {
         rows.collect::<Result<_, _>>().map_err(self.e())
     }
 
-    fn started_before(&self, cutoff_ms: i64) -> Result<Vec<SegmentRow>, DbError> {
+    fn started_before(&self, cutoff_ms: UnixMs) -> Result<Vec<SegmentRow>, DbError> {
         let c = self.conn.lock();
         let mut st = c
             .prepare(&format!("SELECT {COLS} FROM segments WHERE start_ms < ?1 ORDER BY start_ms"))
@@ -383,10 +384,10 @@ mod tests {
         let rows = cat.all().unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].state, SegmentState::Ok, "existing rows get the default state");
-        assert_eq!((rows[0].start_ms, rows[0].bytes), (1000, 12345));
+        assert_eq!((rows[0].start_ms, rows[0].bytes), (UnixMs(1000), 12345));
         cat.set_meta("retention_days", "7").unwrap();
         cat.record_deletion(&DeletionRow {
-            at_ms: 5,
+            at_ms: UnixMs(5),
             reason: "retention".into(),
             camera: None,
             segments: 1,
@@ -426,7 +427,7 @@ mod tests {
         let mut st = old.prepare(&format!("SELECT {COLS} FROM segments ORDER BY id")).unwrap();
         let rows = st.query_map([], row).unwrap().collect::<rusqlite::Result<Vec<_>>>().unwrap();
         let summary: Vec<_> =
-            rows.iter().map(|r| (r.camera.as_str(), r.start_ms, r.bytes, r.state, r.width, r.height)).collect();
+            rows.iter().map(|r| (r.camera.as_str(), r.start_ms.0, r.bytes, r.state, r.width, r.height)).collect();
         assert_eq!(
             summary,
             [

@@ -1,6 +1,7 @@
 //! Archive settings (`[archive]` in the configuration file).
 
 use serde::{Deserialize, Deserializer, Serialize};
+use std::time::Duration;
 use vigie_core::config::key;
 use vigie_core::ConfigError;
 
@@ -126,16 +127,16 @@ impl ArchiveConfig {
         self.reserve_mb << 20
     }
 
-    pub fn retention_ms(&self) -> i64 {
-        self.retention_days as i64 * 86_400_000
+    pub fn retention(&self) -> Duration {
+        days(self.retention_days)
     }
 
-    pub fn snapshot_retention_ms(&self) -> i64 {
-        self.snapshot_retention_days as i64 * 86_400_000
+    pub fn snapshot_retention(&self) -> Duration {
+        days(self.snapshot_retention_days)
     }
 
-    pub fn track_retention_ms(&self) -> i64 {
-        self.track_retention_days as i64 * 86_400_000
+    pub fn track_retention(&self) -> Duration {
+        days(self.track_retention_days)
     }
 }
 
@@ -172,6 +173,10 @@ fn de_opt_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error
         Some(Size::N(n)) => Ok(Some(n)),
         Some(Size::S(s)) => parse_bytes(&s).map(Some).map_err(serde::de::Error::custom),
     }
+}
+
+fn days(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n) * 86_400)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! served from that memory and leaves no file; only a copy kept on purpose ([`Archive::export`])
 //! is written under `exports/`, and it expires with the footage it holds.
 
-use crate::archive::{rfc3339, Archive, ArchiveError};
+use crate::archive::{Archive, ArchiveError};
 use crate::catalog::{SegmentRow, SegmentState};
 use crate::fmp4::{parse_segment, ParsedSegment};
 use openh264::encoder::{
@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
-use vigie_core::{BBox, Frame, Packet, StopToken};
+use vigie_core::{BBox, Frame, Packet, StopToken, UnixMs};
 use vigie_decode::H264Decoder;
 use vigie_imaging::crop_frame;
 
@@ -40,13 +40,13 @@ pub struct Gap {
 /// Reads the packets of one camera over a time range, segment by segment.
 pub struct RangeReader<'a> {
     archive: &'a Archive,
-    from_ms: i64,
-    to_ms: i64,
+    from_ms: UnixMs,
+    to_ms: UnixMs,
     segments: VecDeque<SegmentRow>,
     current: Option<(SegmentRow, Vec<u8>, ParsedSegment, usize)>,
     started: bool,
     seq: u64,
-    prev_end_ms: Option<i64>,
+    prev_end_ms: Option<UnixMs>,
     /// Holes met so far (missing files, unreadable segments, recording gaps).
     pub gaps: Vec<Gap>,
 }
@@ -54,7 +54,7 @@ pub struct RangeReader<'a> {
 impl Archive {
     /// Packets of `camera` from the key frame at or before `from_ms` up to `to_ms`, in order.
     /// Segments whose file has disappeared are marked missing and reported in `gaps`.
-    pub fn read_range(&self, camera: &str, from_ms: i64, to_ms: i64) -> Result<RangeReader<'_>, ArchiveError> {
+    pub fn read_range(&self, camera: &str, from_ms: UnixMs, to_ms: UnixMs) -> Result<RangeReader<'_>, ArchiveError> {
         let mut segs = self.catalog().range(camera, from_ms, to_ms)?;
         // Every segment starts with a key frame: a later one starting by `from` gives a later
         // (closer) key frame than anything in the earlier ones.
@@ -76,14 +76,14 @@ impl Archive {
 }
 
 impl RangeReader<'_> {
-    fn gap(&mut self, from: i64, to: i64, reason: impl Into<String>) {
-        self.gaps.push(Gap { from: rfc3339(from), to: rfc3339(to), reason: reason.into() });
+    fn gap(&mut self, from: UnixMs, to: UnixMs, reason: impl Into<String>) {
+        self.gaps.push(Gap { from: from.rfc3339(), to: to.rfc3339(), reason: reason.into() });
     }
 
     fn load_next(&mut self) -> bool {
         while let Some(seg) = self.segments.pop_front() {
             if let Some(prev) = self.prev_end_ms {
-                if seg.start_ms - prev > 2000 {
+                if seg.start_ms.ms_since(prev) > 2000 {
                     self.gap(prev, seg.start_ms, "not recorded");
                 }
             }
@@ -111,7 +111,7 @@ impl RangeReader<'_> {
                         // Last key frame at or before `from` (or the segment's first sample).
                         let mut k = 0;
                         for (i, s) in p.samples.iter().enumerate() {
-                            if seg.start_ms + p.offset_of(i).as_millis() as i64 > self.from_ms {
+                            if seg.start_ms.saturating_add(p.offset_of(i)) > self.from_ms {
                                 break;
                             }
                             if s.key {
@@ -144,7 +144,7 @@ impl Iterator for RangeReader<'_> {
                 self.current = None;
                 continue;
             }
-            let t = seg.start_ms + p.offset_of(*i).as_millis() as i64;
+            let t = seg.start_ms.saturating_add(p.offset_of(*i));
             if t > self.to_ms {
                 self.current = None;
                 self.segments.clear();
@@ -153,7 +153,7 @@ impl Iterator for RangeReader<'_> {
             let idx = *i;
             *i += 1;
             self.seq += 1;
-            let start = crate::archive::from_ms(seg.start_ms);
+            let start = seg.start_ms.to_system_time();
             let position = format!("sample {} of segment {}", idx + 1, seg.path);
             let pkt = p.packet(bytes, idx, start, self.seq, position).map_err(ArchiveError::Media);
             self.started = true;
@@ -166,8 +166,8 @@ impl Iterator for RangeReader<'_> {
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub camera: String,
-    pub from_ms: i64,
-    pub to_ms: i64,
+    pub from_ms: UnixMs,
+    pub to_ms: UnixMs,
     /// Pixelate people (default). Turning it off is an unmask: supervisors only (checked by
     /// the caller), and it needs `unmask_reason`.
     pub blur_people: bool,
@@ -294,14 +294,14 @@ struct Rendered {
     last_pts: f64,
     fps: f64,
     /// Start of the oldest segment the footage comes from: a kept copy expires with it.
-    footage_start_ms: i64,
+    footage_start_ms: UnixMs,
     gaps: Vec<Gap>,
 }
 
 /// Name of a kept export: it starts with the start of the footage it holds (UTC, to the second,
 /// rounded down), which retention reads to delete the copy with that footage.
-fn kept_export_name(req: &ExportRequest, footage_start_ms: i64) -> String {
-    let stamp = |ms: i64| {
+fn kept_export_name(req: &ExportRequest, footage_start_ms: UnixMs) -> String {
+    let stamp = |UnixMs(ms): UnixMs| {
         jiff::Timestamp::from_millisecond(ms.div_euclid(1000) * 1000)
             .map(|t| t.strftime(EXPORT_STAMP).to_string())
             .unwrap_or_else(|_| ms.to_string())
@@ -324,7 +324,7 @@ pub(crate) fn kept_export_footage_start(file_name: &str) -> Option<SystemTime> {
     let stamp = file_name.get(..16)?.strip_suffix('Z')?;
     let t = jiff::fmt::strtime::parse("%Y%m%dT%H%M%S", stamp).ok()?.to_datetime().ok()?;
     let t = t.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
-    Some(crate::archive::from_ms(t.as_millisecond()))
+    Some(UnixMs::from(t).to_system_time())
 }
 
 impl Archive {
@@ -361,7 +361,7 @@ impl Archive {
             let mut f = std::fs::File::create(&tmp)?;
             std::io::Write::write_all(&mut f, &r.mp4)?;
             // Dated with its footage too, for tools that go by the file's date.
-            f.set_modified(crate::archive::from_ms(r.footage_start_ms))?;
+            f.set_modified(r.footage_start_ms.to_system_time())?;
             f.sync_all()?;
             std::fs::rename(&tmp, &path)
         })();
@@ -384,8 +384,8 @@ impl Archive {
             sha256: hex::encode(Sha256::digest(&r.mp4)),
             bytes: r.mp4.len() as u64,
             frames: r.frames,
-            from: rfc3339(crate::archive::to_ms(r.first_at)),
-            to: rfc3339(crate::archive::to_ms(r.last_at)),
+            from: UnixMs::from(r.first_at).rfc3339(),
+            to: UnixMs::from(r.last_at).rfc3339(),
             duration_s: r.last_pts + 1.0 / r.fps,
             blurred: req.blur_people,
             gaps: r.gaps.clone(),
@@ -396,8 +396,8 @@ impl Archive {
         let reason = req.unmask_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
         let details = serde_json::json!({
             "camera": req.camera,
-            "from": rfc3339(req.from_ms),
-            "to": rfc3339(req.to_ms),
+            "from": req.from_ms.rfc3339(),
+            "to": req.to_ms.rfc3339(),
             "blurred": req.blur_people,
             "unmask_reason": reason,
             "sha256": res.sha256,
@@ -421,13 +421,13 @@ impl Archive {
         if req.from_ms >= req.to_ms {
             return Err(ArchiveError::BadRequest(format!(
                 "export: 'from' ({}) must be before 'to' ({})",
-                rfc3339(req.from_ms),
-                rfc3339(req.to_ms)
+                req.from_ms.rfc3339(),
+                req.to_ms.rfc3339()
             )));
         }
         let max = self.config().max_export_s as i64;
         // Checked: a client-sent range may span more than i64 milliseconds.
-        let len_ms = req.to_ms.checked_sub(req.from_ms);
+        let len_ms = req.to_ms.0.checked_sub(req.from_ms.0);
         if len_ms.is_none_or(|l| l > max * 1000) {
             return Err(ArchiveError::BadRequest(format!(
                 "export: {} s requested, at most {max} s per export (archive.max_export_s); split the range",
@@ -454,8 +454,8 @@ impl Archive {
             return Err(ArchiveError::NotFound(format!(
                 "export: no footage of camera '{}' between {} and {}",
                 req.camera,
-                rfc3339(req.from_ms),
-                rfc3339(req.to_ms)
+                req.from_ms.rfc3339(),
+                req.to_ms.rfc3339()
             )));
         };
         let footage_start_ms = first.start_ms;
@@ -463,7 +463,7 @@ impl Archive {
         let fps = segs
             .iter()
             .find(|s| s.frames > 1 && s.end_ms > s.start_ms)
-            .map_or(25.0, |s| s.frames as f64 * 1000.0 / (s.end_ms - s.start_ms) as f64);
+            .map_or(25.0, |s| s.frames as f64 * 1000.0 / s.end_ms.ms_since(s.start_ms) as f64);
 
         let mut mux = muxide::api::MuxerBuilder::new(Vec::new())
             .video(muxide::api::VideoCodec::H264, width, height, fps)
@@ -497,7 +497,7 @@ impl Archive {
                                 continue;
                             }
                         };
-                        if crate::archive::to_ms(pkt.received_at) < req.from_ms {
+                        if UnixMs::from(pkt.received_at) < req.from_ms {
                             continue; // decoded only as a reference for the frames in range
                         }
                         let mut frame = frame;
@@ -530,8 +530,8 @@ impl Archive {
             return Err(ArchiveError::NotFound(format!(
                 "export: no readable footage of camera '{}' between {} and {}",
                 req.camera,
-                rfc3339(req.from_ms),
-                rfc3339(req.to_ms)
+                req.from_ms.rfc3339(),
+                req.to_ms.rfc3339()
             )));
         }
         mux.finish_in_place().map_err(|e| ArchiveError::Media(format!("export: {e}")))?;

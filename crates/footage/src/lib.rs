@@ -28,7 +28,7 @@ mod status;
 mod store;
 
 pub use archive::{
-    parse_segment_key, rfc3339, segment_key, Archive, ArchiveError, DeletedSegment, EvictionReport, StorageStatus,
+    parse_segment_key, segment_key, Archive, ArchiveError, DeletedSegment, EvictionReport, StorageStatus,
 };
 pub use catalog::{CameraUsage, DeletionRow, FootageCatalog, NewSegment, SegmentRow, SegmentState, SqliteCatalog};
 pub use config::{parse_bytes, ArchiveConfig, MAX_RETENTION_DAYS};
@@ -37,8 +37,8 @@ pub use export::{anonymise_frame, ExportRequest, ExportResult, Gap, PeopleBoxes,
 pub use reconcile::ReconcileReport;
 pub use recorder::{Recorder, TIMESCALE};
 pub use retention::{
-    parse_instant, run_retention, CameraRetention, DeletedFile, RetentionReport, RetentionRequest, RetentionStatus,
-    RetentionTask, RunBy,
+    run_retention, CameraRetention, DeletedFile, RetentionReport, RetentionRequest, RetentionStatus, RetentionTask,
+    RunBy,
 };
 pub use status::{RecorderState, RecorderStatus};
 pub use store::{LocalDiskStore, SegmentStore, SegmentWriter, StoredObject, PARTIAL_SUFFIX};

@@ -82,7 +82,7 @@ fn describe(bytes: &[u8], key: &str) -> Result<(NewSegment, usize), String> {
     let seg = NewSegment {
         camera,
         start_ms,
-        end_ms: start_ms + p.duration().as_millis() as i64,
+        end_ms: start_ms.saturating_add(p.duration()),
         frames: p.samples.len() as u64,
         bytes: len as u64,
         sha256: hex::encode(Sha256::digest(&bytes[..len])),

@@ -6,7 +6,7 @@
 //! never names a file that is not complete on disk, and a crash loses at most the segment being
 //! written — less in practice, since [`crate::reconcile`] salvages its complete fragments.
 
-use crate::archive::{segment_key, to_ms, Archive, ArchiveError};
+use crate::archive::{segment_key, Archive, ArchiveError};
 use crate::catalog::{NewSegment, SegmentRow};
 use crate::fmp4::{annexb_to_avcc, parameter_sets};
 use crate::status::{RecorderState, RecorderStatus};
@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use vigie_core::{Packet, StreamInfo, VideoCodec};
+use vigie_core::{Packet, StreamInfo, UnixMs, VideoCodec};
 
 /// Media timescale of segment files (the usual 90 kHz of video).
 pub const TIMESCALE: u32 = 90_000;
@@ -32,7 +32,7 @@ struct OpenSegment {
     hasher: Sha256,
     bytes: u64,
     muxer: FragmentedMuxer,
-    start_ms: i64,
+    start_ms: UnixMs,
     first_pts: Duration,
     last_pts: Duration,
     last_dts: Option<u64>,
@@ -182,7 +182,7 @@ impl Recorder {
     }
 
     fn open(&mut self, pkt: &Packet) -> Result<(), ArchiveError> {
-        let start_ms = to_ms(pkt.received_at);
+        let start_ms = UnixMs::from(pkt.received_at);
         let key = segment_key(&self.camera, start_ms);
         let mut cfg = FragmentConfig::new(self.width, self.height, TIMESCALE);
         cfg.sps = self.sps.clone();
@@ -276,7 +276,7 @@ impl Recorder {
             self.fps.map_or(TIMESCALE as u64 / 25, |f| (TIMESCALE as f64 / f.max(1.0)) as u64)
         };
         let media_ticks = seg.last_dts.unwrap_or(0) + step;
-        let end_ms = start_ms + (media_ticks * 1000 / TIMESCALE as u64) as i64;
+        let end_ms = UnixMs(start_ms.0 + (media_ticks * 1000 / TIMESCALE as u64) as i64);
         let sha256 = hex::encode(seg.hasher.finalize_reset());
         if let Err(e) = seg.writer.commit() {
             return Err(self.fail(ArchiveError::Io { context: format!("committing segment {key}"), source: e }, now));
@@ -367,7 +367,7 @@ impl Recorder {
         self.status.recording = false;
         self.status.state = RecorderState::Stopped;
         if self.status.error_since_ms.is_none() {
-            self.status.error_since_ms = Some(to_ms(at));
+            self.status.error_since_ms = Some(UnixMs::from(at));
         }
         self.status.last_error = Some(msg);
         self.status.write_errors += 1;

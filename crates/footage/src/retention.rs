@@ -6,7 +6,7 @@
 //! A segment is deleted as soon as its *start* is older than the limit, so footage may go up
 //! to one segment (about a minute) early, never late.
 
-use crate::archive::{from_ms, rfc3339, to_ms, Archive, ArchiveError, DeletedSegment};
+use crate::archive::{Archive, ArchiveError, DeletedSegment};
 use crate::catalog::{CameraUsage, DeletionRow};
 use crate::config::ArchiveConfig;
 use serde::Serialize;
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use vigie_core::{AuditSink, Clock, SimClock, SystemClock, TrackPurge};
+use vigie_core::{AuditSink, Clock, SimClock, SystemClock, TrackPurge, UnixMs};
 
 /// A file deleted by retention, with the hash that proves which one it was.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -181,7 +181,7 @@ impl RetentionStatus {
             if d.segments > 0 {
                 s.push_str(&format!(
                     "  {} {}: {} segment(s), {} bytes\n",
-                    rfc3339(d.at_ms),
+                    d.at_ms.rfc3339(),
                     d.reason,
                     d.segments,
                     d.bytes
@@ -263,7 +263,7 @@ fn delete_files_dated_before(
                 path: p.display().to_string(),
                 sha256,
                 bytes,
-                modified: rfc3339(to_ms(modified)),
+                modified: UnixMs::from(modified).rfc3339(),
             }),
             Err(e) => errors.push(format!("{}: {e}", p.display())),
         }
@@ -281,17 +281,17 @@ impl Archive {
     /// (else `system`, the scheduled pass).
     pub fn retention_pass_by(&self, now: SystemTime, run_by: Option<RunBy>) -> Result<RetentionReport, ArchiveError> {
         let cfg = self.config().clone();
-        let now_ms = to_ms(now);
-        let cutoff = now_ms - cfg.retention_ms();
-        let snap_cutoff = now_ms - cfg.snapshot_retention_ms();
-        let track_cutoff = now_ms - cfg.track_retention_ms();
+        let now_ms = UnixMs::from(now);
+        let cutoff = now_ms.saturating_sub(cfg.retention());
+        let snap_cutoff = now_ms.saturating_sub(cfg.snapshot_retention());
+        let track_cutoff = now_ms.saturating_sub(cfg.track_retention());
 
         let rows = self.catalog().started_before(cutoff)?;
         let (segments, mut errors) = self.delete_segments(&rows);
-        let mut snapshots = delete_files_before(&self.snapshots_dir(), from_ms(snap_cutoff), &mut errors);
+        let mut snapshots = delete_files_before(&self.snapshots_dir(), snap_cutoff.to_system_time(), &mut errors);
         // Unblurred evidence (served only under a supervisor's unmask) goes with its snapshot.
-        snapshots.extend(delete_files_before(&self.clear_evidence_dir(), from_ms(snap_cutoff), &mut errors));
-        let exports = delete_exports_before(&self.exports_dir(), from_ms(cutoff), &mut errors);
+        snapshots.extend(delete_files_before(&self.clear_evidence_dir(), snap_cutoff.to_system_time(), &mut errors));
+        let exports = delete_exports_before(&self.exports_dir(), cutoff.to_system_time(), &mut errors);
         let (mut tracks_deleted, mut thumbnails_deleted) = (0, 0);
         if let Some(tracks) = self.track_purge() {
             match tracks.purge_thumbnails_before(snap_cutoff) {
@@ -305,8 +305,8 @@ impl Archive {
         }
         let segment_bytes = segments.iter().map(|s| s.bytes).sum();
         let report = RetentionReport {
-            at: rfc3339(now_ms),
-            cutoff: rfc3339(cutoff),
+            at: now_ms.rfc3339(),
+            cutoff: cutoff.rfc3339(),
             retention_days: cfg.retention_days,
             segments,
             segment_bytes,
@@ -341,41 +341,41 @@ impl Archive {
     /// Oldest footage per camera and when the next deletions are due.
     pub fn retention_status(&self, now: SystemTime) -> Result<RetentionStatus, ArchiveError> {
         let cfg = self.config();
-        let now_ms = to_ms(now);
+        let now_ms = UnixMs::from(now);
         let usage: Vec<CameraUsage> = self.catalog().usage()?;
         let cameras: Vec<CameraRetention> = usage
             .iter()
             .map(|u| {
-                let due = u.oldest_start_ms + cfg.retention_ms();
+                let due = u.oldest_start_ms.saturating_add(cfg.retention());
                 CameraRetention {
                     camera: u.camera.clone(),
-                    oldest_footage: rfc3339(u.oldest_start_ms),
-                    newest_footage: rfc3339(u.newest_end_ms),
+                    oldest_footage: u.oldest_start_ms.rfc3339(),
+                    newest_footage: u.newest_end_ms.rfc3339(),
                     segments: u.segments,
                     bytes: u.bytes,
                     missing_segments: u.missing_segments,
-                    next_deletion: rfc3339(due),
+                    next_deletion: due.rfc3339(),
                     overdue: due <= now_ms,
-                    days_held: (u.newest_end_ms - u.oldest_start_ms).max(0) as f64 / 86_400_000.0,
+                    days_held: u.newest_end_ms.ms_since(u.oldest_start_ms).max(0) as f64 / 86_400_000.0,
                 }
             })
             .collect();
-        let oldest_snap = files_under(&self.snapshots_dir()).iter().map(|f| to_ms(f.1)).min();
-        let snap_due = oldest_snap.map(|o| o + cfg.snapshot_retention_ms());
-        let next = usage.iter().map(|u| u.oldest_start_ms + cfg.retention_ms()).chain(snap_due).min();
+        let oldest_snap = files_under(&self.snapshots_dir()).iter().map(|f| UnixMs::from(f.1)).min();
+        let snap_due = oldest_snap.map(|o| o.saturating_add(cfg.snapshot_retention()));
+        let next = usage.iter().map(|u| u.oldest_start_ms.saturating_add(cfg.retention())).chain(snap_due).min();
         let deletions = self.catalog().deletions(20)?;
         let last_pass = deletions.iter().find(|d| d.reason == "retention").map(|d| d.at_ms);
         Ok(RetentionStatus {
-            now: rfc3339(now_ms),
+            now: now_ms.rfc3339(),
             retention_days: cfg.retention_days,
             snapshot_retention_days: cfg.snapshot_retention_days,
             track_retention_days: cfg.track_retention_days,
             cameras,
-            oldest_snapshot: oldest_snap.map(rfc3339),
-            next_snapshot_deletion: snap_due.map(rfc3339),
-            next_deletion: next.map(rfc3339),
-            last_pass: last_pass.map(rfc3339),
-            next_pass: last_pass.map(|l| rfc3339(l + cfg.retention_interval_s as i64 * 1000)),
+            oldest_snapshot: oldest_snap.map(UnixMs::rfc3339),
+            next_snapshot_deletion: snap_due.map(UnixMs::rfc3339),
+            next_deletion: next.map(UnixMs::rfc3339),
+            last_pass: last_pass.map(UnixMs::rfc3339),
+            next_pass: last_pass.map(|l| l.saturating_add(Duration::from_secs(cfg.retention_interval_s)).rfc3339()),
             recent_deletions: deletions,
         })
     }
@@ -457,8 +457,6 @@ impl RetentionRequest {
     }
 }
 
-pub use vigie_core::unix_ms::parse_instant;
-
 /// Runs `vigie retention status|run` and returns what to print. `config` is the `[archive]`
 /// section of the configuration file when the caller has it; otherwise the settings stored by
 /// the running service in `archive.db` apply, and failing those the defaults. `tracks` is the
@@ -482,7 +480,7 @@ pub fn run_retention(
     };
     let (now, clock): (SystemTime, Arc<dyn Clock>) = match request {
         RetentionRequest::Run { now: Some(n), .. } => {
-            let t = parse_instant("--now", n).map_err(anyhow::Error::msg)?;
+            let t = UnixMs::parse_rfc3339("--now", n)?.to_system_time();
             (t, Arc::new(SimClock::new(t)))
         }
         _ => (SystemTime::now(), Arc::new(SystemClock::default())),

@@ -2,6 +2,7 @@
 //! collects these for the status page, does not depend on the recorder that depends on it.
 
 use serde::Serialize;
+use vigie_core::UnixMs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,11 +21,11 @@ pub struct RecorderStatus {
     pub recording: bool,
     pub state: RecorderState,
     pub last_error: Option<String>,
-    /// When the current error state began (Unix ms).
-    pub error_since_ms: Option<i64>,
+    /// When the current error state began.
+    pub error_since_ms: Option<UnixMs>,
     pub segments_written: u64,
     pub bytes_written: u64,
-    pub last_segment_end_ms: Option<i64>,
+    pub last_segment_end_ms: Option<UnixMs>,
     /// Packets not recorded (before the first key frame, or while stopped).
     pub packets_dropped: u64,
     pub write_errors: u64,

@@ -7,13 +7,13 @@ use common::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
-use vigie_core::{Frame, StopToken, Stopped};
+use vigie_core::{Frame, StopToken, Stopped, UnixMs};
 use vigie_footage::*;
 
 const DAY: u64 = 86_400;
 
 fn ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    UnixMs::from(t).0
 }
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {
@@ -25,8 +25,8 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
 fn request(from_ms: i64, to_ms: i64, blur: bool) -> ExportRequest {
     ExportRequest {
         camera: "hw".into(),
-        from_ms,
-        to_ms,
+        from_ms: UnixMs(from_ms),
+        to_ms: UnixMs(to_ms),
         blur_people: blur,
         unmask_reason: (!blur).then(|| "case 7".to_string()),
         actor: "op".into(),
@@ -121,7 +121,11 @@ fn a_viewing_leaves_no_file_and_a_kept_copy_goes_with_its_footage() {
 
     // A viewing: the MP4 comes from memory, nothing is written under exports/.
     let (res, mp4) = archive
-        .export_to_memory(&request(rows[0].start_ms + 1000, rows[0].start_ms + 6000, false), None, &StopToken::never())
+        .export_to_memory(
+            &request(rows[0].start_ms.0 + 1000, rows[0].start_ms.0 + 6000, false),
+            None,
+            &StopToken::never(),
+        )
         .unwrap();
     assert_eq!(res.path, None);
     assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&mp4)), res.sha256);
@@ -132,7 +136,7 @@ fn a_viewing_leaves_no_file_and_a_kept_copy_goes_with_its_footage() {
     // A copy kept a day later, from the second segment's footage. Its file date is then set to
     // "now" (as a copy put back would be): it must still go with its footage, not 2 days later.
     clock.set(t(T0 + DAY));
-    let kept = archive.export(&request(rows[1].start_ms + 1000, rows[1].start_ms + 6000, false), None).unwrap();
+    let kept = archive.export(&request(rows[1].start_ms.0 + 1000, rows[1].start_ms.0 + 6000, false), None).unwrap();
     let path = kept.path.clone().unwrap();
     assert_eq!(path.parent().unwrap(), archive.exports_dir());
     let f = std::fs::File::options().write(true).open(&path).unwrap();
@@ -140,11 +144,11 @@ fn a_viewing_leaves_no_file_and_a_kept_copy_goes_with_its_footage() {
     drop(f);
 
     // Retention while the second segment is still within the limit: the copy stays.
-    let before = archive.retention_pass(from_ms_(rows[0].start_ms + 1 + 2 * DAY as i64 * 1000)).unwrap();
+    let before = archive.retention_pass(from_ms_(rows[0].start_ms.0 + 1 + 2 * DAY as i64 * 1000)).unwrap();
     assert_eq!(before.segments.len(), 1);
     assert!(before.exports.is_empty() && path.exists());
     // The pass that deletes that footage deletes the copy too.
-    let when = from_ms_(rows[1].start_ms + 1 + 2 * DAY as i64 * 1000);
+    let when = from_ms_(rows[1].start_ms.0 + 1 + 2 * DAY as i64 * 1000);
     let rep = archive.retention_pass(when).unwrap();
     assert!(rep.segments.iter().any(|s| s.path == rows[1].path), "{:?}", rep.segments);
     assert_eq!(rep.exports.len(), 1, "{:?}", rep.exports);
@@ -153,5 +157,5 @@ fn a_viewing_leaves_no_file_and_a_kept_copy_goes_with_its_footage() {
 }
 
 fn from_ms_(ms: i64) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + Duration::from_millis(ms as u64)
+    UnixMs(ms).into()
 }

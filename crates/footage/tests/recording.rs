@@ -6,6 +6,7 @@ use common::*;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
+use vigie_core::UnixMs;
 use vigie_decode::H264Decoder;
 use vigie_footage::fmp4::parse_segment;
 use vigie_footage::{ArchiveConfig, Recorder, RecorderState, SegmentState};
@@ -34,7 +35,7 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
 
     let mut next = 0usize;
     for (k, r) in rows.iter().enumerate() {
-        let dur = Duration::from_millis((r.end_ms - r.start_ms) as u64);
+        let dur = Duration::from_millis(r.end_ms.ms_since(r.start_ms) as u64);
         if k + 1 < rows.len() {
             assert!(
                 dur >= Duration::from_secs(60) && dur < Duration::from_secs(60) + gop + Duration::from_millis(50),
@@ -51,12 +52,11 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
         assert_eq!((seg.width, seg.height), (320, 240));
         // Byte for byte what the camera sent, with the right wall-clock times.
         for i in 0..seg.samples.len() {
-            let p = seg.packet(&bytes, i, vigie_archive_from_ms(r.start_ms), 0, String::new()).unwrap();
+            let p = seg.packet(&bytes, i, r.start_ms.into(), 0, String::new()).unwrap();
             let orig = &input[next + i];
             assert_eq!(p.data, orig.data, "segment {k} sample {i}");
             assert_eq!(p.keyframe, orig.keyframe);
-            let drift = (p.received_at.duration_since(t(0)).unwrap().as_millis() as i64)
-                - (orig.received_at.duration_since(t(0)).unwrap().as_millis() as i64);
+            let drift = UnixMs::from(p.received_at).ms_since(UnixMs::from(orig.received_at));
             assert!(drift.abs() <= 2, "sample {i} of segment {k} off by {drift} ms");
         }
         next += seg.samples.len();
@@ -64,16 +64,12 @@ fn segments_are_cut_at_key_frames_about_a_minute_long_and_hold_the_packets_as_re
     // The first segment decodes from start to end.
     let mut dec = H264Decoder::new("highway").unwrap();
     let mut n = 0;
-    for p in archive.read_range("highway", rows[0].start_ms, rows[0].end_ms - 1).unwrap() {
+    for p in archive.read_range("highway", rows[0].start_ms, UnixMs(rows[0].end_ms.0 - 1)).unwrap() {
         if dec.decode(&p.unwrap()).unwrap().is_some() {
             n += 1;
         }
     }
     assert_eq!(n as u64, rows[0].frames);
-}
-
-fn vigie_archive_from_ms(ms: i64) -> std::time::SystemTime {
-    t(0) + Duration::from_millis(ms as u64)
 }
 
 #[test]
@@ -88,12 +84,12 @@ fn startup_check_fixes_index_and_files_both_ways() {
     // 1. A file deleted behind the archive's back.
     std::fs::remove_file(dir.path().join("segments").join(&rows[1].path)).unwrap();
     // 2. A complete segment that never got its index row (crash between rename and insert).
-    let orphan_key = vigie_footage::segment_key("cam", rows[2].end_ms + 10_000);
+    let orphan_key = vigie_footage::segment_key("cam", UnixMs(rows[2].end_ms.0 + 10_000));
     let good = store.read(&rows[0].path).unwrap();
     std::fs::create_dir_all(dir.path().join("segments").join(&orphan_key).parent().unwrap()).unwrap();
     std::fs::write(dir.path().join("segments").join(&orphan_key), &good).unwrap();
     // 3. Garbage under a segment name.
-    let junk_key = vigie_footage::segment_key("cam", rows[2].end_ms + 90_000);
+    let junk_key = vigie_footage::segment_key("cam", UnixMs(rows[2].end_ms.0 + 90_000));
     std::fs::write(dir.path().join("segments").join(&junk_key), b"not a video").unwrap();
     // 4. A crash mid-segment: the recorder is lost without closing (no Drop runs on a kill).
     let (info, pkts) = packets("highway-cctv.mp4");
@@ -105,7 +101,7 @@ fn startup_check_fixes_index_and_files_both_ways() {
     }
     std::mem::forget(rec);
     // 5. A crash right after creating a segment: nothing but the header.
-    let empty_key = vigie_footage::segment_key("cam", (T0 as i64 + 2000) * 1000);
+    let empty_key = vigie_footage::segment_key("cam", UnixMs((T0 as i64 + 2000) * 1000));
     let mut w = store.create(&empty_key).unwrap();
     std::io::Write::write_all(&mut w, &good[..200]).unwrap();
     std::mem::forget(w);
@@ -124,7 +120,7 @@ fn startup_check_fixes_index_and_files_both_ways() {
     let all = archive.catalog().all().unwrap();
     let missing = all.iter().find(|r| r.path == rows[1].path).unwrap();
     assert_eq!(missing.state, SegmentState::Missing, "kept and marked, not forgotten");
-    let salvaged = all.iter().find(|r| r.start_ms == vigie_archive_ms(crash_start)).unwrap();
+    let salvaged = all.iter().find(|r| r.start_ms == UnixMs::from(crash_start)).unwrap();
     // Complete one-second fragments of the 12.5 s written: 11 or 12 s worth.
     assert!(salvaged.frames >= 11 * 25 && salvaged.frames < input.len() as u64, "{}", salvaged.frames);
     let b = store.read(&salvaged.path).unwrap();
@@ -157,17 +153,13 @@ fn startup_check_fixes_index_and_files_both_ways() {
     assert!(archive.reconcile(false).unwrap().is_clean());
 }
 
-fn vigie_archive_ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
 #[test]
 fn a_file_deleted_while_reading_is_reported_not_crashed_on() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, _) = open(dir.path(), ArchiveConfig { segment_s: 20, ..Default::default() }, Default::default());
     let rows = record(&archive, "cam", t(T0), 45.0);
     std::fs::remove_file(dir.path().join("segments").join(&rows[0].path)).unwrap();
-    let mut reader = archive.read_range("cam", rows[0].start_ms, rows[1].end_ms - 1).unwrap();
+    let mut reader = archive.read_range("cam", rows[0].start_ms, UnixMs(rows[1].end_ms.0 - 1)).unwrap();
     let n = reader.by_ref().count();
     assert_eq!(n as u64, rows[1].frames, "the remaining segment is still read");
     assert_eq!(reader.gaps.len(), 1);

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_core::{BBox, Frame};
+use vigie_core::{BBox, Frame, UnixMs};
 use vigie_decode::H264Decoder;
 use vigie_footage::*;
 use vigie_search::{Direction, NamedColor, TrackIndex, TrackRecord, TrackSummarizer};
@@ -14,7 +14,7 @@ use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 const DAY: u64 = 86_400;
 
 fn ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    UnixMs::from(t).0
 }
 
 #[test]
@@ -52,10 +52,10 @@ fn a_pass_leaves_nothing_older_than_the_limit_and_everything_newer_and_audits_th
     let status = archive.retention_status(now).unwrap();
     let a = status.cameras.iter().find(|c| c.camera == "a").unwrap();
     assert!(a.overdue, "day-0 footage is past 10 days at day 12");
-    assert_eq!(a.oldest_footage, rfc3339(ms(t(T0))));
+    assert_eq!(a.oldest_footage, UnixMs(ms(t(T0))).rfc3339());
     assert!(status.to_text().contains("camera a: oldest footage"));
 
-    let cutoff = ms(now) - 10 * DAY as i64 * 1000;
+    let cutoff = UnixMs(ms(now) - 10 * DAY as i64 * 1000);
     let rep = archive.retention_pass(now).unwrap();
     let remaining = archive.catalog().all().unwrap();
     assert!(remaining.iter().all(|r| r.start_ms >= cutoff), "nothing older than the limit survives");
@@ -88,7 +88,7 @@ fn a_pass_leaves_nothing_older_than_the_limit_and_everything_newer_and_audits_th
     let oldest_left = remaining.iter().map(|r| r.start_ms).min().unwrap();
     assert_eq!(
         st.next_deletion,
-        Some(rfc3339(oldest_left + 10 * DAY as i64 * 1000).min(st.next_snapshot_deletion.clone().unwrap()))
+        Some(UnixMs(oldest_left.0 + 10 * DAY as i64 * 1000).rfc3339().min(st.next_snapshot_deletion.clone().unwrap()))
     );
     assert!(st.cameras.iter().all(|c| !c.overdue));
     assert!(st.last_pass.is_some());
@@ -102,8 +102,8 @@ fn sample_track(id: u64, start_ms: i64) -> TrackRecord {
         camera: "a".into(),
         track_id: id,
         class: "car".into(),
-        start_ms,
-        end_ms: start_ms + 5000,
+        start_ms: UnixMs(start_ms),
+        end_ms: UnixMs(start_ms + 5000),
         zones: vec![],
         direction: Some(Direction::E),
         displacement_px: 100.0,
@@ -171,8 +171,8 @@ fn an_unblurred_export_is_a_playable_remux_of_exactly_the_range_and_is_audited()
     let to = ms(t(T0)) + 75_000;
     let req = ExportRequest {
         camera: "hw".into(),
-        from_ms: from,
-        to_ms: to,
+        from_ms: UnixMs(from),
+        to_ms: UnixMs(to),
         blur_people: false,
         unmask_reason: Some("requisition 2026-118".into()),
         actor: "supervisor1".into(),
@@ -210,8 +210,8 @@ fn bad_export_requests_are_refused_with_the_reason() {
     record(&archive, "hw", t(T0), 20.0);
     let base = ExportRequest {
         camera: "hw".into(),
-        from_ms: ms(t(T0)) + 1000,
-        to_ms: ms(t(T0)) + 5000,
+        from_ms: UnixMs(ms(t(T0)) + 1000),
+        to_ms: UnixMs(ms(t(T0)) + 5000),
         blur_people: false,
         unmask_reason: None,
         actor: "op".into(),
@@ -232,10 +232,18 @@ fn bad_export_requests_are_refused_with_the_reason() {
     );
     let far = ms(t(T0 + 86_400));
     let e = archive
-        .export(&ExportRequest { from_ms: far, to_ms: far + 1000, unmask_reason: reason.clone(), ..base.clone() }, None)
+        .export(
+            &ExportRequest {
+                from_ms: UnixMs(far),
+                to_ms: UnixMs(far + 1000),
+                unmask_reason: reason.clone(),
+                ..base.clone()
+            },
+            None,
+        )
         .unwrap_err();
     assert!(matches!(e, ArchiveError::NotFound(_)), "{e}");
-    let e = err(ExportRequest { to_ms: base.from_ms + 5 * 3_600_000, unmask_reason: reason, ..base });
+    let e = err(ExportRequest { to_ms: UnixMs(base.from_ms.0 + 5 * 3_600_000), unmask_reason: reason, ..base });
     assert!(e.contains("max_export_s"), "{e}");
 }
 
@@ -270,8 +278,8 @@ fn a_blurred_export_pixelates_inside_the_people_boxes_and_leaves_the_rest() {
     };
     let req = ExportRequest {
         camera: "hw".into(),
-        from_ms: from,
-        to_ms: to,
+        from_ms: UnixMs(from),
+        to_ms: UnixMs(to),
         blur_people: true,
         unmask_reason: None,
         actor: "op".into(),

@@ -11,7 +11,7 @@ use rusqlite::params;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
-use vigie_core::{AuditSink, ClassMap};
+use vigie_core::{AuditSink, ClassMap, UnixMs};
 
 pub use vigie_core::rng::Rng;
 
@@ -397,8 +397,8 @@ pub fn bench_search(path: &Path, runs: usize, seed: u64) -> Result<BenchReport, 
                 search(
                     ix,
                     SearchQuery {
-                        from_ms: Some(d),
-                        to_ms: Some(d + day),
+                        from_ms: Some(UnixMs(d)),
+                        to_ms: Some(UnixMs(d + day)),
                         cameras: vec![camera_name(r.below(CAMERAS as u64) as usize)],
                         ..Default::default()
                     },
@@ -414,8 +414,8 @@ pub fn bench_search(path: &Path, runs: usize, seed: u64) -> Result<BenchReport, 
                 search(
                     ix,
                     SearchQuery {
-                        from_ms: Some(d),
-                        to_ms: Some(d + 7 * day),
+                        from_ms: Some(UnixMs(d)),
+                        to_ms: Some(UnixMs(d + 7 * day)),
                         classes: vec![class.into()],
                         colors: vec![color],
                         ..Default::default()
@@ -432,8 +432,8 @@ pub fn bench_search(path: &Path, runs: usize, seed: u64) -> Result<BenchReport, 
                 search(
                     ix,
                     SearchQuery {
-                        from_ms: Some(d),
-                        to_ms: Some(d + 7 * day),
+                        from_ms: Some(UnixMs(d)),
+                        to_ms: Some(UnixMs(d + 7 * day)),
                         zones: vec![zone],
                         min_dwell_s: Some(60.0),
                         ..Default::default()
@@ -449,8 +449,8 @@ pub fn bench_search(path: &Path, runs: usize, seed: u64) -> Result<BenchReport, 
                 search(
                     ix,
                     SearchQuery {
-                        from_ms: Some(start0),
-                        to_ms: Some(GEN_END_MS),
+                        from_ms: Some(UnixMs(start0)),
+                        to_ms: Some(UnixMs(GEN_END_MS)),
                         zones: vec![zone],
                         min_dwell_s: Some(60.0),
                         ..Default::default()
@@ -468,7 +468,7 @@ pub fn bench_search(path: &Path, runs: usize, seed: u64) -> Result<BenchReport, 
                     q: Some(format!("red car in \"{zone}\" after 14:00 yesterday")),
                     ..Default::default()
                 };
-                ix.search_params(&p, "bench", vigie_core::unix_ms::from_ms(now), &jiff::tz::TimeZone::UTC, &NoAudit)
+                ix.search_params(&p, "bench", UnixMs(now).into(), &jiff::tz::TimeZone::UTC, &NoAudit)
                     .map(|r| r.total)
                     .map_err(|e| e.to_string())
             }),
@@ -480,8 +480,8 @@ pub fn bench_search(path: &Path, runs: usize, seed: u64) -> Result<BenchReport, 
                 search(
                     ix,
                     SearchQuery {
-                        from_ms: Some(t),
-                        to_ms: Some(t + 3_600_000),
+                        from_ms: Some(UnixMs(t)),
+                        to_ms: Some(UnixMs(t + 3_600_000)),
                         classes: vec!["person".into()],
                         ..Default::default()
                     },
@@ -495,8 +495,8 @@ pub fn bench_search(path: &Path, runs: usize, seed: u64) -> Result<BenchReport, 
                 search(
                     ix,
                     SearchQuery {
-                        from_ms: Some(d),
-                        to_ms: Some(d + 3 * day),
+                        from_ms: Some(UnixMs(d)),
+                        to_ms: Some(UnixMs(d + 3 * day)),
                         cameras: vec![camera_name(r.below(25) as usize), camera_name(25 + r.below(25) as usize)],
                         classes: vec!["bicycle".into()],
                         ..Default::default()

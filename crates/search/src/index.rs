@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 use vigie_core::classes::is_person;
-use vigie_core::unix_ms::{rfc3339, to_ms};
+use vigie_core::UnixMs;
 use vigie_core::{AuditAction, AuditSink, ClassMap};
 
 pub(crate) const MIGRATIONS: &[&str] = &["
@@ -68,6 +68,8 @@ pub(crate) const MIGRATIONS: &[&str] = &["
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 "];
 
+/// A hit's clip opens this long before the track and closes this long after it.
+const CLIP_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 const KIND_CAMERA: i64 = 0;
 const KIND_CLASS_COLOR: i64 = 1;
 
@@ -306,7 +308,7 @@ impl TrackIndex {
                     .map_err(&e)?;
                 cnt.execute(params![KIND_CAMERA, cam]).map_err(&e)?;
                 cnt.execute(params![KIND_CLASS_COLOR, cc_key(class, color)]).map_err(&e)?;
-                max_len = max_len.max(r.end_ms - r.start_ms);
+                max_len = max_len.max(r.end_ms.ms_since(r.start_ms));
                 ids.push(id);
             }
             tx.execute(
@@ -370,7 +372,7 @@ impl TrackIndex {
     }
 
     /// Deletes tracks that started before `cutoff_ms` (with their zone visits and thumbnails).
-    pub fn delete_before(&self, cutoff_ms: i64) -> Result<u64, DbError> {
+    pub fn delete_before(&self, cutoff_ms: UnixMs) -> Result<u64, DbError> {
         let mut deleted = 0u64;
         let zone_ids: Vec<i64> = self.names.lock().zones.keys().copied().collect();
         loop {
@@ -425,7 +427,7 @@ impl TrackIndex {
     }
 
     /// Deletes the thumbnails of tracks that started before `cutoff_ms` (snapshot retention).
-    pub fn delete_thumbnails_before(&self, cutoff_ms: i64) -> Result<u64, DbError> {
+    pub fn delete_thumbnails_before(&self, cutoff_ms: UnixMs) -> Result<u64, DbError> {
         let c = self.writer.lock();
         let n = c
             .execute(
@@ -447,7 +449,7 @@ impl TrackIndex {
 
     fn resolve(&self, q: &SearchQuery) -> Result<Resolved, SearchError> {
         let names = self.names.lock().clone();
-        let (Some(from), Some(to)) = (q.from_ms, q.to_ms) else {
+        let (Some(UnixMs(from)), Some(UnixMs(to))) = (q.from_ms, q.to_ms) else {
             let missing = if q.from_ms.is_none() { "from" } else { "to" };
             return Err(SearchError::TimeRange(format!(
                 "unbounded: '{missing}' is required (or a time phrase in the text query)"
@@ -456,8 +458,8 @@ impl TrackIndex {
         if from >= to {
             return Err(SearchError::TimeRange(format!(
                 "reversed: 'from' ({}) is not before 'to' ({})",
-                rfc3339(from),
-                rfc3339(to)
+                UnixMs(from).rfc3339(),
+                UnixMs(to).rfc3339()
             )));
         }
         if to - from > MAX_SPAN_MS {
@@ -555,8 +557,8 @@ impl TrackIndex {
             limit,
             offset,
             applied: AppliedFilters {
-                from: rfc3339(from),
-                to: rfc3339(to),
+                from: UnixMs(from).rfc3339(),
+                to: UnixMs(to).rfc3339(),
                 cameras: cam_names,
                 zones: zone_names,
                 classes: class_names,
@@ -791,8 +793,8 @@ impl TrackIndex {
             let hit = st.query_row([id], |row| {
                 let cam: i64 = row.get(1)?;
                 let class: i64 = row.get(3)?;
-                let start_ms: i64 = row.get(5)?;
-                let end_ms: i64 = row.get(6)?;
+                let start_ms: UnixMs = row.get(5)?;
+                let end_ms: UnixMs = row.get(6)?;
                 let zones: Option<String> = row.get(11)?;
                 let events: Option<String> = row.get(12)?;
                 Ok(TrackHit {
@@ -801,11 +803,11 @@ impl TrackIndex {
                     track_id: row.get::<_, i64>(2)? as u64,
                     class: names.class_by_id.get(&class).cloned().unwrap_or_default(),
                     color: NamedColor::from_id(row.get::<_, i64>(4)? as u8),
-                    start: rfc3339(start_ms),
-                    end: rfc3339(end_ms),
+                    start: start_ms.rfc3339(),
+                    end: end_ms.rfc3339(),
                     start_ms,
                     end_ms,
-                    duration_s: (end_ms - start_ms) as f64 / 1000.0,
+                    duration_s: end_ms.ms_since(start_ms) as f64 / 1000.0,
                     zones: zones
                         .iter()
                         .flat_map(|s| s.split(';'))
@@ -821,8 +823,8 @@ impl TrackIndex {
                     height: row.get::<_, f64>(10)? as f32,
                     event_ids: events.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
                     has_thumbnail: row.get(13)?,
-                    clip_from_ms: start_ms - 5000,
-                    clip_to_ms: end_ms + 5000,
+                    clip_from_ms: start_ms.saturating_sub(CLIP_MARGIN),
+                    clip_to_ms: end_ms.saturating_add(CLIP_MARGIN),
                     distance: None,
                 })
             })?;
@@ -864,11 +866,11 @@ impl TrackIndex {
         audit: &dyn AuditSink,
     ) -> Result<SearchResult, SearchError> {
         let mut q = SearchQuery::default();
-        let instant = |name: &str, v: &Option<String>| -> Result<Option<i64>, SearchError> {
+        let instant = |name: &str, v: &Option<String>| -> Result<Option<UnixMs>, SearchError> {
             v.as_deref()
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| {
-                    s.trim().parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| SearchError::BadParam {
+                    s.trim().parse::<jiff::Timestamp>().map(UnixMs::from).map_err(|_| SearchError::BadParam {
                         param: name.into(),
                         message: format!("'{s}' is not an RFC 3339 time such as 2026-11-28T14:00:00Z"),
                     })
@@ -942,8 +944,8 @@ impl TrackIndex {
             q.event_linked = q.event_linked.or(t.event_linked);
             understood = understood_text;
             if q.from_ms.is_none() && q.to_ms.is_none() {
-                let to = to_ms(now);
-                q.from_ms = Some(to - MAX_SPAN_MS);
+                let to = UnixMs::from(now);
+                q.from_ms = Some(UnixMs(to.0 - MAX_SPAN_MS));
                 q.to_ms = Some(to);
                 understood.push("time: no time given, whole index (last 31 days)".into());
             }
@@ -959,8 +961,8 @@ impl TrackIndex {
     pub fn similar(
         &self,
         id: i64,
-        from_ms: i64,
-        to_ms: i64,
+        from_ms: UnixMs,
+        to_ms: UnixMs,
         limit: usize,
         actor: &str,
         audit: &dyn AuditSink,

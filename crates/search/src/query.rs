@@ -3,6 +3,7 @@
 use crate::colour::NamedColor;
 use crate::summarize::Direction;
 use serde::{Deserialize, Serialize};
+use vigie_core::UnixMs;
 
 /// Longest time range one search may cover. Ranges are required: an unbounded search would
 /// read the whole index, and the index never holds more than 30 days anyway.
@@ -16,8 +17,8 @@ pub const COUNT_CAP: u64 = 10_000;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchQuery {
     /// Tracks overlapping `[from_ms, to_ms]` (Unix ms). Both are required.
-    pub from_ms: Option<i64>,
-    pub to_ms: Option<i64>,
+    pub from_ms: Option<UnixMs>,
+    pub to_ms: Option<UnixMs>,
     pub cameras: Vec<String>,
     /// Tracks that crossed any of these zones (with `min_dwell_s`: stayed that long in one).
     pub zones: Vec<String>,
@@ -139,8 +140,8 @@ pub struct TrackHit {
     pub color: Option<NamedColor>,
     pub start: String,
     pub end: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
+    pub start_ms: UnixMs,
+    pub end_ms: UnixMs,
     pub duration_s: f64,
     pub zones: Vec<ZoneDwell>,
     pub direction: Option<Direction>,
@@ -150,8 +151,8 @@ pub struct TrackHit {
     pub event_ids: Vec<String>,
     pub has_thumbnail: bool,
     /// The clip to open for this track: a few seconds either side of it (Unix ms).
-    pub clip_from_ms: i64,
-    pub clip_to_ms: i64,
+    pub clip_from_ms: UnixMs,
+    pub clip_to_ms: UnixMs,
     /// Descriptor distance, for "similar object" answers only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<f32>,

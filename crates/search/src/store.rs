@@ -7,7 +7,7 @@ use crate::index::TrackIndex;
 use crate::query::{SearchError, SearchParams, SearchResult};
 use crate::summarize::TrackRecord;
 use std::time::SystemTime;
-use vigie_core::{AuditSink, ClassMap, PurgeError, TrackPurge};
+use vigie_core::{AuditSink, ClassMap, PurgeError, TrackPurge, UnixMs};
 
 /// What the node and the server ask of the track index.
 pub trait TrackStore: Send + Sync {
@@ -60,11 +60,11 @@ impl TrackStore for TrackIndex {
 }
 
 impl TrackPurge for TrackIndex {
-    fn purge_thumbnails_before(&self, cutoff_ms: i64) -> Result<u64, PurgeError> {
+    fn purge_thumbnails_before(&self, cutoff_ms: UnixMs) -> Result<u64, PurgeError> {
         Ok(self.delete_thumbnails_before(cutoff_ms)?)
     }
 
-    fn purge_tracks_before(&self, cutoff_ms: i64) -> Result<u64, PurgeError> {
+    fn purge_tracks_before(&self, cutoff_ms: UnixMs) -> Result<u64, PurgeError> {
         Ok(self.delete_before(cutoff_ms)?)
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 use vigie_core::classes::is_person;
-use vigie_core::{BBox, ClassMap, Event, Frame, Polygon, TrackedObject};
+use vigie_core::{BBox, ClassMap, Event, Frame, Polygon, TrackedObject, UnixMs};
 use vigie_imaging::crop_frame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -81,8 +81,8 @@ impl std::fmt::Display for Direction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ZoneVisit {
     pub zone: String,
-    /// First time the track's ground point was seen in the zone (Unix ms).
-    pub enter_ms: i64,
+    /// First time the track's ground point was seen in the zone.
+    pub enter_ms: UnixMs,
     pub dwell_s: f64,
 }
 
@@ -132,8 +132,8 @@ pub struct TrackRecord {
     pub camera: String,
     pub track_id: u64,
     pub class: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
+    pub start_ms: UnixMs,
+    pub end_ms: UnixMs,
     pub zones: Vec<ZoneVisit>,
     /// Net movement over the track; `None` when it barely moved.
     pub direction: Option<Direction>,
@@ -184,15 +184,15 @@ impl Default for SummarizerConfig {
 struct LiveTrack {
     class: String,
     person: bool,
-    start_ms: i64,
-    last_ms: i64,
+    start_ms: UnixMs,
+    last_ms: UnixMs,
     last_frame: u64,
     first_point: (f32, f32),
     last_point: (f32, f32),
     sum_w: f64,
     sum_h: f64,
     observations: u32,
-    zones: BTreeMap<String, (i64, f64)>,
+    zones: BTreeMap<String, (UnixMs, f64)>,
     in_zones: Vec<String>,
     votes: ColorVotes,
     thumb_area: f32,
@@ -209,10 +209,6 @@ pub struct TrackSummarizer {
     frame_no: u64,
 }
 
-fn ms(t: SystemTime) -> i64 {
-    vigie_core::unix_ms::to_ms(t)
-}
-
 impl TrackSummarizer {
     pub fn new(camera: &str, classes: ClassMap, cfg: SummarizerConfig) -> Self {
         Self { camera: camera.to_string(), classes, cfg, live: HashMap::new(), frame_no: 0 }
@@ -227,7 +223,7 @@ impl TrackSummarizer {
         now: SystemTime,
     ) -> Vec<TrackRecord> {
         self.frame_no += 1;
-        let now_ms = ms(now);
+        let now_ms = UnixMs::from(now);
         let people: Vec<BBox> = objects
             .iter()
             .filter(|o| o.frames_since_update == 0 && is_person(self.classes.name(o.class_id)))
@@ -254,7 +250,7 @@ impl TrackSummarizer {
                 thumb: None,
                 event_ids: Vec::new(),
             });
-            let dt = (now_ms - t.last_ms).max(0) as f64 / 1000.0;
+            let dt = now_ms.ms_since(t.last_ms).max(0) as f64 / 1000.0;
             let now_in: Vec<String> =
                 zones.iter().filter(|(_, p)| p.contains(foot.0, foot.1)).map(|(n, _)| n.clone()).collect();
             for z in &now_in {
@@ -463,12 +459,12 @@ mod tests {
         assert_eq!(car.color, Some(NamedColor::Red));
         assert_eq!(car.direction, Some(Direction::E));
         assert!((car.displacement_px - 190.0).abs() < 1e-3);
-        assert_eq!((car.start_ms, car.end_ms), (1_764_338_400_000, 1_764_338_401_900));
+        assert_eq!((car.start_ms, car.end_ms), (UnixMs(1_764_338_400_000), UnixMs(1_764_338_401_900)));
         // Foot x = 50 + 10i is inside [105, 195] for frames 6..=14: 8 intervals of 0.1 s.
         assert_eq!(car.zones.len(), 1);
         assert_eq!(car.zones[0].zone, "rue piétonne");
         assert!((car.zones[0].dwell_s - 0.8).abs() < 1e-6, "{:?}", car.zones);
-        assert_eq!(car.zones[0].enter_ms, 1_764_338_400_600);
+        assert_eq!(car.zones[0].enter_ms, UnixMs(1_764_338_400_600));
         assert_eq!((car.mean_width, car.mean_height), (80.0, 50.0));
         assert!(car.descriptor.is_some());
         let thumb = RgbImage::decode_jpeg(car.thumbnail_jpeg.as_ref().unwrap()).unwrap();

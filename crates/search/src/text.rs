@@ -338,7 +338,7 @@ impl<'a> Parser<'a> {
                 Tok::Quoted(_) => String::new(),
             })
             .collect();
-        let ts = Timestamp::from_millisecond(vigie_core::unix_ms::to_ms(now)).unwrap_or(Timestamp::UNIX_EPOCH);
+        let ts = vigie_core::UnixMs::from(now).to_timestamp().unwrap_or(Timestamp::UNIX_EPOCH);
         Self {
             toks,
             folded,
@@ -776,8 +776,8 @@ impl<'a> Parser<'a> {
     fn resolve_time(&mut self) {
         let fmt = |z: &Zoned| z.strftime("%Y-%m-%d %H:%M").to_string();
         if let Some((from, to, label)) = self.relative.take() {
-            self.q.from_ms = Some(from.as_millisecond());
-            self.q.to_ms = Some(to.as_millisecond());
+            self.q.from_ms = Some(from.into());
+            self.q.to_ms = Some(to.into());
             let (f, t) = (from.to_zoned(self.tz.clone()), to.to_zoned(self.tz.clone()));
             self.understood.push(format!("time: {label} ({} to {})", fmt(&f), fmt(&t)));
             return;
@@ -793,8 +793,8 @@ impl<'a> Parser<'a> {
             _ => d2.tomorrow().unwrap_or(d2).to_datetime(Time::midnight()),
         };
         let (Ok(f), Ok(t)) = (start.to_zoned(self.tz.clone()), end.to_zoned(self.tz.clone())) else { return };
-        self.q.from_ms = Some(f.timestamp().as_millisecond());
-        self.q.to_ms = Some(t.timestamp().as_millisecond());
+        self.q.from_ms = Some(f.timestamp().into());
+        self.q.to_ms = Some(t.timestamp().into());
         self.understood.push(format!("time: {label} ({} to {})", fmt(&f), fmt(&t)));
     }
 }
@@ -827,15 +827,15 @@ mod tests {
     }
 
     fn at(s: &str) -> SystemTime {
-        vigie_core::unix_ms::parse_instant("t", s).unwrap()
+        vigie_core::UnixMs::parse_rfc3339("t", s).unwrap().into()
     }
 
     fn paris() -> TimeZone {
         TimeZone::get("Europe/Paris").unwrap()
     }
 
-    fn ms(s: &str) -> i64 {
-        s.parse::<Timestamp>().unwrap().as_millisecond()
+    fn ms(s: &str) -> vigie_core::UnixMs {
+        s.parse::<Timestamp>().unwrap().into()
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Track index and search on a real `tracks.db`, checked against a brute-force filter.
 
-use std::time::{Duration, SystemTime};
-use vigie_core::unix_ms::rfc3339;
+use std::time::SystemTime;
+use vigie_core::UnixMs;
 use vigie_core::{AuditSink, ClassMap};
 use vigie_search::bench::Rng;
 use vigie_search::*;
@@ -65,7 +65,11 @@ fn setup(n: usize) -> (tempfile::TempDir, TrackIndex, Vec<(i64, TrackRecord)>) {
         let mut zones = Vec::new();
         for z in zones_of(cam) {
             if rng.f64() < 0.5 {
-                zones.push(ZoneVisit { zone: z, enter_ms: start, dwell_s: (rng.below(dur as u64) as f64) / 1000.0 });
+                zones.push(ZoneVisit {
+                    zone: z,
+                    enter_ms: UnixMs(start),
+                    dwell_s: (rng.below(dur as u64) as f64) / 1000.0,
+                });
             }
         }
         let person = class == "person";
@@ -73,8 +77,8 @@ fn setup(n: usize) -> (tempfile::TempDir, TrackIndex, Vec<(i64, TrackRecord)>) {
             camera: cam.into(),
             track_id: i as u64 + 1,
             class: class.into(),
-            start_ms: start,
-            end_ms: start + dur,
+            start_ms: UnixMs(start),
+            end_ms: UnixMs(start + dur),
             zones,
             direction: (rng.f64() < 0.9).then(|| Direction::ALL[rng.below(8) as usize]),
             displacement_px: 50.0,
@@ -107,7 +111,7 @@ fn setup(n: usize) -> (tempfile::TempDir, TrackIndex, Vec<(i64, TrackRecord)>) {
 fn brute(all: &[(i64, TrackRecord)], q: &SearchQuery) -> Vec<i64> {
     let (from, to) = (q.from_ms.unwrap(), q.to_ms.unwrap());
     let dwell_ms = q.min_dwell_s.map(|s| (s * 1000.0).round() as i64);
-    let mut v: Vec<(i64, i64)> = all
+    let mut v: Vec<(UnixMs, i64)> = all
         .iter()
         .filter(|(_, r)| {
             let color = if r.class == "person" { None } else { r.color };
@@ -119,7 +123,7 @@ fn brute(all: &[(i64, TrackRecord)], q: &SearchQuery) -> Vec<i64> {
                 && q.direction.is_none_or(|d| r.direction == Some(d))
                 && q.event_linked.is_none_or(|e| e != r.event_ids.is_empty())
                 && if q.zones.is_empty() {
-                    dwell_ms.is_none_or(|d| r.end_ms - r.start_ms >= d)
+                    dwell_ms.is_none_or(|d| r.end_ms.ms_since(r.start_ms) >= d)
                 } else {
                     r.zones.iter().any(|z| {
                         q.zones.contains(&z.zone) && dwell_ms.is_none_or(|d| (z.dwell_s * 1000.0).round() as i64 >= d)
@@ -141,7 +145,12 @@ fn every_filter_combination_matches_a_brute_force_scan() {
     for round in 0..400 {
         let from = BASE + rng.below(10 * 3_600_000) as i64;
         let to = from + 60_000 + rng.below(6 * 3_600_000) as i64;
-        let mut q = SearchQuery { from_ms: Some(from), to_ms: Some(to), limit: Some(1000), ..Default::default() };
+        let mut q = SearchQuery {
+            from_ms: Some(UnixMs(from)),
+            to_ms: Some(UnixMs(to)),
+            limit: Some(1000),
+            ..Default::default()
+        };
         if rng.f64() < 0.4 {
             q.cameras = vec![["cam-a", "cam-b", "cam-c"][rng.below(3) as usize].to_string()];
             if rng.f64() < 0.3 {
@@ -204,8 +213,12 @@ fn every_filter_combination_matches_a_brute_force_scan() {
 #[test]
 fn hits_carry_what_the_console_shows() {
     let (_dir, ix, all) = setup(100);
-    let q =
-        SearchQuery { from_ms: Some(BASE), to_ms: Some(BASE + 86_400_000), limit: Some(1000), ..Default::default() };
+    let q = SearchQuery {
+        from_ms: Some(UnixMs(BASE)),
+        to_ms: Some(UnixMs(BASE + 86_400_000)),
+        limit: Some(1000),
+        ..Default::default()
+    };
     let res = ix.search(&q).unwrap();
     assert_eq!(res.tracks.len(), 100);
     for h in &res.tracks {
@@ -230,7 +243,7 @@ fn hits_carry_what_the_console_shows() {
         assert_eq!(h.has_thumbnail, r.thumbnail_jpeg.is_some());
         assert_eq!(ix.thumbnail(h.id).unwrap(), r.thumbnail_jpeg);
         assert!(h.clip_from_ms < h.start_ms && h.clip_to_ms > h.end_ms);
-        assert_eq!(h.start, rfc3339(h.start_ms));
+        assert_eq!(h.start, h.start_ms.rfc3339());
     }
     let json = serde_json::to_value(&res).unwrap();
     assert!(json["tracks"][0]["start"].as_str().unwrap().ends_with('Z'));
@@ -239,7 +252,7 @@ fn hits_carry_what_the_console_shows() {
 #[test]
 fn bad_searches_name_what_is_wrong() {
     let (_dir, ix, _) = setup(20);
-    let ok = SearchQuery { from_ms: Some(BASE), to_ms: Some(BASE + 3_600_000), ..Default::default() };
+    let ok = SearchQuery { from_ms: Some(UnixMs(BASE)), to_ms: Some(UnixMs(BASE + 3_600_000)), ..Default::default() };
     let err = |q: SearchQuery| ix.search(&q).unwrap_err();
     assert!(
         matches!(err(SearchQuery { from_ms: ok.to_ms, to_ms: ok.from_ms, ..ok.clone() }), SearchError::TimeRange(m) if m.contains("reversed"))
@@ -248,7 +261,7 @@ fn bad_searches_name_what_is_wrong() {
     assert!(
         matches!(err(SearchQuery { from_ms: None, ..ok.clone() }), SearchError::TimeRange(m) if m.contains("unbounded"))
     );
-    let long = SearchQuery { to_ms: Some(BASE + 40 * 86_400_000), ..ok.clone() };
+    let long = SearchQuery { to_ms: Some(UnixMs(BASE + 40 * 86_400_000)), ..ok.clone() };
     assert!(matches!(err(long), SearchError::TimeRange(m) if m.contains("31 days")));
     assert_eq!(
         err(SearchQuery { cameras: vec!["cam-z".into()], ..ok.clone() }),
@@ -274,7 +287,7 @@ fn bad_searches_name_what_is_wrong() {
 }
 
 fn at(ms: i64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_millis(ms as u64)
+    UnixMs(ms).into()
 }
 
 #[test]
@@ -287,8 +300,8 @@ fn the_api_parameters_and_text_query_are_understood_and_audited() {
         SearchParams { q: Some(r#"red car in "rue piétonne" after 02:00 yesterday"#.into()), ..Default::default() };
     let res = ix.search_params(&p, "alice", now, &utc, &audit).unwrap();
     let q = SearchQuery {
-        from_ms: Some(BASE + 2 * 3_600_000),
-        to_ms: Some(BASE + 86_400_000),
+        from_ms: Some(UnixMs(BASE + 2 * 3_600_000)),
+        to_ms: Some(UnixMs(BASE + 86_400_000)),
         zones: vec!["rue piétonne".into()],
         classes: vec!["car".into()],
         colors: vec![NamedColor::Red],
@@ -319,8 +332,8 @@ fn the_api_parameters_and_text_query_are_understood_and_audited() {
     };
     let res = ix.search_params(&p, "bob", now, &utc, &audit).unwrap();
     let q = SearchQuery {
-        from_ms: Some(BASE),
-        to_ms: Some(BASE + 6 * 3_600_000),
+        from_ms: Some(UnixMs(BASE)),
+        to_ms: Some(UnixMs(BASE + 6 * 3_600_000)),
         cameras: vec!["cam-a".into(), "cam-b".into()],
         classes: vec!["car".into()],
         colors: vec![NamedColor::Blue, NamedColor::White],
@@ -365,7 +378,7 @@ fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
     let (_dir, ix, all) = setup(200);
     let audit = MemAudit::default();
     let (car_id, car) = all.iter().find(|(_, r)| r.class == "car").unwrap();
-    let hits = ix.similar(*car_id, BASE, BASE + 86_400_000, 5, "alice", &audit).unwrap();
+    let hits = ix.similar(*car_id, UnixMs(BASE), UnixMs(BASE + 86_400_000), 5, "alice", &audit).unwrap();
     assert_eq!(hits.len(), 5);
     assert!(hits.iter().all(|h| h.class == "car" && h.id != *car_id));
     assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance));
@@ -377,7 +390,7 @@ fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
     );
     let (person_id, _) = all.iter().find(|(_, r)| r.class == "person").unwrap();
     assert!(matches!(
-        ix.similar(*person_id, BASE, BASE + 86_400_000, 5, "alice", &audit),
+        ix.similar(*person_id, UnixMs(BASE), UnixMs(BASE + 86_400_000), 5, "alice", &audit),
         Err(SearchError::NotComparable(_))
     ));
     assert_eq!(audit.with_action("search.similar").len(), 1);
@@ -399,14 +412,14 @@ fn similar_objects_for_vehicles_never_for_people_and_events_link_later() {
 #[test]
 fn retention_deletes_old_tracks_and_keeps_counts_right() {
     let (_dir, ix, all) = setup(200);
-    let cutoff = BASE + 2 * 3_600_000;
+    let cutoff = UnixMs(BASE + 2 * 3_600_000);
     let n = ix.delete_before(cutoff).unwrap();
     let expect = all.iter().filter(|(_, r)| r.start_ms < cutoff).count() as u64;
     assert_eq!(n, expect);
     assert_eq!(ix.len(), 200 - expect);
     let q = SearchQuery {
-        from_ms: Some(BASE - 3_600_000),
-        to_ms: Some(BASE + 86_400_000),
+        from_ms: Some(UnixMs(BASE - 3_600_000)),
+        to_ms: Some(UnixMs(BASE + 86_400_000)),
         limit: Some(1000),
         ..Default::default()
     };

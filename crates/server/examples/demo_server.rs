@@ -9,8 +9,8 @@ use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use vigie_core::{BBox, Event, EventPhase, EventType, PeakMeasure, SystemClock};
+use std::time::{Duration, SystemTime};
+use vigie_core::{BBox, Event, EventPhase, EventType, PeakMeasure, SystemClock, UnixMs};
 use vigie_imaging::RgbImage;
 use vigie_server::*;
 use vigie_store::Store;
@@ -46,7 +46,7 @@ const W: usize = 320;
 const H: usize = 240;
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    UnixMs::from(SystemTime::now()).0
 }
 
 fn zone(cam: usize) -> Vec<(f32, f32)> {
@@ -137,7 +137,7 @@ struct DemoClips;
 
 impl ClipProvider for DemoClips {
     fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError> {
-        let (camera, from_ms, to_ms, blurred) = (req.camera, req.from_ms, req.to_ms, req.blurred);
+        let (camera, from_ms, to_ms, blurred) = (req.camera, req.from_ms.0, req.to_ms.0, req.blurred);
         let i: usize = camera
             .strip_prefix("cam")
             .and_then(|s| s.parse().ok())
@@ -189,7 +189,9 @@ fn publish(hub: &AlertHub, n: u64, cams: usize, phase: EventPhase) {
         snapshot_jpeg: (phase == EventPhase::Opened).then(|| Arc::new(render(cam, now, false, true))),
     };
     let clear = (phase == EventPhase::Opened).then(|| render(cam, now, true, true));
-    if let Err(e) = hub.publish_with(&ev, PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(now) }) {
+    if let Err(e) =
+        hub.publish_with(&ev, PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(UnixMs(now)) })
+    {
         eprintln!("publish failed: {e}");
     }
 }

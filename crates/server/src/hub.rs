@@ -6,7 +6,7 @@ use crate::view::AlertView;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::broadcast;
 use vigie_core::{Event, EventPhase, EventSink, PublishError};
 use vigie_store::{Alert, AlertStore, IngestOutcome};
@@ -36,7 +36,7 @@ pub struct PublishExtras<'a> {
     /// Unblurred evidence, kept apart and served only under an unmask grant.
     pub clear_jpeg: Option<&'a [u8]>,
     /// Capture time (Unix ms) of the frame in which the rule fired, for latency measurement.
-    pub fired_at_ms: Option<i64>,
+    pub fired_at_ms: Option<vigie_core::UnixMs>,
 }
 
 pub struct AlertHub {
@@ -93,7 +93,7 @@ impl AlertHub {
     }
 
     /// Pushes a stored alert to the live feed (and, for a new one, the notifications).
-    fn announce(&self, out: IngestOutcome, fired_at_ms: Option<i64>, first_time: bool) -> AlertView {
+    fn announce(&self, out: IngestOutcome, fired_at_ms: Option<vigie_core::UnixMs>, first_time: bool) -> AlertView {
         let mut view = AlertView::from_alert(&out.alert);
         view.fired_at_ms = fired_at_ms;
         view.published_at_ms = Some(self.now_ms());
@@ -122,8 +122,8 @@ impl AlertHub {
         self.tx.receiver_count()
     }
 
-    fn now_ms(&self) -> i64 {
-        self.store.clock().now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    fn now_ms(&self) -> vigie_core::UnixMs {
+        self.store.clock().now_ms()
     }
 
     /// Stores the event, then pushes it. Called from pipeline threads; never blocks on consoles.

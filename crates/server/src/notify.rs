@@ -16,8 +16,9 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use sha2::Sha256;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
+use vigie_core::UnixMs;
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct ChannelStatus {
@@ -33,8 +34,8 @@ pub struct ChannelStatus {
     /// MQTT only: connected to the broker now.
     pub connected: Option<bool>,
     pub last_error: Option<String>,
-    pub last_error_at_ms: Option<i64>,
-    pub last_success_at_ms: Option<i64>,
+    pub last_error_at_ms: Option<UnixMs>,
+    pub last_success_at_ms: Option<UnixMs>,
 }
 
 #[derive(Debug, Default)]
@@ -57,8 +58,8 @@ impl NotifyStatus {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+fn now_ms() -> UnixMs {
+    UnixMs::from(SystemTime::now())
 }
 
 fn note_error(s: &Mutex<ChannelStatus>, e: &str) {
@@ -207,7 +208,7 @@ async fn webhook_worker(cfg: WebhookConfig, mut rx: mpsc::Receiver<OutMsg>, stat
         let mut delay = cfg.retry_initial_ms.max(1);
         for attempt in 1..=cfg.max_attempts {
             // Signed afresh each attempt: a retry minutes later must still pass the receiver's age check.
-            let ts = now_ms().div_euclid(1000);
+            let ts = now_ms().0.div_euclid(1000);
             let sig = sign(&cfg.secret, ts, &msg.body);
             let (attempt_s, ts_s) = (attempt.to_string(), ts.to_string());
             let headers = [

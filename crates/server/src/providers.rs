@@ -78,8 +78,8 @@ pub enum ClipError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipRequest<'a> {
     pub camera: &'a str,
-    pub from_ms: i64,
-    pub to_ms: i64,
+    pub from_ms: vigie_core::UnixMs,
+    pub to_ms: vigie_core::UnixMs,
     /// False only for a supervisor: under an alert's unmask grant, or with a stated reason.
     pub blurred: bool,
     /// The user, for the export's audit entry.

@@ -3,8 +3,9 @@
 //! each other.
 
 use serde::Serialize;
+use vigie_core::UnixMs;
 use vigie_core::{BBox, Event, EventPhase, PeakMeasure};
-use vigie_store::{rfc3339, Alert, AlertState};
+use vigie_store::{Alert, AlertState};
 
 /// An alert as the API and the live feed show it.
 #[derive(Debug, Clone, Serialize)]
@@ -16,9 +17,9 @@ pub struct AlertView {
     pub zone: String,
     /// RFC 3339 (UTC).
     pub started_at: String,
-    pub started_at_ms: i64,
+    pub started_at_ms: UnixMs,
     pub ended_at: Option<String>,
-    pub ended_at_ms: Option<i64>,
+    pub ended_at_ms: Option<UnixMs>,
     pub state: AlertState,
     /// Higher is more urgent (person down 7 ... graffiti 1).
     pub urgency: u8,
@@ -32,14 +33,14 @@ pub struct AlertView {
     pub region: Option<BBox>,
     pub snapshot_url: Option<String>,
     pub clip_url: String,
-    pub received_at_ms: i64,
-    pub updated_at_ms: i64,
+    pub received_at_ms: UnixMs,
+    pub updated_at_ms: UnixMs,
     /// Capture time of the frame in which the rule fired, when the pipeline gives it (live feed only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fired_at_ms: Option<i64>,
+    pub fired_at_ms: Option<UnixMs>,
     /// When the server pushed this message (live feed only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub published_at_ms: Option<i64>,
+    pub published_at_ms: Option<UnixMs>,
 }
 
 /// Alert ids come from camera and rule names; they are percent-encoded into URLs.
@@ -55,9 +56,9 @@ impl AlertView {
             event_type: a.event_type.as_str().into(),
             camera: a.camera.clone(),
             zone: a.zone.clone(),
-            started_at: rfc3339(a.started_at_ms),
+            started_at: a.started_at_ms.rfc3339(),
             started_at_ms: a.started_at_ms,
-            ended_at: a.ended_at_ms.map(rfc3339),
+            ended_at: a.ended_at_ms.map(UnixMs::rfc3339),
             ended_at_ms: a.ended_at_ms,
             state: a.state,
             urgency: a.urgency,
@@ -80,20 +81,20 @@ impl AlertView {
 
     /// What the live feed shows of an event the catalogue could not store yet: no snapshot
     /// link until it is stored (the picture is written with its row).
-    pub(crate) fn from_unstored(ev: &Event, now_ms: i64) -> Self {
+    pub(crate) fn from_unstored(ev: &Event, now_ms: UnixMs) -> Self {
         let base = format!("/api/alerts/{}", url_id(&ev.id));
         let ended = match ev.phase {
-            EventPhase::Closed => Some(ev.ended_at_ms.unwrap_or(now_ms)),
-            _ => ev.ended_at_ms,
+            EventPhase::Closed => Some(ev.ended_at_ms.map_or(now_ms, UnixMs)),
+            _ => ev.ended_at_ms.map(UnixMs),
         };
         Self {
             id: ev.id.clone(),
             event_type: ev.event_type.as_str().into(),
             camera: ev.camera.clone(),
             zone: ev.zone.clone(),
-            started_at: rfc3339(ev.started_at_ms),
-            started_at_ms: ev.started_at_ms,
-            ended_at: ended.map(rfc3339),
+            started_at: UnixMs(ev.started_at_ms).rfc3339(),
+            started_at_ms: UnixMs(ev.started_at_ms),
+            ended_at: ended.map(UnixMs::rfc3339),
             ended_at_ms: ended,
             state: AlertState::New,
             urgency: vigie_store::alerts::urgency(ev.event_type),

@@ -232,7 +232,7 @@ async fn a_live_feed_ends_with_its_session() {
 async fn shutdown_ends_open_feeds_and_writes_pending_counts() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
-    let clock = vigie_core::SimClock::new(std::time::UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = vigie_core::SimClock::new(vigie_core::UnixMs(T0_MS).into());
     let store = std::sync::Arc::new(vigie_store::Store::open(dir.path(), std::sync::Arc::new(clock)).unwrap());
     let user = store.add_user("op", "password-of-op", vigie_store::Role::Operator).unwrap();
     let session = store.create_session(&user, Duration::from_secs(3600)).unwrap();

@@ -8,17 +8,17 @@ use common::*;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use vigie_core::{SimClock, Stopped};
+use vigie_core::{SimClock, Stopped, UnixMs};
 use vigie_server::*;
 use vigie_store::{Role, Store};
 
 /// The shared harness, but serving `clips`; also returns the server itself, to serve over TCP.
 fn harness_serving(cfg: ServerConfig, clips: Arc<dyn ClipProvider>) -> (H, Server) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Arc::new(Store::open(dir.path(), Arc::new(clock.clone())).unwrap());
     let users = [(Role::Operator, "op"), (Role::Supervisor, "sup"), (Role::Auditor, "aud")]
         .map(|(role, name)| (role, store.add_user(name, &password(name), role).unwrap()))

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_core::{EventType, SimClock, SystemClock};
+use vigie_core::{EventType, SimClock, SystemClock, UnixMs};
 use vigie_eval::probe::{api_load, summarize, watch_alerts, ApiClient};
 use vigie_server::*;
 use vigie_store::{Role, Store};
@@ -47,7 +47,7 @@ async fn alerts_reach_a_connected_console_with_their_timing() {
         for i in 0..3 {
             let mut ev = event(&format!("live-{i}"), EventType::Intrusion, "cam1");
             ev.started_at_ms = 1_750_000_000_000 + i;
-            hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(1_700_000_000_000 + i) })
+            hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(UnixMs(1_700_000_000_000 + i)) })
                 .unwrap();
         }
     });
@@ -67,7 +67,7 @@ async fn alerts_reach_a_connected_console_with_their_timing() {
     assert_eq!(a["started_at"], "2025-06-15T15:06:40Z");
     assert_eq!(a["state"], "new");
     assert_eq!(a["snapshot_url"], "/api/alerts/live-0/snapshot");
-    assert_eq!(samples[1].fired_at_ms, Some(1_700_000_000_001));
+    assert_eq!(samples[1].fired_at_ms, Some(UnixMs(1_700_000_000_001)));
     assert!(samples[0].published_at_ms.unwrap() <= samples[0].received_at_ms);
     assert!(samples[0].latency_ms().is_some());
 
@@ -125,7 +125,7 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 
 fn hub_with(notify: &NotifyConfig) -> (tempfile::TempDir, Arc<AlertHub>, Notifier) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(std::time::UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Arc::new(Store::open(dir.path(), Arc::new(clock)).unwrap());
     let notifier = Notifier::start(notify, &tokio::runtime::Handle::current()).unwrap();
     let hub = AlertHub::new(store, Some(notifier.clone()));

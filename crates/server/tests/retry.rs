@@ -73,7 +73,7 @@ fn alerts_reach_the_live_feed_when_the_catalogue_fails_and_are_stored_in_order_l
     let sa = store.alert("a").unwrap();
     let sb = store.alert("b").unwrap();
     assert!(sa.received_at_ms <= sb.received_at_ms);
-    assert_eq!(sa.ended_at_ms, Some(T0_MS + 9000));
+    assert_eq!(sa.ended_at_ms, Some(vigie_core::UnixMs(T0_MS + 9000)));
     assert!(sa.has_snapshot && sa.has_clear_snapshot && sb.has_snapshot && !sb.has_clear_snapshot);
     // Consoles get the stored versions, with their snapshot links.
     let m = feed.try_recv().unwrap();

@@ -19,7 +19,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use vigie_core::{AuditAction, BBox, Event, EventPhase, EventType, PeakMeasure};
+use vigie_core::{AuditAction, BBox, Event, EventPhase, EventType, PeakMeasure, UnixMs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,8 +155,8 @@ pub struct Alert {
     pub rule: String,
     pub rule_version: u32,
     pub legal_basis: String,
-    pub started_at_ms: i64,
-    pub ended_at_ms: Option<i64>,
+    pub started_at_ms: UnixMs,
+    pub ended_at_ms: Option<UnixMs>,
     pub frame_seq: u64,
     pub track_ids: Vec<u64>,
     pub peak: PeakMeasure,
@@ -167,8 +167,8 @@ pub struct Alert {
     pub has_snapshot: bool,
     pub has_clear_snapshot: bool,
     /// When the catalogue received the first event (the console's clock for time-to-decision).
-    pub received_at_ms: i64,
-    pub updated_at_ms: i64,
+    pub received_at_ms: UnixMs,
+    pub updated_at_ms: UnixMs,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,7 +177,7 @@ pub struct Decision {
     pub from_state: AlertState,
     pub to_state: AlertState,
     pub actor: String,
-    pub at_ms: i64,
+    pub at_ms: UnixMs,
     /// Dismissal reason.
     pub reason: Option<String>,
     /// Unit dispatched, resolution note, or the text of an "other" dismissal.
@@ -197,8 +197,8 @@ pub struct AlertQuery {
     /// New, confirmed or dispatched only.
     pub open_only: bool,
     pub camera: Option<String>,
-    pub since_ms: Option<i64>,
-    pub until_ms: Option<i64>,
+    pub since_ms: Option<UnixMs>,
+    pub until_ms: Option<UnixMs>,
     /// 0 means the default (200).
     pub limit: u32,
 }
@@ -208,8 +208,8 @@ pub struct UnmaskGrant {
     pub alert_id: String,
     pub username: String,
     pub reason: String,
-    pub granted_at_ms: i64,
-    pub expires_at_ms: i64,
+    pub granted_at_ms: UnixMs,
+    pub expires_at_ms: UnixMs,
 }
 
 /// File name for an alert id: the id itself when harmless, else its hash (ids come from config
@@ -355,8 +355,8 @@ impl Store {
         let tracks = serde_json::to_string(&ev.track_ids).expect("ints serialise");
         let region = ev.region.map(|b| serde_json::to_string(&b).expect("boxes serialise"));
         let ended = match ev.phase {
-            EventPhase::Closed => Some(ev.ended_at_ms.unwrap_or(now)),
-            _ => ev.ended_at_ms,
+            EventPhase::Closed => Some(ev.ended_at_ms.map_or(now, UnixMs)),
+            _ => ev.ended_at_ms.map(UnixMs),
         };
         let mut conn = self.conn.lock();
         let tx = conn.transaction().db()?;
@@ -525,7 +525,7 @@ impl Store {
         let now = self.now_ms();
         let mut conn = self.conn.lock();
         let tx = conn.transaction().db()?;
-        let open: Vec<(String, i64)> = {
+        let open: Vec<(String, UnixMs)> = {
             let mut st =
                 tx.prepare("SELECT id, updated_at_ms FROM alerts WHERE ended_at_ms IS NULL ORDER BY id").db()?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).db()?;
@@ -571,7 +571,7 @@ impl Store {
     pub fn grant_unmask(&self, alert_id: &str, username: &str, reason: &str, ttl: Duration) -> Result<UnmaskGrant> {
         let reason = FreeText::parse("unmask reason", "reason", reason)?.into_string();
         let now = self.now_ms();
-        let expires = now + ttl.as_millis() as i64;
+        let expires = now.saturating_add(ttl);
         let mut conn = self.conn.lock();
         let tx = conn.transaction().db()?;
         let exists = tx.query_row("SELECT 1 FROM alerts WHERE id = ?1", [alert_id], |_| Ok(())).optional().db()?;

@@ -12,14 +12,14 @@ use crate::{Db, Result, Store, StoreError};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use vigie_core::{AuditAction, AuditError};
+use vigie_core::{AuditAction, AuditError, UnixMs};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub seq: i64,
-    pub at_ms: i64,
+    pub at_ms: UnixMs,
     pub actor: String,
     pub action: String,
     pub target: String,
@@ -47,7 +47,7 @@ pub struct AuditBreak {
 pub fn entry_hash(
     prev_hash: &str,
     seq: i64,
-    at_ms: i64,
+    at_ms: UnixMs,
     actor: &str,
     action: &str,
     target: &str,
@@ -63,7 +63,7 @@ pub fn entry_hash(
 /// Appends within an open transaction, so an alert action and its audit entry commit together.
 pub(crate) fn append(
     tx: &Transaction<'_>,
-    at_ms: i64,
+    at_ms: UnixMs,
     actor: &str,
     action: AuditAction,
     target: &str,

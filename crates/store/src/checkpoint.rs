@@ -12,11 +12,12 @@
 //! is `DATA/audit-signing.pub` and inside every checkpoint. An auditor pins the public key once
 //! (`--public-key`), so a checkpoint signed by a key made up later is refused.
 
-use crate::{rfc3339, AuditBreak, AuditSummary, Result, Store, StoreError};
+use crate::{AuditBreak, AuditSummary, Result, Store, StoreError};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use vigie_core::UnixMs;
 
 pub const KEY_FILE: &str = "audit-signing.key";
 pub const PUBLIC_KEY_FILE: &str = "audit-signing.pub";
@@ -33,7 +34,7 @@ pub struct Checkpoint {
     pub seq: i64,
     /// Hash of entry `seq`.
     pub head_hash: String,
-    pub at_ms: i64,
+    pub at_ms: UnixMs,
     pub at: String,
     /// Hex Ed25519 public key that signed it.
     pub public_key: String,
@@ -60,7 +61,7 @@ pub enum CheckpointError {
 
 impl Checkpoint {
     /// What is signed: the format tag and every field a verifier relies on, one per line.
-    pub fn message(seq: i64, head_hash: &str, at_ms: i64) -> String {
+    pub fn message(seq: i64, head_hash: &str, at_ms: UnixMs) -> String {
         format!("{FORMAT}\nseq={seq}\nhead_hash={head_hash}\nat_ms={at_ms}\n")
     }
 
@@ -160,14 +161,14 @@ impl NodeKey {
         hex::encode(self.key.verifying_key().to_bytes())
     }
 
-    pub fn sign(&self, seq: i64, head_hash: &str, at_ms: i64) -> Checkpoint {
+    pub fn sign(&self, seq: i64, head_hash: &str, at_ms: UnixMs) -> Checkpoint {
         let sig = self.key.sign(Checkpoint::message(seq, head_hash, at_ms).as_bytes());
         Checkpoint {
             format: FORMAT.into(),
             seq,
             head_hash: head_hash.into(),
             at_ms,
-            at: rfc3339(at_ms),
+            at: at_ms.rfc3339(),
             public_key: self.public_hex(),
             signature: hex::encode(sig.to_bytes()),
         }

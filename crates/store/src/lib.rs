@@ -31,8 +31,7 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
-use vigie_core::Clock;
+use vigie_core::{Clock, UnixMs};
 
 /// What can go wrong, sorted by what the caller should tell the user (the server maps these to
 /// 404 / 409 / 400 / 500).
@@ -103,8 +102,8 @@ impl Store {
         &self.clock
     }
 
-    pub(crate) fn now_ms(&self) -> i64 {
-        self.clock.now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    pub(crate) fn now_ms(&self) -> UnixMs {
+        self.clock.now_ms()
     }
 
     /// Schema version of the open database.
@@ -207,9 +206,4 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io:
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
-}
-
-/// RFC 3339 UTC text of a Unix-milliseconds instant.
-pub fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
 }

@@ -159,7 +159,15 @@ mod tests {
             .unwrap();
             let tx = c.transaction().unwrap();
             // v1 had no head table: write the chain by hand as v1 did.
-            let h1 = crate::audit::entry_hash(crate::audit::GENESIS_HASH, 1, 5, "a", "alert.view", "old", "{}");
+            let h1 = crate::audit::entry_hash(
+                crate::audit::GENESIS_HASH,
+                1,
+                vigie_core::UnixMs(5),
+                "a",
+                "alert.view",
+                "old",
+                "{}",
+            );
             tx.execute(
                 "INSERT INTO audit VALUES (1, 5, 'a', 'alert.view', 'old', '{}', ?1, ?2)",
                 [crate::audit::GENESIS_HASH, h1.as_str()],

@@ -13,10 +13,11 @@
 //!   published report anchors the trail (a later truncation cannot hide below it).
 
 use crate::alerts::{AlertState, DismissReason};
-use crate::{rfc3339, Db, Result, Store, StoreError};
+use crate::{Db, Result, Store, StoreError};
 use rusqlite::params;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use vigie_core::UnixMs;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportRow {
@@ -41,8 +42,8 @@ pub struct ReportRow {
 pub struct TransparencyReport {
     pub from: String,
     pub to: String,
-    pub from_ms: i64,
-    pub to_ms: i64,
+    pub from_ms: UnixMs,
+    pub to_ms: UnixMs,
     pub days: f64,
     pub rows: Vec<ReportRow>,
     pub models: Vec<String>,
@@ -78,11 +79,11 @@ fn median(v: &mut [f64]) -> Option<f64> {
 }
 
 impl Store {
-    pub fn transparency(&self, from_ms: i64, to_ms: i64) -> Result<TransparencyReport> {
+    pub fn transparency(&self, from_ms: UnixMs, to_ms: UnixMs) -> Result<TransparencyReport> {
         if to_ms <= from_ms {
             return Err(StoreError::Invalid("report period is empty: 'to' must be after 'from'".into()));
         }
-        let days = to_ms.abs_diff(from_ms) as f64 / 86_400_000.0;
+        let days = to_ms.0.abs_diff(from_ms.0) as f64 / 86_400_000.0;
         type Row = (String, String, String, String, String, u32, i64, Option<i64>, Option<String>);
         let rows: Vec<Row> = {
             let conn = self.conn.lock();
@@ -172,8 +173,8 @@ impl Store {
             })
             .collect();
         Ok(TransparencyReport {
-            from: rfc3339(from_ms),
-            to: rfc3339(to_ms),
+            from: from_ms.rfc3339(),
+            to: to_ms.rfc3339(),
             from_ms,
             to_ms,
             days,

@@ -13,7 +13,7 @@ use crate::{
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_core::{AuditAction, AuditSink, Clock, Event};
+use vigie_core::{AuditAction, AuditSink, Clock, Event, UnixMs};
 
 /// Alerts, the decisions taken on them, their evidence pictures and who may see them unblurred.
 pub trait AlertStore: Send + Sync {
@@ -35,7 +35,7 @@ pub trait AlertStore: Send + Sync {
     fn grant_unmask(&self, alert_id: &str, username: &str, reason: &str, ttl: Duration) -> Result<UnmaskGrant>;
     fn active_unmask(&self, alert_id: &str, username: &str) -> Result<Option<UnmaskGrant>>;
     /// Counts per camera, rule and outcome over `[from_ms, to_ms)`, with the trail's head.
-    fn transparency(&self, from_ms: i64, to_ms: i64) -> Result<TransparencyReport>;
+    fn transparency(&self, from_ms: UnixMs, to_ms: UnixMs) -> Result<TransparencyReport>;
 }
 
 /// The hash-chained, append-only audit trail and its signed checkpoints. Stages that only write
@@ -112,7 +112,7 @@ impl AlertStore for Store {
     fn active_unmask(&self, alert_id: &str, username: &str) -> Result<Option<UnmaskGrant>> {
         Store::active_unmask(self, alert_id, username)
     }
-    fn transparency(&self, from_ms: i64, to_ms: i64) -> Result<TransparencyReport> {
+    fn transparency(&self, from_ms: UnixMs, to_ms: UnixMs) -> Result<TransparencyReport> {
         Store::transparency(self, from_ms, to_ms)
     }
 }

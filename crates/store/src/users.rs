@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 use std::time::Duration;
+use vigie_core::UnixMs;
 
 /// Shorter passwords are refused everywhere (CLI, API).
 pub const MIN_PASSWORD_LEN: usize = 10;
@@ -59,7 +60,7 @@ pub struct User {
     pub username: String,
     pub role: Role,
     pub disabled: bool,
-    pub created_at_ms: i64,
+    pub created_at_ms: UnixMs,
     /// The password was set by someone else (first start, administrator): the user must set
     /// their own before anything else.
     pub must_change_password: bool,
@@ -72,7 +73,7 @@ pub struct Session {
     pub token: String,
     pub csrf_token: String,
     pub user: User,
-    pub expires_at_ms: i64,
+    pub expires_at_ms: UnixMs,
 }
 
 #[derive(Debug, Clone)]
@@ -349,10 +350,14 @@ impl Store {
         let token = random_hex(32);
         let csrf = random_hex(32);
         let now = self.now_ms();
-        let expires = now + ttl.as_millis() as i64;
+        let expires = now.saturating_add(ttl);
         let conn = self.conn.lock();
         // Expired sessions are pruned on the way; nothing reads them after expiry.
-        conn.execute("DELETE FROM sessions WHERE expires_at_ms < ?1", [now - 86_400_000]).db()?;
+        conn.execute(
+            "DELETE FROM sessions WHERE expires_at_ms < ?1",
+            [now.saturating_sub(Duration::from_secs(86_400))],
+        )
+        .db()?;
         conn.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![token_hash(&token), user.id, csrf, now, expires],
@@ -374,7 +379,7 @@ impl Store {
                 [token_hash(token)],
                 |r| {
                     let csrf: String = r.get(0)?;
-                    let exp: i64 = r.get(1)?;
+                    let exp: UnixMs = r.get(1)?;
                     Ok((csrf, exp, row_user_at(r, 2)?))
                 },
             )

@@ -1,15 +1,15 @@
 //! The catalogue against a real SQLite file in a temporary directory.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use vigie_core::{AuditAction, AuditSink, Event, EventPhase, EventType, PeakMeasure, SimClock};
+use std::time::{Duration, SystemTime};
+use vigie_core::{AuditAction, AuditSink, Event, EventPhase, EventType, PeakMeasure, SimClock, UnixMs};
 use vigie_store::*;
 
 const T0_MS: i64 = 1_750_000_000_000;
 
 fn setup() -> (tempfile::TempDir, SimClock, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Store::open(dir.path(), Arc::new(clock.clone())).unwrap();
     (dir, clock, store)
 }
@@ -115,7 +115,7 @@ fn events_become_alerts_with_evidence_files() {
     let mut closed = event("e1", EventType::Crowd, "cam1", EventPhase::Closed);
     closed.ended_at_ms = Some(T0_MS + 9000);
     closed.snapshot_jpeg = None;
-    assert_eq!(s.ingest_event(&closed, None).unwrap().alert.ended_at_ms, Some(T0_MS + 9000));
+    assert_eq!(s.ingest_event(&closed, None).unwrap().alert.ended_at_ms, Some(UnixMs(T0_MS + 9000)));
 
     // Ids that could steer a path are hashed into the file name.
     s.ingest_event(&event("../../etc/x", EventType::Graffiti, "cam1", EventPhase::Opened), None).unwrap();
@@ -203,7 +203,7 @@ fn state_machine_allows_exactly_the_documented_transitions() {
                     let d = s.decisions(&id).unwrap();
                     let last = d.last().unwrap();
                     assert_eq!((last.actor.as_str(), last.from_state, last.to_state), ("carol", from, to));
-                    assert_eq!(last.at_ms, T0_MS);
+                    assert_eq!(last.at_ms, UnixMs(T0_MS));
                     let e = &s.audit_entries(&AuditQuery { limit: 1, ..Default::default() }).unwrap()[0];
                     assert_eq!(
                         (e.actor.as_str(), e.action.as_str(), e.target.as_str()),
@@ -246,7 +246,7 @@ fn unmask_grants_expire_and_are_audited() {
         Err(StoreError::NotFound(_))
     ));
     let g = s.grant_unmask("e", "sup", "police request 123", Duration::from_secs(900)).unwrap();
-    assert_eq!(g.expires_at_ms, T0_MS + 900_000);
+    assert_eq!(g.expires_at_ms, UnixMs(T0_MS + 900_000));
     assert!(s.active_unmask("e", "sup").unwrap().is_some());
     assert!(s.active_unmask("e", "someone-else").unwrap().is_none(), "a grant is personal");
     let e = &s.audit_entries(&AuditQuery { limit: 1, ..Default::default() }).unwrap()[0];
@@ -478,7 +478,7 @@ fn transparency_report_counts_decisions() {
     s.act("c", "op", &AlertAction::Dismiss { reason: DismissReason::FalseDetection, text: None }).unwrap();
     s.act("d", "op", &AlertAction::Dismiss { reason: DismissReason::Duplicate, text: None }).unwrap();
 
-    let r = s.transparency(T0_MS - 86_400_000, T0_MS + 86_400_000).unwrap();
+    let r = s.transparency(UnixMs(T0_MS - 86_400_000), UnixMs(T0_MS + 86_400_000)).unwrap();
     assert_eq!(r.days, 2.0);
     assert_eq!(r.rows.len(), 2);
     let row = &r.rows[0];
@@ -511,7 +511,7 @@ fn transparency_report_counts_decisions() {
             head.entries, head.head_hash
         )
     );
-    assert!(matches!(s.transparency(5, 5), Err(StoreError::Invalid(_))));
+    assert!(matches!(s.transparency(UnixMs(5), UnixMs(5)), Err(StoreError::Invalid(_))));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
-use vigie_core::{AuditAction, AuditSink, Event, EventPhase, EventType, PeakMeasure, SimClock};
+use vigie_core::{AuditAction, AuditSink, Event, EventPhase, EventType, PeakMeasure, SimClock, UnixMs};
 use vigie_store::{Accounts, AlertAction, AlertState, AlertStore, AuditQuery, AuditTrail, LoginOutcome, SessionLookup};
 
 const T0_MS: i64 = 1_750_000_000_000;
@@ -31,7 +31,7 @@ fn event(id: &str) -> Event {
 #[test]
 fn alerts_accounts_and_trail_through_the_traits() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Arc::new(vigie_store::Store::open(dir.path(), Arc::new(clock)).unwrap());
     let (alerts, trail, accounts): (Arc<dyn AlertStore>, Arc<dyn AuditTrail>, Arc<dyn Accounts>) =
         (store.clone(), store.clone(), store);

@@ -83,7 +83,7 @@ pub(crate) async fn camera_clip(
     Q(q): Q<WindowQuery>,
 ) -> Result<Response, ApiError> {
     let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
-    if !to.checked_sub(from).is_some_and(|len| len > 0 && len <= MAX_CLIP_MS) {
+    if !to.0.checked_sub(from.0).is_some_and(|len| len > 0 && len <= MAX_CLIP_MS) {
         return Err(ApiError::bad_request(format!(
             "'to' ({to}) must be after 'from' ({from}) and at most 10 minutes later"
         )));
@@ -125,7 +125,7 @@ pub(crate) async fn search(
     // The console sends dates; the archive takes RFC 3339.
     for (name, v) in [("from", &mut p.from), ("to", &mut p.to)] {
         if let Some(s) = v.as_deref().filter(|s| !s.trim().is_empty()) {
-            *v = Some(vigie_store::rfc3339(parse_time(name, s.trim())?));
+            *v = Some(parse_time(name, s.trim())?.rfc3339());
         }
     }
     let (params, actor) = (p.clone(), ctx.user.username.clone());
@@ -228,7 +228,7 @@ pub(crate) async fn transparency(
     let from = match q.from.as_deref() {
         Some(s) => parse_time("from", s)?,
         None => to
-            .checked_sub(30 * 86_400_000)
+            .checked_sub(Duration::from_secs(30 * 86_400))
             .ok_or_else(|| ApiError::bad_request(format!("invalid 'to': {to} leaves no 30-day period before it")))?,
     };
     if from >= to {

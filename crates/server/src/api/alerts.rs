@@ -16,7 +16,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
-use vigie_core::AuditAction;
+use vigie_core::{AuditAction, UnixMs};
 use vigie_store::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, UnmaskGrant};
 
 #[derive(Deserialize, Default)]
@@ -66,7 +66,7 @@ pub(crate) async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let rx = st.hub.subscribe();
     audit(&st, &ctx.user.username, AuditAction::AlertsStream, "alerts", serde_json::json!({})).await?;
-    let remaining = Duration::from_millis((ctx.expires_at_ms - now_ms(&st)).max(0) as u64);
+    let remaining = Duration::from_millis(ctx.expires_at_ms.ms_since(now_ms(&st)).max(0) as u64);
     let ready = futures::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
     let feed = futures::stream::unfold(rx, |mut rx| async move {
         let ev = match rx.recv().await {
@@ -81,11 +81,13 @@ pub(crate) async fn stream(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn clip_window(st: &AppState, a: &Alert) -> (i64, i64) {
-    let from = a.started_at_ms - st.cfg.clip_before_s as i64 * 1000;
+fn clip_window(st: &AppState, a: &Alert) -> (UnixMs, UnixMs) {
+    let from = a.started_at_ms.saturating_sub(Duration::from_secs(st.cfg.clip_before_s as u64));
     let end = a.ended_at_ms.unwrap_or(a.started_at_ms.max(a.updated_at_ms)).max(a.started_at_ms);
     // A long event is shown from its start; two minutes is what an operator watches.
-    let to = (end + st.cfg.clip_after_s as i64 * 1000).min(from + 120_000);
+    let to = end
+        .saturating_add(Duration::from_secs(st.cfg.clip_after_s as u64))
+        .min(from.saturating_add(Duration::from_secs(120)));
     (from, to)
 }
 
@@ -96,8 +98,8 @@ async fn load(st: &Arc<AppState>, id: &str) -> Result<Alert, ApiError> {
 
 #[derive(Serialize)]
 pub(crate) struct ClipWindow {
-    from_ms: i64,
-    to_ms: i64,
+    from_ms: UnixMs,
+    to_ms: UnixMs,
 }
 
 /// What the detail panel needs: the alert, its history, the caller's grant, the footage window
@@ -207,8 +209,8 @@ pub(crate) async fn clip(
 pub(crate) async fn serve_clip(
     st: &Arc<AppState>,
     camera: &str,
-    from: i64,
-    to: i64,
+    from: UnixMs,
+    to: UnixMs,
     actor: &str,
     unmask_reason: Option<String>,
 ) -> Result<Response, ApiError> {

@@ -119,7 +119,7 @@ pub(crate) async fn write_repeats(st: &Arc<AppState>, reps: Vec<Repeats>) -> Res
         let d = serde_json::json!({
             "source": r.source,
             "action": r.action,
-            "minute": vigie_store::rfc3339(r.minute_ms),
+            "minute": vigie_core::UnixMs(r.minute_ms).rfc3339(),
             "count": r.count,
             "last_at_ms": r.last_at_ms,
         });
@@ -140,7 +140,7 @@ pub(crate) async fn audit_refusal(
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let (write, closed) = st.refusals.admit(now_ms(st), source, action);
+    let (write, closed) = st.refusals.admit(now_ms(st).0, source, action);
     write_repeats(st, closed).await?;
     if write {
         write_entry(st, &cap(actor, MAX_NAME_BYTES), action, &cap(target, MAX_PATH_BYTES), details).await?;

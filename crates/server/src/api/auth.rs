@@ -134,12 +134,12 @@ pub(crate) struct SessionInfo {
     username: String,
     role: Role,
     csrf_token: String,
-    expires_at_ms: i64,
+    expires_at_ms: vigie_core::UnixMs,
     permissions: Vec<&'static str>,
     password_change_required: bool,
 }
 
-fn session_json(u: &User, csrf: &str, expires_at_ms: i64) -> SessionInfo {
+fn session_json(u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs) -> SessionInfo {
     SessionInfo {
         username: u.username.clone(),
         role: u.role,

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_core::{AuditAction, Clock};
+use vigie_core::{AuditAction, Clock, UnixMs};
 use vigie_store::{Accounts, AlertStore, AuditTrail, SessionLookup, User};
 
 pub(crate) const SESSION_COOKIE: &str = "vigie_session";
@@ -81,7 +81,7 @@ pub(crate) struct Ctx {
     pub user: User,
     pub token: String,
     pub csrf: String,
-    pub expires_at_ms: i64,
+    pub expires_at_ms: UnixMs,
 }
 
 /// The client's address: the connection's own, or the one a trusted proxy forwarded (see
@@ -237,7 +237,7 @@ async fn write_closed_counts(st: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        let closed = st.refusals.take_closed(now_ms(&st));
+        let closed = st.refusals.take_closed(now_ms(&st).0);
         if let Err(e) = anon::write_repeats(&st, closed).await {
             tracing::error!(error = %e.message, "cannot record the counts of repeated refusals");
         }
@@ -295,7 +295,7 @@ pub(crate) async fn audit(
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
     // Counts of a closed minute go in before anything newer, keeping the trail in time order.
-    anon::write_repeats(st, st.refusals.take_closed(now_ms(st))).await?;
+    anon::write_repeats(st, st.refusals.take_closed(now_ms(st).0)).await?;
     write_entry(st, actor, action, target, details).await
 }
 
@@ -479,7 +479,7 @@ pub(crate) const TIME_MAX_MS: i64 = 7_258_118_400_000;
 
 /// Unix ms from an RFC 3339 time, a `YYYY-MM-DD` date (UTC midnight) or a number of ms, within
 /// years 2000–2200.
-pub(crate) fn parse_time(name: &str, s: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_time(name: &str, s: &str) -> Result<UnixMs, ApiError> {
     max_len(name, s, MAX_TIME_CHARS)?;
     let ms = if let Ok(ms) = s.parse::<i64>() {
         Some(ms)
@@ -492,7 +492,7 @@ pub(crate) fn parse_time(name: &str, s: &str) -> Result<i64, ApiError> {
             .map(|z| z.timestamp().as_millisecond())
     };
     match ms {
-        Some(ms) if (TIME_MIN_MS..TIME_MAX_MS).contains(&ms) => Ok(ms),
+        Some(ms) if (TIME_MIN_MS..TIME_MAX_MS).contains(&ms) => Ok(UnixMs(ms)),
         Some(_) => Err(ApiError::bad_request(format!(
             "invalid '{name}': '{s}' is outside the years 2000 to 2200 (Unix ms {TIME_MIN_MS} to {TIME_MAX_MS})"
         ))),
@@ -502,6 +502,6 @@ pub(crate) fn parse_time(name: &str, s: &str) -> Result<i64, ApiError> {
     }
 }
 
-pub(crate) fn now_ms(st: &AppState) -> i64 {
-    st.clock.now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+pub(crate) fn now_ms(st: &AppState) -> UnixMs {
+    st.clock.now_ms()
 }

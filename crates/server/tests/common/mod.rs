@@ -8,9 +8,9 @@ use axum::Router;
 use http_body_util::BodyExt;
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 use tower::ServiceExt;
-use vigie_core::{Event, EventPhase, EventType, PeakMeasure, SimClock};
+use vigie_core::{Event, EventPhase, EventType, PeakMeasure, SimClock, UnixMs};
 use vigie_imaging::RgbImage;
 use vigie_server::*;
 use vigie_store::{Role, Store, User};
@@ -51,7 +51,7 @@ pub struct TestClips {
 
 impl ClipProvider for TestClips {
     fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError> {
-        let (camera, from_ms, to_ms, blurred) = (req.camera, req.from_ms, req.to_ms, req.blurred);
+        let (camera, from_ms, to_ms, blurred) = (req.camera, req.from_ms.0, req.to_ms.0, req.blurred);
         self.calls.lock().push((camera.into(), from_ms, to_ms, blurred));
         if camera != "cam1" {
             return Err(ClipError::NotAvailable(format!("no footage of {camera}")));
@@ -160,7 +160,7 @@ pub fn harness() -> H {
 
 pub fn harness_with(cfg: ServerConfig) -> H {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Arc::new(Store::open(dir.path(), Arc::new(clock.clone())).unwrap());
     let mut users = Vec::new();
     for (role, name) in

@@ -5,15 +5,14 @@ use super::audit::{self, AuditArgs, AuditCommand};
 use super::init::{self, InitArgs};
 use super::user::{self, UserArgs, UserCommand};
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
-use vigie_core::SimClock;
+use vigie_core::{SimClock, UnixMs};
 use vigie_store::*;
 
 const T0_MS: i64 = 1_750_000_000_000;
 
 fn setup() -> (tempfile::TempDir, SimClock, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(UNIX_EPOCH + Duration::from_millis(T0_MS as u64));
+    let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Store::open(dir.path(), Arc::new(clock.clone())).unwrap();
     (dir, clock, store)
 }
@@ -141,7 +140,7 @@ fn a_checkpoint_with_a_bad_signature_or_key_is_refused() {
     // A well-signed checkpoint from another key (an attacker's) against the auditor's pinned key.
     let other = tempfile::tempdir().unwrap();
     let mallory = NodeKey::load_or_create(other.path()).unwrap();
-    let forged = mallory.sign(2, &entry(&s, 2).hash, T0_MS);
+    let forged = mallory.sign(2, &entry(&s, 2).hash, vigie_core::UnixMs(T0_MS));
     forged.verify_signature(None).unwrap();
     let forged_file = dir.path().join("forged.json");
     std::fs::write(&forged_file, serde_json::to_string(&forged).unwrap()).unwrap();
