@@ -38,7 +38,7 @@ use vigie_core::{BBox, Detection, EventPhase, Frame, Packet, Polygon, StreamInfo
 use vigie_pipeline::CameraHooks;
 use vigie_server::hub::{AlertHub, PublishExtras};
 use vigie_server::providers::ZoneInfo;
-use wall::{unix_ms, Wall};
+use wall::Wall;
 
 /// Detections of people at or above this score are blurred even before they become tracks;
 /// blurring a few false positives costs nothing, leaving a real person clear does.
@@ -106,7 +106,7 @@ impl CameraStages {
                 ev.snapshot_jpeg = Some(Arc::new(p.pixelated));
                 p.clear
             });
-            let extras = PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(unix_ms(frame.captured_at)) };
+            let extras = PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(vigie_core::UnixMs::from(frame.captured_at)) };
             // A catalogue that cannot store the alert (disk full) still gets it on the live
             // feed and later in the catalogue; only an overflowing backlog loses it.
             if let Err(e) = self.alerts.publish_with(&ev, extras) {

@@ -5,8 +5,7 @@
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
-use vigie_core::{BBox, ClassMap, Frame, TrackedObject};
+use vigie_core::{BBox, ClassMap, Frame, TrackedObject, UnixMs};
 use vigie_imaging::RgbImage;
 use vigie_server::providers::{
     CameraHealth, CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, LiveView, ZoneInfo,
@@ -20,10 +19,6 @@ const BUFFER_FPS: f64 = 2.0;
 // Longer than an archive segment, so a clip is always either buffered or archived.
 const BUFFER_S: i64 = 75;
 
-pub fn unix_ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 struct Latest {
     frame: Arc<Frame>,
     tracks: Vec<TrackedObject>,
@@ -33,7 +28,7 @@ struct Latest {
 }
 
 struct BufferedPicture {
-    at_ms: i64,
+    at_ms: UnixMs,
     blurred: Arc<Vec<u8>>,
     clear: Arc<Vec<u8>>,
 }
@@ -129,15 +124,15 @@ impl Wall {
         *c.size.lock() = (frame.width as u32, frame.height as u32);
         *c.latest.lock() =
             Some(Latest { frame: frame.clone(), tracks: tracks.to_vec(), people: people.to_vec(), jpeg: None });
-        let at_ms = unix_ms(frame.captured_at);
-        let due = c.buffer.lock().back().is_none_or(|p| (at_ms - p.at_ms) as f64 >= 1000.0 / BUFFER_FPS);
+        let at_ms = UnixMs::from(frame.captured_at);
+        let due = c.buffer.lock().back().is_none_or(|p| at_ms.ms_since(p.at_ms) as f64 >= 1000.0 / BUFFER_FPS);
         if due {
             let zones = c.zones.lock().clone();
             let blurred = Arc::new(self.render(frame, tracks, people, &zones, false).encode_jpeg(70));
             let clear = Arc::new(self.render(frame, tracks, people, &zones, true).encode_jpeg(70));
             let mut buf = c.buffer.lock();
             buf.push_back(BufferedPicture { at_ms, blurred, clear });
-            while buf.front().is_some_and(|p| at_ms - p.at_ms > BUFFER_S * 1000) {
+            while buf.front().is_some_and(|p| at_ms.ms_since(p.at_ms) > BUFFER_S * 1000) {
                 buf.pop_front();
             }
         }
@@ -145,7 +140,7 @@ impl Wall {
 
     /// Pictures of the rolling buffer within `[from_ms, to_ms]` (an alert asked for right away
     /// gets what exists so far; one whose moment has left the buffer gets `None`).
-    pub fn buffered(&self, camera: &str, from_ms: i64, to_ms: i64, blurred: bool) -> Option<Vec<Vec<u8>>> {
+    pub fn buffered(&self, camera: &str, from_ms: UnixMs, to_ms: UnixMs, blurred: bool) -> Option<Vec<Vec<u8>>> {
         let c = self.cameras.get(camera)?;
         let buf = c.buffer.lock();
         let pics: Vec<Vec<u8>> = buf
