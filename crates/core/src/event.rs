@@ -1,6 +1,6 @@
 //! What the rules engine hands to operators, the store and the audit trail.
 
-use crate::BBox;
+use crate::{BBox, UnixMs};
 use serde::{Deserialize, Serialize};
 
 /// The event types the city can switch on, with the names used in config, API and reports.
@@ -81,9 +81,8 @@ pub struct Event {
     pub rule: String,
     pub rule_version: u32,
     pub legal_basis: String,
-    /// Unix milliseconds.
-    pub started_at_ms: i64,
-    pub ended_at_ms: Option<i64>,
+    pub started_at_ms: UnixMs,
+    pub ended_at_ms: Option<UnixMs>,
     /// Frame sequence number at which the rule fired (first emission) or was last updated.
     pub frame_seq: u64,
     pub track_ids: Vec<u64>,

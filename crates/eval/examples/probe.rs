@@ -126,7 +126,7 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
                 rule: "rule".into(),
                 rule_version: 1,
                 legal_basis: "bench".into(),
-                started_at_ms: now_ms().0,
+                started_at_ms: now_ms(),
                 ended_at_ms: None,
                 frame_seq: i as u64,
                 track_ids: vec![i as u64],
@@ -135,9 +135,8 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
                 model_sha256: "bench".into(),
                 snapshot_jpeg: Some(snapshot.clone()),
             };
-            ev.started_at_ms = now_ms().0;
-            hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(UnixMs(ev.started_at_ms)) })
-                .unwrap();
+            ev.started_at_ms = now_ms();
+            hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(ev.started_at_ms) }).unwrap();
             std::thread::sleep(period);
         }
     });

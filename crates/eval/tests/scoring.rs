@@ -57,7 +57,7 @@ fn alert(t: EventType, phase: EventPhase) -> Event {
         rule: "r".into(),
         rule_version: 1,
         legal_basis: "b".into(),
-        started_at_ms: 0,
+        started_at_ms: vigie_core::UnixMs(0),
         ended_at_ms: None,
         frame_seq: 0,
         track_ids: vec![],

@@ -106,7 +106,10 @@ impl CameraStages {
                 ev.snapshot_jpeg = Some(Arc::new(p.pixelated));
                 p.clear
             });
-            let extras = PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(vigie_core::UnixMs::from(frame.captured_at)) };
+            let extras = PublishExtras {
+                clear_jpeg: clear.as_deref(),
+                fired_at_ms: Some(vigie_core::UnixMs::from(frame.captured_at)),
+            };
             // A catalogue that cannot store the alert (disk full) still gets it on the live
             // feed and later in the catalogue; only an overflowing backlog loses it.
             if let Err(e) = self.alerts.publish_with(&ev, extras) {

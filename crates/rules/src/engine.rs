@@ -13,7 +13,8 @@ use crate::validate::{calibration_homography, validate_camera};
 use std::collections::VecDeque;
 use std::time::SystemTime;
 use vigie_core::{
-    BBox, ClassMap, ConfigError, ConfigErrors, Event, EventPhase, EventType, Frame, PeakMeasure, Polygon, TrackedObject,
+    BBox, ClassMap, ConfigError, ConfigErrors, Event, EventPhase, EventType, Frame, PeakMeasure, Polygon,
+    TrackedObject, UnixMs,
 };
 
 /// The logic of one rule, by type, with its state between frames.
@@ -131,8 +132,8 @@ fn secs(t: SystemTime) -> f64 {
     }
 }
 
-fn ms(t: f64) -> i64 {
-    (t * 1000.0).round() as i64
+fn ms(t: f64) -> UnixMs {
+    UnixMs::from_secs_f64(t)
 }
 
 impl CameraRules {

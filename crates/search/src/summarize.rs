@@ -502,7 +502,7 @@ mod tests {
             rule: "r".into(),
             rule_version: 1,
             legal_basis: "l".into(),
-            started_at_ms: 0,
+            started_at_ms: vigie_core::UnixMs(0),
             ended_at_ms: None,
             frame_seq: 1,
             track_ids: vec![1],

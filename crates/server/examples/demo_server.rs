@@ -176,8 +176,8 @@ fn publish(hub: &AlertHub, n: u64, cams: usize, phase: EventPhase) {
         rule: format!("square-{t}"),
         rule_version: 1,
         legal_basis: "Arrêté municipal n° 2025-17 (vidéoprotection de la place du marché), art. 3".into(),
-        started_at_ms: now,
-        ended_at_ms: (phase == EventPhase::Closed).then_some(now),
+        started_at_ms: vigie_core::UnixMs(now),
+        ended_at_ms: (phase == EventPhase::Closed).then_some(vigie_core::UnixMs(now)),
         frame_seq: 1000 + n,
         track_ids: vec![n],
         peak: PeakMeasure {

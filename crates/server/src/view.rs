@@ -84,16 +84,16 @@ impl AlertView {
     pub(crate) fn from_unstored(ev: &Event, now_ms: UnixMs) -> Self {
         let base = format!("/api/alerts/{}", url_id(&ev.id));
         let ended = match ev.phase {
-            EventPhase::Closed => Some(ev.ended_at_ms.map_or(now_ms, UnixMs)),
-            _ => ev.ended_at_ms.map(UnixMs),
+            EventPhase::Closed => Some(ev.ended_at_ms.unwrap_or(now_ms)),
+            _ => ev.ended_at_ms,
         };
         Self {
             id: ev.id.clone(),
             event_type: ev.event_type.as_str().into(),
             camera: ev.camera.clone(),
             zone: ev.zone.clone(),
-            started_at: UnixMs(ev.started_at_ms).rfc3339(),
-            started_at_ms: UnixMs(ev.started_at_ms),
+            started_at: ev.started_at_ms.rfc3339(),
+            started_at_ms: ev.started_at_ms,
             ended_at: ended.map(UnixMs::rfc3339),
             ended_at_ms: ended,
             state: AlertState::New,

@@ -46,7 +46,7 @@ async fn alerts_reach_a_connected_console_with_their_timing() {
         // Published from a plain thread, as the pipeline does.
         for i in 0..3 {
             let mut ev = event(&format!("live-{i}"), EventType::Intrusion, "cam1");
-            ev.started_at_ms = 1_750_000_000_000 + i;
+            ev.started_at_ms = vigie_core::UnixMs(1_750_000_000_000 + i);
             hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(UnixMs(1_700_000_000_000 + i)) })
                 .unwrap();
         }

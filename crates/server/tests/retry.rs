@@ -36,7 +36,7 @@ fn alerts_reach_the_live_feed_when_the_catalogue_fails_and_are_stored_in_order_l
     let b = event("b", EventType::Crowd, "cam1");
     let mut a_closed = event("a", EventType::Intrusion, "cam1");
     a_closed.phase = EventPhase::Closed;
-    a_closed.ended_at_ms = Some(T0_MS + 9000);
+    a_closed.ended_at_ms = Some(vigie_core::UnixMs(T0_MS + 9000));
     a_closed.snapshot_jpeg = None;
     let clear = jpeg(200);
     for (ev, clear) in [(&a, Some(clear.as_slice())), (&b, None), (&a_closed, None)] {

@@ -355,8 +355,8 @@ impl Store {
         let tracks = serde_json::to_string(&ev.track_ids).expect("ints serialise");
         let region = ev.region.map(|b| serde_json::to_string(&b).expect("boxes serialise"));
         let ended = match ev.phase {
-            EventPhase::Closed => Some(ev.ended_at_ms.map_or(now, UnixMs)),
-            _ => ev.ended_at_ms.map(UnixMs),
+            EventPhase::Closed => Some(ev.ended_at_ms.unwrap_or(now)),
+            _ => ev.ended_at_ms,
         };
         let mut conn = self.conn.lock();
         let tx = conn.transaction().db()?;

@@ -24,7 +24,7 @@ fn event(id: &str, t: EventType, camera: &str, phase: EventPhase) -> Event {
         rule: format!("{t}-rule"),
         rule_version: 3,
         legal_basis: "Arrêté municipal 2025-17".into(),
-        started_at_ms: T0_MS,
+        started_at_ms: UnixMs(T0_MS),
         ended_at_ms: None,
         frame_seq: 42,
         track_ids: vec![7],
@@ -113,7 +113,7 @@ fn events_become_alerts_with_evidence_files() {
     );
 
     let mut closed = event("e1", EventType::Crowd, "cam1", EventPhase::Closed);
-    closed.ended_at_ms = Some(T0_MS + 9000);
+    closed.ended_at_ms = Some(UnixMs(T0_MS + 9000));
     closed.snapshot_jpeg = None;
     assert_eq!(s.ingest_event(&closed, None).unwrap().alert.ended_at_ms, Some(UnixMs(T0_MS + 9000)));
 
@@ -137,7 +137,7 @@ fn queue_puts_open_urgent_and_new_first() {
         clock.advance(Duration::from_secs(1));
     }
     let mut late = event("c2", EventType::Crowd, "cam2", EventPhase::Opened);
-    late.started_at_ms += 10_000;
+    late.started_at_ms.0 += 10_000;
     s.ingest_event(&late, None).unwrap();
     s.act("p", "op", &AlertAction::Confirm).unwrap();
     s.act("g", "op", &AlertAction::Dismiss { reason: DismissReason::Duplicate, text: None }).unwrap();
@@ -466,7 +466,7 @@ fn transparency_report_counts_decisions() {
     other.model_sha256 = "def456".into();
     s.ingest_event(&other, None).unwrap();
     let mut outside = event("old", EventType::Crowd, "cam1", EventPhase::Opened);
-    outside.started_at_ms = T0_MS - 10 * 86_400_000;
+    outside.started_at_ms = UnixMs(T0_MS - 10 * 86_400_000);
     s.ingest_event(&outside, None).unwrap();
 
     clock.advance(Duration::from_secs(10));

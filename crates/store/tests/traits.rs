@@ -17,7 +17,7 @@ fn event(id: &str) -> Event {
         rule: "intrusion-rule".into(),
         rule_version: 1,
         legal_basis: "Arrêté municipal 2025-17".into(),
-        started_at_ms: T0_MS,
+        started_at_ms: vigie_core::UnixMs(T0_MS),
         ended_at_ms: None,
         frame_seq: 1,
         track_ids: vec![3],

@@ -38,8 +38,8 @@ fn opens_once_after_min_duration_then_closes_after_hysteresis() {
     assert!((c[0].0 - left_at - 3.0).abs() < 0.15, "closed {} s after leaving", c[0].0 - left_at);
     assert_eq!(c[0].1.id, e.id);
     assert!(c[0].1.peak.kind == "dwell_s" && c[0].1.peak.value > 29.0, "{:?}", c[0].1.peak);
-    let want_end = e.started_at_ms as f64 + (left_at - 0.1 - o[0].0) * 1000.0;
-    assert!((c[0].1.ended_at_ms.unwrap() as f64 - want_end).abs() <= 2.0, "ends at the last frame it was seen");
+    let want_end = e.started_at_ms.0 as f64 + (left_at - 0.1 - o[0].0) * 1000.0;
+    assert!((c[0].1.ended_at_ms.unwrap().0 as f64 - want_end).abs() <= 2.0, "ends at the last frame it was seen");
 }
 
 #[test]

@@ -143,7 +143,7 @@ pub fn event(id: &str, t: EventType, camera: &str) -> Event {
         rule: "square-crowd".into(),
         rule_version: 2,
         legal_basis: "Arrêté 2025-17, art. 3".into(),
-        started_at_ms: T0_MS,
+        started_at_ms: UnixMs(T0_MS),
         ended_at_ms: None,
         frame_seq: 100,
         track_ids: vec![1, 2],
