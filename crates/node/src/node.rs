@@ -326,9 +326,9 @@ impl AuditSink for NoAudit {
 }
 
 impl SearchProvider for Search {
-    fn search(&self, actor: &str, p: &SearchParams) -> Result<serde_json::Value, SearchFailure> {
+    fn search(&self, actor: &str, p: &SearchParams) -> Result<vigie_search::SearchResult, SearchFailure> {
         match self.index.search_params(p, actor, self.clock.now(), &self.tz, &NoAudit) {
-            Ok(r) => serde_json::to_value(&r).map_err(|e| SearchFailure::Failed(e.to_string())),
+            Ok(r) => Ok(r),
             Err(e) if e.is_client_error() => Err(SearchFailure::BadQuery(e.to_string())),
             Err(e) => Err(SearchFailure::Failed(e.to_string())),
         }

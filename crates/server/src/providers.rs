@@ -111,11 +111,10 @@ pub enum SearchFailure {
 }
 
 pub trait SearchProvider: Send + Sync {
-    /// The archive's `SearchResult` as JSON: `tracks` (each with `id`, `camera`, `class`,
-    /// `start_ms`, `end_ms`, `has_thumbnail`, `clip_from_ms`, `clip_to_ms`), `filters` and
-    /// `understood`. The server audits the search itself (who, query, result count): call the
-    /// archive's search without its own audit, or the trail gets two entries per search.
-    fn search(&self, actor: &str, params: &SearchParams) -> Result<serde_json::Value, SearchFailure>;
+    /// The track index's answer. The server audits the search itself (who, query, result
+    /// count): call the index's search without its own audit, or the trail gets two entries
+    /// per search.
+    fn search(&self, actor: &str, params: &SearchParams) -> Result<vigie_search::SearchResult, SearchFailure>;
     /// A blurred JPEG thumbnail by the `id` of a search hit.
     fn thumbnail(&self, id: &str) -> Option<Vec<u8>>;
 }

@@ -110,7 +110,7 @@ pub(crate) async fn search(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     Q(mut p): Q<SearchParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SearchAnswer>, ApiError> {
     let provider = st.search.clone().ok_or_else(|| {
         ApiError::new(StatusCode::NOT_IMPLEMENTED, "search is not available: no archive on this node")
     })?;
@@ -136,21 +136,51 @@ pub(crate) async fn search(
         })
     })
     .await?;
-    let mut result = result;
-    let n = result.get("tracks").and_then(|t| t.as_array()).map(|a| a.len()).unwrap_or(0);
-    if let Some(tracks) = result.get_mut("tracks").and_then(|t| t.as_array_mut()) {
-        for t in tracks.iter_mut().filter(|t| t.get("has_thumbnail").and_then(|h| h.as_bool()) == Some(true)) {
-            let track = match &t["id"] {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let url = format!("/api/search/thumbnails/{}", crate::view::url_id(&thumbnail_token(&st, &ctx, &track)));
-            t["thumbnail_url"] = serde_json::Value::String(url);
-        }
-    }
+    let n = result.tracks.len();
+    let tracks = result
+        .tracks
+        .into_iter()
+        .map(|hit| {
+            let thumbnail_url = hit.has_thumbnail.then(|| {
+                let token = thumbnail_token(&st, &ctx, &hit.id.to_string());
+                format!("/api/search/thumbnails/{}", crate::view::url_id(&token))
+            });
+            TrackView { hit, thumbnail_url }
+        })
+        .collect();
+    let answer = SearchAnswer {
+        tracks,
+        total: result.total,
+        total_is_lower_bound: result.total_is_lower_bound,
+        has_more: result.has_more,
+        filters: result.filters,
+        understood: result.understood,
+        took_ms: result.took_ms,
+    };
     let d = serde_json::json!({"query": p, "results": n});
     audit(&st, &ctx.user.username, AuditAction::Search, "archive", d).await?;
-    Ok(Json(result))
+    Ok(Json(answer))
+}
+
+/// `GET /api/search`: the index's answer, where each track with a thumbnail carries a URL that
+/// is valid only for the session that searched.
+#[derive(Debug, Serialize)]
+pub(crate) struct SearchAnswer {
+    tracks: Vec<TrackView>,
+    total: u64,
+    total_is_lower_bound: bool,
+    has_more: bool,
+    filters: vigie_search::AppliedFilters,
+    understood: Vec<String>,
+    took_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct TrackView {
+    #[serde(flatten)]
+    hit: vigie_search::TrackHit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thumbnail_url: Option<String>,
 }
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;

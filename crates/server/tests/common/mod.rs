@@ -63,16 +63,45 @@ impl ClipProvider for TestClips {
 pub struct TestSearch;
 
 impl SearchProvider for TestSearch {
-    fn search(&self, _actor: &str, p: &SearchParams) -> Result<serde_json::Value, SearchFailure> {
+    fn search(&self, _actor: &str, p: &SearchParams) -> Result<vigie_search::SearchResult, SearchFailure> {
         if p.q.as_deref() == Some("??") {
             return Err(SearchFailure::BadQuery("could not understand: ??".into()));
         }
-        Ok(serde_json::json!({
-            "tracks": [{"id": 1, "camera": "cam1", "class": "car", "start_ms": T0_MS, "end_ms": T0_MS + 5000,
-                        "has_thumbnail": true, "clip_from_ms": T0_MS - 3000, "clip_to_ms": T0_MS + 8000}],
-            "filters": {"classes": p.class, "from": p.from},
-            "understood": ["cars"],
-        }))
+        let hit = vigie_search::TrackHit {
+            id: 1,
+            camera: "cam1".into(),
+            track_id: 7,
+            class: "car".into(),
+            color: None,
+            start: UnixMs(T0_MS).rfc3339(),
+            end: UnixMs(T0_MS + 5000).rfc3339(),
+            start_ms: UnixMs(T0_MS),
+            end_ms: UnixMs(T0_MS + 5000),
+            duration_s: 5.0,
+            zones: Vec::new(),
+            direction: None,
+            displacement_px: 0.0,
+            width: 40.0,
+            height: 30.0,
+            event_ids: Vec::new(),
+            has_thumbnail: true,
+            clip_from_ms: UnixMs(T0_MS - 3000),
+            clip_to_ms: UnixMs(T0_MS + 8000),
+            distance: None,
+        };
+        Ok(vigie_search::SearchResult {
+            tracks: vec![hit],
+            total: 1,
+            total_is_lower_bound: false,
+            has_more: false,
+            filters: vigie_search::AppliedFilters {
+                from: p.from.clone().unwrap_or_default(),
+                classes: p.class.clone(),
+                ..Default::default()
+            },
+            understood: vec!["cars".into()],
+            took_ms: 0.1,
+        })
     }
     fn thumbnail(&self, id: &str) -> Option<Vec<u8>> {
         (id == "1").then(|| jpeg(50))
