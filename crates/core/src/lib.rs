@@ -67,6 +67,16 @@ pub trait AuditSink: Send + Sync {
     fn record(&self, actor: &str, action: AuditAction, target: &str, details: &str) -> Result<(), AuditError>;
 }
 
+/// An audit sink that writes nothing: for a caller whose access is audited one layer up (the
+/// server audits every search itself) and for benchmarks.
+pub struct NoAudit;
+
+impl AuditSink for NoAudit {
+    fn record(&self, _: &str, _: AuditAction, _: &str, _: &str) -> Result<(), AuditError> {
+        Ok(())
+    }
+}
+
 /// Where events leave an analysis node: in-process to the console today, a message broker
 /// (NATS JetStream) at city scale. The pipeline only ever sees this trait.
 pub trait EventSink: Send + Sync {

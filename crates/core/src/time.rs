@@ -27,6 +27,12 @@ pub struct InstantParseError {
 impl UnixMs {
     pub const EPOCH: UnixMs = UnixMs(0);
 
+    /// The wall clock now, for tools and notification timestamps; the pipeline and the
+    /// catalogue read time from their injected [`crate::Clock`] instead.
+    pub fn now() -> Self {
+        UnixMs::from(SystemTime::now())
+    }
+
     pub const fn new(ms: i64) -> Self {
         UnixMs(ms)
     }

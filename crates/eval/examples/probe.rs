@@ -9,7 +9,7 @@
 //!       reports publish→console and API latency on this machine.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use vigie_core::UnixMs;
 use vigie_core::{EventType, SystemClock};
 use vigie_eval::probe::{api_load, summarize, watch_alerts, ApiClient};
@@ -54,10 +54,6 @@ fn parse_args() -> anyhow::Result<Cmd> {
         anyhow::bail!("unknown flag --{unknown} for {command}");
     }
     Ok(cmd)
-}
-
-fn now_ms() -> UnixMs {
-    UnixMs::from(SystemTime::now())
 }
 
 fn password() -> anyhow::Result<String> {
@@ -126,7 +122,7 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
                 rule: "rule".into(),
                 rule_version: 1,
                 legal_basis: "bench".into(),
-                started_at_ms: now_ms(),
+                started_at_ms: UnixMs::now(),
                 ended_at_ms: None,
                 frame_seq: i as u64,
                 track_ids: vec![i as u64],
@@ -135,7 +131,7 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
                 model_sha256: "bench".into(),
                 snapshot_jpeg: Some(snapshot.clone()),
             };
-            ev.started_at_ms = now_ms();
+            ev.started_at_ms = UnixMs::now();
             hub.publish_with(&ev, PublishExtras { clear_jpeg: None, fired_at_ms: Some(ev.started_at_ms) }).unwrap();
             std::thread::sleep(period);
         }

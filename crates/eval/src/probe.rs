@@ -3,7 +3,7 @@
 
 use http_body_util::BodyExt;
 use serde::Serialize;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use vigie_core::UnixMs;
 use vigie_server::http_client::{HttpConn, HttpResponse};
 
@@ -13,10 +13,6 @@ pub struct ApiClient {
     pub base: String,
     pub cookie: String,
     pub csrf_token: String,
-}
-
-fn now_ms() -> UnixMs {
-    UnixMs::from(SystemTime::now())
 }
 
 impl ApiClient {
@@ -110,7 +106,7 @@ pub async fn watch_alerts(
             Ok(Some(Err(e))) => return Err(format!("live feed broken: {e}")),
             Ok(Some(Ok(f))) => f,
         };
-        let received_at_ms = now_ms();
+        let received_at_ms = UnixMs::now();
         let Ok(data) = frame.into_data() else { continue };
         buf.push_str(&String::from_utf8_lossy(&data));
         while let Some(end) = buf.find("\n\n") {

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use vigie_core::{shutdown, AuditAction, AuditError, AuditSink, ClassMap, Clock, Frame, SystemClock};
+use vigie_core::{shutdown, AuditSink, ClassMap, Clock, Frame, SystemClock};
 use vigie_footage::{Archive, ExportRequest, RetentionTask};
 use vigie_pipeline::{CameraSpec, LiveOptions, LivePipeline};
 use vigie_search::{SummarizerConfig, TrackIndex, TrackStore, TrackSummarizer};
@@ -318,16 +318,9 @@ struct Search {
     clock: Arc<dyn Clock>,
 }
 
-struct NoAudit;
-impl AuditSink for NoAudit {
-    fn record(&self, _: &str, _: AuditAction, _: &str, _: &str) -> Result<(), AuditError> {
-        Ok(())
-    }
-}
-
 impl SearchProvider for Search {
     fn search(&self, actor: &str, p: &SearchParams) -> Result<vigie_search::SearchResult, SearchFailure> {
-        match self.index.search_params(p, actor, self.clock.now(), &self.tz, &NoAudit) {
+        match self.index.search_params(p, actor, self.clock.now(), &self.tz, &vigie_core::NoAudit) {
             Ok(r) => Ok(r),
             Err(e) if e.is_client_error() => Err(SearchFailure::BadQuery(e.to_string())),
             Err(e) => Err(SearchFailure::Failed(e.to_string())),

@@ -11,7 +11,7 @@ use rusqlite::params;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
-use vigie_core::{AuditSink, ClassMap, UnixMs};
+use vigie_core::{ClassMap, UnixMs};
 
 pub use vigie_core::rng::Rng;
 
@@ -317,13 +317,6 @@ pub fn generate_index(path: &Path, n: u64, seed: u64) -> Result<GenerateReport, 
     Ok(GenerateReport { tracks: n, zone_visits: visits, seconds: t0.elapsed().as_secs_f64(), bytes })
 }
 
-struct NoAudit;
-impl AuditSink for NoAudit {
-    fn record(&self, _: &str, _: vigie_core::AuditAction, _: &str, _: &str) -> Result<(), vigie_core::AuditError> {
-        Ok(())
-    }
-}
-
 /// Latencies of one query type.
 #[derive(Debug, Clone)]
 pub struct BenchLine {
@@ -468,7 +461,7 @@ pub fn bench_search(path: &Path, runs: usize, seed: u64) -> Result<BenchReport, 
                     q: Some(format!("red car in \"{zone}\" after 14:00 yesterday")),
                     ..Default::default()
                 };
-                ix.search_params(&p, "bench", UnixMs(now).into(), &jiff::tz::TimeZone::UTC, &NoAudit)
+                ix.search_params(&p, "bench", UnixMs(now).into(), &jiff::tz::TimeZone::UTC, &vigie_core::NoAudit)
                     .map(|r| r.total)
                     .map_err(|e| e.to_string())
             }),

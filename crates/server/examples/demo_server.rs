@@ -45,10 +45,6 @@ impl Cli {
 const W: usize = 320;
 const H: usize = 240;
 
-fn now_ms() -> i64 {
-    UnixMs::from(SystemTime::now()).0
-}
-
 fn zone(cam: usize) -> Vec<(f32, f32)> {
     let o = (cam * 10) as f32;
     vec![(40.0 + o, 140.0), (280.0 - o, 140.0), (300.0, 230.0), (20.0, 230.0)]
@@ -128,7 +124,7 @@ impl LiveView for DemoLive {
 
     fn jpeg(&self, camera: &str) -> Option<Vec<u8>> {
         let i: usize = camera.strip_prefix("cam")?.parse().ok()?;
-        (1..=self.n).contains(&i).then(|| render(i - 1, now_ms(), false, true))
+        (1..=self.n).contains(&i).then(|| render(i - 1, UnixMs::now().0, false, true))
     }
 }
 
@@ -166,7 +162,7 @@ impl ConfigAdmin for DemoConfig {
 fn publish(hub: &AlertHub, n: u64, cams: usize, phase: EventPhase) {
     let t = EventType::ALL[(n as usize) % EventType::ALL.len()];
     let cam = (n as usize) % cams;
-    let now = now_ms();
+    let now = UnixMs::now();
     let ev = Event {
         id: format!("demo-{n}"),
         event_type: t,
@@ -176,8 +172,8 @@ fn publish(hub: &AlertHub, n: u64, cams: usize, phase: EventPhase) {
         rule: format!("square-{t}"),
         rule_version: 1,
         legal_basis: "Arrêté municipal n° 2025-17 (vidéoprotection de la place du marché), art. 3".into(),
-        started_at_ms: vigie_core::UnixMs(now),
-        ended_at_ms: (phase == EventPhase::Closed).then_some(vigie_core::UnixMs(now)),
+        started_at_ms: now,
+        ended_at_ms: (phase == EventPhase::Closed).then_some(now),
         frame_seq: 1000 + n,
         track_ids: vec![n],
         peak: PeakMeasure {
@@ -186,12 +182,10 @@ fn publish(hub: &AlertHub, n: u64, cams: usize, phase: EventPhase) {
         },
         region: Some(BBox::new(40.0, 110.0, 80.0, 190.0)),
         model_sha256: "9f3c6e0d1b2a4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d".into(),
-        snapshot_jpeg: (phase == EventPhase::Opened).then(|| Arc::new(render(cam, now, false, true))),
+        snapshot_jpeg: (phase == EventPhase::Opened).then(|| Arc::new(render(cam, now.0, false, true))),
     };
-    let clear = (phase == EventPhase::Opened).then(|| render(cam, now, true, true));
-    if let Err(e) =
-        hub.publish_with(&ev, PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(UnixMs(now)) })
-    {
+    let clear = (phase == EventPhase::Opened).then(|| render(cam, now.0, true, true));
+    if let Err(e) = hub.publish_with(&ev, PublishExtras { clear_jpeg: clear.as_deref(), fired_at_ms: Some(now) }) {
         eprintln!("publish failed: {e}");
     }
 }

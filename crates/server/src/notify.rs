@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use sha2::Sha256;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use vigie_core::UnixMs;
 
@@ -58,14 +58,10 @@ impl NotifyStatus {
     }
 }
 
-fn now_ms() -> UnixMs {
-    UnixMs::from(SystemTime::now())
-}
-
 fn note_error(s: &Mutex<ChannelStatus>, e: &str) {
     let mut s = s.lock();
     s.last_error = Some(e.to_string());
-    s.last_error_at_ms = Some(now_ms());
+    s.last_error_at_ms = Some(UnixMs::now());
 }
 
 /// Header carrying the Unix time (seconds) a delivery was signed at.
@@ -208,7 +204,7 @@ async fn webhook_worker(cfg: WebhookConfig, mut rx: mpsc::Receiver<OutMsg>, stat
         let mut delay = cfg.retry_initial_ms.max(1);
         for attempt in 1..=cfg.max_attempts {
             // Signed afresh each attempt: a retry minutes later must still pass the receiver's age check.
-            let ts = now_ms().0.div_euclid(1000);
+            let ts = UnixMs::now().0.div_euclid(1000);
             let sig = sign(&cfg.secret, ts, &msg.body);
             let (attempt_s, ts_s) = (attempt.to_string(), ts.to_string());
             let headers = [
@@ -221,7 +217,7 @@ async fn webhook_worker(cfg: WebhookConfig, mut rx: mpsc::Receiver<OutMsg>, stat
                 Ok(r) if (200..300).contains(&r.status) => {
                     let mut s = status.webhook.lock();
                     s.sent += 1;
-                    s.last_success_at_ms = Some(now_ms());
+                    s.last_success_at_ms = Some(UnixMs::now());
                     break;
                 }
                 Ok(r) => format!("{} answered HTTP {}", cfg.url, r.status),
@@ -262,7 +258,7 @@ fn start_mqtt(cfg: MqttConfig, mut rx: mpsc::Receiver<OutMsg>, status: Arc<Notif
                 Ok(Event::Incoming(Packet::PubAck(_))) => {
                     let mut s = st.mqtt.lock();
                     s.sent += 1;
-                    s.last_success_at_ms = Some(now_ms());
+                    s.last_success_at_ms = Some(UnixMs::now());
                 }
                 Ok(_) => {}
                 Err(e) => {

@@ -2,14 +2,6 @@
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
-use vigie_core::AuditSink;
-
-struct NoAudit;
-impl AuditSink for NoAudit {
-    fn record(&self, _: &str, _: vigie_core::AuditAction, _: &str, _: &str) -> Result<(), vigie_core::AuditError> {
-        Ok(())
-    }
-}
 
 /// Measures what recording costs: CPU time of the recorder per second of camera footage, on a
 /// clip held in memory (no decode, no source I/O), as a percentage of one core.
@@ -24,9 +16,13 @@ pub fn recording_cost(clip: &Path, loops: u32, dir: &Path) -> Result<RecordingCo
     let clip_s = pkts.last().map(|p| p.pts.as_secs_f64()).unwrap_or(0.0) + 1.0 / info.fps.unwrap_or(25.0);
     let clock: std::sync::Arc<dyn vigie_core::Clock> =
         std::sync::Arc::new(vigie_core::SimClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000)));
-    let archive =
-        vigie_footage::Archive::open(dir, vigie_footage::ArchiveConfig::default(), clock, std::sync::Arc::new(NoAudit))
-            .map_err(|e| e.to_string())?;
+    let archive = vigie_footage::Archive::open(
+        dir,
+        vigie_footage::ArchiveConfig::default(),
+        clock,
+        std::sync::Arc::new(vigie_core::NoAudit),
+    )
+    .map_err(|e| e.to_string())?;
     let mut rec = vigie_footage::Recorder::new("bench", &info, archive.clone()).map_err(|e| e.to_string())?;
     let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000);
     let cpu0 = cpu_time();
