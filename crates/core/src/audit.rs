@@ -66,10 +66,15 @@ pub enum AuditAction {
     RetentionDelete,
     ArchiveEvict,
     ArchiveReconcile,
+    // Rule calibration.
+    CalibrationList,
+    CalibrationReview,
+    /// A rule leaves calibration: its calibration figures are recorded with the change.
+    RuleGoLive,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 47] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -114,6 +119,9 @@ impl AuditAction {
         AuditAction::RetentionDelete,
         AuditAction::ArchiveEvict,
         AuditAction::ArchiveReconcile,
+        AuditAction::CalibrationList,
+        AuditAction::CalibrationReview,
+        AuditAction::RuleGoLive,
     ];
 
     /// The action as the trail stores it.
@@ -163,6 +171,9 @@ impl AuditAction {
             AuditAction::RetentionDelete => "retention.delete",
             AuditAction::ArchiveEvict => "archive.evict",
             AuditAction::ArchiveReconcile => "archive.reconcile",
+            AuditAction::CalibrationList => "calibration.list",
+            AuditAction::CalibrationReview => "calibration.review",
+            AuditAction::RuleGoLive => "rule.go_live",
         }
     }
 

@@ -50,6 +50,40 @@ impl std::fmt::Display for EventType {
     }
 }
 
+/// Whether a rule's alerts go to operators or only to the supervisors' calibration review.
+///
+/// Before a rule goes live its alerts are checked by supervisors (the evaluation of the 2024
+/// Olympics trial called this phase essential): a calibration alert is never shown to operators,
+/// never notified, and its right/wrong marks give the precision recorded when the rule goes live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleMode {
+    #[default]
+    Live,
+    Calibration,
+}
+
+impl RuleMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RuleMode::Live => "live",
+            RuleMode::Calibration => "calibration",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RuleMode> {
+        match s {
+            "live" => Some(RuleMode::Live),
+            "calibration" => Some(RuleMode::Calibration),
+            _ => None,
+        }
+    }
+
+    pub fn is_calibration(&self) -> bool {
+        *self == RuleMode::Calibration
+    }
+}
+
 /// Lifecycle of an event as the rules engine sees it (operator decisions live in the store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,6 +114,9 @@ pub struct Event {
     pub zone: String,
     pub rule: String,
     pub rule_version: u32,
+    /// Calibration events go to the supervisors' review queue only.
+    #[serde(default)]
+    pub mode: RuleMode,
     pub legal_basis: String,
     pub started_at_ms: UnixMs,
     pub ended_at_ms: Option<UnixMs>,

@@ -21,7 +21,7 @@ pub use audit::{AuditAction, AuditError, PublishError};
 pub use classes::ClassMap;
 pub use clock::{Clock, SimClock, SystemClock};
 pub use config::{ConfigError, ConfigErrors};
-pub use event::{Event, EventPhase, EventType, PeakMeasure};
+pub use event::{Event, EventPhase, EventType, PeakMeasure, RuleMode};
 pub use frame::{Frame, Packet, StreamInfo, VideoCodec};
 pub use geom::{BBox, Polygon};
 pub use purge::{PurgeError, TrackPurge};

@@ -121,6 +121,7 @@ async fn selfbench(alerts: usize, rate: f64) -> anyhow::Result<()> {
                 zone: "zone".into(),
                 rule: "rule".into(),
                 rule_version: 1,
+                mode: vigie_core::RuleMode::Live,
                 legal_basis: "bench".into(),
                 started_at_ms: UnixMs::now(),
                 ended_at_ms: None,

@@ -56,6 +56,7 @@ fn alert(t: EventType, phase: EventPhase) -> Event {
         zone: "z".into(),
         rule: "r".into(),
         rule_version: 1,
+        mode: vigie_core::RuleMode::Live,
         legal_basis: "b".into(),
         started_at_ms: vigie_core::UnixMs(0),
         ended_at_ms: None,

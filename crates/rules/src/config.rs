@@ -3,7 +3,7 @@
 
 use crate::geometry::to_pixels;
 use serde::{Deserialize, Serialize};
-use vigie_core::{ConfigError, EventType, Polygon};
+use vigie_core::{ConfigError, EventType, Polygon, RuleMode};
 
 pub use crate::validate::{calibration_homography, validate_camera};
 
@@ -66,6 +66,8 @@ pub struct RuleConfig {
     pub legal_basis: Option<String>,
     /// Bumped by whoever edits the rule; carried by every event so decisions can be traced.
     pub version: u32,
+    /// `calibration`: alerts go to the supervisors' review queue only, until an admin sets it live.
+    pub mode: RuleMode,
     /// How long the situation must last before the alert; the default depends on the type.
     pub min_duration_s: Option<f64>,
     /// After an event closes, no new event opens for this rule for this long.
@@ -250,6 +252,8 @@ struct RuleSpec {
     legal_basis: Option<String>,
     #[serde(default = "default_version")]
     version: u32,
+    #[serde(default, skip_serializing_if = "is_live")]
+    mode: RuleMode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     classes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -278,6 +282,11 @@ struct RuleSpec {
     lying_aspect: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_lying_height_m: Option<f64>,
+}
+
+/// Live is the default and is not written back, so files without calibration stay as they were.
+fn is_live(m: &RuleMode) -> bool {
+    *m == RuleMode::Live
 }
 
 /// Whether rules of type `t` take the type-specific key `k` (the keys of its [`RuleParams`] variant).
@@ -346,6 +355,7 @@ impl From<RuleSpec> for RuleConfig {
             enabled: w.enabled,
             legal_basis: w.legal_basis,
             version: w.version,
+            mode: w.mode,
             min_duration_s: w.min_duration_s,
             cooldown_s: w.cooldown_s,
             hysteresis_s: w.hysteresis_s,
@@ -365,6 +375,7 @@ impl From<RuleConfig> for RuleSpec {
             enabled: r.enabled,
             legal_basis: r.legal_basis,
             version: r.version,
+            mode: r.mode,
             classes: None,
             min_duration_s: r.min_duration_s,
             min_count: None,
@@ -480,6 +491,7 @@ impl RuleConfig {
             enabled: true,
             legal_basis: Some(legal_basis.into()),
             version: 1,
+            mode: RuleMode::Live,
             min_duration_s: None,
             cooldown_s: None,
             hysteresis_s: None,

@@ -492,6 +492,7 @@ fn make_event(camera: &str, model: &str, def: &RuleDef, open: &Open, phase: Even
         zone: def.zone_name.clone(),
         rule: def.id.clone(),
         rule_version: def.version,
+        mode: def.config.mode,
         legal_basis: def.legal_basis.clone(),
         started_at_ms: ms(open.started),
         ended_at_ms: None,

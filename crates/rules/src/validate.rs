@@ -186,9 +186,11 @@ fn check_rule(
         }
     }
     if r.enabled && r.legal_basis.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        // Calibration is processing of people's images too: it needs the same basis as live.
+        let what = if r.mode.is_calibration() { "rule is in calibration mode" } else { "rule is enabled" };
         errs.push(ConfigError::new(
             at("legal_basis"),
-            "rule is enabled but has no legal basis; state the decision or article that authorises it",
+            format!("{what} but has no legal basis; state the decision or article that authorises it"),
         ));
     }
     if r.version == 0 {

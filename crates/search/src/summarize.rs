@@ -501,6 +501,7 @@ mod tests {
             zone: "z".into(),
             rule: "r".into(),
             rule_version: 1,
+            mode: vigie_core::RuleMode::Live,
             legal_basis: "l".into(),
             started_at_ms: vigie_core::UnixMs(0),
             ended_at_ms: None,

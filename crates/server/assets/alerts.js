@@ -70,6 +70,8 @@ export function openFeed() {
     renderQueue();
     listeners.update(a.id);
   });
+  // Calibration alerts (supervisors' feeds only) never enter the operators' queue.
+  es.addEventListener('calibration', () => { if (listeners.calibration) listeners.calibration(); });
   es.addEventListener('resync', loadAlerts);
   es.onerror = async () => {
     status.textContent = 'reconnecting'; status.classList.remove('live');

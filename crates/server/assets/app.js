@@ -9,6 +9,7 @@ import { startWall, stopWall } from './wall.js';
 import { doSearch } from './search.js';
 import { initReports, loadAudit, loadReport, verifyAudit } from './reports.js';
 import { addUser, initConfigView, loadConfig, loadUsers } from './admin.js';
+import { loadCalibration, onCalibrationEvent } from './calibration.js';
 
 // ---------- login ----------
 function showLogin(msg) {
@@ -62,7 +63,7 @@ async function logout() {
 const VIEWS = [
   ['alerts', 'Alerts', 'alerts_read'], ['wall', 'Camera wall', 'live'], ['search', 'Search', 'search'],
   ['reports', 'Reports', 'reports'], ['audit', 'Audit trail', 'audit'], ['users', 'Users', 'users'],
-  ['config', 'Configuration', 'config_read'],
+  ['config', 'Configuration', 'config_read'], ['calibration', 'Calibration', 'calibration_read'],
 ];
 
 function startApp() {
@@ -87,12 +88,17 @@ function route() {
   if (view === 'users') loadUsers();
   if (view === 'config') loadConfig();
   if (view === 'reports') initReports();
+  if (view === 'calibration') loadCalibration();
 }
 
 // ---------- boot ----------
 // Module scripts run once the document is parsed, like the `defer` script this file used to be.
 onSessionEnd(showLogin);
-onAlertEvents({ select: refreshDetail, update: (id) => { if (queue.selected === id) refreshDetail(id); } });
+onAlertEvents({
+  select: refreshDetail,
+  update: (id) => { if (queue.selected === id) refreshDetail(id); },
+  calibration: onCalibrationEvent,
+});
 $('#login-form').addEventListener('submit', doLogin);
 $('#password-form').addEventListener('submit', doPasswordChange);
 $('#logout-btn').addEventListener('click', logout);

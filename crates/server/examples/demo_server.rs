@@ -171,6 +171,7 @@ fn publish(hub: &AlertHub, n: u64, cams: usize, phase: EventPhase) {
         zone: "square".into(),
         rule: format!("square-{t}"),
         rule_version: 1,
+        mode: vigie_core::RuleMode::Live,
         legal_basis: "Arrêté municipal n° 2025-17 (vidéoprotection de la place du marché), art. 3".into(),
         started_at_ms: now,
         ended_at_ms: (phase == EventPhase::Closed).then_some(now),

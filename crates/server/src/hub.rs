@@ -26,9 +26,29 @@ struct Pending {
 /// One message of the live feed, serialised once for all subscribers.
 #[derive(Debug)]
 pub struct HubMessage {
-    /// SSE event name: `alert` for a new alert, `update` for any change to a known one.
+    /// SSE event name: `alert` for a new alert, `update` for any change to a known one,
+    /// `calibration` for anything about an alert of a rule in calibration.
     pub kind: &'static str,
     pub json: String,
+}
+
+impl HubMessage {
+    /// Calibration alerts reach only the feeds of those who review them.
+    pub fn is_calibration(&self) -> bool {
+        self.kind == CALIBRATION
+    }
+}
+
+const CALIBRATION: &str = "calibration";
+
+/// The feed's event name for a view; calibration alerts never go out as `alert`, so no console
+/// rings for them and no operator's queue lists them.
+fn kind_of(view: &AlertView, new: bool) -> &'static str {
+    match (view.mode.is_calibration(), new) {
+        (true, _) => CALIBRATION,
+        (false, true) => "alert",
+        (false, false) => "update",
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -97,11 +117,12 @@ impl AlertHub {
         let mut view = AlertView::from_alert(&out.alert);
         view.fired_at_ms = fired_at_ms;
         view.published_at_ms = Some(self.now_ms());
-        let kind = if out.created && first_time { "alert" } else { "update" };
+        let kind = kind_of(&view, out.created && first_time);
         let json = serde_json::to_string(&view).expect("views serialise");
         // No subscriber is not an error: the alert is stored and the queue shows it on login.
         let _ = self.tx.send(Arc::new(HubMessage { kind, json }));
-        if out.created && first_time {
+        // Calibration alerts are never notified: nobody is sent out for a rule not yet trusted.
+        if out.created && first_time && !view.mode.is_calibration() {
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
             }
@@ -172,8 +193,8 @@ impl AlertHub {
         view.published_at_ms = Some(now);
         let opened = ev.phase == EventPhase::Opened;
         let json = serde_json::to_string(&view).expect("views serialise");
-        let _ = self.tx.send(Arc::new(HubMessage { kind: if opened { "alert" } else { "update" }, json }));
-        if opened {
+        let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, opened), json }));
+        if opened && !ev.mode.is_calibration() {
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
             }
@@ -186,7 +207,7 @@ impl AlertHub {
         let mut view = AlertView::from_alert(a);
         view.published_at_ms = Some(self.now_ms());
         let json = serde_json::to_string(&view).expect("views serialise");
-        let _ = self.tx.send(Arc::new(HubMessage { kind: "update", json }));
+        let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, false), json }));
     }
 }
 

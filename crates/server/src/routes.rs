@@ -26,10 +26,14 @@ pub enum Perm {
     ConfigEdit,
     /// Notification delivery status.
     NotifyStatus,
+    /// Rules in calibration and their figures (no pictures).
+    CalibrationRead,
+    /// The review queue of calibration alerts: see them (blurred) and mark them right or wrong.
+    CalibrationReview,
 }
 
 impl Perm {
-    pub const ALL: [Perm; 12] = [
+    pub const ALL: [Perm; 14] = [
         Perm::AlertsRead,
         Perm::AlertsAct,
         Perm::Evidence,
@@ -42,6 +46,8 @@ impl Perm {
         Perm::ConfigRead,
         Perm::ConfigEdit,
         Perm::NotifyStatus,
+        Perm::CalibrationRead,
+        Perm::CalibrationReview,
     ];
 
     /// Name used in `GET /api/me` and the OpenAPI file.
@@ -59,6 +65,8 @@ impl Perm {
             Perm::ConfigRead => "config_read",
             Perm::ConfigEdit => "config_edit",
             Perm::NotifyStatus => "notify_status",
+            Perm::CalibrationRead => "calibration_read",
+            Perm::CalibrationReview => "calibration_review",
         }
     }
 
@@ -66,11 +74,23 @@ impl Perm {
         use Perm::*;
         match role {
             Role::Operator => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search),
-            Role::Supervisor => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search | Unmask | Reports),
-            // Admins place zones on the (blurred) live picture but do not work alerts.
-            Role::Admin => matches!(self, Users | ConfigRead | ConfigEdit | Live | NotifyStatus),
+            Role::Supervisor => matches!(
+                self,
+                AlertsRead
+                    | AlertsAct
+                    | Evidence
+                    | Live
+                    | Search
+                    | Unmask
+                    | Reports
+                    | CalibrationRead
+                    | CalibrationReview
+            ),
+            // Admins place zones on the (blurred) live picture but do not work alerts; they set
+            // a calibrated rule live, seeing its figures.
+            Role::Admin => matches!(self, Users | ConfigRead | ConfigEdit | Live | NotifyStatus | CalibrationRead),
             // Read-only and never any image.
-            Role::Auditor => matches!(self, Audit | Reports),
+            Role::Auditor => matches!(self, Audit | Reports | CalibrationRead),
         }
     }
 }
@@ -133,6 +153,10 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/config", Access::Perm(ConfigRead), "read the configuration"),
     r("PUT", "/api/config", Access::Perm(ConfigEdit), "change the configuration"),
     r("GET", "/api/notifications", Access::Perm(NotifyStatus), "read notification status"),
+    r("GET", "/api/calibration/alerts", Access::Perm(CalibrationReview), "review calibration alerts"),
+    r("POST", "/api/calibration/alerts/{id}/review", Access::Perm(CalibrationReview), "review calibration alerts"),
+    r("GET", "/api/calibration/rules", Access::Perm(CalibrationRead), "read calibration figures"),
+    r("POST", "/api/calibration/rules/{camera}/{rule}/live", Access::Perm(ConfigEdit), "set rules live"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

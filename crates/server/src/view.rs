@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 use vigie_core::UnixMs;
-use vigie_core::{BBox, Event, EventPhase, PeakMeasure};
-use vigie_store::{Alert, AlertState};
+use vigie_core::{BBox, Event, EventPhase, PeakMeasure, RuleMode};
+use vigie_store::{Alert, AlertState, Review};
 
 /// An alert as the API and the live feed show it.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +26,10 @@ pub struct AlertView {
     pub peak: PeakMeasure,
     pub rule: String,
     pub rule_version: u32,
+    /// `calibration`: shown only in the supervisors' review queue.
+    pub mode: RuleMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
     pub legal_basis: String,
     pub model_sha256: String,
     pub frame_seq: u64,
@@ -65,6 +69,8 @@ impl AlertView {
             peak: a.peak.clone(),
             rule: a.rule.clone(),
             rule_version: a.rule_version,
+            mode: a.mode,
+            review: a.review.clone(),
             legal_basis: a.legal_basis.clone(),
             model_sha256: a.model_sha256.clone(),
             frame_seq: a.frame_seq,
@@ -101,6 +107,8 @@ impl AlertView {
             peak: ev.peak.clone(),
             rule: ev.rule.clone(),
             rule_version: ev.rule_version,
+            mode: ev.mode,
+            review: None,
             legal_basis: ev.legal_basis.clone(),
             model_sha256: ev.model_sha256.clone(),
             frame_seq: ev.frame_seq,

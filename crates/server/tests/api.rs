@@ -36,10 +36,22 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
         // `{old}`: the caller's own password, filled in by the caller.
         ("POST", "/api/me/password") => Some(r#"{"old_password":"{old}","new_password":"a password of my own"}"#),
         ("PUT", "/api/config") => Some(r#"{"cameras":[{"id":"cam1"},{"id":"cam2"}]}"#),
+        ("POST", "/api/calibration/alerts/{id}/review") => {
+            h.publish_calibration(&format!("cal-{case}"));
+            Some(r#"{"verdict":"wrong","note":"a shadow"}"#)
+        }
+        ("POST", "/api/calibration/rules/{camera}/{rule}/live") => {
+            *h.config.value.lock() = serde_json::json!({"cameras": [{"id": "cam1", "rules": [
+                {"id": format!("r-{case}"), "type": "crowd", "mode": "calibration", "version": 1}
+            ]}]});
+            Some(r#"{"reason":"precision good enough over two weeks"}"#)
+        }
         _ => None,
     };
     let concrete = path
         .replace("/api/alerts/{id}", &format!("/api/alerts/{alert}"))
+        .replace("/api/calibration/alerts/{id}", &format!("/api/calibration/alerts/cal-{case}"))
+        .replace("{camera}/{rule}", &format!("cam1/r-{case}"))
         .replace("/api/cameras/{id}/clip", "/api/cameras/cam1/clip?from=1750000000000&to=1750000060000")
         .replace("/api/cameras/{id}", "/api/cameras/cam1")
         .replace("/api/search/thumbnails/{id}", "/api/search/thumbnails/1")
@@ -118,7 +130,7 @@ async fn auditor_never_gets_a_picture() {
         assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"));
     }
     let me = h.call("GET", "/api/me", Some(&aud), None).await.json();
-    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit"]));
+    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit", "calibration_read"]));
 }
 
 #[tokio::test]

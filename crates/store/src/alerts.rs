@@ -19,7 +19,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use vigie_core::{AuditAction, BBox, Event, EventPhase, EventType, PeakMeasure, UnixMs};
+use vigie_core::{AuditAction, BBox, Event, EventPhase, EventType, PeakMeasure, RuleMode, UnixMs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,6 +154,10 @@ pub struct Alert {
     pub zone: String,
     pub rule: String,
     pub rule_version: u32,
+    /// Calibration alerts are reviewed by supervisors, never worked by operators.
+    pub mode: RuleMode,
+    /// A supervisor's mark on a calibration alert.
+    pub review: Option<crate::calibration::Review>,
     pub legal_basis: String,
     pub started_at_ms: UnixMs,
     pub ended_at_ms: Option<UnixMs>,
@@ -201,6 +205,9 @@ pub struct AlertQuery {
     pub until_ms: Option<UnixMs>,
     /// 0 means the default (200).
     pub limit: u32,
+    /// `false` (the default): live alerts only, the operators' queue; `true`: the calibration
+    /// alerts only, the supervisors' review queue. The two never mix.
+    pub calibration: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -226,11 +233,11 @@ fn file_stem(id: &str) -> String {
     }
 }
 
-const ALERT_COLS: &str = "id, event_type, camera, zone, rule, rule_version, legal_basis, started_at_ms, ended_at_ms, \
+pub(crate) const ALERT_COLS: &str = "id, event_type, camera, zone, rule, rule_version, legal_basis, started_at_ms, ended_at_ms, \
     frame_seq, track_ids, peak_kind, peak_value, region, model_sha256, state, urgency, snapshot_path, \
-    clear_snapshot_path, received_at_ms, updated_at_ms";
+    clear_snapshot_path, received_at_ms, updated_at_ms, mode, review, reviewed_by, reviewed_at_ms, review_note";
 
-fn row_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
+pub(crate) fn row_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
     let t: String = r.get(1)?;
     let tracks: String = r.get(10)?;
     let region: Option<String> = r.get(13)?;
@@ -242,6 +249,8 @@ fn row_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
         zone: r.get(3)?,
         rule: r.get(4)?,
         rule_version: r.get(5)?,
+        mode: RuleMode::parse(&r.get::<_, String>(21)?).unwrap_or(RuleMode::Live),
+        review: crate::calibration::row_review(r, 22)?,
         legal_basis: r.get(6)?,
         started_at_ms: r.get(7)?,
         ended_at_ms: r.get(8)?,
@@ -378,7 +387,8 @@ impl Store {
                     ended,
                     snap,
                     clear,
-                    now
+                    now,
+                    ev.mode.as_str()
                 ],
             )
             .db()?;
@@ -386,7 +396,7 @@ impl Store {
             tx.execute(
                 &format!(
                     "INSERT INTO alerts ({ALERT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
-                     ?14, ?15, 'new', ?16, ?17, ?18, ?19, ?19)"
+                     ?14, ?15, 'new', ?16, ?17, ?18, ?19, ?19, ?20, NULL, NULL, NULL, NULL)"
                 ),
                 params![
                     ev.id,
@@ -433,7 +443,7 @@ impl Store {
             .prepare(&format!(
                 "SELECT {ALERT_COLS} FROM alerts WHERE (?1 IS NULL OR state = ?1) \
                  AND (?2 = 0 OR state IN ('new', 'confirmed', 'dispatched')) AND (?3 IS NULL OR camera = ?3) \
-                 AND (?4 IS NULL OR started_at_ms >= ?4) AND (?5 IS NULL OR started_at_ms < ?5) \
+                 AND (?4 IS NULL OR started_at_ms >= ?4) AND (?5 IS NULL OR started_at_ms < ?5) AND mode = ?7 \
                  ORDER BY state IN ('new', 'confirmed', 'dispatched') DESC, state = 'new' DESC, urgency DESC, \
                  started_at_ms DESC LIMIT ?6"
             ))
@@ -441,7 +451,15 @@ impl Store {
         let limit = if q.limit == 0 { 200 } else { q.limit.min(5000) };
         let rows = st
             .query_map(
-                params![q.state.map(|s| s.as_str()), q.open_only as i64, q.camera, q.since_ms, q.until_ms, limit],
+                params![
+                    q.state.map(|s| s.as_str()),
+                    q.open_only as i64,
+                    q.camera,
+                    q.since_ms,
+                    q.until_ms,
+                    limit,
+                    if q.calibration { RuleMode::Calibration } else { RuleMode::Live }.as_str()
+                ],
                 row_alert,
             )
             .db()?;
@@ -495,11 +513,17 @@ impl Store {
         let now = self.now_ms();
         let mut conn = self.conn.lock();
         let tx = conn.transaction().db()?;
-        let state: String = tx
-            .query_row("SELECT state FROM alerts WHERE id = ?1", [id], |r| r.get(0))
+        let (state, mode): (String, String) = tx
+            .query_row("SELECT state, mode FROM alerts WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .db()?
             .ok_or_else(|| StoreError::NotFound(format!("no alert '{id}'")))?;
+        if mode == RuleMode::Calibration.as_str() {
+            return Err(StoreError::Conflict(format!(
+                "cannot {} alert {id}: it comes from a rule in calibration; mark it right or wrong in the review queue",
+                action.name()
+            )));
+        }
         let from = AlertState::parse(&state)?;
         let to = next_state(action, from).ok_or_else(|| refuse(id, action, from))?;
         tx.execute("UPDATE alerts SET state = ?2, updated_at_ms = ?3 WHERE id = ?1", params![id, to.as_str(), now])

@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod calibration;
 pub mod checkpoint;
 mod migrate;
 pub mod report;
@@ -17,6 +18,7 @@ pub mod traits;
 pub mod users;
 
 pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
+pub use calibration::{CalibrationFigures, Review, Verdict};
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
 pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
 pub use migrate::latest as latest_schema_version;

@@ -109,6 +109,16 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 4: rules in calibration mode: their alerts are kept apart (never in the operators' queue)
+    // and marked right or wrong by a supervisor.
+    r#"
+    ALTER TABLE alerts ADD COLUMN mode TEXT NOT NULL DEFAULT 'live';
+    ALTER TABLE alerts ADD COLUMN review TEXT;
+    ALTER TABLE alerts ADD COLUMN reviewed_by TEXT;
+    ALTER TABLE alerts ADD COLUMN reviewed_at_ms INTEGER;
+    ALTER TABLE alerts ADD COLUMN review_note TEXT;
+    CREATE INDEX alerts_calibration ON alerts(mode, camera, rule);
+    "#,
 ];
 
 pub fn latest() -> u32 {
@@ -232,6 +242,11 @@ mod tests {
         assert_eq!(
             q("SELECT id || ':' || urgency || ':' || state || ':' || coalesce(clear_snapshot_path, '-') FROM alerts ORDER BY id"),
             ["down:7:new:-", "odd:0:new:-", "tag:1:confirmed:-"]
+        );
+        // Alerts raised before calibration existed were all live, none reviewed.
+        assert_eq!(
+            q("SELECT id || ':' || mode || ':' || coalesce(review, '-') FROM alerts ORDER BY id"),
+            ["down:live:-", "odd:live:-", "tag:live:-"]
         );
         assert_eq!(q("SELECT alert_id || ':' || to_state FROM decisions"), ["tag:confirmed"]);
         assert_eq!(q("SELECT last_seq || ':' || last_hash FROM audit_head"), ["2:h2"]);

@@ -48,6 +48,9 @@ pub struct TransparencyReport {
     pub rows: Vec<ReportRow>,
     pub models: Vec<String>,
     pub rule_versions: Vec<String>,
+    /// Rules in calibration over the period: their alerts are not in `rows` (no operator saw
+    /// them), only here with the supervisors' marks.
+    pub calibration: Vec<crate::CalibrationFigures>,
     pub audit_head: AuditHead,
 }
 
@@ -92,7 +95,7 @@ impl Store {
                     "SELECT a.camera, a.event_type, a.state, a.model_sha256, a.rule, a.rule_version, a.received_at_ms, \
                      (SELECT MIN(d.at_ms) FROM decisions d WHERE d.alert_id = a.id AND d.action IN ('confirm', 'dismiss')), \
                      (SELECT d.reason FROM decisions d WHERE d.alert_id = a.id AND d.action = 'dismiss' ORDER BY d.id DESC LIMIT 1) \
-                     FROM alerts a WHERE a.started_at_ms >= ?1 AND a.started_at_ms < ?2",
+                     FROM alerts a WHERE a.started_at_ms >= ?1 AND a.started_at_ms < ?2 AND a.mode = 'live'",
                 )
                 .db()?;
             let it = st
@@ -181,6 +184,7 @@ impl Store {
             rows,
             models: all_models.into_iter().collect(),
             rule_versions: all_rules.into_iter().collect(),
+            calibration: self.calibration_report(from_ms, to_ms)?,
             audit_head,
         })
     }

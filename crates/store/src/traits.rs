@@ -6,7 +6,7 @@
 
 use crate::Session;
 use crate::{
-    Alert, AlertAction, AlertQuery, AuditBreak, AuditEntry, AuditQuery, AuditSummary, Checkpoint, CheckpointError,
+    Alert, AlertAction, AlertQuery, AuditBreak, CalibrationFigures, Verdict, AuditEntry, AuditQuery, AuditSummary, Checkpoint, CheckpointError,
     Decision, IngestOutcome, LoginOutcome, NodeKey, Result, Role, SessionLookup, Store, TransparencyReport,
     UnmaskGrant, User,
 };
@@ -36,6 +36,16 @@ pub trait AlertStore: Send + Sync {
     fn active_unmask(&self, alert_id: &str, username: &str) -> Result<Option<UnmaskGrant>>;
     /// Counts per camera, rule and outcome over `[from_ms, to_ms)`, with the trail's head.
     fn transparency(&self, from_ms: UnixMs, to_ms: UnixMs) -> Result<TransparencyReport>;
+    /// A supervisor marks a calibration alert right or wrong (audited with the mark).
+    fn review(&self, id: &str, actor: &str, verdict: Verdict, note: Option<&str>) -> Result<Alert>;
+    /// One rule's calibration figures over its alerts started in `[from, until)`.
+    fn calibration_figures(
+        &self,
+        camera: &str,
+        rule: &str,
+        from: Option<UnixMs>,
+        until: UnixMs,
+    ) -> Result<CalibrationFigures>;
 }
 
 /// The hash-chained, append-only audit trail and its signed checkpoints. Stages that only write
@@ -114,6 +124,18 @@ impl AlertStore for Store {
     }
     fn transparency(&self, from_ms: UnixMs, to_ms: UnixMs) -> Result<TransparencyReport> {
         Store::transparency(self, from_ms, to_ms)
+    }
+    fn review(&self, id: &str, actor: &str, verdict: Verdict, note: Option<&str>) -> Result<Alert> {
+        Store::review(self, id, actor, verdict, note)
+    }
+    fn calibration_figures(
+        &self,
+        camera: &str,
+        rule: &str,
+        from: Option<UnixMs>,
+        until: UnixMs,
+    ) -> Result<CalibrationFigures> {
+        Store::calibration_figures(self, camera, rule, from, until)
     }
 }
 

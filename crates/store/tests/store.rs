@@ -23,6 +23,7 @@ fn event(id: &str, t: EventType, camera: &str, phase: EventPhase) -> Event {
         zone: "square".into(),
         rule: format!("{t}-rule"),
         rule_version: 3,
+        mode: vigie_core::RuleMode::Live,
         legal_basis: "Arrêté municipal 2025-17".into(),
         started_at_ms: UnixMs(T0_MS),
         ended_at_ms: None,

@@ -16,6 +16,7 @@ fn event(id: &str) -> Event {
         zone: "square".into(),
         rule: "intrusion-rule".into(),
         rule_version: 1,
+        mode: vigie_core::RuleMode::Live,
         legal_basis: "Arrêté municipal 2025-17".into(),
         started_at_ms: vigie_core::UnixMs(T0_MS),
         ended_at_ms: None,

@@ -48,6 +48,7 @@ pub(crate) async fn list(
         since_ms: q.from.as_deref().map(|s| super::parse_time("from", s)).transpose()?,
         until_ms: q.to.as_deref().map(|s| super::parse_time("to", s)).transpose()?,
         limit: q.limit.unwrap_or(200),
+        calibration: false,
     };
     let s = st.alerts.clone();
     let alerts = blocking(move || s.alerts(&query).map_err(ApiError::from)).await?;
@@ -68,11 +69,17 @@ pub(crate) async fn stream(
     audit(&st, &ctx.user.username, AuditAction::AlertsStream, "alerts", serde_json::json!({})).await?;
     let remaining = Duration::from_millis(ctx.expires_at_ms.ms_since(now_ms(&st)).max(0) as u64);
     let ready = futures::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
-    let feed = futures::stream::unfold(rx, |mut rx| async move {
-        let ev = match rx.recv().await {
-            Ok(m) => SseEvent::default().event(m.kind).data(m.json.as_str()),
-            Err(RecvError::Lagged(n)) => SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}")),
-            Err(RecvError::Closed) => return None,
+    let reviewer = Perm::CalibrationReview.allowed(ctx.user.role);
+    let feed = futures::stream::unfold(rx, move |mut rx| async move {
+        let ev = loop {
+            break match rx.recv().await {
+                Ok(m) if m.is_calibration() && !reviewer => continue,
+                Ok(m) => SseEvent::default().event(m.kind).data(m.json.as_str()),
+                Err(RecvError::Lagged(n)) => {
+                    SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}"))
+                }
+                Err(RecvError::Closed) => return None,
+            };
         };
         Some((Ok(ev), rx))
     });
@@ -94,6 +101,16 @@ fn clip_window(st: &AppState, a: &Alert) -> (UnixMs, UnixMs) {
 async fn load(st: &Arc<AppState>, id: &str) -> Result<Alert, ApiError> {
     let (s, id) = (st.alerts.clone(), id.to_string());
     blocking(move || s.alert(&id).map_err(ApiError::from)).await
+}
+
+/// An alert this caller may see: calibration alerts exist only for their reviewers (for anyone
+/// else, as for an unknown id, 404).
+pub(crate) async fn load_for(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<Alert, ApiError> {
+    let a = load(st, id).await?;
+    if a.mode.is_calibration() && !Perm::CalibrationReview.allowed(ctx.user.role) {
+        return Err(ApiError::not_found(format!("no alert '{id}'")));
+    }
+    Ok(a)
 }
 
 #[derive(Serialize)]
@@ -118,7 +135,7 @@ pub(crate) async fn detail(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Result<Json<AlertDetail>, ApiError> {
-    let a = load(&st, &id).await?;
+    let a = load_for(&st, &ctx, &id).await?;
     let (s, i, u) = (st.alerts.clone(), id.clone(), ctx.user.username.clone());
     let (decisions, grant) = blocking(move || {
         Ok((s.decisions(&i).map_err(ApiError::from)?, s.active_unmask(&i, &u).map_err(ApiError::from)?))
@@ -177,6 +194,7 @@ pub(crate) async fn snapshot(
     Q(q): Q<EvidenceQuery>,
 ) -> Result<Response, ApiError> {
     let unmasked = q.unmasked.unwrap_or(false);
+    load_for(&st, &ctx, &id).await?;
     if unmasked {
         check_unmasked(&st, &ctx, &id).await?;
     }
@@ -194,8 +212,8 @@ pub(crate) async fn clip(
     Q(q): Q<EvidenceQuery>,
 ) -> Result<Response, ApiError> {
     let unmasked = q.unmasked.unwrap_or(false);
+    let a = load_for(&st, &ctx, &id).await?;
     let reason = if unmasked { Some(check_unmasked(&st, &ctx, &id).await?) } else { None };
-    let a = load(&st, &id).await?;
     let (from, to) = clip_window(&st, &a);
     let resp = serve_clip(&st, &a.camera, from, to, &ctx.user.username, reason).await?;
     let d = serde_json::json!({"unmasked": unmasked, "camera": a.camera, "from_ms": from, "to_ms": to});
@@ -284,6 +302,7 @@ fn mjpeg(jpegs: Vec<Vec<u8>>, fps: f32) -> Response {
 }
 
 async fn act(st: &Arc<AppState>, ctx: &Ctx, id: String, action: AlertAction) -> Result<Json<AlertView>, ApiError> {
+    load_for(st, ctx, &id).await?;
     let (s, actor) = (st.alerts.clone(), ctx.user.username.clone());
     let alert = blocking(move || s.act(&id, &actor, &action).map_err(ApiError::from)).await?;
     st.hub.announce_update(&alert);

@@ -171,6 +171,7 @@ pub fn event(id: &str, t: EventType, camera: &str) -> Event {
         zone: "square".into(),
         rule: "square-crowd".into(),
         rule_version: 2,
+        mode: vigie_core::RuleMode::Live,
         legal_basis: "Arrêté 2025-17, art. 3".into(),
         started_at_ms: UnixMs(T0_MS),
         ended_at_ms: None,
@@ -235,6 +236,13 @@ impl H {
                 PublishExtras { clear_jpeg: Some(&jpeg(200)), fired_at_ms: None },
             )
             .unwrap();
+    }
+
+    /// An alert of a rule in calibration (`square-crowd` on `cam1`).
+    pub fn publish_calibration(&self, id: &str) {
+        let mut ev = event(id, EventType::Crowd, "cam1");
+        ev.mode = vigie_core::RuleMode::Calibration;
+        self.hub.publish_with(&ev, PublishExtras { clear_jpeg: Some(&jpeg(200)), fired_at_ms: None }).unwrap();
     }
 
     pub async fn call(&self, method: &str, path: &str, sess: Option<&Sess>, body: Option<&str>) -> Resp {
