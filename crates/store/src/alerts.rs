@@ -387,8 +387,7 @@ impl Store {
                     ended,
                     snap,
                     clear,
-                    now,
-                    ev.mode.as_str()
+                    now
                 ],
             )
             .db()?;
@@ -417,7 +416,8 @@ impl Store {
                     urgency(ev.event_type),
                     snap,
                     clear,
-                    now
+                    now,
+                    ev.mode.as_str()
                 ],
             )
             .db()?;

@@ -38,6 +38,29 @@ fn enabled_rule_without_legal_basis_is_refused_and_named() {
 }
 
 #[test]
+fn calibration_rules_need_a_legal_basis_and_round_trip_through_the_file() {
+    let r: RuleConfig = toml::from_str(
+        "id = \"r1\"\ntype = \"crowd\"\nzone = \"square\"\nmode = \"calibration\"\nmin_count = 3",
+    )
+    .unwrap();
+    assert_eq!(r.mode, vigie_core::RuleMode::Calibration);
+    assert_eq!(
+        err(&zones(), &[r.clone()]),
+        "cameras.plaza.rules.r1.legal_basis: rule is in calibration mode but has no legal basis; state the decision or article that authorises it"
+    );
+    let mut r = r;
+    r.legal_basis = Some("Arrêté 2025-17".into());
+    let written = toml::to_string(&r).unwrap();
+    assert!(written.contains("mode = \"calibration\""), "{written}");
+    assert_eq!(toml::from_str::<RuleConfig>(&written).unwrap(), r);
+    // Live is the default and is not written, so files without calibration keep their shape.
+    r.mode = vigie_core::RuleMode::Live;
+    assert!(!toml::to_string(&r).unwrap().contains("mode"));
+    let bad = toml::from_str::<RuleConfig>("id = \"r1\"\ntype = \"crowd\"\nzone = \"square\"\nmode = \"test\"");
+    assert!(bad.unwrap_err().to_string().contains("unknown variant `test`"));
+}
+
+#[test]
 fn errors_name_the_zone_or_rule_and_key() {
     let mut z = zones();
     z[1].direction = None;

@@ -112,7 +112,8 @@ fn calibrating(cfg: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
 pub(crate) async fn rules(State(st): St, Extension(ctx): Extension<Ctx>) -> Result<Json<CalibratingRules>, ApiError> {
     let admin = st.config_admin.clone();
     let cfg = blocking(move || Ok(admin.map(|a| a.current()).unwrap_or_default())).await?;
-    let now = now_ms(&st);
+    // Up to and including alerts raised this very millisecond.
+    let now = now_ms(&st).saturating_add(std::time::Duration::from_millis(1));
     let mut rules = Vec::new();
     for (camera, r) in calibrating(&cfg) {
         let rule = r.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
@@ -181,7 +182,8 @@ pub(crate) async fn go_live(
         o.remove("mode");
         o.insert("version".into(), version.into());
     }
-    let now = now_ms(&st);
+    // Up to and including alerts raised this very millisecond.
+    let now = now_ms(&st).saturating_add(std::time::Duration::from_millis(1));
     let (s, c, id) = (st.alerts.clone(), camera.clone(), rule.clone());
     let figures = blocking(move || s.calibration_figures(&c, &id, None, now).map_err(ApiError::from)).await?;
     let actor = ctx.user.username.clone();
