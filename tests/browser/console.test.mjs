@@ -307,3 +307,32 @@ test('a value the server refuses is shown next to its field, and nothing changes
   assert.deepEqual(page.__errors || [], []);
   await context.close();
 });
+
+test('a rule in calibration: its alerts reach only the supervisors\' review queue, an admin sets it live', async () => {
+  const { context, page } = await login('sup');
+  await page.click('#nav-calibration');
+  const row = page.locator('#calibration-rules tr[data-rule="parking/allee-vehicles"]');
+  await row.waitFor({ timeout: 15_000 });
+  // The demo's parked cars raise it within seconds; it must never be in anyone's alert queue.
+  const item = page.locator('#calibration-queue li.calibration-alert').first();
+  await item.waitFor({ timeout: 60_000 });
+  await item.locator('button.mark-wrong').click();
+  await page.locator('#calibration-queue li.calibration-alert', { hasText: 'marked wrong by sup' }).first().waitFor();
+  assert.match(await row.textContent(), /\b[1-9]\d* \/ /, 'the wrong mark is counted');
+  const queue = await page.evaluate(async () => (await fetch('/api/alerts?limit=5000')).json());
+  assert.ok(!queue.alerts.some((a) => a.rule === 'allee-vehicles'), 'calibration alerts stay out of the operators\' queue');
+  await page.screenshot({ path: join(ARTIFACTS, 'calibration.png'), fullPage: true });
+  assert.deepEqual(page.__errors || [], []);
+  await context.close();
+
+  const admin = await login('adm');
+  await admin.page.click('#nav-calibration');
+  const adminRow = admin.page.locator('#calibration-rules tr[data-rule="parking/allee-vehicles"]');
+  await adminRow.waitFor({ timeout: 15_000 });
+  admin.page.once('dialog', (d) => d.accept('calibrated over the demo: precision known'));
+  await adminRow.locator('button.go-live').click();
+  await admin.page.locator('#calibration-msg', { hasText: 'is live (version 2)' }).waitFor();
+  assert.match(readFileSync(CONFIG, 'utf8'), /id = "allee-vehicles"[^[]*version = 2/s, 'written back, version bumped');
+  assert.doesNotMatch(readFileSync(CONFIG, 'utf8'), /mode = "calibration"/);
+  await admin.context.close();
+});

@@ -214,6 +214,16 @@ async fn going_live_records_the_figures_and_bumps_the_version() {
     }
     assert_eq!(h.call("GET", "/api/calibration/rules", Some(&op), None).await.status, 403);
 
+    // A plain configuration edit cannot take a rule out of calibration: that would skip the record.
+    let mut edited = h.config.current();
+    edited["cameras"][0]["rules"][0].as_object_mut().unwrap().remove("mode");
+    let r = h.call("PUT", "/api/config", Some(&adm), Some(&edited.to_string())).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["errors"][0]["key"], "cameras.cam1.rules.square-crowd.mode");
+    let mut edited = h.config.current();
+    edited["cameras"][0]["rules"][0]["cooldown_s"] = 60.into();
+    assert_eq!(h.call("PUT", "/api/config", Some(&adm), Some(&edited.to_string())).await.status, 200, "other edits go");
+
     let path = "/api/calibration/rules/cam1/square-crowd/live";
     let reason = r#"{"reason":"two weeks, precision acceptable"}"#;
     assert_eq!(h.call("POST", path, Some(&sup), Some(reason)).await.status, 403, "admins set rules live");

@@ -449,6 +449,7 @@ pub(crate) async fn config_put(
     let admin = config_admin(&st)?;
     let (a, actor, n) = (admin.clone(), ctx.user.username.clone(), new.clone());
     let before = blocking(move || Ok(admin.current())).await?;
+    super::calibration::refuse_silent_go_live(&before, &new)?;
     let applied = blocking(move || {
         a.apply(&actor, n).map_err(|errs| {
             let mut e = ApiError::bad_request(format!(

@@ -205,3 +205,41 @@ pub(crate) async fn go_live(
     audit(&st, &ctx.user.username, AuditAction::RuleGoLive, &format!("{camera}/{rule}"), d).await?;
     Ok(Json(WentLive { camera, rule, version, figures }))
 }
+
+/// A configuration edit may put a rule into calibration but not take one out of it: going live is
+/// the action above, which records the figures. Refuses naming each rule's `mode` key.
+pub(crate) fn refuse_silent_go_live(before: &serde_json::Value, new: &serde_json::Value) -> Result<(), ApiError> {
+    let now: Vec<(String, serde_json::Value)> = calibrating(new);
+    let errors: Vec<vigie_core::ConfigError> = calibrating(before)
+        .into_iter()
+        .filter_map(|(camera, r)| {
+            let id = r.get("id").and_then(|v| v.as_str())?.to_string();
+            let still = now.iter().any(|(c, n)| *c == camera && n.get("id").and_then(|v| v.as_str()) == Some(&id));
+            let kept = new
+                .get("cameras")
+                .and_then(|c| c.as_array())
+                .and_then(|cams| cams.iter().find(|c| c.get("id").and_then(|v| v.as_str()) == Some(&camera)))
+                .and_then(|c| c.get("rules"))
+                .and_then(|r| r.as_array())
+                .is_some_and(|rules| rules.iter().any(|r| r.get("id").and_then(|v| v.as_str()) == Some(&id)));
+            (kept && !still).then(|| {
+                vigie_core::ConfigError::new(
+                    format!("cameras.{camera}.rules.{id}.mode"),
+                    format!(
+                        "a rule in calibration goes live with POST /api/calibration/rules/{camera}/{id}/live \
+                         (console: Calibration), which records its figures"
+                    ),
+                )
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let mut e = ApiError::bad_request(format!(
+        "configuration refused: {}",
+        errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+    ));
+    e.errors = errors;
+    Err(e)
+}
