@@ -144,7 +144,7 @@ test('operator: an alert arrives without reload, is confirmed, and the audit tra
 test('auditor sees no snapshot, clip or live picture', async () => {
   const { context, page } = await login('aud');
   const nav = await page.$$eval('#nav a', (as) => as.map((a) => a.id));
-  assert.deepEqual(nav, ['nav-reports', 'nav-audit']);
+  assert.deepEqual(nav, ['nav-reports', 'nav-audit', 'nav-calibration']);
   await page.goto(`${URL}/#/alerts`);
   await page.waitForSelector('#view-reports:not([hidden])');
   assert.equal(await page.locator('img').count(), 0, 'no picture anywhere on the auditor console');
@@ -315,7 +315,7 @@ test('a rule in calibration: its alerts reach only the supervisors\' review queu
   await row.waitFor({ timeout: 15_000 });
   // The demo's parked cars raise it within seconds; it must never be in anyone's alert queue.
   const item = page.locator('#calibration-queue li.calibration-alert').first();
-  await item.waitFor({ timeout: 60_000 });
+  await item.waitFor({ timeout: 120_000 });
   await item.locator('button.mark-wrong').click();
   await page.locator('#calibration-queue li.calibration-alert', { hasText: 'marked wrong by sup' }).first().waitFor();
   assert.match(await row.textContent(), /\b[1-9]\d* \/ /, 'the wrong mark is counted');

@@ -6,9 +6,9 @@ import { $, enc, fmtTime, h, round } from './dom.js';
 
 const pct = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10} %`);
 
-export async function loadCalibration() {
+export async function loadCalibration(message = '') {
   const msg = $('#calibration-msg');
-  msg.textContent = '';
+  msg.textContent = message;
   try {
     const r = await api('GET', '/api/calibration/rules');
     $('#calibration-definitions').textContent = r.definitions;
@@ -38,8 +38,7 @@ async function goLive(r) {
   if (!reason) return;
   try {
     const res = await api('POST', `/api/calibration/rules/${enc(r.camera)}/${enc(r.rule)}/live`, { reason });
-    $('#calibration-msg').textContent = `Rule ${res.rule} of ${res.camera} is live (version ${res.version}).`;
-    loadCalibration();
+    loadCalibration(`Rule ${res.rule} of ${res.camera} is live (version ${res.version}).`);
   } catch (e) { $('#calibration-msg').textContent = e.message; }
 }
 
@@ -53,7 +52,7 @@ async function loadQueue() {
 
 function queueItem(a) {
   const mark = (verdict) => async () => {
-    try { await api('POST', `/api/calibration/alerts/${enc(a.id)}/review`, { verdict }); loadCalibration(); }
+    try { await api('POST', `/api/calibration/alerts/${enc(a.id)}/review`, { verdict }); await loadCalibration(); }
     catch (e) { $('#calibration-msg').textContent = e.message; }
   };
   const state = a.review ? `marked ${a.review.verdict} by ${a.review.by}` : 'not reviewed';

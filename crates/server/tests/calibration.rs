@@ -56,13 +56,19 @@ async fn calibration_alerts_reach_only_the_review_queue() {
     let bad = h.call("POST", "/api/calibration/alerts/cal-1/review", Some(&sup), Some(r#"{"verdict":"maybe"}"#)).await;
     assert_eq!(bad.status, 400);
     assert!(bad.error().contains("right, wrong"), "{}", bad.error());
-    let live = h.call("POST", "/api/calibration/alerts/live-1/review", Some(&sup), Some(r#"{"verdict":"right"}"#)).await;
+    let live =
+        h.call("POST", "/api/calibration/alerts/live-1/review", Some(&sup), Some(r#"{"verdict":"right"}"#)).await;
     assert_eq!(live.status, 409);
     assert_eq!(h.store.alert("cal-1").unwrap().review, None);
     let r = h.call("POST", "/api/calibration/alerts/cal-1/review", Some(&sup), Some(r#"{"verdict":"right"}"#)).await;
     assert_eq!(r.status, 200);
     let r = h
-        .call("POST", "/api/calibration/alerts/cal-1/review", Some(&sup), Some(r#"{"verdict":"wrong","note":"a shadow"}"#))
+        .call(
+            "POST",
+            "/api/calibration/alerts/cal-1/review",
+            Some(&sup),
+            Some(r#"{"verdict":"wrong","note":"a shadow"}"#),
+        )
         .await;
     assert_eq!(r.json()["review"]["verdict"], "wrong");
     let reviewed = h.store.alert("cal-1").unwrap().review.unwrap();
@@ -73,14 +79,15 @@ async fn calibration_alerts_reach_only_the_review_queue() {
     assert_eq!(h.store.alert("cal-1").unwrap().state, vigie_store::AlertState::New, "reviewing is not deciding");
 
     // The transparency report keeps the two apart.
-    let report = h
-        .call("GET", "/api/reports/transparency?from=2020-01-01&to=2100-01-01", Some(&sup), None)
-        .await
-        .json();
+    let report =
+        h.call("GET", "/api/reports/transparency?from=2020-01-01&to=2100-01-01", Some(&sup), None).await.json();
     let live_alerts: u64 = report["rows"].as_array().unwrap().iter().map(|r| r["alerts"].as_u64().unwrap()).sum();
     assert_eq!(live_alerts, 1, "{report}");
     let cal = &report["calibration"][0];
-    assert_eq!((cal["rule"].as_str(), cal["alerts"].as_u64(), cal["wrong"].as_u64()), (Some("square-crowd"), Some(1), Some(1)));
+    assert_eq!(
+        (cal["rule"].as_str(), cal["alerts"].as_u64(), cal["wrong"].as_u64()),
+        (Some("square-crowd"), Some(1), Some(1))
+    );
     assert_eq!(cal["precision"], 0.0);
 }
 
@@ -169,7 +176,8 @@ async fn the_feed_carries_calibration_alerts_to_reviewers_only() {
         let user = store.add_user(name, &password(name), role).unwrap();
         let session = store.create_session(&user, Duration::from_secs(3600)).unwrap();
         let mut feed = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let req = format!("GET /api/alerts/stream HTTP/1.1\r\nhost: x\r\ncookie: vigie_session={}\r\n\r\n", session.token);
+        let req =
+            format!("GET /api/alerts/stream HTTP/1.1\r\nhost: x\r\ncookie: vigie_session={}\r\n\r\n", session.token);
         feed.write_all(req.as_bytes()).await.unwrap();
         let mut got = String::new();
         read_until(&mut feed, &mut got, "event: ready").await;
@@ -252,5 +260,8 @@ async fn going_live_records_the_figures_and_bumps_the_version() {
     assert_eq!((d["figures"]["right"].as_u64(), d["figures"]["wrong"].as_u64()), (Some(2), Some(1)));
     assert_eq!(d["reason"], "two weeks, precision acceptable");
     assert_eq!(h.call("POST", path, Some(&adm), Some(reason)).await.status, 409, "already live");
-    assert!(h.call("GET", "/api/calibration/rules", Some(&adm), None).await.json()["rules"].as_array().unwrap().is_empty());
+    assert!(h.call("GET", "/api/calibration/rules", Some(&adm), None).await.json()["rules"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

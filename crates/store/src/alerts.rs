@@ -233,7 +233,8 @@ fn file_stem(id: &str) -> String {
     }
 }
 
-pub(crate) const ALERT_COLS: &str = "id, event_type, camera, zone, rule, rule_version, legal_basis, started_at_ms, ended_at_ms, \
+pub(crate) const ALERT_COLS: &str =
+    "id, event_type, camera, zone, rule, rule_version, legal_basis, started_at_ms, ended_at_ms, \
     frame_seq, track_ids, peak_kind, peak_value, region, model_sha256, state, urgency, snapshot_path, \
     clear_snapshot_path, received_at_ms, updated_at_ms, mode, review, reviewed_by, reviewed_at_ms, review_note";
 

@@ -145,7 +145,11 @@ impl Store {
         let details = serde_json::json!({"verdict": verdict, "previous": before, "note": note});
         append(&tx, now, actor, AuditAction::CalibrationReview, id, &details.to_string())?;
         let alert = tx
-            .query_row(&format!("SELECT {} FROM alerts WHERE id = ?1", crate::alerts::ALERT_COLS), [id], crate::alerts::row_alert)
+            .query_row(
+                &format!("SELECT {} FROM alerts WHERE id = ?1", crate::alerts::ALERT_COLS),
+                [id],
+                crate::alerts::row_alert,
+            )
             .db()?;
         tx.commit().db()?;
         Ok(alert)

@@ -18,8 +18,8 @@ pub mod traits;
 pub mod users;
 
 pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
-pub use calibration::{CalibrationFigures, Review, Verdict};
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
+pub use calibration::{CalibrationFigures, Review, Verdict};
 pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
 pub use migrate::latest as latest_schema_version;
 pub use report::{ReportRow, TransparencyReport};

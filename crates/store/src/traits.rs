@@ -6,9 +6,9 @@
 
 use crate::Session;
 use crate::{
-    Alert, AlertAction, AlertQuery, AuditBreak, CalibrationFigures, Verdict, AuditEntry, AuditQuery, AuditSummary, Checkpoint, CheckpointError,
-    Decision, IngestOutcome, LoginOutcome, NodeKey, Result, Role, SessionLookup, Store, TransparencyReport,
-    UnmaskGrant, User,
+    Alert, AlertAction, AlertQuery, AuditBreak, AuditEntry, AuditQuery, AuditSummary, CalibrationFigures, Checkpoint,
+    CheckpointError, Decision, IngestOutcome, LoginOutcome, NodeKey, Result, Role, SessionLookup, Store,
+    TransparencyReport, UnmaskGrant, User, Verdict,
 };
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -39,10 +39,9 @@ fn enabled_rule_without_legal_basis_is_refused_and_named() {
 
 #[test]
 fn calibration_rules_need_a_legal_basis_and_round_trip_through_the_file() {
-    let r: RuleConfig = toml::from_str(
-        "id = \"r1\"\ntype = \"crowd\"\nzone = \"square\"\nmode = \"calibration\"\nmin_count = 3",
-    )
-    .unwrap();
+    let r: RuleConfig =
+        toml::from_str("id = \"r1\"\ntype = \"crowd\"\nzone = \"square\"\nmode = \"calibration\"\nmin_count = 3")
+            .unwrap();
     assert_eq!(r.mode, vigie_core::RuleMode::Calibration);
     assert_eq!(
         err(&zones(), &[r.clone()]),

@@ -75,9 +75,7 @@ pub(crate) async fn stream(
             break match rx.recv().await {
                 Ok(m) if m.is_calibration() && !reviewer => continue,
                 Ok(m) => SseEvent::default().event(m.kind).data(m.json.as_str()),
-                Err(RecvError::Lagged(n)) => {
-                    SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}"))
-                }
+                Err(RecvError::Lagged(n)) => SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}")),
                 Err(RecvError::Closed) => return None,
             };
         };

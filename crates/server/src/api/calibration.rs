@@ -157,10 +157,8 @@ pub(crate) async fn go_live(
     Body(req): Body<GoLiveReq>,
 ) -> Result<Json<WentLive>, ApiError> {
     let reason = vigie_store::FreeText::parse("reason for going live", "reason", &req.reason)?.into_string();
-    let admin = st
-        .config_admin
-        .clone()
-        .ok_or_else(|| ApiError::not_found("configuration is not editable on this node"))?;
+    let admin =
+        st.config_admin.clone().ok_or_else(|| ApiError::not_found("configuration is not editable on this node"))?;
     let a = admin.clone();
     let mut cfg = blocking(move || Ok(a.current())).await?;
     let Some(r) = cfg
@@ -174,7 +172,10 @@ pub(crate) async fn go_live(
         return Err(ApiError::not_found(format!("no rule '{rule}' on camera '{camera}'")));
     };
     if r.get("mode").and_then(|m| m.as_str()) != Some("calibration") {
-        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, format!("rule '{rule}' of camera '{camera}' is already live")));
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!("rule '{rule}' of camera '{camera}' is already live"),
+        ));
     }
     let from_version = r.get("version").and_then(|v| v.as_u64()).unwrap_or(1);
     let version = from_version + 1;
