@@ -66,10 +66,14 @@ pub enum AuditAction {
     RetentionDelete,
     ArchiveEvict,
     ArchiveReconcile,
+    /// A user's sectors set (which cameras they see).
+    UserSectors,
+    /// A direct access to a camera outside the caller's sectors (answered as not found).
+    AccessOutOfSector,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -114,6 +118,8 @@ impl AuditAction {
         AuditAction::RetentionDelete,
         AuditAction::ArchiveEvict,
         AuditAction::ArchiveReconcile,
+        AuditAction::UserSectors,
+        AuditAction::AccessOutOfSector,
     ];
 
     /// The action as the trail stores it.
@@ -163,6 +169,8 @@ impl AuditAction {
             AuditAction::RetentionDelete => "retention.delete",
             AuditAction::ArchiveEvict => "archive.evict",
             AuditAction::ArchiveReconcile => "archive.reconcile",
+            AuditAction::UserSectors => "user.sectors",
+            AuditAction::AccessOutOfSector => "access.out_of_sector",
         }
     }
 

@@ -29,6 +29,8 @@ pub struct HubMessage {
     /// SSE event name: `alert` for a new alert, `update` for any change to a known one.
     pub kind: &'static str,
     pub json: String,
+    /// The alert's camera: each feed passes on only its user's sectors' alerts.
+    pub camera: String,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -100,7 +102,7 @@ impl AlertHub {
         let kind = if out.created && first_time { "alert" } else { "update" };
         let json = serde_json::to_string(&view).expect("views serialise");
         // No subscriber is not an error: the alert is stored and the queue shows it on login.
-        let _ = self.tx.send(Arc::new(HubMessage { kind, json }));
+        let _ = self.tx.send(Arc::new(HubMessage { kind, json, camera: out.alert.camera.clone() }));
         if out.created && first_time {
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
@@ -172,7 +174,11 @@ impl AlertHub {
         view.published_at_ms = Some(now);
         let opened = ev.phase == EventPhase::Opened;
         let json = serde_json::to_string(&view).expect("views serialise");
-        let _ = self.tx.send(Arc::new(HubMessage { kind: if opened { "alert" } else { "update" }, json }));
+        let _ = self.tx.send(Arc::new(HubMessage {
+            kind: if opened { "alert" } else { "update" },
+            json,
+            camera: ev.camera.clone(),
+        }));
         if opened {
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
@@ -186,7 +192,7 @@ impl AlertHub {
         let mut view = AlertView::from_alert(a);
         view.published_at_ms = Some(self.now_ms());
         let json = serde_json::to_string(&view).expect("views serialise");
-        let _ = self.tx.send(Arc::new(HubMessage { kind: "update", json }));
+        let _ = self.tx.send(Arc::new(HubMessage { kind: "update", json, camera: a.camera.clone() }));
     }
 }
 

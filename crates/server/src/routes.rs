@@ -133,6 +133,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/config", Access::Perm(ConfigRead), "read the configuration"),
     r("PUT", "/api/config", Access::Perm(ConfigEdit), "change the configuration"),
     r("GET", "/api/notifications", Access::Perm(NotifyStatus), "read notification status"),
+    r("POST", "/api/users/{name}/sectors", Access::Perm(Users), "assign users to sectors"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

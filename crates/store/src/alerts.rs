@@ -201,6 +201,8 @@ pub struct AlertQuery {
     pub until_ms: Option<UnixMs>,
     /// 0 means the default (200).
     pub limit: u32,
+    /// Only alerts of these cameras (what a caller's sectors cover); `None`: any camera.
+    pub cameras: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -434,14 +436,16 @@ impl Store {
                 "SELECT {ALERT_COLS} FROM alerts WHERE (?1 IS NULL OR state = ?1) \
                  AND (?2 = 0 OR state IN ('new', 'confirmed', 'dispatched')) AND (?3 IS NULL OR camera = ?3) \
                  AND (?4 IS NULL OR started_at_ms >= ?4) AND (?5 IS NULL OR started_at_ms < ?5) \
+                 AND (?7 IS NULL OR camera IN (SELECT value FROM json_each(?7))) \
                  ORDER BY state IN ('new', 'confirmed', 'dispatched') DESC, state = 'new' DESC, urgency DESC, \
                  started_at_ms DESC LIMIT ?6"
             ))
             .db()?;
         let limit = if q.limit == 0 { 200 } else { q.limit.min(5000) };
+        let cameras = q.cameras.as_ref().map(|c| serde_json::to_string(c).expect("strings serialise"));
         let rows = st
             .query_map(
-                params![q.state.map(|s| s.as_str()), q.open_only as i64, q.camera, q.since_ms, q.until_ms, limit],
+                params![q.state.map(|s| s.as_str()), q.open_only as i64, q.camera, q.since_ms, q.until_ms, limit, cameras],
                 row_alert,
             )
             .db()?;

@@ -109,6 +109,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 4: the sectors a user is assigned to, as a JSON list of sector ids; empty: city-wide.
+    r#"
+    ALTER TABLE users ADD COLUMN sectors TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 pub fn latest() -> u32 {
@@ -225,8 +229,8 @@ mod tests {
             rows.map(|r| r.unwrap()).collect()
         };
         assert_eq!(
-            q("SELECT username || ':' || disabled || ':' || must_change_password FROM users ORDER BY id"),
-            ["admin:0:0", "ana:1:0"]
+            q("SELECT username || ':' || disabled || ':' || must_change_password || ':' || sectors FROM users ORDER BY id"),
+            ["admin:0:0:[]", "ana:1:0:[]"]
         );
         assert_eq!(q("SELECT token_hash || ':' || user_id FROM sessions"), ["tok:1"]);
         assert_eq!(

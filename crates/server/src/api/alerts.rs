@@ -48,6 +48,8 @@ pub(crate) async fn list(
         since_ms: q.from.as_deref().map(|s| super::parse_time("from", s)).transpose()?,
         until_ms: q.to.as_deref().map(|s| super::parse_time("to", s)).transpose()?,
         limit: q.limit.unwrap_or(200),
+        // Other sectors' alerts are not even counted.
+        cameras: ctx.scope.cameras(),
     };
     let s = st.alerts.clone();
     let alerts = blocking(move || s.alerts(&query).map_err(ApiError::from)).await?;
@@ -68,13 +70,20 @@ pub(crate) async fn stream(
     audit(&st, &ctx.user.username, AuditAction::AlertsStream, "alerts", serde_json::json!({})).await?;
     let remaining = Duration::from_millis(ctx.expires_at_ms.ms_since(now_ms(&st)).max(0) as u64);
     let ready = futures::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
-    let feed = futures::stream::unfold(rx, |mut rx| async move {
-        let ev = match rx.recv().await {
-            Ok(m) => SseEvent::default().event(m.kind).data(m.json.as_str()),
-            Err(RecvError::Lagged(n)) => SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}")),
-            Err(RecvError::Closed) => return None,
+    let scope = ctx.scope.clone();
+    let feed = futures::stream::unfold((rx, scope), |(mut rx, scope)| async move {
+        let ev = loop {
+            match rx.recv().await {
+                // Other sectors' alerts never reach this console.
+                Ok(m) if !scope.can_see(&m.camera) => continue,
+                Ok(m) => break SseEvent::default().event(m.kind).data(m.json.as_str()),
+                Err(RecvError::Lagged(n)) => {
+                    break SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}"))
+                }
+                Err(RecvError::Closed) => return None,
+            }
         };
-        Some((Ok(ev), rx))
+        Some((Ok(ev), (rx, scope)))
     });
     let ended = super::streams::session_ended(st.clone(), ctx.token.clone(), &ctx.user.username, remaining);
     let stream = ready.chain(feed).take_until(ended);
@@ -91,9 +100,13 @@ fn clip_window(st: &AppState, a: &Alert) -> (UnixMs, UnixMs) {
     (from, to)
 }
 
-async fn load(st: &Arc<AppState>, id: &str) -> Result<Alert, ApiError> {
-    let (s, id) = (st.alerts.clone(), id.to_string());
-    blocking(move || s.alert(&id).map_err(ApiError::from)).await
+/// The alert, if it exists and the caller's sectors cover its camera; an alert of another
+/// sector answers as one that does not exist (and the attempt is recorded).
+async fn load(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<Alert, ApiError> {
+    let (s, i) = (st.alerts.clone(), id.to_string());
+    let a = blocking(move || s.alert(&i).map_err(ApiError::from)).await?;
+    super::require_visible(st, ctx, &a.camera, id, ApiError::not_found(format!("no alert '{id}'"))).await?;
+    Ok(a)
 }
 
 #[derive(Serialize)]
@@ -118,7 +131,7 @@ pub(crate) async fn detail(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Result<Json<AlertDetail>, ApiError> {
-    let a = load(&st, &id).await?;
+    let a = load(&st, &ctx, &id).await?;
     let (s, i, u) = (st.alerts.clone(), id.clone(), ctx.user.username.clone());
     let (decisions, grant) = blocking(move || {
         Ok((s.decisions(&i).map_err(ApiError::from)?, s.active_unmask(&i, &u).map_err(ApiError::from)?))
@@ -177,6 +190,7 @@ pub(crate) async fn snapshot(
     Q(q): Q<EvidenceQuery>,
 ) -> Result<Response, ApiError> {
     let unmasked = q.unmasked.unwrap_or(false);
+    load(&st, &ctx, &id).await?;
     if unmasked {
         check_unmasked(&st, &ctx, &id).await?;
     }
@@ -194,8 +208,8 @@ pub(crate) async fn clip(
     Q(q): Q<EvidenceQuery>,
 ) -> Result<Response, ApiError> {
     let unmasked = q.unmasked.unwrap_or(false);
+    let a = load(&st, &ctx, &id).await?;
     let reason = if unmasked { Some(check_unmasked(&st, &ctx, &id).await?) } else { None };
-    let a = load(&st, &id).await?;
     let (from, to) = clip_window(&st, &a);
     let resp = serve_clip(&st, &a.camera, from, to, &ctx.user.username, reason).await?;
     let d = serde_json::json!({"unmasked": unmasked, "camera": a.camera, "from_ms": from, "to_ms": to});
@@ -284,6 +298,7 @@ fn mjpeg(jpegs: Vec<Vec<u8>>, fps: f32) -> Response {
 }
 
 async fn act(st: &Arc<AppState>, ctx: &Ctx, id: String, action: AlertAction) -> Result<Json<AlertView>, ApiError> {
+    load(st, ctx, &id).await?;
     let (s, actor) = (st.alerts.clone(), ctx.user.username.clone());
     let alert = blocking(move || s.act(&id, &actor, &action).map_err(ApiError::from)).await?;
     st.hub.announce_update(&alert);
@@ -364,6 +379,7 @@ pub(crate) async fn unmask(
     Path(id): Path<String>,
     Body(req): Body<UnmaskReq>,
 ) -> Result<(StatusCode, Json<Unmasked>), ApiError> {
+    load(&st, &ctx, &id).await?;
     let ttl = Duration::from_secs(st.cfg.unmask_minutes as u64 * 60);
     let (s, i, u) = (st.alerts.clone(), id.clone(), ctx.user.username.clone());
     let grant = blocking(move || s.grant_unmask(&i, &u, &req.reason, ttl).map_err(ApiError::from)).await?;
