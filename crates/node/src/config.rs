@@ -183,7 +183,7 @@ impl VigieConfig {
                     name: s.name.clone().unwrap_or_else(|| s.id.clone()),
                 })
                 .collect(),
-            self.cameras.iter().filter_map(|c| Some((c.id.clone(), c.sector.clone()?))).collect(),
+            self.cameras.iter().filter_map(|c| Some((c.id.clone(), c.sector.clone()?))),
         )
     }
 

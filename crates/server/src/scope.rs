@@ -148,7 +148,7 @@ mod tests {
         assert!(!centre.can_see("loose"), "a camera without a sector is city-wide only");
         assert!(!centre.can_see("unknown"));
         assert_eq!(centre.cameras().unwrap(), ["c1"]);
-        assert_eq!(centre.filter(vec!["c1", "g1", "loose"], |c| c), ["c1"]);
+        assert_eq!(centre.filter(vec!["c1", "g1", "loose"], |c| *c), ["c1"]);
         assert_eq!(centre.sectors().iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["Centre-ville"]);
         // An empty sector and a sector the configuration lost both narrow, never widen.
         let port = Scope::of_user(map(), &["port".into()]);

@@ -36,6 +36,7 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
         // `{old}`: the caller's own password, filled in by the caller.
         ("POST", "/api/me/password") => Some(r#"{"old_password":"{old}","new_password":"a password of my own"}"#),
         ("PUT", "/api/config") => Some(r#"{"cameras":[{"id":"cam1"},{"id":"cam2"}]}"#),
+        ("POST", "/api/users/{name}/sectors") => Some(r#"{"sectors":[]}"#),
         _ => None,
     };
     let concrete = path

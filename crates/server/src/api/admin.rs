@@ -33,7 +33,7 @@ pub(crate) struct CameraEntry {
 /// The cameras of the caller's sectors only.
 pub(crate) async fn cameras(State(st): St, Extension(ctx): Extension<Ctx>) -> Result<Json<CameraList>, ApiError> {
     let live = st.live.clone();
-    let cameras = ctx.scope.filter(blocking(move || Ok(live.cameras())).await?, |c| &c.id);
+    let cameras = ctx.scope.filter(blocking(move || Ok(live.cameras())).await?, |c| c.id.as_str());
     let cameras = cameras
         .into_iter()
         .map(|status| CameraEntry { sector: st.sectors.sector_of(&status.id).map(String::from), status })
@@ -164,7 +164,7 @@ pub(crate) async fn search(
         .filter(|hit| ctx.scope.can_see(&hit.camera))
         .map(|hit| {
             let thumbnail_url = hit.has_thumbnail.then(|| {
-                let token = thumbnail_token(&st, &ctx, &format!("{}-{}", hit.id, hit.camera));
+                let token = thumbnail_token(&st, &ctx, &format!("{}.{}", hit.id, hit.camera));
                 format!("/api/search/thumbnails/{}", crate::view::url_id(&token))
             });
             TrackView { hit, thumbnail_url }
@@ -217,7 +217,7 @@ fn thumbnail_mac(st: &super::AppState, session_token: &str, track: &str) -> Hmac
 }
 
 /// A thumbnail is served only through a token bound to the session that searched, to the track
-/// and to its camera: `<track>-<camera>.<HMAC(session, track-camera)>`. Sequential ids, another
+/// and to its camera: `<track>.<camera>.<HMAC(session, track.camera)>`. Sequential ids, another
 /// user's tokens and tokens of a closed session are refused; the camera is checked against the
 /// caller's sectors again when the picture is asked for.
 fn thumbnail_token(st: &super::AppState, ctx: &Ctx, track: &str) -> String {
@@ -245,7 +245,7 @@ pub(crate) async fn thumbnail(
         ApiError::new(StatusCode::NOT_IMPLEMENTED, "search is not available: no archive on this node")
     })?;
     let shown = super::anon::cap(&id, super::anon::MAX_NAME_BYTES);
-    let bound = thumbnail_track(&st, &ctx, &id).and_then(|t| t.split_once('-'));
+    let bound = thumbnail_track(&st, &ctx, &id).and_then(|t| t.split_once('.'));
     let Some((track, camera)) = bound.map(|(t, c)| (t.to_string(), c.to_string())) else {
         let d = serde_json::json!({"reason": "not a thumbnail of a search made in this session"});
         audit(&st, &ctx.user.username, AuditAction::SearchThumbnailRefused, &shown, d).await?;
@@ -301,7 +301,7 @@ pub(crate) async fn transparency(
     let mut report = blocking(move || s.transparency(from, to).map_err(ApiError::from)).await?;
     if !ctx.scope.is_city_wide() {
         // Other sectors' cameras are left out, with the models and rules only they used.
-        report.rows = ctx.scope.filter(std::mem::take(&mut report.rows), |r| &r.camera);
+        report.rows = ctx.scope.filter(std::mem::take(&mut report.rows), |r| r.camera.as_str());
         let models: std::collections::BTreeSet<String> = report.rows.iter().flat_map(|r| r.models.clone()).collect();
         let rules: std::collections::BTreeSet<String> =
             report.rows.iter().flat_map(|r| r.rule_versions.clone()).collect();
