@@ -359,7 +359,10 @@ sector = \"centre\"
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("cameras.plaza.sector: unknown sector 'centre': the configuration declares no [[sectors]]"), "{e}");
+        assert!(
+            e.contains("cameras.plaza.sector: unknown sector 'centre': the configuration declares no [[sectors]]"),
+            "{e}"
+        );
         let e = load("[[sectors]]\nid = \"a b\"\n[[sectors]]\nid = \"x\"\n[[sectors]]\nid = \"x\"\nname = \" \"\n")
             .unwrap_err()
             .to_string();
@@ -375,8 +378,13 @@ sector = \"centre\"
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vigie.toml");
         // The rest of the file is not read: a camera password's variable may be unset here.
-        std::fs::write(&path, format!("{SECTORS}\n[[cameras]]\nid = \"c\"\nurl = \"rtsp://x/y\"\npassword_env = \"VIGIE_UNSET_FOR_TEST\"\n"))
-            .unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "{SECTORS}\n[[cameras]]\nid = \"c\"\nurl = \"rtsp://x/y\"\npassword_env = \"VIGIE_UNSET_FOR_TEST\"\n"
+            ),
+        )
+        .unwrap();
         let declared = load_sectors(&path).unwrap();
         assert!(check_user_sectors(&declared, &["gare".into(), "centre".into()]).is_ok());
         let e = check_user_sectors(&declared, &["centre".into(), "plage".into()]).unwrap_err().to_string();

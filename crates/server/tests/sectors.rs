@@ -205,7 +205,10 @@ fn alert_of(cam: &str) -> String {
 impl S {
     fn publish(&self, id: &str, cam: &str) {
         self.hub
-            .publish_with(&event(id, EventType::Crowd, cam), PublishExtras { clear_jpeg: Some(&jpeg(200)), fired_at_ms: None })
+            .publish_with(
+                &event(id, EventType::Crowd, cam),
+                PublishExtras { clear_jpeg: Some(&jpeg(200)), fired_at_ms: None },
+            )
             .unwrap();
     }
 
@@ -256,7 +259,12 @@ enum Rule {
 }
 
 fn cameras_in(v: &serde_json::Value, list: &str, key: &str) -> Vec<String> {
-    v[list].as_array().unwrap_or_else(|| panic!("no '{list}' in {v}")).iter().map(|x| x[key].as_str().unwrap().to_string()).collect()
+    v[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no '{list}' in {v}"))
+        .iter()
+        .map(|x| x[key].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn alert_path(suffix: &'static str) -> fn(&str) -> (String, Option<String>) {
@@ -266,9 +274,7 @@ fn alert_path(suffix: &'static str) -> fn(&str) -> (String, Option<String>) {
         "/snapshot" => |c| (format!("/api/alerts/{}/snapshot", alert_of(c)), None),
         "/clip" => |c| (format!("/api/alerts/{}/clip", alert_of(c)), None),
         "/confirm" => |c| (format!("/api/alerts/{}/confirm", alert_of(c)), None),
-        "/dismiss" => {
-            |c| (format!("/api/alerts/{}/dismiss", alert_of(c)), Some(r#"{"reason":"duplicate"}"#.into()))
-        }
+        "/dismiss" => |c| (format!("/api/alerts/{}/dismiss", alert_of(c)), Some(r#"{"reason":"duplicate"}"#.into())),
         "/dispatch" => |c| (format!("/api/alerts/{}/dispatch", alert_of(c)), Some(r#"{"unit":"P-12"}"#.into())),
         "/resolve" => |c| (format!("/api/alerts/{}/resolve", alert_of(c)), Some(r#"{"note":"done"}"#.into())),
         "/unmask" => |c| (format!("/api/alerts/{}/unmask", alert_of(c)), Some(r#"{"reason":"case 12"}"#.into())),
@@ -297,17 +303,14 @@ fn rule(method: &str, path: &str) -> Rule {
         ("POST", "/api/alerts/{id}/unmask") => Rule::Object(alert_path("/unmask")),
         ("GET", "/api/cameras") => Rule::List("/api/cameras", |v| cameras_in(v, "cameras", "id")),
         ("GET", "/api/cameras/{id}/live") => Rule::Object(|c| (format!("/api/cameras/{c}/live"), None)),
-        ("GET", "/api/cameras/{id}/clip") => Rule::Object(|c| {
-            (format!("/api/cameras/{c}/clip?from={}&to={}", T0_MS, T0_MS + 10_000), None)
-        }),
-        ("GET", "/api/search") => {
-            Rule::List("/api/search?q=cars", |v| cameras_in(v, "tracks", "camera"))
+        ("GET", "/api/cameras/{id}/clip") => {
+            Rule::Object(|c| (format!("/api/cameras/{c}/clip?from={}&to={}", T0_MS, T0_MS + 10_000), None))
         }
+        ("GET", "/api/search") => Rule::List("/api/search?q=cars", |v| cameras_in(v, "tracks", "camera")),
         ("GET", "/api/search/thumbnails/{id}") => Rule::Own("search_and_thumbnails_keep_to_sectors"),
-        ("GET", "/api/reports/transparency") => Rule::List(
-            "/api/reports/transparency?from=2025-01-01&to=2026-01-01",
-            |v| cameras_in(v, "rows", "camera"),
-        ),
+        ("GET", "/api/reports/transparency") => {
+            Rule::List("/api/reports/transparency?from=2025-01-01&to=2026-01-01", |v| cameras_in(v, "rows", "camera"))
+        }
         ("GET", "/api/config") => Rule::List("/api/config", |v| cameras_in(v, "cameras", "id")),
         ("PUT", "/api/config") => {
             Rule::Object(|c| ("/api/config".into(), Some(format!(r#"{{"events":{{}},"cameras":[{{"id":"{c}"}}]}}"#))))
@@ -431,7 +434,8 @@ async fn counts_leave_other_sectors_out() {
 async fn the_feed_carries_only_the_users_sectors() {
     let s = harness();
     async fn open(s: &S, sess: &Sess) -> Body {
-        let req = Request::builder().uri("/api/alerts/stream").header("cookie", &sess.cookie).body(Body::empty()).unwrap();
+        let req =
+            Request::builder().uri("/api/alerts/stream").header("cookie", &sess.cookie).body(Body::empty()).unwrap();
         let resp = s.router.clone().oneshot(req).await.unwrap();
         assert_eq!(resp.status(), 200);
         let mut body = resp.into_body();
@@ -512,7 +516,10 @@ async fn the_session_and_the_wall_carry_sectors() {
     let s = harness();
     let me = s.call("GET", "/api/me", &s.session("sup_cg"), None).await.json();
     assert_eq!(me["city_wide"], false);
-    assert_eq!(me["sectors"], serde_json::json!([{"id": "centre", "name": "Centre-ville"}, {"id": "gare", "name": "Gare"}]));
+    assert_eq!(
+        me["sectors"],
+        serde_json::json!([{"id": "centre", "name": "Centre-ville"}, {"id": "gare", "name": "Gare"}])
+    );
     let me = s.call("GET", "/api/me", &s.session("op"), None).await.json();
     assert_eq!((me["city_wide"].as_bool(), me["sectors"].as_array().map(Vec::len)), (Some(true), Some(3)));
     let cams = s.call("GET", "/api/cameras", &s.session("op"), None).await.json();
@@ -560,5 +567,8 @@ async fn admins_assign_sectors_and_unknown_ones_are_refused() {
     let body = r#"{"username":"newop","password":"a long password","role":"operator","sectors":["port"]}"#;
     let r = s.call("POST", "/api/users", &adm, Some(body)).await;
     assert_eq!((r.status.as_u16(), r.json()["sectors"].clone()), (201, serde_json::json!(["port"])));
-    assert_eq!(s.call("POST", "/api/users/op/sectors", &s.session("op_c"), Some(r#"{"sectors":[]}"#)).await.status, 403);
+    assert_eq!(
+        s.call("POST", "/api/users/op/sectors", &s.session("op_c"), Some(r#"{"sectors":[]}"#)).await.status,
+        403
+    );
 }

@@ -445,7 +445,15 @@ impl Store {
         let cameras = q.cameras.as_ref().map(|c| serde_json::to_string(c).expect("strings serialise"));
         let rows = st
             .query_map(
-                params![q.state.map(|s| s.as_str()), q.open_only as i64, q.camera, q.since_ms, q.until_ms, limit, cameras],
+                params![
+                    q.state.map(|s| s.as_str()),
+                    q.open_only as i64,
+                    q.camera,
+                    q.since_ms,
+                    q.until_ms,
+                    limit,
+                    cameras
+                ],
                 row_alert,
             )
             .db()?;

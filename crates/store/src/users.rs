@@ -172,9 +172,7 @@ fn row_user_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
 pub fn validate_sectors(sectors: &[String]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for s in sectors {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let ok = !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !ok {
             let shown: String = s.chars().take(64).collect();
             return Err(StoreError::Invalid(format!(

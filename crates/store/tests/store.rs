@@ -551,7 +551,9 @@ fn users_carry_their_sectors_into_their_sessions() {
         SessionLookup::Valid(v) => assert_eq!(v.user.sectors, ["centre", "gare"]),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(s.authenticate("olive", "operator password").unwrap(), LoginOutcome::Ok(u) if u.sectors.len() == 2));
+    assert!(
+        matches!(s.authenticate("olive", "operator password").unwrap(), LoginOutcome::Ok(u) if u.sectors.len() == 2)
+    );
     let e = s.set_sectors("olive", &["centre".into(), "a;b".into()]).unwrap_err().to_string();
     assert!(e.contains("sector: invalid id 'a;b'"), "{e}");
     assert!(s.set_sectors("nobody", &[]).unwrap_err().to_string().contains("no user 'nobody'"));

@@ -172,8 +172,7 @@ impl Server {
     /// The node's sectors (none by default: every user sees every camera). Called before
     /// serving.
     pub fn with_sectors(mut self, sectors: SectorMap) -> Server {
-        Arc::get_mut(&mut self.state).expect("sectors are set before the router is built").sectors =
-            Arc::new(sectors);
+        Arc::get_mut(&mut self.state).expect("sectors are set before the router is built").sectors = Arc::new(sectors);
         self
     }
 
@@ -432,8 +431,7 @@ pub(crate) async fn require_visible(
         return Ok(());
     }
     let d = serde_json::json!({"camera": camera, "sectors": ctx.user.sectors});
-    audit(st, &ctx.user.username, AuditAction::AccessOutOfSector, &anon::cap(target, anon::MAX_PATH_BYTES), d)
-        .await?;
+    audit(st, &ctx.user.username, AuditAction::AccessOutOfSector, &anon::cap(target, anon::MAX_PATH_BYTES), d).await?;
     Err(not_found)
 }
 

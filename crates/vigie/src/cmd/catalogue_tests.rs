@@ -244,7 +244,8 @@ fn cli_assigns_sectors_checked_against_the_config() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let config = dir.path().join("vigie.toml");
-    std::fs::write(&config, "[[sectors]]\nid = \"centre\"\nname = \"Centre-ville\"\n[[sectors]]\nid = \"gare\"\n").unwrap();
+    std::fs::write(&config, "[[sectors]]\nid = \"centre\"\nname = \"Centre-ville\"\n[[sectors]]\nid = \"gare\"\n")
+        .unwrap();
     let run = |command: UserCommand, input: &[u8]| -> anyhow::Result<String> {
         let mut out = Vec::new();
         user::run_with(UserArgs { command }, &mut &input[..], &mut out)?;
@@ -280,7 +281,10 @@ fn cli_assigns_sectors_checked_against_the_config() {
     let store = || Store::open(&data, Arc::new(vigie_core::SystemClock::default())).unwrap();
     assert!(store().user("paul").is_err(), "a refused user was created");
 
-    assert_eq!(run(set("olive", &["centre"], false), b"").unwrap(), "user 'olive', sees the cameras of sector(s) centre\n");
+    assert_eq!(
+        run(set("olive", &["centre"], false), b"").unwrap(),
+        "user 'olive', sees the cameras of sector(s) centre\n"
+    );
     let e = run(set("olive", &["centre", "plage"], false), b"").unwrap_err().to_string();
     assert!(e.contains("unknown sector 'plage'"), "{e}");
     assert_eq!(store().user("olive").unwrap().sectors, ["centre"], "a refusal changed the user");
@@ -296,6 +300,9 @@ fn cli_assigns_sectors_checked_against_the_config() {
         .collect();
     assert_eq!(trail.len(), 3, "{trail:?}");
     assert_eq!(trail[0], ("user.sectors".into(), serde_json::json!({"after": [], "before": ["centre"]})));
-    assert_eq!(trail[1], ("user.sectors".into(), serde_json::json!({"after": ["centre"], "before": ["centre", "gare"]})));
+    assert_eq!(
+        trail[1],
+        ("user.sectors".into(), serde_json::json!({"after": ["centre"], "before": ["centre", "gare"]}))
+    );
     assert_eq!((trail[2].0.as_str(), &trail[2].1["sectors"]), ("user.add", &serde_json::json!(["centre", "gare"])));
 }
