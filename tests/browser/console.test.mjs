@@ -314,8 +314,9 @@ test('sectors: the user sees which, and the wall groups and narrows cameras by s
   await adm.page.click('#nav-wall');
   await adm.page.waitForSelector('#wall .sector-group');
   const groups = (page) => page.$$eval('#wall .sector-group', (els) => els.map((e) => e.dataset.sector));
-  // config/demo.toml: the plaza is at the station, the hall in the centre.
-  assert.deepEqual(await groups(adm.page), ['gare', 'centre']);
+  // config/demo.toml: the plaza is at the station, the hall in the centre, the third camera in
+  // no sector (shown last, to city-wide users only).
+  assert.deepEqual(await groups(adm.page), ['gare', 'centre', '']);
   await adm.page.selectOption('#wall-sector', 'centre');
   await adm.page.waitForFunction(() => [...document.querySelectorAll('#wall .sector-group')].map((e) => e.dataset.sector).join() === 'centre');
   assert.deepEqual(await adm.page.$$eval('#wall .card', (els) => els.map((e) => e.dataset.camera)), ['hall']);
