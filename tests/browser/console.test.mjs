@@ -335,4 +335,47 @@ test('a rule in calibration: its alerts reach only the supervisors\' review queu
   assert.match(readFileSync(CONFIG, 'utf8'), /id = "allee-vehicles"[^[]*version = 2/s, 'written back, version bumped');
   assert.doesNotMatch(readFileSync(CONFIG, 'utf8'), /mode = "calibration"/);
   await admin.context.close();
+
+test('sectors: the user sees which, and the wall groups and narrows cameras by sector', async () => {
+  const adm = await login('adm');
+  assert.equal(await adm.page.textContent('#my-sectors'), 'all sectors');
+  await adm.page.click('#nav-wall');
+  await adm.page.waitForSelector('#wall .sector-group');
+  const groups = (page) => page.$$eval('#wall .sector-group', (els) => els.map((e) => e.dataset.sector));
+  // config/demo.toml: the plaza is at the station, the hall in the centre, the third camera in
+  // no sector (shown last, to city-wide users only).
+  assert.deepEqual(await groups(adm.page), ['gare', 'centre', '']);
+  await adm.page.selectOption('#wall-sector', 'centre');
+  await adm.page.waitForFunction(() => [...document.querySelectorAll('#wall .sector-group')].map((e) => e.dataset.sector).join() === 'centre');
+  assert.deepEqual(await adm.page.$$eval('#wall .card', (els) => els.map((e) => e.dataset.camera)), ['hall']);
+  await shoot(adm.page, 'wall-by-sector');
+
+  // The administrator assigns the operator to the station; an unknown sector is refused by name.
+  await adm.page.click('#nav-users');
+  const input = adm.page.locator('input[aria-label="sectors of op"]');
+  await input.fill('plage');
+  await input.locator('xpath=following-sibling::button').click();
+  await adm.page.waitForFunction(() => /unknown sector 'plage'/.test(document.querySelector('#user-msg').textContent));
+  await input.fill('gare');
+  await input.locator('xpath=following-sibling::button').click();
+  await adm.page.waitForFunction(() => document.querySelector('#user-msg').textContent === 'Sectors of op saved.');
+
+  const { context, page } = await login('op');
+  assert.equal(await page.textContent('#my-sectors'), 'sectors: Gare');
+  await page.click('#nav-wall');
+  await page.waitForSelector('#wall .sector-group');
+  assert.deepEqual(await groups(page), ['gare']);
+  assert.deepEqual(await page.$$eval('#wall .card', (els) => els.map((e) => e.dataset.camera)), ['plaza']);
+  assert.equal(await page.isHidden('#wall-sector-pick'), true, 'one sector: nothing to choose');
+  assert.equal(await page.evaluate(async () => (await fetch('/api/cameras/hall/live')).status), 404, "the centre's camera does not exist for them");
+  await shoot(page, 'wall-one-sector');
+  assert.deepEqual(page.__errors || [], []);
+  await context.close();
+
+  // Back to city-wide, for whatever runs next.
+  await input.fill('');
+  await input.locator('xpath=following-sibling::button').click();
+  await adm.page.waitForFunction(() => document.querySelector('#user-msg').textContent === 'Sectors of op saved.' && document.querySelector('input[aria-label="sectors of op"]').value === '');
+  assert.deepEqual(adm.page.__errors || [], []);
+  await adm.context.close();
 });

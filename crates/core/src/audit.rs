@@ -66,6 +66,10 @@ pub enum AuditAction {
     RetentionDelete,
     ArchiveEvict,
     ArchiveReconcile,
+    /// A user's sectors set (which cameras they see).
+    UserSectors,
+    /// A direct access to a camera outside the caller's sectors (answered as not found).
+    AccessOutOfSector,
     // Rule calibration.
     CalibrationList,
     CalibrationReview,
@@ -74,7 +78,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 47] = [
+    pub const ALL: [AuditAction; 49] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -119,6 +123,8 @@ impl AuditAction {
         AuditAction::RetentionDelete,
         AuditAction::ArchiveEvict,
         AuditAction::ArchiveReconcile,
+        AuditAction::UserSectors,
+        AuditAction::AccessOutOfSector,
         AuditAction::CalibrationList,
         AuditAction::CalibrationReview,
         AuditAction::RuleGoLive,
@@ -171,6 +177,8 @@ impl AuditAction {
             AuditAction::RetentionDelete => "retention.delete",
             AuditAction::ArchiveEvict => "archive.evict",
             AuditAction::ArchiveReconcile => "archive.reconcile",
+            AuditAction::UserSectors => "user.sectors",
+            AuditAction::AccessOutOfSector => "access.out_of_sector",
             AuditAction::CalibrationList => "calibration.list",
             AuditAction::CalibrationReview => "calibration.review",
             AuditAction::RuleGoLive => "rule.go_live",

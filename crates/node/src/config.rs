@@ -36,6 +36,20 @@ pub struct VigieConfig {
     pub audit: AuditConfig,
     #[serde(default)]
     pub cameras: Vec<CameraConfig>,
+    /// The city's sectors (`[[sectors]]`); cameras name theirs, users are assigned to some.
+    #[serde(default)]
+    pub sectors: Vec<SectorConfig>,
+}
+
+/// A part of the city with its own operators: they see only its cameras.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectorConfig {
+    /// Stable identifier used by cameras and user assignments (letters, digits, `-`, `_`).
+    pub id: String,
+    /// Name shown to operators.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +112,9 @@ pub struct CameraConfig {
     pub rules: Vec<RuleConfig>,
     #[serde(default)]
     pub calibration: Option<Calibration>,
+    /// The `[[sectors]]` id this camera belongs to; none: only city-wide users see it.
+    #[serde(default)]
+    pub sector: Option<String>,
 }
 
 fn yes() -> bool {
@@ -107,6 +124,37 @@ fn yes() -> bool {
 impl CameraConfig {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+fn unknown_sector(declared: &[SectorConfig], s: &str) -> String {
+    let known: Vec<&str> = declared.iter().map(|k| k.id.as_str()).collect();
+    if known.is_empty() {
+        format!("unknown sector '{s}': the configuration declares no [[sectors]]")
+    } else {
+        format!("unknown sector '{s}': declared sectors are {}", known.join(", "))
+    }
+}
+
+/// The `[[sectors]]` of a config file, read without the rest of it: `vigie user` checks sector
+/// names against them from a shell that may lack what the cameras need (their passwords'
+/// environment variables, the model files).
+pub fn load_sectors(path: &Path) -> anyhow::Result<Vec<SectorConfig>> {
+    #[derive(Deserialize)]
+    struct OnlySectors {
+        #[serde(default)]
+        sectors: Vec<SectorConfig>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("config {}: cannot read: {e}", path.display()))?;
+    let only: OnlySectors = parse_toml(&text, path)?;
+    Ok(only.sectors)
+}
+
+/// Refuses sector ids (given for a user) that `declared` lacks, naming the first.
+pub fn check_user_sectors(declared: &[SectorConfig], given: &[String]) -> Result<(), ConfigError> {
+    match given.iter().find(|g| !declared.iter().any(|d| &d.id == *g)) {
+        Some(g) => Err(ConfigError::new("sector", unknown_sector(declared, g))),
+        None => Ok(()),
     }
 }
 
@@ -123,6 +171,24 @@ impl VigieConfig {
         cfg.resolve_paths(&dir);
         cfg.validate().map_err(|e| anyhow!("config {}: {e}", path.display()))?;
         Ok(cfg)
+    }
+
+    /// Which camera is in which sector, as the console filters by it.
+    pub fn sector_map(&self) -> vigie_server::SectorMap {
+        vigie_server::SectorMap::new(
+            self.sectors
+                .iter()
+                .map(|s| vigie_server::SectorInfo {
+                    id: s.id.clone(),
+                    name: s.name.clone().unwrap_or_else(|| s.id.clone()),
+                })
+                .collect(),
+            self.cameras.iter().filter_map(|c| Some((c.id.clone(), c.sector.clone()?))),
+        )
+    }
+
+    fn unknown_sector(&self, s: &str) -> String {
+        unknown_sector(&self.sectors, s)
     }
 
     fn resolve_paths(&mut self, dir: &Path) {
@@ -177,6 +243,20 @@ impl VigieConfig {
         if self.pipeline.queue_depth == 0 {
             errs.push(ConfigError::new("pipeline.queue_depth", "must be at least 1"));
         }
+        let mut sector_ids = HashSet::new();
+        for (i, s) in self.sectors.iter().enumerate() {
+            if s.id.is_empty()
+                || s.id.len() > 64
+                || !s.id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+            {
+                errs.push(ConfigError::new(format!("sectors[{i}].id"), "must be 1 to 64 letters, digits, '-' or '_'"));
+            } else if !sector_ids.insert(s.id.as_str()) {
+                errs.push(ConfigError::new(format!("sectors.{}.id", s.id), "is used by two sectors"));
+            }
+            if s.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                errs.push(ConfigError::new(format!("sectors[{i}].name"), "is empty: give a name or leave it out"));
+            }
+        }
         let mut seen = HashSet::new();
         for (i, c) in self.cameras.iter().enumerate() {
             let at = format!("cameras[{i}]");
@@ -206,8 +286,108 @@ impl VigieConfig {
                     ));
                 }
             }
+            if let Some(sector) = &c.sector {
+                if !sector_ids.contains(sector.as_str()) {
+                    errs.push(ConfigError::new(format!("{key}.sector"), self.unknown_sector(sector)));
+                }
+            }
             errs.absorb(vigie_rules::validate_camera(&c.id, &c.zones, &c.rules, c.calibration.as_ref(), &self.events));
         }
         errs.into_result()
+    }
+}
+
+#[cfg(test)]
+mod sector_tests {
+    use super::*;
+
+    fn load(text: &str) -> anyhow::Result<VigieConfig> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigie.toml");
+        std::fs::write(&path, text).unwrap();
+        VigieConfig::load(&path)
+    }
+
+    const SECTORS: &str = r#"
+[[sectors]]
+id = "centre"
+name = "Centre-ville"
+[[sectors]]
+id = "gare"
+"#;
+
+    #[test]
+    fn cameras_name_their_sector_and_the_map_follows() {
+        let cfg = load(&format!(
+            "{SECTORS}
+[[cameras]]
+id = \"plaza\"
+url = \"assets/video/pets09-s2l1.mp4\"
+sector = \"centre\"
+[[cameras]]
+id = \"quay\"
+url = \"assets/video/pets09-s2l1.mp4\"
+"
+        ))
+        .unwrap();
+        let map = cfg.sector_map();
+        assert_eq!(map.sector_of("plaza"), Some("centre"));
+        assert_eq!(map.sector_of("quay"), None, "a camera without sector is in none");
+        let names: Vec<_> = map.sectors().iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
+        assert_eq!(names, [("centre", "Centre-ville"), ("gare", "gare")]);
+    }
+
+    #[test]
+    fn a_camera_in_an_unknown_sector_and_bad_sectors_are_refused_by_key() {
+        let e = load(&format!(
+            "{SECTORS}
+[[cameras]]
+id = \"plaza\"
+url = \"assets/video/pets09-s2l1.mp4\"
+sector = \"plage\"
+"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("cameras.plaza.sector: unknown sector 'plage': declared sectors are centre, gare"), "{e}");
+        let e = load(
+            "[[cameras]]
+id = \"plaza\"
+url = \"assets/video/pets09-s2l1.mp4\"
+sector = \"centre\"
+",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("cameras.plaza.sector: unknown sector 'centre': the configuration declares no [[sectors]]"),
+            "{e}"
+        );
+        let e = load("[[sectors]]\nid = \"a b\"\n[[sectors]]\nid = \"x\"\n[[sectors]]\nid = \"x\"\nname = \" \"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sectors[0].id: must be 1 to 64 letters"), "{e}");
+        assert!(e.contains("sectors.x.id: is used by two sectors"), "{e}");
+        assert!(e.contains("sectors[2].name: is empty"), "{e}");
+        let e = load("[[sectors]]\nid = \"x\"\ncolour = \"red\"\n").unwrap_err().to_string();
+        assert!(e.contains("sectors[0]") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn user_sectors_are_checked_against_the_declared_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigie.toml");
+        // The rest of the file is not read: a camera password's variable may be unset here.
+        std::fs::write(
+            &path,
+            format!(
+                "{SECTORS}\n[[cameras]]\nid = \"c\"\nurl = \"rtsp://x/y\"\npassword_env = \"VIGIE_UNSET_FOR_TEST\"\n"
+            ),
+        )
+        .unwrap();
+        let declared = load_sectors(&path).unwrap();
+        assert!(check_user_sectors(&declared, &["gare".into(), "centre".into()]).is_ok());
+        let e = check_user_sectors(&declared, &["centre".into(), "plage".into()]).unwrap_err().to_string();
+        assert_eq!(e, "sector: unknown sector 'plage': declared sectors are centre, gare");
     }
 }

@@ -165,6 +165,14 @@ impl Node {
 
         let clips = Arc::new(Clips { wall: wall.clone(), archive: Some(archive_export(archive.clone(), &cfg)) });
         let search = Arc::new(Search { index: index.clone(), tz: cfg.events.time_zone()?, clock: clock.clone() });
+        let sectors = cfg.sector_map();
+        // A sector dropped from the file leaves its users seeing none of its cameras (never all
+        // of them): say so, so that an administrator reassigns them.
+        for u in store.users().map_err(|e| anyhow!("{e}"))? {
+            if let Err(m) = sectors.check_known(&u.sectors) {
+                tracing::warn!(user = %u.username, "{m}: this user sees no camera of it; `vigie user set` to reassign");
+            }
+        }
         let server = Server::new(vigie_server::ServerDeps {
             alerts: store.clone(),
             audit: store.clone(),
@@ -176,7 +184,8 @@ impl Node {
             config_admin: Some(config_admin),
             notify_status: notifier.as_ref().map(|n| n.status().clone()),
             config: cfg.server.clone(),
-        });
+        })
+        .with_sectors(sectors);
         drop(_guard);
         Ok(Node {
             rt,

@@ -44,8 +44,9 @@ pub struct ConfigDiff {
 
 /// A camera's source settings: what the camera's thread and connection were started with.
 fn same_source(a: &CameraConfig, b: &CameraConfig) -> bool {
-    (&a.url, &a.username, &a.password_env, a.looping, a.realtime, a.record)
-        == (&b.url, &b.username, &b.password_env, b.looping, b.realtime, b.record)
+    // The sector too: the console's filter is built at start.
+    (&a.url, &a.username, &a.password_env, a.looping, a.realtime, a.record, &a.sector)
+        == (&b.url, &b.username, &b.password_env, b.looping, b.realtime, b.record, &b.sector)
 }
 
 impl ConfigDiff {

@@ -950,6 +950,26 @@ impl TrackIndex {
                 understood.push("time: no time given, whole index (last 31 days)".into());
             }
         }
+        if let Some(within) = &p.within_cameras {
+            // Answered as for a camera that does not exist: the caller learns nothing of it.
+            if let Some(c) = q.cameras.iter().find(|c| !within.iter().any(|w| fold(w) == fold(c))) {
+                return Err(SearchError::UnknownCamera(c.clone()));
+            }
+            if q.cameras.is_empty() {
+                if within.is_empty() {
+                    return Ok(SearchResult {
+                        tracks: Vec::new(),
+                        total: 0,
+                        total_is_lower_bound: false,
+                        has_more: false,
+                        filters: AppliedFilters::default(),
+                        understood,
+                        took_ms: 0.0,
+                    });
+                }
+                q.cameras = within.clone();
+            }
+        }
         let mut res = self.search_audited(&q, actor, audit)?;
         res.understood = understood;
         Ok(res)

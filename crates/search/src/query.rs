@@ -94,6 +94,11 @@ pub struct SearchParams {
     /// 32 bits, as the HTTP API has always parsed them: a larger number is refused (400).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+    /// Only these cameras (what the caller's sectors cover), set by the server and never read
+    /// from the query string: a camera named outside them is refused as unknown, and none
+    /// named means all of them. `None`: any camera.
+    #[serde(skip)]
+    pub within_cameras: Option<Vec<String>>,
 }
 
 /// A list written back as the query string gave it (`"a,b"`, none: null), so the audit trail

@@ -450,3 +450,47 @@ fn search_parameters_refuse_unknown_names_and_audit_as_asked() {
     assert!(v["zone"].is_null() && v["limit"].is_null());
     assert_eq!(serde_json::from_value::<SearchParams>(v).unwrap().camera, p.camera);
 }
+
+/// `within_cameras` (the caller's sectors, set by the server): the answer, its total and its
+/// pages hold those cameras only, whether or not the query names cameras; naming another
+/// camera, in a parameter or in the text, is refused as an unknown camera.
+#[test]
+fn searches_keep_within_the_callers_cameras() {
+    let (_dir, ix, all) = setup(300);
+    let utc = jiff::tz::TimeZone::UTC;
+    let now = at(BASE + 86_400_000 + 10 * 3_600_000);
+    let audit = MemAudit::default();
+    let within = Some(vec!["cam-a".to_string(), "cam-c".to_string()]);
+    let p = SearchParams {
+        from: Some("2026-11-29T00:00:00Z".into()),
+        to: Some("2026-11-30T00:00:00Z".into()),
+        limit: Some(5),
+        within_cameras: within.clone(),
+        ..Default::default()
+    };
+    let res = ix.search_params(&p, "c", now, &utc, &audit).unwrap();
+    let q = SearchQuery {
+        from_ms: Some(UnixMs(BASE)),
+        to_ms: Some(UnixMs(BASE + 86_400_000)),
+        cameras: vec!["cam-a".into(), "cam-c".into()],
+        ..Default::default()
+    };
+    let want = brute(&all, &q);
+    assert_eq!(res.total, want.len() as u64, "the total counts the caller's cameras only");
+    assert_eq!(res.tracks.iter().map(|h| h.id).collect::<Vec<_>>(), want[..5]);
+    let named = SearchParams { camera: vec!["cam-a".into()], ..p.clone() };
+    assert!(ix.search_params(&named, "c", now, &utc, &audit).unwrap().tracks.iter().all(|h| h.camera == "cam-a"));
+    for refused in [
+        SearchParams { camera: vec!["cam-a,cam-b".into()], ..p.clone() },
+        SearchParams { q: Some("cars on camera cam-b".into()), from: None, to: None, ..p.clone() },
+    ] {
+        let e = ix.search_params(&refused, "c", now, &utc, &audit).unwrap_err();
+        assert_eq!(e, SearchError::UnknownCamera("cam-b".into()), "{refused:?}");
+    }
+    let nothing = SearchParams { within_cameras: Some(vec![]), ..p.clone() };
+    let res = ix.search_params(&nothing, "c", now, &utc, &audit).unwrap();
+    assert_eq!((res.total, res.tracks.len()), (0, 0));
+    // Not a query-string parameter: a client cannot widen (or set) it.
+    let e = serde_json::from_value::<SearchParams>(serde_json::json!({"within_cameras": "cam-b"}));
+    assert!(e.is_err());
+}

@@ -14,17 +14,32 @@ export async function loadUsers() {
     const r = await api('GET', '/api/users');
     $('#users-table tbody').replaceChildren(...r.users.map((u) => h('tr', {},
       h('td', { text: u.username }), h('td', { text: u.role }), h('td', { text: u.disabled ? 'disabled' : 'active' }),
+      h('td', {}, sectorsEditor(u)),
       h('td', {}, u.disabled || u.username === session.me.username ? '' : h('button', { onclick: async () => {
         try { await api('POST', `/api/users/${enc(u.username)}/disable`); loadUsers(); } catch (e) { $('#user-msg').textContent = e.message; }
       } }, 'Disable')))));
   } catch (e) { $('#user-msg').textContent = e.message; }
 }
 
+/** Sector ids typed as "centre, gare"; none: city-wide. */
+const sectorList = (text) => text.split(',').map((x) => x.trim()).filter(Boolean);
+
+// A user's sectors, edited in place; the server checks them against the configuration's.
+function sectorsEditor(u) {
+  const input = h('input', { value: (u.sectors || []).join(', '), placeholder: 'all (city-wide)', 'aria-label': `sectors of ${u.username}` });
+  return h('span', {}, input, ' ', h('button', { onclick: async () => {
+    try {
+      await api('POST', `/api/users/${enc(u.username)}/sectors`, { sectors: sectorList(input.value) });
+      $('#user-msg').textContent = `Sectors of ${u.username} saved.`; loadUsers();
+    } catch (e) { $('#user-msg').textContent = e.message; }
+  } }, 'Set'));
+}
+
 export async function addUser(ev) {
   ev.preventDefault();
   const f = ev.target;
   try {
-    await api('POST', '/api/users', { username: f.username.value, role: f.role.value, password: f.password.value });
+    await api('POST', '/api/users', { username: f.username.value, role: f.role.value, password: f.password.value, sectors: sectorList(f.sectors.value) });
     f.reset(); $('#user-msg').textContent = 'User added.'; loadUsers();
   } catch (e) { $('#user-msg').textContent = e.message; }
 }

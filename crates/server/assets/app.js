@@ -71,6 +71,9 @@ function startApp() {
   $('#login-view').hidden = true;
   $('#app').hidden = false;
   $('#whoami').textContent = `${session.me.username} (${session.me.role})`;
+  // Which cameras this user sees everywhere in the console: their sectors', or all.
+  $('#my-sectors').textContent = session.me.city_wide ? 'all sectors'
+    : `sectors: ${(session.me.sectors || []).map((x) => x.name).join(', ') || 'none'}`;
   $('#nav').replaceChildren(...VIEWS.filter(([, , p]) => can(p)).map(([id, label]) => h('a', { href: `#/${id}`, id: `nav-${id}`, text: label })));
   if (can('alerts_read')) { loadAlerts(); openFeed(); } else { $('#feed-status').hidden = true; }
   route();

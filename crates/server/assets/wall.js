@@ -17,15 +17,39 @@ function showHealth(wall, cams) {
   }
 }
 
+function card(c) {
+  return h('div', { class: 'card', 'data-camera': c.id },
+    h('img', { class: 'live', alt: `live view of ${c.name}`, src: `/api/cameras/${enc(c.id)}/live?t=${Date.now()}` }),
+    h('div', {}, h('strong', { text: c.name }), ' ', h('span', { class: 'health small' })),
+    h('div', { class: 'small muted', text: c.zones.length ? `zones: ${c.zones.map((z) => z.name).join(', ')}` : 'no zone' }));
+}
+
+// The server sends only the cameras of the user's sectors; the wall groups them by sector, and
+// the selector narrows it to one. Pictures are loaded only for the cameras shown.
+function renderGroups(wall, cams, sectors, only) {
+  const groups = sectors.map((s) => [s.id, s.name, cams.filter((c) => c.sector === s.id)]);
+  groups.push(['', 'No sector', cams.filter((c) => !c.sector)]);
+  wall.replaceChildren(...groups.filter(([id, , list]) => list.length && (only === '*' || only === id))
+    .map(([id, name, list]) => h('section', { class: 'sector-group', 'data-sector': id },
+      h('h3', { text: `${name} (${list.length})` }), h('div', { class: 'grid' }, ...list.map(card)))));
+  if (!wall.children.length) wall.append(h('p', { class: 'muted', text: 'No camera in your sectors.' }));
+}
+
 export async function startWall() {
   stopWall();
   const wall = $('#wall');
-  let cams;
-  try { cams = (await api('GET', '/api/cameras')).cameras; } catch (e) { wall.replaceChildren(h('p', { class: 'error', text: e.message })); return; }
-  wall.replaceChildren(...cams.map((c) => h('div', { class: 'card', 'data-camera': c.id },
-    h('img', { class: 'live', alt: `live view of ${c.name}`, src: `/api/cameras/${enc(c.id)}/live?t=${Date.now()}` }),
-    h('div', {}, h('strong', { text: c.name }), ' ', h('span', { class: 'health small' })),
-    h('div', { class: 'small muted', text: c.zones.length ? `zones: ${c.zones.map((z) => z.name).join(', ')}` : 'no zone' }))));
+  let cams; let sectors;
+  try { ({ cameras: cams, sectors } = await api('GET', '/api/cameras')); } catch (e) { wall.replaceChildren(h('p', { class: 'error', text: e.message })); return; }
+  const pick = $('#wall-sector');
+  const present = sectors.filter((s) => cams.some((c) => c.sector === s.id));
+  const options = [['*', 'All my sectors'], ...present.map((s) => [s.id, s.name])];
+  if (cams.some((c) => !c.sector)) options.push(['', 'No sector']);
+  const was = pick.value || '*';
+  pick.replaceChildren(...options.map(([v, label]) => h('option', { value: v, text: label })));
+  pick.value = options.some(([v]) => v === was) ? was : '*';
+  $('#wall-sector-pick').hidden = options.length <= 2;
+  pick.onchange = () => startWall();
+  renderGroups(wall, cams, sectors, pick.value);
   showHealth(wall, cams);
   let tick = 0;
   timer = setInterval(async () => {

@@ -30,6 +30,8 @@ pub struct HubMessage {
     /// `calibration` for anything about an alert of a rule in calibration.
     pub kind: &'static str,
     pub json: String,
+    /// The alert's camera: each feed passes on only its user's sectors' alerts.
+    pub camera: String,
 }
 
 impl HubMessage {
@@ -120,7 +122,7 @@ impl AlertHub {
         let kind = kind_of(&view, out.created && first_time);
         let json = serde_json::to_string(&view).expect("views serialise");
         // No subscriber is not an error: the alert is stored and the queue shows it on login.
-        let _ = self.tx.send(Arc::new(HubMessage { kind, json }));
+        let _ = self.tx.send(Arc::new(HubMessage { kind, json, camera: out.alert.camera.clone() }));
         // Calibration alerts are never notified: nobody is sent out for a rule not yet trusted.
         if out.created && first_time && !view.mode.is_calibration() {
             if let Some(n) = &self.notifier {
@@ -193,7 +195,7 @@ impl AlertHub {
         view.published_at_ms = Some(now);
         let opened = ev.phase == EventPhase::Opened;
         let json = serde_json::to_string(&view).expect("views serialise");
-        let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, opened), json }));
+        let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, opened), json, camera: ev.camera.clone() }));
         if opened && !ev.mode.is_calibration() {
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
@@ -207,7 +209,7 @@ impl AlertHub {
         let mut view = AlertView::from_alert(a);
         view.published_at_ms = Some(self.now_ms());
         let json = serde_json::to_string(&view).expect("views serialise");
-        let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, false), json }));
+        let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, false), json, camera: a.camera.clone() }));
     }
 }
 

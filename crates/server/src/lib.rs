@@ -15,6 +15,7 @@ pub mod hub;
 pub mod notify;
 pub mod providers;
 pub mod routes;
+pub mod scope;
 pub mod serve;
 pub mod view;
 
@@ -28,6 +29,7 @@ pub use providers::{
     SearchFailure, SearchParams, SearchProvider, ZoneInfo,
 };
 pub use routes::{Access, Perm, RouteSpec, ROUTES};
+pub use scope::{Scope, SectorInfo, SectorMap};
 pub use view::AlertView;
 
 /// The OpenAPI description of every route, served at `/api/openapi.yaml`.

@@ -157,6 +157,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/api/calibration/alerts/{id}/review", Access::Perm(CalibrationReview), "review calibration alerts"),
     r("GET", "/api/calibration/rules", Access::Perm(CalibrationRead), "read calibration figures"),
     r("POST", "/api/calibration/rules/{camera}/{rule}/live", Access::Perm(ConfigEdit), "set rules live"),
+    r("POST", "/api/users/{name}/sectors", Access::Perm(Users), "assign users to sectors"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

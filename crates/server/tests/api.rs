@@ -46,6 +46,7 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
             ]}]});
             Some(r#"{"reason":"precision good enough over two weeks"}"#)
         }
+        ("POST", "/api/users/{name}/sectors") => Some(r#"{"sectors":[]}"#),
         _ => None,
     };
     let concrete = path

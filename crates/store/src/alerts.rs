@@ -208,6 +208,8 @@ pub struct AlertQuery {
     /// `false` (the default): live alerts only, the operators' queue; `true`: the calibration
     /// alerts only, the supervisors' review queue. The two never mix.
     pub calibration: bool,
+    /// Only alerts of these cameras (what a caller's sectors cover); `None`: any camera.
+    pub cameras: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -444,12 +446,14 @@ impl Store {
             .prepare(&format!(
                 "SELECT {ALERT_COLS} FROM alerts WHERE (?1 IS NULL OR state = ?1) \
                  AND (?2 = 0 OR state IN ('new', 'confirmed', 'dispatched')) AND (?3 IS NULL OR camera = ?3) \
-                 AND (?4 IS NULL OR started_at_ms >= ?4) AND (?5 IS NULL OR started_at_ms < ?5) AND mode = ?7 \
+                 AND (?4 IS NULL OR started_at_ms >= ?4) AND (?5 IS NULL OR started_at_ms < ?5) \
+                 AND (?7 IS NULL OR camera IN (SELECT value FROM json_each(?7))) AND mode = ?8 \
                  ORDER BY state IN ('new', 'confirmed', 'dispatched') DESC, state = 'new' DESC, urgency DESC, \
                  started_at_ms DESC LIMIT ?6"
             ))
             .db()?;
         let limit = if q.limit == 0 { 200 } else { q.limit.min(5000) };
+        let cameras = q.cameras.as_ref().map(|c| serde_json::to_string(c).expect("strings serialise"));
         let rows = st
             .query_map(
                 params![
@@ -459,6 +463,7 @@ impl Store {
                     q.since_ms,
                     q.until_ms,
                     limit,
+                    cameras,
                     if q.calibration { RuleMode::Calibration } else { RuleMode::Live }.as_str()
                 ],
                 row_alert,

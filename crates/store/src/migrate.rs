@@ -109,7 +109,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
     "#,
-    // 4: rules in calibration mode: their alerts are kept apart (never in the operators' queue)
+    // 4: the sectors a user is assigned to, as a JSON list of sector ids; empty: city-wide.
+    r#"
+    ALTER TABLE users ADD COLUMN sectors TEXT NOT NULL DEFAULT '[]';
+    "#,
+    // 5: rules in calibration mode: their alerts are kept apart (never in the operators' queue)
     // and marked right or wrong by a supervisor.
     r#"
     ALTER TABLE alerts ADD COLUMN mode TEXT NOT NULL DEFAULT 'live';
@@ -235,8 +239,8 @@ mod tests {
             rows.map(|r| r.unwrap()).collect()
         };
         assert_eq!(
-            q("SELECT username || ':' || disabled || ':' || must_change_password FROM users ORDER BY id"),
-            ["admin:0:0", "ana:1:0"]
+            q("SELECT username || ':' || disabled || ':' || must_change_password || ':' || sectors FROM users ORDER BY id"),
+            ["admin:0:0:[]", "ana:1:0:[]"]
         );
         assert_eq!(q("SELECT token_hash || ':' || user_id FROM sessions"), ["tok:1"]);
         assert_eq!(

@@ -89,6 +89,8 @@ pub trait Accounts: Send + Sync {
     /// Creates `username` as the first administrator when there is no user at all; returns the
     /// generated password then.
     fn bootstrap_admin(&self, username: &str) -> Result<Option<String>>;
+    /// Assigns a user to sectors (replacing theirs); none: city-wide.
+    fn set_sectors(&self, username: &str, sectors: &[String]) -> Result<User>;
 }
 
 impl AlertStore for Store {
@@ -206,5 +208,8 @@ impl Accounts for Store {
     }
     fn bootstrap_admin(&self, username: &str) -> Result<Option<String>> {
         Store::bootstrap_admin(self, username)
+    }
+    fn set_sectors(&self, username: &str, sectors: &[String]) -> Result<User> {
+        Store::set_sectors(self, username, sectors)
     }
 }

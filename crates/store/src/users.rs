@@ -64,6 +64,8 @@ pub struct User {
     /// The password was set by someone else (first start, administrator): the user must set
     /// their own before anything else.
     pub must_change_password: bool,
+    /// Sector ids whose cameras this user sees, sorted; empty: every camera (city-wide).
+    pub sectors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -142,13 +144,13 @@ pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-const USER_COLS: &str = "id, username, role, disabled, created_at_ms, must_change_password";
+const USER_COLS: &str = "id, username, role, disabled, created_at_ms, must_change_password, sectors";
 
 fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     row_user_at(r, 0)
 }
 
-/// A user from six columns starting at `at`, in [`USER_COLS`] order.
+/// A user from seven columns starting at `at`, in [`USER_COLS`] order.
 fn row_user_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
     let role: String = r.get(at + 2)?;
     Ok(User {
@@ -158,7 +160,31 @@ fn row_user_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
         disabled: r.get::<_, i64>(at + 3)? != 0,
         created_at_ms: r.get(at + 4)?,
         must_change_password: r.get::<_, i64>(at + 5)? != 0,
+        // Unreadable text gives no sector at all, which would widen what the user sees: make
+        // it a sector no camera is in instead.
+        sectors: serde_json::from_str(&r.get::<_, String>(at + 6)?)
+            .unwrap_or_else(|_| vec!["(unreadable sectors)".to_string()]),
     })
+}
+
+/// Checks sector ids as the configuration does (letters, digits, `-`, `_`) and returns them
+/// sorted, without duplicates. Whether each exists is for the caller, who has the configuration.
+pub fn validate_sectors(sectors: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for s in sectors {
+        let ok = !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            let shown: String = s.chars().take(64).collect();
+            return Err(StoreError::Invalid(format!(
+                "sector: invalid id '{shown}': use 1 to 64 letters, digits, '-' or '_'"
+            )));
+        }
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Where `vigie run` leaves the generated first password, owner-only, in the data directory.
@@ -194,7 +220,24 @@ impl Store {
             disabled: false,
             created_at_ms: now,
             must_change_password: false,
+            sectors: Vec::new(),
         })
+    }
+
+    /// Assigns a user to these sectors (replacing the previous ones); none: city-wide. Their
+    /// sessions stay open: each request reads the user's sectors afresh.
+    pub fn set_sectors(&self, username: &str, sectors: &[String]) -> Result<User> {
+        let sectors = validate_sectors(sectors)?;
+        let json = serde_json::to_string(&sectors).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let n = self
+            .conn
+            .lock()
+            .execute("UPDATE users SET sectors = ?1 WHERE username = ?2", params![json, username])
+            .db()?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("no user '{username}'")));
+        }
+        self.user(username)
     }
 
     /// Marks a user's password as temporary (chosen by someone else) or not.
@@ -322,7 +365,7 @@ impl Store {
             conn.query_row(
                 &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = ?1"),
                 [username],
-                |r| Ok((row_user(r)?, r.get(6)?)),
+                |r| Ok((row_user(r)?, r.get(7)?)),
             )
             .optional()
             .db()?

@@ -537,3 +537,29 @@ fn reopening_keeps_data_and_schema_version() {
     assert_eq!(s.user("a").unwrap().role, Role::Auditor);
     assert_eq!(verify(&s).unwrap().entries, 2);
 }
+
+/// A user's sectors are stored sorted and once each, come with their sessions, and unreadable
+/// text narrows what they see rather than making them city-wide.
+#[test]
+fn users_carry_their_sectors_into_their_sessions() {
+    let (dir, _clock, s) = setup();
+    let u = s.add_user("olive", "operator password", Role::Operator).unwrap();
+    assert!(u.sectors.is_empty(), "a new user is city-wide");
+    let u = s.set_sectors("olive", &["gare".into(), "centre".into(), "gare".into()]).unwrap();
+    assert_eq!(u.sectors, ["centre", "gare"]);
+    let sess = s.create_session(&u, Duration::from_secs(60)).unwrap();
+    match s.session(&sess.token).unwrap() {
+        SessionLookup::Valid(v) => assert_eq!(v.user.sectors, ["centre", "gare"]),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(s.authenticate("olive", "operator password").unwrap(), LoginOutcome::Ok(u) if u.sectors.len() == 2)
+    );
+    let e = s.set_sectors("olive", &["centre".into(), "a;b".into()]).unwrap_err().to_string();
+    assert!(e.contains("sector: invalid id 'a;b'"), "{e}");
+    assert!(s.set_sectors("nobody", &[]).unwrap_err().to_string().contains("no user 'nobody'"));
+    assert_eq!(s.user("olive").unwrap().sectors, ["centre", "gare"], "a refusal changed nothing");
+    raw(dir.path()).execute("UPDATE users SET sectors = 'not json' WHERE username = 'olive'", []).unwrap();
+    assert_eq!(s.user("olive").unwrap().sectors, ["(unreadable sectors)"]);
+    assert!(s.set_sectors("olive", &[]).unwrap().sectors.is_empty());
+}

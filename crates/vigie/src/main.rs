@@ -28,7 +28,7 @@ enum Cmd {
     Eval(cmd::eval::EvalCmd),
     /// Create a data directory and its first administrator (password on standard input).
     Init(cmd::init::InitArgs),
-    /// Manage console users: add, passwd, disable.
+    /// Manage console users: add, passwd, disable, set (their sectors).
     User(cmd::user::UserArgs),
     /// Check the audit trail's hash chain.
     Audit(cmd::audit::AuditArgs),

@@ -16,13 +16,29 @@ use vigie_store::{AuditEntry, AuditQuery, FreeText, Role, User};
 
 #[derive(Serialize)]
 pub(crate) struct CameraList {
-    cameras: Vec<crate::CameraStatus>,
+    cameras: Vec<CameraEntry>,
+    /// The caller's sectors (every sector for a city-wide caller), for the wall's grouping.
+    sectors: Vec<crate::SectorInfo>,
 }
 
-pub(crate) async fn cameras(State(st): St) -> Result<Json<CameraList>, ApiError> {
+#[derive(Serialize)]
+pub(crate) struct CameraEntry {
+    #[serde(flatten)]
+    status: crate::CameraStatus,
+    /// The camera's sector id; absent for a camera in no sector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sector: Option<String>,
+}
+
+/// The cameras of the caller's sectors only.
+pub(crate) async fn cameras(State(st): St, Extension(ctx): Extension<Ctx>) -> Result<Json<CameraList>, ApiError> {
     let live = st.live.clone();
-    let cameras = blocking(move || Ok(live.cameras())).await?;
-    Ok(Json(CameraList { cameras }))
+    let cameras = ctx.scope.filter(blocking(move || Ok(live.cameras())).await?, |c| c.id.as_str());
+    let cameras = cameras
+        .into_iter()
+        .map(|status| CameraEntry { sector: st.sectors.sector_of(&status.id).map(String::from), status })
+        .collect();
+    Ok(Json(CameraList { cameras, sectors: ctx.scope.sectors() }))
 }
 
 /// The wall refreshes this about once a second; the view is audited once per user, camera and
@@ -32,10 +48,10 @@ pub(crate) async fn live(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let unknown = || ApiError::not_found(format!("no picture from camera '{id}' (unknown camera or no frame yet)"));
+    super::require_visible(&st, &ctx, &id, &id, unknown()).await?;
     let (live, cam) = (st.live.clone(), id.clone());
-    let jpeg = blocking(move || Ok(live.jpeg(&cam))).await?.ok_or_else(|| {
-        ApiError::not_found(format!("no picture from camera '{id}' (unknown camera or no frame yet)"))
-    })?;
+    let jpeg = blocking(move || Ok(live.jpeg(&cam))).await?.ok_or_else(unknown)?;
     let now = st.clock.monotonic();
     let every = Duration::from_secs(st.cfg.live_audit_every_min as u64 * 60);
     let due = {
@@ -83,6 +99,8 @@ pub(crate) async fn camera_clip(
     Q(q): Q<WindowQuery>,
 ) -> Result<Response, ApiError> {
     let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
+    let unknown = ApiError::not_found(format!("no footage of camera {id} is kept for that time"));
+    super::require_visible(&st, &ctx, &id, &id, unknown).await?;
     if !to.0.checked_sub(from.0).is_some_and(|len| len > 0 && len <= MAX_CLIP_MS) {
         return Err(ApiError::bad_request(format!(
             "'to' ({to}) must be after 'from' ({from}) and at most 10 minutes later"
@@ -128,7 +146,10 @@ pub(crate) async fn search(
             *v = Some(parse_time(name, s.trim())?.rfc3339());
         }
     }
-    let (params, actor) = (p.clone(), ctx.user.username.clone());
+    // The index itself keeps to the caller's cameras, so counts and pages hold nothing else.
+    let mut params = p.clone();
+    params.within_cameras = ctx.scope.cameras();
+    let actor = ctx.user.username.clone();
     let result = blocking(move || {
         provider.search(&actor, &params).map_err(|e| match e {
             SearchFailure::BadQuery(m) => ApiError::bad_request(m),
@@ -140,9 +161,10 @@ pub(crate) async fn search(
     let tracks = result
         .tracks
         .into_iter()
+        .filter(|hit| ctx.scope.can_see(&hit.camera))
         .map(|hit| {
             let thumbnail_url = hit.has_thumbnail.then(|| {
-                let token = thumbnail_token(&st, &ctx, &hit.id.to_string());
+                let token = thumbnail_token(&st, &ctx, &format!("{}.{}", hit.id, hit.camera));
                 format!("/api/search/thumbnails/{}", crate::view::url_id(&token))
             });
             TrackView { hit, thumbnail_url }
@@ -194,9 +216,10 @@ fn thumbnail_mac(st: &super::AppState, session_token: &str, track: &str) -> Hmac
     mac
 }
 
-/// A thumbnail is served only through a token bound to the session that searched and to the
-/// track: `<track>.<HMAC(session, track)>`. Sequential ids, another user's tokens and tokens of
-/// a closed session are refused.
+/// A thumbnail is served only through a token bound to the session that searched, to the track
+/// and to its camera: `<track>.<camera>.<HMAC(session, track.camera)>`. Sequential ids, another
+/// user's tokens and tokens of a closed session are refused; the camera is checked against the
+/// caller's sectors again when the picture is asked for.
 fn thumbnail_token(st: &super::AppState, ctx: &Ctx, track: &str) -> String {
     use hmac::Mac;
     let tag = thumbnail_mac(st, &ctx.token, track).finalize().into_bytes();
@@ -222,13 +245,18 @@ pub(crate) async fn thumbnail(
         ApiError::new(StatusCode::NOT_IMPLEMENTED, "search is not available: no archive on this node")
     })?;
     let shown = super::anon::cap(&id, super::anon::MAX_NAME_BYTES);
-    let Some(track) = thumbnail_track(&st, &ctx, &id).map(str::to_string) else {
+    let bound = thumbnail_track(&st, &ctx, &id).and_then(|t| t.split_once('.'));
+    let Some((track, camera)) = bound.map(|(t, c)| (t.to_string(), c.to_string())) else {
         let d = serde_json::json!({"reason": "not a thumbnail of a search made in this session"});
         audit(&st, &ctx.user.username, AuditAction::SearchThumbnailRefused, &shown, d).await?;
         return Err(ApiError::not_found(format!(
             "no thumbnail '{shown}' in your searches: use the thumbnail_url of a search result"
         )));
     };
+    let unknown = ApiError::not_found(format!(
+        "no thumbnail '{shown}' in your searches: use the thumbnail_url of a search result"
+    ));
+    super::require_visible(&st, &ctx, &camera, &track, unknown).await?;
     let i = track.clone();
     let jpeg = blocking(move || Ok(provider.thumbnail(&i)))
         .await?
@@ -270,9 +298,21 @@ pub(crate) async fn transparency(
         Some(f) => return Err(ApiError::bad_request(format!("unknown format '{f}': expected json or csv"))),
     };
     let s = st.alerts.clone();
-    let report = blocking(move || s.transparency(from, to).map_err(ApiError::from)).await?;
+    let mut report = blocking(move || s.transparency(from, to).map_err(ApiError::from)).await?;
+    if !ctx.scope.is_city_wide() {
+        // Other sectors' cameras are left out, with the models and rules only they used.
+        report.rows = ctx.scope.filter(std::mem::take(&mut report.rows), |r| r.camera.as_str());
+        report.calibration = ctx.scope.filter(std::mem::take(&mut report.calibration), |r| r.camera.as_str());
+        let models: std::collections::BTreeSet<String> = report.rows.iter().flat_map(|r| r.models.clone()).collect();
+        let rules: std::collections::BTreeSet<String> =
+            report.rows.iter().flat_map(|r| r.rule_versions.clone()).collect();
+        report.models = models.into_iter().collect();
+        report.rule_versions = rules.into_iter().collect();
+    }
     let action = if csv { AuditAction::ReportExport } else { AuditAction::ReportView };
-    let d = serde_json::json!({"from_ms": from, "to_ms": to, "format": if csv { "csv" } else { "json" }});
+    let d = serde_json::json!({
+        "from_ms": from, "to_ms": to, "format": if csv { "csv" } else { "json" }, "sectors": ctx.user.sectors,
+    });
     audit(&st, &ctx.user.username, action, "transparency", d).await?;
     if csv {
         let mut r = report.to_csv().into_response();
@@ -362,6 +402,9 @@ pub(crate) struct AddUserReq {
     username: String,
     password: String,
     role: String,
+    /// Sector ids; none: city-wide.
+    #[serde(default)]
+    sectors: Vec<String>,
 }
 
 pub(crate) async fn add_user(
@@ -370,13 +413,18 @@ pub(crate) async fn add_user(
     Body(req): Body<AddUserReq>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     let role = Role::parse(&req.role)?;
+    let sectors = known_sectors(&st, &req.sectors)?;
     let s = st.accounts.clone();
     let name = req.username.clone();
+    let sec = sectors.clone();
     // The administrator chose this password: it opens the account once, to set the user's own.
     let user = blocking(move || {
         let mut u = s.add_user(&name, &req.password, role).map_err(ApiError::from)?;
         s.set_must_change_password(&name, true).map_err(ApiError::from)?;
         u.must_change_password = true;
+        if !sec.is_empty() {
+            u = s.set_sectors(&name, &sec).map_err(ApiError::from)?;
+        }
         Ok(u)
     })
     .await?;
@@ -385,10 +433,42 @@ pub(crate) async fn add_user(
         &ctx.user.username,
         AuditAction::UserAdd,
         &user.username,
-        serde_json::json!({"role": role, "temporary": true}),
+        serde_json::json!({"role": role, "temporary": true, "sectors": sectors}),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Sector ids checked (syntax, then against the node's sectors), sorted and without repeats.
+fn known_sectors(st: &super::AppState, sectors: &[String]) -> Result<Vec<String>, ApiError> {
+    let sectors = vigie_store::users::validate_sectors(sectors)?;
+    st.sectors.check_known(&sectors).map_err(|m| ApiError::bad_request(format!("sectors: {m}")))?;
+    Ok(sectors)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SectorsReq {
+    /// Replaces the user's sectors; empty: city-wide.
+    sectors: Vec<String>,
+}
+
+pub(crate) async fn set_sectors(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(name): Path<String>,
+    Body(req): Body<SectorsReq>,
+) -> Result<Json<User>, ApiError> {
+    let sectors = known_sectors(&st, &req.sectors)?;
+    let (s, n, sec) = (st.accounts.clone(), name.clone(), sectors.clone());
+    let (before, user) = blocking(move || {
+        let before = s.user(&n).map_err(ApiError::from)?.sectors;
+        Ok((before, s.set_sectors(&n, &sec).map_err(ApiError::from)?))
+    })
+    .await?;
+    let d = serde_json::json!({"before": before, "after": sectors});
+    audit(&st, &ctx.user.username, AuditAction::UserSectors, &name, d).await?;
+    Ok(Json(user))
 }
 
 pub(crate) async fn disable_user(
@@ -427,6 +507,13 @@ pub(crate) async fn set_password(
     Ok(Json(Done::OK))
 }
 
+/// Leaves out of a scene view the cameras outside the caller's sectors.
+fn scope_cameras(ctx: &Ctx, cfg: &mut serde_json::Value) {
+    if let Some(cams) = cfg.get_mut("cameras").and_then(|c| c.as_array_mut()) {
+        cams.retain(|c| c.get("id").and_then(|i| i.as_str()).is_some_and(|id| ctx.scope.can_see(id)));
+    }
+}
+
 fn config_admin(st: &super::AppState) -> Result<std::sync::Arc<dyn crate::ConfigAdmin>, ApiError> {
     st.config_admin.clone().ok_or_else(|| ApiError::not_found("configuration is not editable on this node"))
 }
@@ -436,7 +523,8 @@ pub(crate) async fn config_get(
     Extension(ctx): Extension<Ctx>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let admin = config_admin(&st)?;
-    let cfg = blocking(move || Ok(admin.current())).await?;
+    let mut cfg = blocking(move || Ok(admin.current())).await?;
+    scope_cameras(&ctx, &mut cfg);
     audit(&st, &ctx.user.username, AuditAction::ConfigView, "config", serde_json::json!({})).await?;
     Ok(Json(cfg))
 }
@@ -447,6 +535,22 @@ pub(crate) async fn config_put(
     Body(new): Body<serde_json::Value>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let admin = config_admin(&st)?;
+    // A camera outside the caller's sectors is refused exactly as one the node lacks; those
+    // left out of the body keep their scene (see `ConfigAdmin::apply`).
+    let named = new.get("cameras").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+    for c in named.iter().filter_map(|c| c.get("id").and_then(|i| i.as_str())) {
+        if !ctx.scope.can_see(c) {
+            let d = serde_json::json!({"camera": c, "sectors": ctx.user.sectors});
+            audit(&st, &ctx.user.username, AuditAction::AccessOutOfSector, "config", d).await?;
+            let err = vigie_core::ConfigError::new(
+                format!("cameras.{c}"),
+                "is not a camera of this node (cameras are added in vigie.toml, then restart)",
+            );
+            let mut e = ApiError::bad_request(format!("configuration refused: {err}"));
+            e.errors = vec![err];
+            return Err(e);
+        }
+    }
     let (a, actor, n) = (admin.clone(), ctx.user.username.clone(), new.clone());
     let before = blocking(move || Ok(admin.current())).await?;
     super::calibration::refuse_silent_go_live(&before, &new)?;
@@ -469,6 +573,8 @@ pub(crate) async fn config_put(
         serde_json::json!({"before": before, "after": applied}),
     )
     .await?;
+    let mut applied = applied;
+    scope_cameras(&ctx, &mut applied);
     Ok(Json(applied))
 }
 

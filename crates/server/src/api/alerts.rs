@@ -48,6 +48,8 @@ pub(crate) async fn list(
         since_ms: q.from.as_deref().map(|s| super::parse_time("from", s)).transpose()?,
         until_ms: q.to.as_deref().map(|s| super::parse_time("to", s)).transpose()?,
         limit: q.limit.unwrap_or(200),
+        // Other sectors' alerts are not even counted.
+        cameras: ctx.scope.cameras(),
         calibration: false,
     };
     let s = st.alerts.clone();
@@ -69,17 +71,23 @@ pub(crate) async fn stream(
     audit(&st, &ctx.user.username, AuditAction::AlertsStream, "alerts", serde_json::json!({})).await?;
     let remaining = Duration::from_millis(ctx.expires_at_ms.ms_since(now_ms(&st)).max(0) as u64);
     let ready = futures::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
+    let scope = ctx.scope.clone();
     let reviewer = Perm::CalibrationReview.allowed(ctx.user.role);
-    let feed = futures::stream::unfold(rx, move |mut rx| async move {
+    let feed = futures::stream::unfold((rx, scope), move |(mut rx, scope)| async move {
         let ev = loop {
-            break match rx.recv().await {
+            match rx.recv().await {
+                // Other sectors' alerts never reach this console, nor calibration alerts a
+                // non-reviewer's.
+                Ok(m) if !scope.can_see(&m.camera) => continue,
                 Ok(m) if m.is_calibration() && !reviewer => continue,
-                Ok(m) => SseEvent::default().event(m.kind).data(m.json.as_str()),
-                Err(RecvError::Lagged(n)) => SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}")),
+                Ok(m) => break SseEvent::default().event(m.kind).data(m.json.as_str()),
+                Err(RecvError::Lagged(n)) => {
+                    break SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}"))
+                }
                 Err(RecvError::Closed) => return None,
-            };
+            }
         };
-        Some((Ok(ev), rx))
+        Some((Ok(ev), (rx, scope)))
     });
     let ended = super::streams::session_ended(st.clone(), ctx.token.clone(), &ctx.user.username, remaining);
     let stream = ready.chain(feed).take_until(ended);
@@ -96,15 +104,19 @@ fn clip_window(st: &AppState, a: &Alert) -> (UnixMs, UnixMs) {
     (from, to)
 }
 
-async fn load(st: &Arc<AppState>, id: &str) -> Result<Alert, ApiError> {
-    let (s, id) = (st.alerts.clone(), id.to_string());
-    blocking(move || s.alert(&id).map_err(ApiError::from)).await
+/// The alert, if it exists and the caller's sectors cover its camera; an alert of another
+/// sector answers as one that does not exist (and the attempt is recorded).
+async fn load(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<Alert, ApiError> {
+    let (s, i) = (st.alerts.clone(), id.to_string());
+    let a = blocking(move || s.alert(&i).map_err(ApiError::from)).await?;
+    super::require_visible(st, ctx, &a.camera, id, ApiError::not_found(format!("no alert '{id}'"))).await?;
+    Ok(a)
 }
 
 /// An alert this caller may see: calibration alerts exist only for their reviewers (for anyone
 /// else, as for an unknown id, 404).
 pub(crate) async fn load_for(st: &Arc<AppState>, ctx: &Ctx, id: &str) -> Result<Alert, ApiError> {
-    let a = load(st, id).await?;
+    let a = load(st, ctx, id).await?;
     if a.mode.is_calibration() && !Perm::CalibrationReview.allowed(ctx.user.role) {
         return Err(ApiError::not_found(format!("no alert '{id}'")));
     }
@@ -381,6 +393,7 @@ pub(crate) async fn unmask(
     Path(id): Path<String>,
     Body(req): Body<UnmaskReq>,
 ) -> Result<(StatusCode, Json<Unmasked>), ApiError> {
+    load(&st, &ctx, &id).await?;
     let ttl = Duration::from_secs(st.cfg.unmask_minutes as u64 * 60);
     let (s, i, u) = (st.alerts.clone(), id.clone(), ctx.user.username.clone());
     let grant = blocking(move || s.grant_unmask(&i, &u, &req.reason, ttl).map_err(ApiError::from)).await?;

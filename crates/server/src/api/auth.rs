@@ -4,6 +4,7 @@ use super::{audit, blocking, Body, ClientIp, Ctx, PeerIp, St, SESSION_COOKIE};
 use crate::config::CookieSecure;
 use crate::error::ApiError;
 use crate::routes::Perm;
+use crate::scope::Scope;
 use crate::ServerConfig;
 use axum::extract::Extension;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -137,9 +138,13 @@ pub(crate) struct SessionInfo {
     expires_at_ms: vigie_core::UnixMs,
     permissions: Vec<&'static str>,
     password_change_required: bool,
+    /// Whether the user sees every camera (assigned to no sector).
+    city_wide: bool,
+    /// The user's sectors; every sector of the node when city-wide.
+    sectors: Vec<crate::SectorInfo>,
 }
 
-fn session_json(u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs) -> SessionInfo {
+fn session_json(u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs, scope: &Scope) -> SessionInfo {
     SessionInfo {
         username: u.username.clone(),
         role: u.role,
@@ -147,6 +152,8 @@ fn session_json(u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs) -> Sess
         expires_at_ms,
         permissions: permissions(u),
         password_change_required: u.must_change_password,
+        city_wide: scope.is_city_wide(),
+        sectors: scope.sectors(),
     }
 }
 
@@ -252,7 +259,9 @@ async fn login_inner(
                 ttl.as_secs(),
                 secure_attr(&st, peer, headers)
             );
-            let mut resp = Json(session_json(&user, &session.csrf_token, session.expires_at_ms)).into_response();
+            let scope = Scope::of_user(st.sectors.clone(), &user.sectors);
+            let mut resp =
+                Json(session_json(&user, &session.csrf_token, session.expires_at_ms, &scope)).into_response();
             resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex token"));
             Ok(resp)
         }
@@ -280,7 +289,7 @@ pub(crate) async fn logout(
 }
 
 pub(crate) async fn me(Extension(ctx): Extension<Ctx>) -> Json<SessionInfo> {
-    Json(session_json(&ctx.user, &ctx.csrf, ctx.expires_at_ms))
+    Json(session_json(&ctx.user, &ctx.csrf, ctx.expires_at_ms, &ctx.scope))
 }
 
 #[derive(Deserialize)]
@@ -316,5 +325,5 @@ pub(crate) async fn change_password(
     )
     .await?;
     let user = User { must_change_password: false, ..ctx.user.clone() };
-    Ok(Json(session_json(&user, &ctx.csrf, ctx.expires_at_ms)))
+    Ok(Json(session_json(&user, &ctx.csrf, ctx.expires_at_ms, &ctx.scope)))
 }

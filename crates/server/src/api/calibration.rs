@@ -38,6 +38,7 @@ pub(crate) async fn alerts(
         camera: q.camera.clone(),
         limit: q.limit.unwrap_or(200),
         calibration: true,
+        cameras: ctx.scope.cameras(),
         ..AlertQuery::default()
     };
     let s = st.alerts.clone();
@@ -67,6 +68,8 @@ pub(crate) async fn review(
     Body(req): Body<ReviewReq>,
 ) -> Result<Json<AlertView>, ApiError> {
     let verdict = Verdict::parse(&req.verdict)?;
+    // Another sector's alert, or a live one hidden from this role, is not found.
+    super::alerts::load_for(&st, &ctx, &id).await?;
     let (s, actor) = (st.alerts.clone(), ctx.user.username.clone());
     let alert = blocking(move || s.review(&id, &actor, verdict, req.note.as_deref()).map_err(ApiError::from)).await?;
     st.hub.announce_update(&alert);
@@ -115,7 +118,7 @@ pub(crate) async fn rules(State(st): St, Extension(ctx): Extension<Ctx>) -> Resu
     // Up to and including alerts raised this very millisecond.
     let now = now_ms(&st).saturating_add(std::time::Duration::from_millis(1));
     let mut rules = Vec::new();
-    for (camera, r) in calibrating(&cfg) {
+    for (camera, r) in calibrating(&cfg).into_iter().filter(|(c, _)| ctx.scope.can_see(c)) {
         let rule = r.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let (s, c, id) = (st.alerts.clone(), camera.clone(), rule.clone());
         let figures = blocking(move || s.calibration_figures(&c, &id, None, now).map_err(ApiError::from)).await?;
@@ -157,6 +160,8 @@ pub(crate) async fn go_live(
     Body(req): Body<GoLiveReq>,
 ) -> Result<Json<WentLive>, ApiError> {
     let reason = vigie_store::FreeText::parse("reason for going live", "reason", &req.reason)?.into_string();
+    let unknown = ApiError::not_found(format!("no rule '{rule}' on camera '{camera}'"));
+    super::require_visible(&st, &ctx, &camera, &format!("{camera}/{rule}"), unknown).await?;
     let admin =
         st.config_admin.clone().ok_or_else(|| ApiError::not_found("configuration is not editable on this node"))?;
     let a = admin.clone();

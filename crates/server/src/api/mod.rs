@@ -13,6 +13,7 @@ use crate::hub::AlertHub;
 use crate::notify::NotifyStatus;
 use crate::providers::{ClipProvider, ConfigAdmin, LiveView, SearchProvider};
 use crate::routes::{self, Access};
+use crate::scope::{Scope, SectorMap};
 use crate::ServerConfig;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -72,6 +73,8 @@ pub(crate) struct AppState {
     pub thumb_key: [u8; 32],
     /// One permit per clip being produced (`max_concurrent_exports`).
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// Which camera is in which sector (see [`crate::scope`]).
+    pub sectors: Arc<SectorMap>,
 }
 
 pub(crate) type St = State<Arc<AppState>>;
@@ -83,6 +86,9 @@ pub(crate) struct Ctx {
     pub token: String,
     pub csrf: String,
     pub expires_at_ms: UnixMs,
+    /// The cameras this user sees, from their sectors: ask it before showing anything of a
+    /// camera (or use [`require_visible`]).
+    pub scope: Scope,
 }
 
 /// The client's address: the connection's own, or the one a trusted proxy forwarded (see
@@ -159,8 +165,16 @@ impl Server {
                 refusals: anon::RefusalCounter::default(),
                 feeds: streams::FeedRegistry::new(),
                 thumb_key,
+                sectors: Arc::new(SectorMap::default()),
             }),
         }
+    }
+
+    /// The node's sectors (none by default: every user sees every camera). Called before
+    /// serving.
+    pub fn with_sectors(mut self, sectors: SectorMap) -> Server {
+        Arc::get_mut(&mut self.state).expect("sectors are set before the router is built").sectors = Arc::new(sectors);
+        self
     }
 
     pub fn router(&self) -> Router {
@@ -200,6 +214,7 @@ impl Server {
             .route("/api/calibration/alerts/{id}/review", post(calibration::review))
             .route("/api/calibration/rules", get(calibration::rules))
             .route("/api/calibration/rules/{camera}/{rule}/live", post(calibration::go_live))
+            .route("/api/users/{name}/sectors", post(admin::set_sectors))
             .route_layer(middleware::from_fn_with_state(st.clone(), access))
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
@@ -396,13 +411,33 @@ async fn access(State(st): St, mut req: Request, next: Next) -> Response {
             return ApiError::forbidden(format!("role {} may not {}", user.role, spec.summary)).into_response();
         }
     }
+    let scope = Scope::of_user(st.sectors.clone(), &user.sectors);
     req.extensions_mut().insert(Ctx {
         user,
         token: session.token,
         csrf: session.csrf_token,
         expires_at_ms: session.expires_at_ms,
+        scope,
     });
     next.run(req).await
+}
+
+/// Lets the request go on when the caller's sectors cover `camera`; otherwise records the
+/// refusal and answers `not_found`, the answer an unknown object of the same kind gets, so the
+/// refusal does not confirm that it exists. `target` is what was asked for (alert id, camera...).
+pub(crate) async fn require_visible(
+    st: &Arc<AppState>,
+    ctx: &Ctx,
+    camera: &str,
+    target: &str,
+    not_found: ApiError,
+) -> Result<(), ApiError> {
+    if ctx.scope.can_see(camera) {
+        return Ok(());
+    }
+    let d = serde_json::json!({"camera": camera, "sectors": ctx.user.sectors});
+    audit(st, &ctx.user.username, AuditAction::AccessOutOfSector, &anon::cap(target, anon::MAX_PATH_BYTES), d).await?;
+    Err(not_found)
 }
 
 /// `{"ok": true}`: the answer of an action that has nothing else to say.

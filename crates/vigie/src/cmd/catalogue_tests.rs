@@ -174,6 +174,8 @@ fn cli_manages_users_and_verifies_the_trail() {
                     data: data.clone(),
                     role: role.into(),
                     temporary: false,
+                    sectors: vec![],
+                    config: None,
                     name: name.into(),
                 },
             },
@@ -233,4 +235,74 @@ fn cli_manages_users_and_verifies_the_trail() {
     let verify = AuditCommand::Verify { data, checkpoint: vec![], public_key: None };
     let err = audit::run_with(AuditArgs { command: verify }, &mut Vec::new()).unwrap_err();
     assert_eq!(err.to_string(), "audit trail broken at entry 2: edited: its content no longer matches its hash");
+}
+
+/// `vigie user add|set --sector`: names checked against the config's `[[sectors]]` before
+/// anything is written, the assignment audited, `--city-wide` to undo it.
+#[test]
+fn cli_assigns_sectors_checked_against_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("vigie.toml");
+    std::fs::write(&config, "[[sectors]]\nid = \"centre\"\nname = \"Centre-ville\"\n[[sectors]]\nid = \"gare\"\n")
+        .unwrap();
+    let run = |command: UserCommand, input: &[u8]| -> anyhow::Result<String> {
+        let mut out = Vec::new();
+        user::run_with(UserArgs { command }, &mut &input[..], &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    };
+    let add = |name: &str, sectors: &[&str], config: Option<&std::path::Path>| UserCommand::Add {
+        data: data.clone(),
+        role: "operator".into(),
+        temporary: false,
+        sectors: sectors.iter().map(|s| s.to_string()).collect(),
+        config: config.map(|c| c.to_path_buf()),
+        name: name.into(),
+    };
+    let set = |name: &str, sectors: &[&str], city_wide: bool| UserCommand::Set {
+        data: data.clone(),
+        config: config.clone(),
+        sectors: sectors.iter().map(|s| s.to_string()).collect(),
+        city_wide,
+        name: name.into(),
+    };
+    let out = run(add("olive", &["gare", "centre"], Some(&config)), b"operator password\n").unwrap();
+    assert_eq!(out, "user 'olive' added with role operator, sees the cameras of sector(s) centre, gare\n");
+    // Refusals name what is wrong and create nothing.
+    let e = run(add("paul", &["plage"], Some(&config)), b"operator password\n").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!("config {}: sector: unknown sector 'plage': declared sectors are centre, gare", config.display())
+    );
+    let e = run(add("paul", &["centre"], None), b"operator password\n").unwrap_err().to_string();
+    assert!(e.contains("--sector needs --config FILE"), "{e}");
+    let e = run(add("paul", &["a b"], Some(&config)), b"operator password\n").unwrap_err().to_string();
+    assert!(e.contains("invalid id 'a b'"), "{e}");
+    let store = || Store::open(&data, Arc::new(vigie_core::SystemClock::default())).unwrap();
+    assert!(store().user("paul").is_err(), "a refused user was created");
+
+    assert_eq!(
+        run(set("olive", &["centre"], false), b"").unwrap(),
+        "user 'olive', sees the cameras of sector(s) centre\n"
+    );
+    let e = run(set("olive", &["centre", "plage"], false), b"").unwrap_err().to_string();
+    assert!(e.contains("unknown sector 'plage'"), "{e}");
+    assert_eq!(store().user("olive").unwrap().sectors, ["centre"], "a refusal changed the user");
+    let e = run(set("nobody", &["centre"], false), b"").unwrap_err().to_string();
+    assert!(e.contains("no user 'nobody'"), "{e}");
+    assert_eq!(run(set("olive", &[], true), b"").unwrap(), "user 'olive', city-wide (every camera)\n");
+    assert!(store().user("olive").unwrap().sectors.is_empty());
+    let trail: Vec<(String, serde_json::Value)> = store()
+        .audit_entries(&AuditQuery { limit: 10, ..Default::default() })
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
+        .collect();
+    assert_eq!(trail.len(), 3, "{trail:?}");
+    assert_eq!(trail[0], ("user.sectors".into(), serde_json::json!({"after": [], "before": ["centre"]})));
+    assert_eq!(
+        trail[1],
+        ("user.sectors".into(), serde_json::json!({"after": ["centre"], "before": ["centre", "gare"]}))
+    );
+    assert_eq!((trail[2].0.as_str(), &trail[2].1["sectors"]), ("user.add", &serde_json::json!(["centre", "gare"])));
 }

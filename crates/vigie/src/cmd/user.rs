@@ -1,4 +1,4 @@
-//! `vigie user add|passwd|disable`: console users, managed from the node's shell.
+//! `vigie user add|passwd|disable|set`: console users, managed from the node's shell.
 
 use super::{open_store, read_password, store_err, CLI_ACTOR};
 use std::io::{BufRead, Write};
@@ -24,6 +24,27 @@ pub enum UserCommand {
         /// The user must replace this password at their first login (you chose it for them).
         #[arg(long)]
         temporary: bool,
+        /// A sector whose cameras the user sees (repeat for several); none: every camera.
+        #[arg(long = "sector")]
+        sectors: Vec<String>,
+        /// The node's vigie.toml, whose [[sectors]] the --sector names are checked against.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        name: String,
+    },
+    /// Assign a user to sectors (replacing theirs): they then see only those sectors' cameras.
+    Set {
+        #[arg(long)]
+        data: PathBuf,
+        /// The node's vigie.toml, whose [[sectors]] the --sector names are checked against.
+        #[arg(long)]
+        config: PathBuf,
+        /// A sector whose cameras the user sees (repeat for several).
+        #[arg(long = "sector", required_unless_present = "city_wide")]
+        sectors: Vec<String>,
+        /// Assign the user to no sector: they see every camera.
+        #[arg(long, conflicts_with = "sectors")]
+        city_wide: bool,
         name: String,
     },
     /// Set a user's password (read from standard input) and close their sessions.
@@ -46,9 +67,10 @@ pub enum UserCommand {
 impl UserCommand {
     pub fn data(&self) -> &Path {
         match self {
-            UserCommand::Add { data, .. } | UserCommand::Passwd { data, .. } | UserCommand::Disable { data, .. } => {
-                data
-            }
+            UserCommand::Add { data, .. }
+            | UserCommand::Passwd { data, .. }
+            | UserCommand::Disable { data, .. }
+            | UserCommand::Set { data, .. } => data,
         }
     }
 }
@@ -57,20 +79,49 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
     run_with(args, &mut std::io::stdin().lock(), &mut std::io::stdout())
 }
 
+/// Sector names checked for syntax and against the configuration's `[[sectors]]`, before
+/// anything is written.
+fn checked_sectors(sectors: &[String], config: Option<&Path>) -> anyhow::Result<Vec<String>> {
+    let sectors = vigie_store::users::validate_sectors(sectors).map_err(store_err)?;
+    if sectors.is_empty() {
+        return Ok(sectors);
+    }
+    let Some(config) = config else {
+        anyhow::bail!("--sector needs --config FILE: sector names are checked against the node's [[sectors]]");
+    };
+    let declared = vigie_node::config::load_sectors(config)?;
+    vigie_node::config::check_user_sectors(&declared, &sectors)
+        .map_err(|e| anyhow::anyhow!("config {}: {e}", config.display()))?;
+    Ok(sectors)
+}
+
 pub fn run_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Result<()> {
     match args.command {
-        UserCommand::Add { data, role, temporary, name } => {
+        UserCommand::Add { data, role, temporary, sectors, config, name } => {
             let role = Role::parse(&role).map_err(store_err)?;
             vigie_store::users::validate_username(&name).map_err(store_err)?;
+            let sectors = checked_sectors(&sectors, config.as_deref())?;
             let store = open_store(&data, false)?;
             let pw = read_password(input)?;
             store.add_user(&name, &pw, role).map_err(store_err)?;
             if temporary {
                 store.set_must_change_password(&name, true).map_err(store_err)?;
             }
-            let details = serde_json::json!({"role": role, "temporary": temporary});
+            if !sectors.is_empty() {
+                store.set_sectors(&name, &sectors).map_err(store_err)?;
+            }
+            let details = serde_json::json!({"role": role, "temporary": temporary, "sectors": sectors});
             store.record(CLI_ACTOR, AuditAction::UserAdd, &name, &details).map_err(store_err)?;
-            writeln!(out, "user '{name}' added with role {role}")?;
+            writeln!(out, "user '{name}' added with role {role}{}", describe(&sectors))?;
+        }
+        UserCommand::Set { data, config, sectors, city_wide, name } => {
+            let sectors = if city_wide { Vec::new() } else { checked_sectors(&sectors, Some(&config))? };
+            let store = open_store(&data, true)?;
+            let before = store.user(&name).map_err(store_err)?.sectors;
+            store.set_sectors(&name, &sectors).map_err(store_err)?;
+            let details = serde_json::json!({"before": before, "after": sectors});
+            store.record(CLI_ACTOR, AuditAction::UserSectors, &name, &details).map_err(store_err)?;
+            writeln!(out, "user '{name}'{}", describe(&sectors))?;
         }
         UserCommand::Passwd { data, temporary, name } => {
             let store = open_store(&data, true)?;
@@ -89,4 +140,12 @@ pub fn run_with(args: UserArgs, input: &mut dyn BufRead, out: &mut dyn Write) ->
         }
     }
     Ok(())
+}
+
+fn describe(sectors: &[String]) -> String {
+    if sectors.is_empty() {
+        ", city-wide (every camera)".into()
+    } else {
+        format!(", sees the cameras of sector(s) {}", sectors.join(", "))
+    }
 }
