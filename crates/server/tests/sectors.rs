@@ -177,7 +177,9 @@ fn harness() -> S {
         .unwrap();
     }
     let hub = AlertHub::new(store.clone(), None);
-    let scenes = serde_json::json!({"events": {}, "cameras": CAMERAS.iter().map(|c| serde_json::json!({"id": c})).collect::<Vec<_>>()});
+    // Every camera has a rule in calibration, for the calibration routes.
+    let calibrating = serde_json::json!([{"id": "r", "type": "crowd", "mode": "calibration", "version": 1}]);
+    let scenes = serde_json::json!({"events": {}, "cameras": CAMERAS.iter().map(|c| serde_json::json!({"id": c, "rules": calibrating})).collect::<Vec<_>>()});
     let server = Server::new(ServerDeps {
         alerts: store.clone(),
         audit: store.clone(),
@@ -194,6 +196,9 @@ fn harness() -> S {
     let s = S { router: server.router(), _dir: dir, store, hub };
     for cam in CAMERAS {
         s.publish(&alert_of(cam), cam);
+        let mut cal = event(&format!("cal-{cam}"), EventType::Crowd, cam);
+        cal.mode = vigie_core::RuleMode::Calibration;
+        s.hub.publish_with(&cal, PublishExtras::default()).unwrap();
     }
     s
 }
@@ -314,6 +319,16 @@ fn rule(method: &str, path: &str) -> Rule {
         ("GET", "/api/config") => Rule::List("/api/config", |v| cameras_in(v, "cameras", "id")),
         ("PUT", "/api/config") => {
             Rule::Object(|c| ("/api/config".into(), Some(format!(r#"{{"events":{{}},"cameras":[{{"id":"{c}"}}]}}"#))))
+        }
+        ("GET", "/api/calibration/alerts") => {
+            Rule::List("/api/calibration/alerts", |v| cameras_in(v, "alerts", "camera"))
+        }
+        ("POST", "/api/calibration/alerts/{id}/review") => {
+            Rule::Object(|c| (format!("/api/calibration/alerts/cal-{c}/review"), Some(r#"{"verdict":"right"}"#.into())))
+        }
+        ("GET", "/api/calibration/rules") => Rule::List("/api/calibration/rules", |v| cameras_in(v, "rules", "camera")),
+        ("POST", "/api/calibration/rules/{camera}/{rule}/live") => {
+            Rule::Object(|c| (format!("/api/calibration/rules/{c}/r/live"), Some(r#"{"reason":"calibrated"}"#.into())))
         }
         (m, p) => panic!("{m} {p}: say in tests/sectors.rs how sectors apply to this route"),
     }
