@@ -197,7 +197,13 @@ impl StatsStore for SqliteStats {
              GROUP BY 1",
         )?;
         let rows = st.query_map(params![from, step, q.camera, q.zone, q.class, q.to.as_i64()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, f64>(4)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, f64>(4)?,
+            ))
         })?;
         for row in rows {
             let (i, a, b, e, o) = row?;
