@@ -48,7 +48,10 @@ fn counter() -> Counter {
 }
 
 /// Runs tracks `paths[i](frame) -> Option<(x, y)>` for `frames` frames; returns the counter.
-fn run(c: &mut Counter, frames: i64, paths: &[(u64, &str, &dyn Fn(i64) -> Option<(f32, f32)>)]) {
+/// A track: its id, its class, and where its foot point is at each frame (`None`: not seen).
+type Path<'a> = (u64, &'a str, &'a dyn Fn(i64) -> Option<(f32, f32)>);
+
+fn run(c: &mut Counter, frames: i64, paths: &[Path]) {
     for f in 0..frames {
         let tracks: Vec<TrackedObject> =
             paths.iter().filter_map(|(id, class, p)| p(f).map(|(x, y)| trk(*id, class, x, y))).collect();
@@ -140,12 +143,12 @@ fn walking_round_the_end_of_a_line_is_no_crossing() {
 fn a_track_lost_just_after_crossing_is_still_counted() {
     let mut c = counter();
     // Crosses, and disappears 4 px past the line (inside the band).
-    run(&mut c, 12, &[(1, "person", &|f| (f < 12).then(|| (300.0, 200.0 + 4.0 * f as f32)))]);
+    run(&mut c, 12, &[(1, "person", &|f| (f < 12).then_some((300.0, 200.0 + 4.0 * f as f32)))]);
     c.flush();
     assert_eq!(c.totals().line("north"), (1, 0));
     // Same, but the counter keeps running: forgotten after FORGET_MS, then settled.
     let mut c = counter();
-    run(&mut c, 60, &[(1, "person", &|f| (f < 12).then(|| (300.0, 200.0 + 4.0 * f as f32)))]);
+    run(&mut c, 60, &[(1, "person", &|f| (f < 12).then_some((300.0, 200.0 + 4.0 * f as f32)))]);
     assert_eq!(c.totals().line("north"), (1, 0));
 }
 
