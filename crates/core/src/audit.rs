@@ -75,10 +75,12 @@ pub enum AuditAction {
     CalibrationReview,
     /// A rule leaves calibration: its calibration figures are recorded with the change.
     RuleGoLive,
+    // Anonymous statistics (viewing them is not audited: they hold nobody).
+    StatsExport,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 49] = [
+    pub const ALL: [AuditAction; 50] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -128,6 +130,7 @@ impl AuditAction {
         AuditAction::CalibrationList,
         AuditAction::CalibrationReview,
         AuditAction::RuleGoLive,
+        AuditAction::StatsExport,
     ];
 
     /// The action as the trail stores it.
@@ -182,6 +185,7 @@ impl AuditAction {
             AuditAction::CalibrationList => "calibration.list",
             AuditAction::CalibrationReview => "calibration.review",
             AuditAction::RuleGoLive => "rule.go_live",
+            AuditAction::StatsExport => "stats.export",
         }
     }
 

@@ -19,6 +19,7 @@ pub mod scope;
 pub mod serve;
 pub mod view;
 
+pub use api::stats::{StatsProvider, StatsZone};
 pub use api::{Server, ServerDeps};
 pub use config::{MqttConfig, NotifyConfig, ServerConfig, WebhookConfig};
 pub use error::ApiError;

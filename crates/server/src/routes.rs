@@ -30,10 +30,12 @@ pub enum Perm {
     CalibrationRead,
     /// The review queue of calibration alerts: see them (blurred) and mark them right or wrong.
     CalibrationReview,
+    /// Anonymous statistics: counts per zone, class and time, never a picture or a track.
+    Stats,
 }
 
 impl Perm {
-    pub const ALL: [Perm; 14] = [
+    pub const ALL: [Perm; 15] = [
         Perm::AlertsRead,
         Perm::AlertsAct,
         Perm::Evidence,
@@ -46,6 +48,7 @@ impl Perm {
         Perm::ConfigRead,
         Perm::ConfigEdit,
         Perm::NotifyStatus,
+        Perm::Stats,
         Perm::CalibrationRead,
         Perm::CalibrationReview,
     ];
@@ -67,6 +70,7 @@ impl Perm {
             Perm::NotifyStatus => "notify_status",
             Perm::CalibrationRead => "calibration_read",
             Perm::CalibrationReview => "calibration_review",
+            Perm::Stats => "stats",
         }
     }
 
@@ -83,14 +87,21 @@ impl Perm {
                     | Search
                     | Unmask
                     | Reports
+                    | Stats
                     | CalibrationRead
                     | CalibrationReview
             ),
-            // Admins place zones on the (blurred) live picture but do not work alerts; they set
-            // a calibrated rule live, seeing its figures.
-            Role::Admin => matches!(self, Users | ConfigRead | ConfigEdit | Live | NotifyStatus | CalibrationRead),
-            // Read-only and never any image.
-            Role::Auditor => matches!(self, Audit | Reports | CalibrationRead),
+            // Admins place zones on the (blurred) live picture but do not work alerts; they see
+            // the statistics to check the counting lines they draw, and set a calibrated rule
+            // live, seeing its figures.
+            Role::Admin => {
+                matches!(self, Users | ConfigRead | ConfigEdit | Live | NotifyStatus | Stats | CalibrationRead)
+            }
+            // Read-only and never any image. Statistics are anonymous aggregates, and checking
+            // what the system keeps is the auditor's job.
+            Role::Auditor => matches!(self, Audit | Reports | Stats | CalibrationRead),
+            // Statistics only: the lawful use that needs no access to people.
+            Role::Analyst => matches!(self, Stats),
         }
     }
 }
@@ -158,6 +169,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/calibration/rules", Access::Perm(CalibrationRead), "read calibration figures"),
     r("POST", "/api/calibration/rules/{camera}/{rule}/live", Access::Perm(ConfigEdit), "set rules live"),
     r("POST", "/api/users/{name}/sectors", Access::Perm(Users), "assign users to sectors"),
+    r("GET", "/api/stats", Access::Perm(Stats), "read statistics"),
+    r("GET", "/api/stats/zones", Access::Perm(Stats), "list counting zones"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

@@ -49,7 +49,8 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
         ("POST", "/api/users/{name}/sectors") => Some(r#"{"sectors":[]}"#),
         _ => None,
     };
-    let concrete = path
+    let concrete = if path == "/api/stats" { "/api/stats?zone=north&step=3600" } else { path };
+    let concrete = concrete
         .replace("/api/alerts/{id}", &format!("/api/alerts/{alert}"))
         .replace("/api/calibration/alerts/{id}", &format!("/api/calibration/alerts/cal-{case}"))
         .replace("{camera}/{rule}", &format!("cam1/r-{case}"))
@@ -131,7 +132,7 @@ async fn auditor_never_gets_a_picture() {
         assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"));
     }
     let me = h.call("GET", "/api/me", Some(&aud), None).await.json();
-    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit", "calibration_read"]));
+    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit", "stats", "calibration_read"]));
 }
 
 #[tokio::test]
