@@ -296,6 +296,9 @@ fn rule(method: &str, path: &str) -> Rule {
         | ("GET", "/api/me" | "/api/audit" | "/api/audit/verify" | "/api/users" | "/api/notifications")
         | ("POST", "/api/users" | "/api/users/{name}/disable" | "/api/users/{name}/password")
         | ("POST", "/api/users/{name}/sectors") => Rule::NoCamera,
+        // Anonymous per-minute counts: no picture, alert or track of anyone, so not kept to
+        // sectors (an analyst of the city plans with every camera's counts).
+        ("GET", "/api/stats" | "/api/stats/zones") => Rule::NoCamera,
         ("GET", "/api/alerts") => Rule::List("/api/alerts", |v| cameras_in(v, "alerts", "camera")),
         ("GET", "/api/alerts/stream") => Rule::Own("the_feed_carries_only_the_users_sectors"),
         ("GET", "/api/alerts/{id}") => Rule::Object(alert_path("")),
