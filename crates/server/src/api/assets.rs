@@ -23,6 +23,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("reports.js", include_str!("../../assets/reports.js")),
     ("admin.js", include_str!("../../assets/admin.js")),
     ("scene.js", include_str!("../../assets/scene.js")),
+    ("stats.js", include_str!("../../assets/stats.js")),
+    ("chart.js", include_str!("../../assets/chart.js")),
 ];
 
 fn typed(body: &'static str, content_type: &'static str) -> Response {

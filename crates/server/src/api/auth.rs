@@ -1,6 +1,6 @@
 //! Login, logout, session info, and the failed-login rate limit.
 
-use super::{audit, blocking, Body, ClientIp, Ctx, PeerIp, St, SESSION_COOKIE};
+use super::{audit, blocking, AppState, Body, ClientIp, Ctx, PeerIp, St, SESSION_COOKIE};
 use crate::config::CookieSecure;
 use crate::error::ApiError;
 use crate::routes::Perm;
@@ -137,9 +137,13 @@ pub(crate) struct SessionInfo {
     expires_at_ms: vigie_core::UnixMs,
     permissions: Vec<&'static str>,
     password_change_required: bool,
+    /// The city's time zone (`[events] timezone`, IANA name): the console shows times and
+    /// groups statistics by hour of day in it, whatever the browser's own zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timezone: Option<String>,
 }
 
-fn session_json(u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs) -> SessionInfo {
+fn session_json(st: &AppState, u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs) -> SessionInfo {
     SessionInfo {
         username: u.username.clone(),
         role: u.role,
@@ -147,7 +151,14 @@ fn session_json(u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs) -> Sess
         expires_at_ms,
         permissions: permissions(u),
         password_change_required: u.must_change_password,
+        timezone: city_timezone(st),
     }
+}
+
+/// Read from the configuration in force, so that a reload that changes it is seen at once.
+fn city_timezone(st: &AppState) -> Option<String> {
+    let current = st.config_admin.as_ref()?.current();
+    current.get("events")?.get("timezone")?.as_str().map(str::to_string)
 }
 
 /// Whether the session cookie gets `Secure` for this request (see [`CookieSecure`]).
@@ -252,7 +263,7 @@ async fn login_inner(
                 ttl.as_secs(),
                 secure_attr(&st, peer, headers)
             );
-            let mut resp = Json(session_json(&user, &session.csrf_token, session.expires_at_ms)).into_response();
+            let mut resp = Json(session_json(&st, &user, &session.csrf_token, session.expires_at_ms)).into_response();
             resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex token"));
             Ok(resp)
         }
@@ -279,8 +290,8 @@ pub(crate) async fn logout(
     Ok(resp)
 }
 
-pub(crate) async fn me(Extension(ctx): Extension<Ctx>) -> Json<SessionInfo> {
-    Json(session_json(&ctx.user, &ctx.csrf, ctx.expires_at_ms))
+pub(crate) async fn me(State(st): St, Extension(ctx): Extension<Ctx>) -> Json<SessionInfo> {
+    Json(session_json(&st, &ctx.user, &ctx.csrf, ctx.expires_at_ms))
 }
 
 #[derive(Deserialize)]
@@ -316,5 +327,5 @@ pub(crate) async fn change_password(
     )
     .await?;
     let user = User { must_change_password: false, ..ctx.user.clone() };
-    Ok(Json(session_json(&user, &ctx.csrf, ctx.expires_at_ms)))
+    Ok(Json(session_json(&st, &user, &ctx.csrf, ctx.expires_at_ms)))
 }
