@@ -47,9 +47,14 @@ test('steps the server did not return count as zero, on the grid of those it did
   // Points on whole minutes (the server's grid), none on from's half minute.
   const pts = [{ t: Date.UTC(2026, 0, 1, 10, 2), in: 3, out: 1 }, { t: Date.UTC(2026, 0, 1, 10, 4), in: 1, out: 0 }];
   const grid = stepGrid(pts, from, to, 60_000);
-  assert.deepEqual(grid.map((t) => new Date(t).toISOString().slice(11, 16)), ['10:01', '10:02', '10:03', '10:04', '10:05']);
+  assert.deepEqual(grid.map((t) => new Date(t).toISOString().slice(11, 16)), ['10:00', '10:01', '10:02', '10:03', '10:04', '10:05']);
   const rows = fillSteps(pts, from, to, 60_000, ['in', 'out']);
-  assert.deepEqual(rows.map((r) => [r.in, r.out]), [[0, 0], [3, 1], [0, 0], [1, 0], [0, 0]]);
+  assert.deepEqual(rows.map((r) => [r.in, r.out]), [[0, 0], [0, 0], [3, 1], [0, 0], [1, 0], [0, 0]]);
+  // The server's first step may start before `from` (the minute `from` falls in): it is kept.
+  const early = [{ t: Date.UTC(2026, 0, 1, 10, 0), in: 2, out: 0 }];
+  assert.deepEqual(fillSteps(early, from, from + 90_000, 60_000, ['in']).map((r) => r.in), [2, 0]);
+  // On a grid aligned with `from`, the grid starts at `from`.
+  assert.equal(stepGrid([{ t: from + 120_000 }], from, to, 60_000)[0], from);
   assert.deepEqual(totals(rows, ['in', 'out']), { in: 4, out: 1 });
   // Without points the grid starts at `from`; an empty or reversed range has no step.
   assert.equal(stepGrid([], from, to, 60_000)[0], from);

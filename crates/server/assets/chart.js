@@ -75,13 +75,15 @@ export function dayBounds(date, tz) {
 }
 
 /**
- * The start of every step in [from, to), on the grid of the points the server returned (or of
- * `from` when there is none), so that steps without counts show as zero rather than as a gap.
+ * The start of every step that overlaps [from, to), on the grid of the points the server
+ * returned (or of `from` when there is none), so that steps without counts show as zero rather
+ * than as a gap. A server whose steps are on whole minutes or hours may start the first one
+ * before `from`.
  */
 export function stepGrid(points, from, to, stepMs) {
   if (!(stepMs > 0) || to <= from) return [];
   const anchor = points.length ? points[0].t : from;
-  let t = anchor - Math.floor((anchor - from) / stepMs) * stepMs;
+  let t = anchor - Math.ceil((anchor - from) / stepMs) * stepMs;
   const out = [];
   for (; t < to; t += stepMs) out.push(t);
   return out;
