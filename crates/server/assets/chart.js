@@ -149,7 +149,7 @@ const fmtNum = (v) => (Number.isInteger(v) ? String(v) : String(Number(v.toFixed
  * - `type`: 'line' (polylines, a dot for a lone point) or 'bar' (grouped bars).
  * The chart names itself (`title`, `desc`) for screen readers; the page adds the data table.
  */
-export function chartTree({ id, title, desc, labels, series, type = 'line', ticks = 6, width = 760, height = 240 }) {
+export function chartTree({ id, title, desc, labels, series, type = 'line', ticks = 8, width = 960, height = 260 }) {
   const m = { left: 44, right: 12, top: 12, bottom: 40 };
   const w = width - m.left - m.right;
   const hgt = height - m.top - m.bottom;

@@ -52,12 +52,20 @@ function fillClasses() {
   f.class.replaceChildren(h('option', { value: '', text: 'all classes' }), ...(z ? z.classes : []).map((c) => h('option', { value: c, text: c })));
 }
 
-/** First opening: the counting zones, and a range of the last 24 hours ending at the next minute. */
+/**
+ * Each opening asks for the counting zones again (the configuration or the user may have
+ * changed); the form is reset only when they did: to the last 24 hours, ending at the next minute.
+ */
 export async function initStats() {
   $('#stats-tz').textContent = cityZone();
-  if (st.zones) return;
   const msg = $('#stats-msg');
-  try { st.zones = await api('GET', '/api/stats/zones'); } catch (e) { msg.textContent = e.message; return; }
+  let zones;
+  try { zones = await api('GET', '/api/stats/zones'); } catch (e) { msg.textContent = e.message; return; }
+  if (st.zones && JSON.stringify(zones) === JSON.stringify(st.zones)) return;
+  st.zones = zones;
+  st.query = null;
+  for (const s of ['#stats-series', '#stats-profile', '#stats-compare', '#stats-summary']) $(s).replaceChildren();
+  $('#stats-csv').hidden = true;
   if (!st.zones.length) {
     msg.textContent = 'No counting zone is configured: a zone with kind = "line", or an area zone with count = true.';
     return;
