@@ -67,6 +67,8 @@ export async function initStats() {
   for (const s of ['#stats-series', '#stats-profile', '#stats-compare', '#stats-summary']) $(s).replaceChildren();
   $('#stats-csv').hidden = true;
   if (!st.zones.length) {
+    $('#stats-camera').replaceChildren();
+    fillZones();
     msg.textContent = 'No counting zone is configured: a zone with kind = "line", or an area zone with count = true.';
     return;
   }
