@@ -145,7 +145,7 @@ const fmtNum = (v) => (Number.isInteger(v) ? String(v) : String(Number(v.toFixed
 /**
  * A chart as a tree of SVG elements.
  * - `labels`: the x positions' labels (one per value), `ticks`: how many of them to print;
- * - `series`: `[{ name, values, dashed }]`, values aligned with `labels` (null = no value);
+ * - `series`: `[{ name, values, dashed, color }]`, values aligned with `labels` (null = no value);
  * - `type`: 'line' (polylines, a dot for a lone point) or 'bar' (grouped bars).
  * The chart names itself (`title`, `desc`) for screen readers; the page adds the data table.
  */
@@ -168,7 +168,7 @@ export function chartTree({ id, title, desc, labels, series, type = 'line', tick
     ? el('text', { x: x(i), y: m.top + hgt + 16, 'text-anchor': 'middle', fill: '#8b98a5', 'font-size': 11 }, [], l) : null))
     .filter(Boolean);
   const marks = series.map((s, si) => {
-    const color = PALETTE[si % PALETTE.length];
+    const color = s.color || PALETTE[si % PALETTE.length];
     const dash = s.dashed ? '5 3' : null;
     if (type === 'bar') {
       const bw = (band * 0.8) / series.length;
@@ -183,10 +183,16 @@ export function chartTree({ id, title, desc, labels, series, type = 'line', tick
     const dots = pts.length === 1 ? [el('circle', { cx: pts[0][0], cy: pts[0][1], r: 3, fill: color })] : [];
     return el('g', { class: 'series', 'data-series': s.name }, [path, ...dots].filter(Boolean));
   });
-  const legend = series.map((s, si) => el('g', { class: 'legend' }, [
-    el('line', { x1: m.left + si * 150, x2: m.left + si * 150 + 18, y1: height - 8, y2: height - 8, stroke: PALETTE[si % PALETTE.length], 'stroke-width': 3, 'stroke-dasharray': s.dashed ? '5 3' : null }),
-    el('text', { x: m.left + si * 150 + 24, y: height - 4, fill: '#e6edf3', 'font-size': 11 }, [], s.name),
-  ]));
+  // Legend entries side by side, each as wide as its name (about 6.5 px a character at 11 px).
+  let lx = m.left;
+  const legend = series.map((s, si) => {
+    const at = lx;
+    lx += 24 + Math.ceil(String(s.name).length * 6.5) + 18;
+    return el('g', { class: 'legend' }, [
+      el('line', { x1: at, x2: at + 18, y1: height - 8, y2: height - 8, stroke: s.color || PALETTE[si % PALETTE.length], 'stroke-width': 3, 'stroke-dasharray': s.dashed ? '5 3' : null }),
+      el('text', { x: at + 24, y: height - 4, fill: '#e6edf3', 'font-size': 11 }, [], s.name),
+    ]);
+  });
   return el('svg', {
     id, role: 'img', viewBox: `0 0 ${width} ${height}`, width: '100%', 'aria-labelledby': `${id}-title ${id}-desc`,
     preserveAspectRatio: 'xMidYMid meet', class: 'chart',

@@ -5,7 +5,7 @@
 import { api, session } from './api.js';
 import { $, enc, h } from './dom.js';
 import {
-  METRICS, chartTree, dayBounds, fillSteps, hourProfile, isoDate, isoMinute, parseLocal, totals, zonedParts,
+  METRICS, PALETTE, chartTree, dayBounds, fillSteps, hourProfile, isoDate, isoMinute, parseLocal, totals, zonedParts,
 } from './chart.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -27,13 +27,23 @@ function svg(node) {
 
 const fmt = (v) => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(2));
 
-/** The chart, and the same numbers as a table for those who cannot see it. */
-function figure(target, tree, caption, head, rows) {
+/** The charts, and the same numbers as one table for those who cannot see them. */
+function figure(target, trees, caption, head, rows) {
   const table = h('table', { class: 'stats-table small' },
     h('caption', { text: caption }),
     h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col', text: c })))),
     h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i === 0 ? h('th', { scope: 'row', text: c }) : h('td', { text: fmt(c) })))))));
-  $(target).replaceChildren(svg(tree), h('details', {}, h('summary', { text: `Data table: ${caption}` }), table));
+  $(target).replaceChildren(...trees.map(svg), h('details', {}, h('summary', { text: `Data table: ${caption}` }), table));
+}
+
+/**
+ * The charts of a zone kind's metrics, each metric in its own colour: a line's in and out share
+ * one chart; an area's entries (a count) and occupancy (a mean) get one each, on their own scale.
+ */
+function charts(kind, metrics, make) {
+  const colored = metrics.map((m, i) => ({ ...m, color: PALETTE[i] }));
+  const groups = kind === 'area' ? colored.map((m) => [m]) : [colored];
+  return groups.map((g, i) => make(g, i));
 }
 
 const zoneOf = (camera, zone) => (st.zones || []).find((z) => z.camera === camera && z.zone === zone);
@@ -143,19 +153,16 @@ function drawSeries(q, r) {
     ? `${sum.entries} entries`
     : `${sum.in} in, ${sum.out} out`;
   $('#stats-summary').textContent = `${describe(q)}: ${summary} from ${isoMinute(r.from, tz).replace('T', ' ')} to ${isoMinute(r.to, tz).replace('T', ' ')} (${tz}).`;
-  // Entries are counts and occupancy a mean: two scales, two charts.
-  const groups = r.kind === 'area' ? metrics.map((m) => [m]) : [metrics];
-  const trees = groups.map((g, i) => chartTree({
+  const stepName = STEPS.find(([v]) => v === r.step_s)?.[1] || `${r.step_s} s`;
+  const trees = charts(r.kind, metrics, (g, i) => chartTree({
     id: `stats-series-chart-${i}`,
-    title: `${g.map((m) => m.label).join(' and ')} per ${STEPS.find(([s]) => s === r.step_s)?.[1] || `${r.step_s} s`}`,
+    title: `${g.map((m) => m.label).join(' and ')} per ${stepName}`,
     desc: `${describe(q)}, ${rows.length} steps; totals: ${summary}.`,
-    labels, series: g.map((m) => ({ name: m.label, values: rows.map((row) => row[m.key]) })),
+    labels, series: g.map((m) => ({ name: m.label, color: m.color, values: rows.map((row) => row[m.key]) })),
   }));
-  const caption = `${describe(q)} per step (${tz})`;
   const head = ['step start', ...metrics.map((m) => m.label)];
   const body = rows.map((row) => [isoMinute(row.t, tz).replace('T', ' '), ...keys.map((k) => row[k])]);
-  figure('#stats-series', trees[0], caption, head, body);
-  if (trees[1]) $('#stats-series').insertBefore(svg(trees[1]), $('#stats-series details'));
+  figure('#stats-series', trees, `${describe(q)} per step (${tz})`, head, body);
 }
 
 function drawProfile(q, r) {
@@ -164,13 +171,13 @@ function drawProfile(q, r) {
   const keys = metrics.map((m) => m.key);
   const prof = hourProfile(r.points, r.from, r.to, tz, keys);
   const labels = prof.map((p) => `${String(p.hour).padStart(2, '0')}h`);
-  const tree = chartTree({
-    id: 'stats-profile-chart', type: 'bar', ticks: 12,
-    title: `Mean per hour of the day (${tz})`,
+  const trees = charts(r.kind, metrics, (g, i) => chartTree({
+    id: `stats-profile-chart-${i}`, type: 'bar', ticks: 12,
+    title: `${g.map((m) => m.label).join(' and ')}: mean per hour of the day (${tz})`,
     desc: `${describe(q)}: mean of each hour of the day over the chosen range.`,
-    labels, series: metrics.map((m) => ({ name: m.label, values: prof.map((p) => p[m.key]) })),
-  });
-  figure('#stats-profile', tree, `${describe(q)}, mean per hour of the day (${tz})`,
+    labels, series: g.map((m) => ({ name: m.label, color: m.color, values: prof.map((p) => p[m.key]) })),
+  }));
+  figure('#stats-profile', trees, `${describe(q)}, mean per hour of the day (${tz})`,
     ['hour', ...metrics.map((m) => m.label), 'hours in range'], prof.map((p) => [labels[p.hour], ...keys.map((k) => p[k]), p.n]));
 }
 
@@ -197,18 +204,19 @@ export async function compareDays(ev) {
       const min = (i * step) / 60;
       return `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
     });
-    const series = days.flatMap(([day], d) => metrics.map((m) => ({
-      name: `${day} ${m.label}`, dashed: d === 1, values: labels.map((_, i) => (rows[d][i] ? rows[d][i][m.key] : null)),
+    const seriesOf = (g) => days.flatMap(([day], d) => g.map((m) => ({
+      name: `${day} ${m.label}`, color: m.color, dashed: d === 1, values: labels.map((_, i) => (rows[d][i] ? rows[d][i][m.key] : null)),
     })));
     // Occupancy is a mean: its day total would mean nothing.
     const counted = metrics.filter((m) => m.key !== 'occupancy');
-    const tree = chartTree({
-      id: 'stats-compare-chart', title: `${days[0][0]} and ${days[1][0]} compared (${tz})`,
+    const trees = charts(got[0].kind, metrics, (g, i) => chartTree({
+      id: `stats-compare-chart-${i}`, title: `${g.map((m) => m.label).join(' and ')}: ${days[0][0]} and ${days[1][0]} compared (${tz})`,
       desc: `${describe(q)}: ${days.map(([day], d) => `${day} ${counted.map((m) => `${fmt(totals(rows[d], [m.key])[m.key])} ${m.label}`).join(', ')}`).join('; ')}.`,
-      labels, series,
-    });
-    figure('#stats-compare', tree, `${describe(q)}: ${days[0][0]} and ${days[1][0]} by time of day (${tz})`,
-      ['time', ...series.map((s) => s.name)], labels.map((l, i) => [l, ...series.map((s) => s.values[i])]));
+      labels, series: seriesOf(g),
+    }));
+    const all = seriesOf(metrics);
+    figure('#stats-compare', trees, `${describe(q)}: ${days[0][0]} and ${days[1][0]} by time of day (${tz})`,
+      ['time', ...all.map((s) => s.name)], labels.map((l, i) => [l, ...all.map((s) => s.values[i])]));
   } catch (e) { msg.textContent = e.message; }
 }
 
