@@ -106,7 +106,18 @@ function readForm() {
   if (from === null) return { error: 'from: enter a date and time' };
   if (to === null) return { error: 'to: enter a date and time' };
   if (to <= from) return { error: 'to: must be after from' };
-  return { camera: f.camera.value, zone: f.zone.value, cls: f.class.value, from, to, step: Number(f.step.value) };
+  return aligned({ camera: f.camera.value, zone: f.zone.value, cls: f.class.value, from, to, step: Number(f.step.value) });
+}
+
+/**
+ * Steps of up to an hour start on whole steps (whole minutes, quarters, hours), so that an hour
+ * in the charts is an hour of the clock (in every zone whose offset from UTC is whole hours);
+ * the range grows to the steps it touches.
+ */
+function aligned(q) {
+  if (q.step > 3600) return q;
+  const ms = q.step * 1000;
+  return { ...q, from: Math.floor(q.from / ms) * ms, to: Math.ceil(q.to / ms) * ms };
 }
 
 const statsUrl = (q, extra = '') => `/api/stats?camera=${enc(q.camera)}&zone=${enc(q.zone)}${q.cls ? `&class=${enc(q.cls)}` : ''}`
@@ -133,7 +144,7 @@ export async function showStats(ev) {
   try {
     // The profile needs whole hours whatever the chosen step; the server refuses a range too
     // long for the step, and says which step would do.
-    const [series, hourly] = await Promise.all([api('GET', statsUrl(q)), api('GET', statsUrl({ ...q, step: 3600 }))]);
+    const [series, hourly] = await Promise.all([api('GET', statsUrl(q)), api('GET', statsUrl(aligned({ ...q, step: 3600 })))]);
     if (run !== st.run) return;
     drawSeries(q, series);
     drawProfile(q, hourly);
