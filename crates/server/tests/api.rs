@@ -649,6 +649,7 @@ async fn me_names_the_city_time_zone_in_force() {
     *h.config.value.lock() = serde_json::json!({"events": {"timezone": "Europe/Paris"}, "cameras": [{"id": "cam1"}]});
     let me = h.call("GET", "/api/me", Some(&op), None).await.json();
     assert_eq!(me["timezone"], "Europe/Paris", "{me}");
-    *h.config.value.lock() = serde_json::json!({"events": {"timezone": "America/Montreal"}, "cameras": [{"id": "cam1"}]});
+    *h.config.value.lock() =
+        serde_json::json!({"events": {"timezone": "America/Montreal"}, "cameras": [{"id": "cam1"}]});
     assert_eq!(h.call("GET", "/api/me", Some(&op), None).await.json()["timezone"], "America/Montreal");
 }
