@@ -86,9 +86,10 @@ test('an analyst sees the statistics page and nothing else', async () => {
   assert.equal(await page.isHidden('#view-wall'), true);
   assert.equal(await page.locator('img').count(), 0, 'no picture anywhere on the analyst console');
   assert.deepEqual(
-    await statuses(page, ['/api/alerts', '/api/alerts/stream', '/api/cameras', `/api/cameras/${LINE.camera}/live`,
-      '/api/search?q=car', '/api/audit', '/api/users', '/api/config', '/api/stats/zones']),
-    [403, 403, 403, 403, 403, 403, 403, 403, 200]);
+    await statuses(page, ['/api/alerts', '/api/alerts/stream', '/api/alerts/x/snapshot', '/api/cameras', `/api/cameras/${LINE.camera}/live`,
+      `/api/cameras/${LINE.camera}/clip`, '/api/search?q=car', '/api/reports/transparency?from=2026-01-01&to=2026-01-02', '/api/audit',
+      '/api/users', '/api/config', '/api/notifications', '/api/stats/zones']),
+    [403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200]);
   // The hours of the profile are the city's: the server names its zone and the page shows it.
   const me = await page.evaluate(async () => (await fetch('/api/me')).json());
   assert.equal(me.timezone, TZ);
