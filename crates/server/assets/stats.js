@@ -112,9 +112,16 @@ function readForm() {
 /**
  * Steps of up to an hour start on whole steps (whole minutes, quarters, hours), so that an hour
  * in the charts is an hour of the clock (in every zone whose offset from UTC is whole hours);
- * the range grows to the steps it touches.
+ * daily steps start at the city's midnight (the server's steps are 24 hours long: across a
+ * change of clocks they start an hour off). The range grows to the steps it touches.
  */
 function aligned(q) {
+  if (q.step === 86400) {
+    const tz = cityZone();
+    const first = dayBounds(isoDate(q.from, tz), tz).from;
+    const last = dayBounds(isoDate(q.to - 1, tz), tz).to;
+    return { ...q, from: first, to: first + Math.ceil((last - first) / DAY_MS) * DAY_MS };
+  }
   if (q.step > 3600) return q;
   const ms = q.step * 1000;
   return { ...q, from: Math.floor(q.from / ms) * ms, to: Math.ceil(q.to / ms) * ms };
