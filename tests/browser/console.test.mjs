@@ -144,7 +144,8 @@ test('operator: an alert arrives without reload, is confirmed, and the audit tra
 test('auditor sees no snapshot, clip or live picture', async () => {
   const { context, page } = await login('aud');
   const nav = await page.$$eval('#nav a', (as) => as.map((a) => a.id));
-  assert.deepEqual(nav, ['nav-reports', 'nav-audit', 'nav-calibration']);
+  // Statistics are anonymous counts: auditors may read them too (no picture there either).
+  assert.deepEqual(nav, ['nav-reports', 'nav-audit', 'nav-stats', 'nav-calibration']);
   await page.goto(`${URL}/#/alerts`);
   await page.waitForSelector('#view-reports:not([hidden])');
   assert.equal(await page.locator('img').count(), 0, 'no picture anywhere on the auditor console');

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned test dependencies and runs the console's end-to-end tests in Debian's
-# Chromium, after the unit tests of the console modules that need no browser (mjpeg, scene).
+# Chromium, after the unit tests of the console modules that need no browser (mjpeg, scene, chart).
 # Without VIGIE_SERVER_CMD it runs the real node: `vigie run` on a copy of config/demo.toml.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,4 +19,4 @@ elif [ -z "${VIGIE_SERVER_CMD:-}" ]; then
   case "$target" in /*) ;; *) target="$root/$target" ;; esac
   export VIGIE_BIN="$target/release/vigie"
 fi
-exec node --test --test-concurrency=1 mjpeg.test.mjs scene.test.mjs console.test.mjs
+exec node --test --test-concurrency=1 mjpeg.test.mjs scene.test.mjs chart.test.mjs console.test.mjs stats.test.mjs

@@ -128,17 +128,27 @@ function cameraForm(cam) {
 
 function zoneEditor(z, camEl, fresh = false) {
   const direction = field('direction', 'Direction of travel', h('input', { value: z.direction ? `${z.direction[0]}, ${z.direction[1]}` : '', placeholder: 'dx, dy', size: 10 }), 'image axes, e.g. 0, 1 = downwards');
-  const kind = select(ZONE_KINDS.map((k) => [k, k.replaceAll('_', ' ')]), z.kind);
-  const showDirection = () => { direction.hidden = kind.value !== 'lane'; };
+  const kind = select(ZONE_KINDS.map((k) => [k, k === 'line' ? 'counting line' : k.replaceAll('_', ' ')]), z.kind);
+  // A counting line is a polyline (`points`); every other kind is an area (`polygon`), which
+  // may count entries and occupancy too.
+  const points = field('points', 'Line', h('textarea', { rows: 3, cols: 18, spellcheck: 'false', placeholder: 'x, y\nx, y' }, formatPoints(z.points)),
+    'one point per row, first to last: crossing from its left to its right, looking along it, is "in"');
+  const polygon = field('polygon', 'Polygon', h('textarea', { rows: 4, cols: 18, spellcheck: 'false', placeholder: 'x, y\nx, y\nx, y' }, formatPoints(z.polygon)),
+    'one point per row: x, y in pixels (or 0–1 of the picture)');
+  const count = field('count', 'Count', h('input', { type: 'checkbox', checked: !!z.count }), 'entries and mean occupancy per class, for the statistics');
+  const showDirection = () => {
+    direction.hidden = kind.value !== 'lane';
+    points.hidden = kind.value !== 'line';
+    polygon.hidden = kind.value === 'line';
+    count.hidden = kind.value === 'line';
+  };
   kind.addEventListener('change', showDirection);
   const name = h('input', { value: z.name, size: 16, oninput: () => zoneNamesChanged(camEl) });
   const el = h('fieldset', { class: 'zone', 'data-zone': z.name },
     h('legend', { text: fresh ? 'New zone' : `Zone ${z.name}` }),
     h('div', { class: 'row' }, field('name', 'Name', name), field('kind', 'Kind', kind),
       h('button', { type: 'button', class: 'link remove', onclick: () => { el.remove(); zoneNamesChanged(camEl); } }, 'Remove')),
-    field('polygon', 'Polygon', h('textarea', { rows: 4, cols: 18, spellcheck: 'false', placeholder: 'x, y\nx, y\nx, y' }, formatPoints(z.polygon)),
-      'one point per row: x, y in pixels (or 0–1 of the picture)'),
-    direction);
+    polygon, points, count, direction);
   el._orig = fresh ? null : z;
   showDirection();
   return el;
@@ -220,7 +230,13 @@ function collect() {
       const name = named(el, 'name').value.trim();
       const keys = (f) => errorKeys(ci, cam.id, 'zones', zi, name, f);
       const z = { ...omit(el._orig, ZONE_KEYS), name: read(el, 'name', keys, (t) => t.trim()), kind: read(el, 'kind', keys) };
-      z.polygon = read(el, 'polygon', keys, (t) => parsePoints(t, 'polygon')) || [];
+      if (z.kind === 'line') {
+        z.points = read(el, 'points', keys, (t) => parsePoints(t, 'points')) || [];
+      } else {
+        z.polygon = read(el, 'polygon', keys, (t) => parsePoints(t, 'polygon')) || [];
+        if (named(el.querySelector('.field[data-field="count"]'), 'count').checked) z.count = true;
+        for (const k of keys('count')) targets.set(k, el.querySelector('.field[data-field="count"]'));
+      }
       const dir = read(el, 'direction', keys, (t) => (z.kind === 'lane' && t.trim() ? parsePair(t.trim(), 'direction') : undefined));
       if (dir) z.direction = dir;
       return z;

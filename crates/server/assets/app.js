@@ -1,6 +1,7 @@
 // Vigie operators' console: the main module. Plain ES modules, no build step, no external
 // resource; this file wires login, navigation and the views, each of which lives in its own
-// module (api, alerts, detail, wall with clip and mjpeg, search, reports, admin with scene).
+// module (api, alerts, detail, wall with clip and mjpeg, search, reports, admin with scene,
+// stats with chart).
 import { api, can, onSessionEnd, session } from './api.js';
 import { $, h } from './dom.js';
 import { closeFeed, loadAlerts, onAlertEvents, openFeed, queue, renderQueue } from './alerts.js';
@@ -10,6 +11,7 @@ import { doSearch } from './search.js';
 import { initReports, loadAudit, loadReport, verifyAudit } from './reports.js';
 import { addUser, initConfigView, loadConfig, loadUsers } from './admin.js';
 import { loadCalibration, onCalibrationEvent } from './calibration.js';
+import { initStats, initStatsView } from './stats.js';
 
 // ---------- login ----------
 function showLogin(msg) {
@@ -63,7 +65,8 @@ async function logout() {
 const VIEWS = [
   ['alerts', 'Alerts', 'alerts_read'], ['wall', 'Camera wall', 'live'], ['search', 'Search', 'search'],
   ['reports', 'Reports', 'reports'], ['audit', 'Audit trail', 'audit'], ['users', 'Users', 'users'],
-  ['config', 'Configuration', 'config_read'], ['calibration', 'Calibration', 'calibration_read'],
+  ['config', 'Configuration', 'config_read'], ['stats', 'Statistics', 'stats'],
+  ['calibration', 'Calibration', 'calibration_read'],
 ];
 
 function startApp() {
@@ -92,6 +95,7 @@ function route() {
   if (view === 'config') loadConfig();
   if (view === 'reports') initReports();
   if (view === 'calibration') loadCalibration();
+  if (view === 'stats') initStats();
 }
 
 // ---------- boot ----------
@@ -113,5 +117,6 @@ $('#audit-filter').addEventListener('change', loadAudit);
 $('#audit-verify').addEventListener('click', verifyAudit);
 $('#user-form').addEventListener('submit', addUser);
 initConfigView();
+initStatsView();
 window.addEventListener('hashchange', route);
 try { session.me = await api('GET', '/api/me'); startApp(); } catch (_) { showLogin(); }

@@ -2,7 +2,7 @@
 // types and which parameters each type takes (mirrors crates/rules/src/config.rs, whose
 // validation stays the judge), text <-> point lists, and where a server error belongs.
 
-export const ZONE_KINDS = ['pedestrian_street', 'square', 'wall', 'lane', 'forbidden'];
+export const ZONE_KINDS = ['pedestrian_street', 'square', 'wall', 'lane', 'forbidden', 'line'];
 
 export const EVENT_TYPES = ['vehicle_in_pedestrian_zone', 'crowd', 'abandoned_object', 'graffiti', 'wrong_way', 'intrusion', 'person_down'];
 
@@ -38,7 +38,7 @@ export const PARAMS = [
 
 /** Keys the rule form owns; anything else in a rule is kept as it came. */
 export const RULE_KEYS = ['id', 'type', 'zone', 'enabled', 'legal_basis', 'version', 'schedule', ...PARAMS.map((p) => p.key)];
-export const ZONE_KEYS = ['name', 'kind', 'polygon', 'direction'];
+export const ZONE_KEYS = ['name', 'kind', 'polygon', 'direction', 'points', 'count'];
 
 export const paramsFor = (type) => PARAMS.filter((p) => p.types.includes(type));
 

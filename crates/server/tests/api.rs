@@ -651,3 +651,19 @@ async fn over_long_search_text_times_and_passwords_get_a_clear_400() {
     let body = format!(r#"{{"username":"newbie","password":"{}","role":"operator"}}"#, "é".repeat(1024));
     assert_eq!(h.call("POST", "/api/users", Some(&adm), Some(&body)).await.status, 201);
 }
+
+/// The console groups statistics by the city's hours: `/api/me` names the zone in force, and a
+/// reload that changes it is seen at the next call.
+#[tokio::test]
+async fn me_names_the_city_time_zone_in_force() {
+    let h = harness();
+    let op = h.session("op");
+    let me = h.call("GET", "/api/me", Some(&op), None).await.json();
+    assert!(me.get("timezone").is_none(), "no [events] in the test configuration: {me}");
+    *h.config.value.lock() = serde_json::json!({"events": {"timezone": "Europe/Paris"}, "cameras": [{"id": "cam1"}]});
+    let me = h.call("GET", "/api/me", Some(&op), None).await.json();
+    assert_eq!(me["timezone"], "Europe/Paris", "{me}");
+    *h.config.value.lock() =
+        serde_json::json!({"events": {"timezone": "America/Montreal"}, "cameras": [{"id": "cam1"}]});
+    assert_eq!(h.call("GET", "/api/me", Some(&op), None).await.json()["timezone"], "America/Montreal");
+}

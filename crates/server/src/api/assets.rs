@@ -24,6 +24,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("admin.js", include_str!("../../assets/admin.js")),
     ("scene.js", include_str!("../../assets/scene.js")),
     ("calibration.js", include_str!("../../assets/calibration.js")),
+    ("stats.js", include_str!("../../assets/stats.js")),
+    ("chart.js", include_str!("../../assets/chart.js")),
 ];
 
 fn typed(body: &'static str, content_type: &'static str) -> Response {

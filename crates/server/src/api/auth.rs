@@ -1,6 +1,6 @@
 //! Login, logout, session info, and the failed-login rate limit.
 
-use super::{audit, blocking, Body, ClientIp, Ctx, PeerIp, St, SESSION_COOKIE};
+use super::{audit, blocking, AppState, Body, ClientIp, Ctx, PeerIp, St, SESSION_COOKIE};
 use crate::config::CookieSecure;
 use crate::error::ApiError;
 use crate::routes::Perm;
@@ -142,9 +142,13 @@ pub(crate) struct SessionInfo {
     city_wide: bool,
     /// The user's sectors; every sector of the node when city-wide.
     sectors: Vec<crate::SectorInfo>,
+    /// The city's time zone (`[events] timezone`, IANA name): the console shows times and
+    /// groups statistics by hour of day in it, whatever the browser's own zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timezone: Option<String>,
 }
 
-fn session_json(u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs, scope: &Scope) -> SessionInfo {
+fn session_json(st: &AppState, u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs, scope: &Scope) -> SessionInfo {
     SessionInfo {
         username: u.username.clone(),
         role: u.role,
@@ -154,7 +158,14 @@ fn session_json(u: &User, csrf: &str, expires_at_ms: vigie_core::UnixMs, scope: 
         password_change_required: u.must_change_password,
         city_wide: scope.is_city_wide(),
         sectors: scope.sectors(),
+        timezone: city_timezone(st),
     }
+}
+
+/// Read from the configuration in force, so that a reload that changes it is seen at once.
+fn city_timezone(st: &AppState) -> Option<String> {
+    let current = st.config_admin.as_ref()?.current();
+    current.get("events")?.get("timezone")?.as_str().map(str::to_string)
 }
 
 /// Whether the session cookie gets `Secure` for this request (see [`CookieSecure`]).
@@ -261,7 +272,7 @@ async fn login_inner(
             );
             let scope = Scope::of_user(st.sectors.clone(), &user.sectors);
             let mut resp =
-                Json(session_json(&user, &session.csrf_token, session.expires_at_ms, &scope)).into_response();
+                Json(session_json(&st, &user, &session.csrf_token, session.expires_at_ms, &scope)).into_response();
             resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex token"));
             Ok(resp)
         }
@@ -288,8 +299,8 @@ pub(crate) async fn logout(
     Ok(resp)
 }
 
-pub(crate) async fn me(Extension(ctx): Extension<Ctx>) -> Json<SessionInfo> {
-    Json(session_json(&ctx.user, &ctx.csrf, ctx.expires_at_ms, &ctx.scope))
+pub(crate) async fn me(State(st): St, Extension(ctx): Extension<Ctx>) -> Json<SessionInfo> {
+    Json(session_json(&st, &ctx.user, &ctx.csrf, ctx.expires_at_ms, &ctx.scope))
 }
 
 #[derive(Deserialize)]
@@ -325,5 +336,5 @@ pub(crate) async fn change_password(
     )
     .await?;
     let user = User { must_change_password: false, ..ctx.user.clone() };
-    Ok(Json(session_json(&user, &ctx.csrf, ctx.expires_at_ms, &ctx.scope)))
+    Ok(Json(session_json(&st, &user, &ctx.csrf, ctx.expires_at_ms, &ctx.scope)))
 }
