@@ -66,10 +66,19 @@ pub enum AuditAction {
     RetentionDelete,
     ArchiveEvict,
     ArchiveReconcile,
+    // Legal holds: footage kept past retention for a judicial or police procedure.
+    HoldPlace,
+    HoldRelease,
+    /// The hold's end date passed: its footage is back under retention.
+    HoldExpire,
+    /// Unblurred footage exported under a hold, its SHA-256 recorded with the hold.
+    HoldExport,
+    /// Holds listed or one hold viewed.
+    HoldView,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 49] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -114,6 +123,11 @@ impl AuditAction {
         AuditAction::RetentionDelete,
         AuditAction::ArchiveEvict,
         AuditAction::ArchiveReconcile,
+        AuditAction::HoldPlace,
+        AuditAction::HoldRelease,
+        AuditAction::HoldExpire,
+        AuditAction::HoldExport,
+        AuditAction::HoldView,
     ];
 
     /// The action as the trail stores it.
@@ -163,6 +177,11 @@ impl AuditAction {
             AuditAction::RetentionDelete => "retention.delete",
             AuditAction::ArchiveEvict => "archive.evict",
             AuditAction::ArchiveReconcile => "archive.reconcile",
+            AuditAction::HoldPlace => "hold.place",
+            AuditAction::HoldRelease => "hold.release",
+            AuditAction::HoldExpire => "hold.expire",
+            AuditAction::HoldExport => "hold.export",
+            AuditAction::HoldView => "hold.view",
         }
     }
 

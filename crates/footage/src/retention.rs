@@ -9,6 +9,7 @@
 use crate::archive::{Archive, ArchiveError, DeletedSegment};
 use crate::catalog::{CameraUsage, DeletionRow};
 use crate::config::ArchiveConfig;
+use crate::holds::{covering, HeldSegment, Hold};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -39,6 +40,9 @@ pub struct RetentionReport {
     pub exports: Vec<DeletedFile>,
     pub tracks_deleted: u64,
     pub thumbnails_deleted: u64,
+    /// Segments past the limit kept because a legal hold covers them, with the holds.
+    pub held: Vec<HeldSegment>,
+    pub held_bytes: u64,
     /// What could not be deleted (retried at the next pass).
     pub errors: Vec<String>,
     /// Who asked for this pass, when a person did (`vigie retention run`).
@@ -99,6 +103,18 @@ impl RetentionReport {
             self.tracks_deleted,
             self.thumbnails_deleted
         );
+        if !self.held.is_empty() {
+            let mut holds: Vec<String> =
+                self.held.iter().flat_map(|h| h.holds.iter().map(|r| format!("#{} ({})", r.id, r.reference))).collect();
+            holds.sort();
+            holds.dedup();
+            s.push_str(&format!(
+                "; {} segment(s) ({} bytes) past the limit kept under legal hold {}",
+                self.held.len(),
+                self.held_bytes,
+                holds.join(", ")
+            ));
+        }
         for e in &self.errors {
             s.push_str(&format!("\n  error: {e}"));
         }
@@ -137,6 +153,8 @@ pub struct RetentionStatus {
     pub last_pass: Option<String>,
     pub next_pass: Option<String>,
     pub recent_deletions: Vec<DeletionRow>,
+    /// Legal holds in force: their footage is kept past the limit.
+    pub holds: Vec<Hold>,
 }
 
 impl RetentionStatus {
@@ -172,6 +190,20 @@ impl RetentionStatus {
             ));
         }
         s.push_str(&format!("next deletion: {}\n", self.next_deletion.as_deref().unwrap_or("none pending")));
+        if self.holds.is_empty() {
+            s.push_str("legal holds: none active\n");
+        }
+        for h in &self.holds {
+            s.push_str(&format!(
+                "legal hold #{} reference {}: cameras {}, footage {} to {}, until {}\n",
+                h.id,
+                h.reference,
+                h.cameras.join(", "),
+                h.from.rfc3339(),
+                h.to.rfc3339(),
+                h.until.map_or_else(|| "released".to_string(), UnixMs::rfc3339)
+            ));
+        }
         s.push_str(&format!(
             "last pass: {}, next pass: {}\n",
             self.last_pass.as_deref().unwrap_or("never"),
@@ -286,7 +318,12 @@ impl Archive {
         let snap_cutoff = now_ms.saturating_sub(cfg.snapshot_retention());
         let track_cutoff = now_ms.saturating_sub(cfg.track_retention());
 
-        let rows = self.catalog().started_before(cutoff)?;
+        // Expired holds are marked (and audited) first: their footage goes in this same pass.
+        let holds = self.active_holds(now_ms)?;
+        let (held_rows, rows): (Vec<_>, Vec<_>) =
+            self.catalog().started_before(cutoff)?.into_iter().partition(|r| !covering(&holds, r).is_empty());
+        let held: Vec<HeldSegment> = held_rows.iter().map(|r| HeldSegment::new(r, &covering(&holds, r))).collect();
+        let held_bytes = held.iter().map(|h| h.bytes).sum();
         let (segments, mut errors) = self.delete_segments(&rows);
         let mut snapshots = delete_files_before(&self.snapshots_dir(), snap_cutoff.to_system_time(), &mut errors);
         // Unblurred evidence (served only under a supervisor's unmask) goes with its snapshot.
@@ -314,6 +351,8 @@ impl Archive {
             exports,
             tracks_deleted,
             thumbnails_deleted,
+            held,
+            held_bytes,
             errors,
             run_by,
         };
@@ -332,7 +371,7 @@ impl Archive {
         self.audit()
             .record(actor, vigie_core::AuditAction::RetentionDelete, "archive", &details)
             .map_err(|e| ArchiveError::Audit(e.to_string()))?;
-        if !report.segments.is_empty() || !report.errors.is_empty() {
+        if !report.segments.is_empty() || !report.errors.is_empty() || !report.held.is_empty() {
             tracing::info!("{}", report.summary());
         }
         Ok(report)
@@ -365,6 +404,9 @@ impl Archive {
         let next = usage.iter().map(|u| u.oldest_start_ms.saturating_add(cfg.retention())).chain(snap_due).min();
         let deletions = self.catalog().deletions(20)?;
         let last_pass = deletions.iter().find(|d| d.reason == "retention").map(|d| d.at_ms);
+        // Read-only: a hold past its end date is not listed, and is marked expired by the
+        // next pass (which audits it).
+        let holds = self.catalog().holds()?.into_iter().filter(|h| h.in_force(now_ms)).collect();
         Ok(RetentionStatus {
             now: now_ms.rfc3339(),
             retention_days: cfg.retention_days,
@@ -377,6 +419,7 @@ impl Archive {
             last_pass: last_pass.map(UnixMs::rfc3339),
             next_pass: last_pass.map(|l| l.saturating_add(Duration::from_secs(cfg.retention_interval_s)).rfc3339()),
             recent_deletions: deletions,
+            holds,
         })
     }
 }

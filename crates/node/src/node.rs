@@ -176,7 +176,8 @@ impl Node {
             config_admin: Some(config_admin),
             notify_status: notifier.as_ref().map(|n| n.status().clone()),
             config: cfg.server.clone(),
-        });
+        })
+        .with_holds(archive.clone());
         drop(_guard);
         Ok(Node {
             rt,

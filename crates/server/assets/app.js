@@ -9,6 +9,7 @@ import { startWall, stopWall } from './wall.js';
 import { doSearch } from './search.js';
 import { initReports, loadAudit, loadReport, verifyAudit } from './reports.js';
 import { addUser, initConfigView, loadConfig, loadUsers } from './admin.js';
+import { loadHolds, placeHold } from './holds.js';
 
 // ---------- login ----------
 function showLogin(msg) {
@@ -62,7 +63,7 @@ async function logout() {
 const VIEWS = [
   ['alerts', 'Alerts', 'alerts_read'], ['wall', 'Camera wall', 'live'], ['search', 'Search', 'search'],
   ['reports', 'Reports', 'reports'], ['audit', 'Audit trail', 'audit'], ['users', 'Users', 'users'],
-  ['config', 'Configuration', 'config_read'],
+  ['config', 'Configuration', 'config_read'], ['holds', 'Legal holds', 'holds_read'],
 ];
 
 function startApp() {
@@ -87,6 +88,7 @@ function route() {
   if (view === 'users') loadUsers();
   if (view === 'config') loadConfig();
   if (view === 'reports') initReports();
+  if (view === 'holds') loadHolds();
 }
 
 // ---------- boot ----------
@@ -103,6 +105,7 @@ $('#audit-refresh').addEventListener('click', loadAudit);
 $('#audit-filter').addEventListener('change', loadAudit);
 $('#audit-verify').addEventListener('click', verifyAudit);
 $('#user-form').addEventListener('submit', addUser);
+$('#hold-form').addEventListener('submit', placeHold);
 initConfigView();
 window.addEventListener('hashchange', route);
 try { session.me = await api('GET', '/api/me'); startApp(); } catch (_) { showLogin(); }

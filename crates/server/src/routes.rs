@@ -26,10 +26,14 @@ pub enum Perm {
     ConfigEdit,
     /// Notification delivery status.
     NotifyStatus,
+    /// List and view legal holds (not their footage).
+    HoldsRead,
+    /// Place and release legal holds, and export held footage unblurred for its hold.
+    HoldsManage,
 }
 
 impl Perm {
-    pub const ALL: [Perm; 12] = [
+    pub const ALL: [Perm; 14] = [
         Perm::AlertsRead,
         Perm::AlertsAct,
         Perm::Evidence,
@@ -42,6 +46,8 @@ impl Perm {
         Perm::ConfigRead,
         Perm::ConfigEdit,
         Perm::NotifyStatus,
+        Perm::HoldsRead,
+        Perm::HoldsManage,
     ];
 
     /// Name used in `GET /api/me` and the OpenAPI file.
@@ -59,11 +65,21 @@ impl Perm {
             Perm::ConfigRead => "config_read",
             Perm::ConfigEdit => "config_edit",
             Perm::NotifyStatus => "notify_status",
+            Perm::HoldsRead => "holds_read",
+            Perm::HoldsManage => "holds_manage",
         }
     }
 
     pub fn allowed(self, role: Role) -> bool {
         use Perm::*;
+        // Legal holds: supervisors and admins act on a requisition; the auditor (oversight)
+        // reads what is held and why, and never sees footage.
+        match (self, role) {
+            (HoldsRead, Role::Supervisor | Role::Admin | Role::Auditor) => return true,
+            (HoldsManage, Role::Supervisor | Role::Admin) => return true,
+            (HoldsRead | HoldsManage, _) => return false,
+            _ => {}
+        }
         match role {
             Role::Operator => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search),
             Role::Supervisor => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search | Unmask | Reports),
@@ -133,6 +149,11 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/config", Access::Perm(ConfigRead), "read the configuration"),
     r("PUT", "/api/config", Access::Perm(ConfigEdit), "change the configuration"),
     r("GET", "/api/notifications", Access::Perm(NotifyStatus), "read notification status"),
+    r("GET", "/api/holds", Access::Perm(HoldsRead), "list legal holds"),
+    r("POST", "/api/holds", Access::Perm(HoldsManage), "place legal holds"),
+    r("GET", "/api/holds/{id}", Access::Perm(HoldsRead), "view legal holds"),
+    r("POST", "/api/holds/{id}/release", Access::Perm(HoldsManage), "release legal holds"),
+    r("GET", "/api/holds/{id}/export", Access::Perm(HoldsManage), "export held footage"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

@@ -5,6 +5,7 @@ mod alerts;
 mod anon;
 mod assets;
 mod auth;
+mod holds;
 mod streams;
 
 use crate::error::ApiError;
@@ -71,6 +72,8 @@ pub(crate) struct AppState {
     pub thumb_key: [u8; 32],
     /// One permit per clip being produced (`max_concurrent_exports`).
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// The footage archive holding legal holds (`None`: no archive, 404 on `/api/holds`).
+    pub holds: Option<Arc<vigie_footage::Archive>>,
 }
 
 pub(crate) type St = State<Arc<AppState>>;
@@ -158,8 +161,16 @@ impl Server {
                 refusals: anon::RefusalCounter::default(),
                 feeds: streams::FeedRegistry::new(),
                 thumb_key,
+                holds: None,
             }),
         }
+    }
+
+    /// Serves legal holds from this archive (`/api/holds`, and their counts in the
+    /// transparency report). Call before [`Server::router`].
+    pub fn with_holds(mut self, archive: Arc<vigie_footage::Archive>) -> Server {
+        Arc::get_mut(&mut self.state).expect("with_holds is called before the router is built").holds = Some(archive);
+        self
     }
 
     pub fn router(&self) -> Router {
@@ -195,6 +206,10 @@ impl Server {
             .route("/api/users/{name}/password", post(admin::set_password))
             .route("/api/config", get(admin::config_get).put(admin::config_put))
             .route("/api/notifications", get(admin::notifications))
+            .route("/api/holds", get(holds::list).post(holds::place))
+            .route("/api/holds/{id}", get(holds::detail))
+            .route("/api/holds/{id}/release", post(holds::release))
+            .route("/api/holds/{id}/export", get(holds::export))
             .route_layer(middleware::from_fn_with_state(st.clone(), access))
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
