@@ -39,9 +39,8 @@ fn held_footage_outlives_retention_is_listed_in_the_proof_and_goes_after_release
     let b = record(&archive, "b", t(T0), 60.0);
     assert!(a.len() >= 3 && b.len() >= 3, "{} {}", a.len(), b.len());
     // Held: camera a, its first 25 seconds (the first two 20-second segments overlap them).
-    let hold = archive
-        .place_hold("sup", &new_hold(&["a"], ms(T0), ms(T0 + 25)), &["a".to_string(), "b".to_string()])
-        .unwrap();
+    let hold =
+        archive.place_hold("sup", &new_hold(&["a"], ms(T0), ms(T0 + 25)), &["a".to_string(), "b".to_string()]).unwrap();
     assert_eq!(hold.state, HoldState::Active);
     let held: Vec<&SegmentRow> = a.iter().filter(|r| r.start_ms <= ms(T0 + 25)).collect();
     assert_eq!(held.len(), 2);
@@ -62,7 +61,11 @@ fn held_footage_outlives_retention_is_listed_in_the_proof_and_goes_after_release
     assert_eq!(rep.segments.len(), a.len() + b.len() - held.len());
     assert_eq!(rep.held.len(), held.len());
     assert_eq!(rep.held_bytes, held.iter().map(|r| r.bytes).sum::<u64>());
-    assert!(rep.summary().contains(&format!("kept under legal hold #{} (PV 2026/118 TJ Lyon)", hold.id)), "{}", rep.summary());
+    assert!(
+        rep.summary().contains(&format!("kept under legal hold #{} (PV 2026/118 TJ Lyon)", hold.id)),
+        "{}",
+        rep.summary()
+    );
     // The audited proof names each kept segment with its hash and the hold that kept it.
     let proof = audit.with_action("retention.delete");
     let listed = proof[0]["held"].as_array().unwrap();
@@ -73,7 +76,11 @@ fn held_footage_outlives_retention_is_listed_in_the_proof_and_goes_after_release
         assert_eq!(e["holds"][0]["id"], hold.id);
         assert_eq!(e["holds"][0]["reference"], "PV 2026/118 TJ Lyon");
     }
-    assert!(proof[0]["segments"].as_array().unwrap().iter().all(|s| s["camera"] == "b" || held.iter().all(|h| h.path != s["path"].as_str().unwrap())));
+    assert!(proof[0]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["camera"] == "b" || held.iter().all(|h| h.path != s["path"].as_str().unwrap())));
 
     // Released: the next pass deletes it.
     let e = archive.release_hold(hold.id, "sup", "  ").unwrap_err().to_string();
@@ -113,7 +120,11 @@ fn a_hold_expires_at_its_end_date_audited_once_and_its_footage_goes_in_that_pass
     assert_eq!(rep.held.len(), a.len());
     let st = archive.retention_status(now).unwrap();
     assert_eq!(st.holds.len(), 1);
-    assert!(st.to_text().contains(&format!("legal hold #{} reference PV 2026/118 TJ Lyon: cameras a", hold.id)), "{}", st.to_text());
+    assert!(
+        st.to_text().contains(&format!("legal hold #{} reference PV 2026/118 TJ Lyon: cameras a", hold.id)),
+        "{}",
+        st.to_text()
+    );
     assert!(audit.with_action("hold.expire").is_empty());
 
     // Day 11.5: expired; the same pass deletes the footage.

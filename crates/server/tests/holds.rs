@@ -6,70 +6,13 @@ mod common;
 
 use common::*;
 use sha2::Digest;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-use vigie_core::{Clock, UnixMs};
-use vigie_footage::{Archive, ArchiveConfig, Recorder};
-use vigie_server::{Server, ServerConfig, ServerDeps};
-use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
+use vigie_core::UnixMs;
 
-/// `seconds` of the highway clip recorded for `camera` from `start`.
-fn record(archive: &Arc<Archive>, camera: &str, start: SystemTime, seconds: f64) {
-    let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/video/highway-cctv.mp4");
-    let mut src = Mp4FileSource::open(clip, Mp4Options::default()).unwrap();
-    let info = src.info().clone();
-    let mut pkts = Vec::new();
-    while let Some(p) = src.next_packet().unwrap() {
-        pkts.push(p);
-    }
-    let period = pkts.last().unwrap().pts + Duration::from_secs_f64(1.0 / info.fps.unwrap());
-    let mut rec = Recorder::new(camera, &info, archive.clone()).unwrap();
-    let mut seq = 0;
-    'outer: for k in 0.. {
-        for p in &pkts {
-            let mut q = p.clone();
-            q.pts += period * k;
-            if q.pts.as_secs_f64() >= seconds {
-                break 'outer;
-            }
-            seq += 1;
-            q.seq = seq;
-            q.received_at = start + q.pts;
-            rec.push(&q).unwrap();
-        }
-    }
-    rec.finish().unwrap();
-}
-
-struct Held {
-    h: H,
-    _data: tempfile::TempDir,
-}
-
-/// The common harness, served with a real archive (audited into the same trail) holding 30 s
-/// of `cam1` from `T0_MS`.
-fn held() -> Held {
-    let mut h = harness();
-    let data = tempfile::tempdir().unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(h.clock.clone());
-    let cfg = ArchiveConfig { segment_s: 10, ..Default::default() };
-    let archive = Archive::open(data.path(), cfg, clock, h.store.clone()).unwrap();
-    record(&archive, "cam1", UnixMs(T0_MS).to_system_time(), 30.0);
-    let server = Server::new(ServerDeps {
-        alerts: h.store.clone(),
-        audit: h.store.clone(),
-        accounts: h.store.clone(),
-        hub: h.hub.clone(),
-        live: Arc::new(TestLive),
-        clips: h.clips.clone(),
-        search: None,
-        config_admin: Some(h.config.clone()),
-        notify_status: None,
-        config: ServerConfig::default(),
-    })
-    .with_holds(archive);
-    h.router = server.router();
-    Held { h, _data: data }
+/// The common harness (a real archive behind `/api/holds`) with 30 s of `cam1` from `T0_MS`.
+fn held() -> H {
+    let h = harness();
+    record(&h.archive, "cam1", T0_MS, 30.0);
+    h
 }
 
 fn body(from: i64, to: i64) -> serde_json::Value {
@@ -88,7 +31,7 @@ fn count(h: &H, action: &str) -> usize {
 
 #[tokio::test]
 async fn holds_are_placed_listed_and_released_and_bad_input_and_wrong_roles_change_nothing() {
-    let Held { h, .. } = held();
+    let h = held();
     let (sup, op, aud, adm) = (h.session("sup"), h.session("op"), h.session("aud"), h.session("adm"));
     let ok = body(T0_MS, T0_MS + 20_000);
 
@@ -180,7 +123,7 @@ async fn holds_are_placed_listed_and_released_and_bad_input_and_wrong_roles_chan
 
 #[tokio::test]
 async fn a_hold_export_is_unblurred_within_the_hold_only_and_its_hash_is_recorded_and_audited() {
-    let Held { h, .. } = held();
+    let h = held();
     let sup = h.session("sup");
     let r = h.call("POST", "/api/holds", Some(&sup), Some(&body(T0_MS, T0_MS + 20_000).to_string())).await;
     let id = r.json()["id"].as_i64().unwrap();
@@ -213,7 +156,9 @@ async fn a_hold_export_is_unblurred_within_the_hold_only_and_its_hash_is_recorde
 
     // Counted in the transparency report of the period.
     let aud = h.session("aud");
-    let r = h.call("GET", &format!("/api/reports/transparency?from={}&to={}", T0_MS - 1000, T0_MS + 1000), Some(&aud), None).await;
+    let r = h
+        .call("GET", &format!("/api/reports/transparency?from={}&to={}", T0_MS - 1000, T0_MS + 1000), Some(&aud), None)
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["holds"], serde_json::json!({"active": 1, "placed": 1, "released": 0, "expired": 0}));
 }

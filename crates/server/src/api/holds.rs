@@ -66,8 +66,7 @@ pub(crate) async fn detail(
     let a = archive(&st)?;
     let id = hold_id(&id)?;
     let hold = blocking(move || a.hold(id).map_err(archive_error)).await?;
-    audit(&st, &ctx.user.username, AuditAction::HoldView, &format!("hold/{id}"), serde_json::json!({"id": id}))
-        .await?;
+    audit(&st, &ctx.user.username, AuditAction::HoldView, &format!("hold/{id}"), serde_json::json!({"id": id})).await?;
     Ok(Json(hold))
 }
 
