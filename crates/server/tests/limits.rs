@@ -38,7 +38,10 @@ fn harness_serving(cfg: ServerConfig, clips: Arc<dyn ClipProvider>) -> (H, Serve
         config: cfg,
     });
     let router = server.router();
-    let h = H { dir, clock, store, hub, clips: Arc::new(TestClips::default()), config, router, users };
+    // Not served here: the harness's field, for its fingerprint.
+    let archive =
+        vigie_footage::Archive::open(dir.path(), Default::default(), Arc::new(clock.clone()), store.clone()).unwrap();
+    let h = H { dir, clock, store, hub, clips: Arc::new(TestClips::default()), config, router, users, archive };
     (h, server)
 }
 
