@@ -125,7 +125,7 @@ impl Hold {
 
     /// Whether it covers a segment: one of its cameras, overlapping its range.
     pub fn covers(&self, seg: &SegmentRow) -> bool {
-        seg.start_ms <= self.to && seg.end_ms >= self.from && self.cameras.iter().any(|c| *c == seg.camera)
+        seg.start_ms <= self.to && seg.end_ms >= self.from && self.cameras.contains(&seg.camera)
     }
 
     /// `#id (reference)`, as logs and proofs name it.
