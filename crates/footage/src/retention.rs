@@ -135,6 +135,8 @@ pub struct CameraRetention {
     pub next_deletion: String,
     /// The oldest footage is already past the limit (no pass ran since).
     pub overdue: bool,
+    /// The oldest footage is kept by a legal hold (so it may be past the limit).
+    pub oldest_under_hold: bool,
     /// Days of footage actually held, shorter than the retention when a storage limit evicts.
     pub days_held: f64,
 }
@@ -175,7 +177,13 @@ impl RetentionStatus {
                 c.bytes,
                 c.days_held,
                 c.next_deletion,
-                if c.overdue { " (overdue: run a pass)" } else { "" },
+                if c.overdue {
+                    " (overdue: run a pass)"
+                } else if c.oldest_under_hold {
+                    " (oldest footage under legal hold)"
+                } else {
+                    ""
+                },
                 if c.missing_segments > 0 {
                     format!(", {} segment file(s) missing", c.missing_segments)
                 } else {
@@ -382,10 +390,21 @@ impl Archive {
         let cfg = self.config();
         let now_ms = UnixMs::from(now);
         let usage: Vec<CameraUsage> = self.catalog().usage()?;
+        // Read-only: a hold past its end date is not listed, and is marked expired by the
+        // next pass (which audits it).
+        let holds: Vec<Hold> = self.catalog().holds()?.into_iter().filter(|h| h.in_force(now_ms)).collect();
+        let mut oldest_held = std::collections::HashSet::new();
+        for u in &usage {
+            let oldest = self.catalog().oldest(Some(&u.camera), 1)?;
+            if oldest.first().is_some_and(|r| !covering(&holds, r).is_empty()) {
+                oldest_held.insert(u.camera.clone());
+            }
+        }
         let cameras: Vec<CameraRetention> = usage
             .iter()
             .map(|u| {
                 let due = u.oldest_start_ms.saturating_add(cfg.retention());
+                let held = oldest_held.contains(&u.camera);
                 CameraRetention {
                     camera: u.camera.clone(),
                     oldest_footage: u.oldest_start_ms.rfc3339(),
@@ -394,7 +413,8 @@ impl Archive {
                     bytes: u.bytes,
                     missing_segments: u.missing_segments,
                     next_deletion: due.rfc3339(),
-                    overdue: due <= now_ms,
+                    overdue: due <= now_ms && !held,
+                    oldest_under_hold: held,
                     days_held: u.newest_end_ms.ms_since(u.oldest_start_ms).max(0) as f64 / 86_400_000.0,
                 }
             })
@@ -404,9 +424,6 @@ impl Archive {
         let next = usage.iter().map(|u| u.oldest_start_ms.saturating_add(cfg.retention())).chain(snap_due).min();
         let deletions = self.catalog().deletions(20)?;
         let last_pass = deletions.iter().find(|d| d.reason == "retention").map(|d| d.at_ms);
-        // Read-only: a hold past its end date is not listed, and is marked expired by the
-        // next pass (which audits it).
-        let holds = self.catalog().holds()?.into_iter().filter(|h| h.in_force(now_ms)).collect();
         Ok(RetentionStatus {
             now: now_ms.rfc3339(),
             retention_days: cfg.retention_days,

@@ -126,6 +126,9 @@ fn a_hold_expires_at_its_end_date_audited_once_and_its_footage_goes_in_that_pass
         st.to_text()
     );
     assert!(audit.with_action("hold.expire").is_empty());
+    let cam = &st.cameras[0];
+    assert!(cam.oldest_under_hold && !cam.overdue, "held footage past the limit is not overdue: {cam:?}");
+    assert!(st.to_text().contains("(oldest footage under legal hold)"), "{}", st.to_text());
 
     // Day 11.5: expired; the same pass deletes the footage.
     let now = t(T0 + 11 * DAY + DAY / 2);
