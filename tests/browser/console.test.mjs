@@ -144,8 +144,7 @@ test('operator: an alert arrives without reload, is confirmed, and the audit tra
 test('auditor sees no snapshot, clip or live picture', async () => {
   const { context, page } = await login('aud');
   const nav = await page.$$eval('#nav a', (as) => as.map((a) => a.id));
-  // Statistics are anonymous counts: auditors may read them too (no picture there either).
-  assert.deepEqual(nav, ['nav-reports', 'nav-audit', 'nav-stats', 'nav-calibration']);
+  assert.deepEqual(nav, ['nav-reports', 'nav-audit', 'nav-stats', 'nav-calibration', 'nav-holds']);
   await page.goto(`${URL}/#/alerts`);
   await page.waitForSelector('#view-reports:not([hidden])');
   assert.equal(await page.locator('img').count(), 0, 'no picture anywhere on the auditor console');
@@ -336,6 +335,7 @@ test('a rule in calibration: its alerts reach only the supervisors\' review queu
   assert.match(readFileSync(CONFIG, 'utf8'), /id = "allee-vehicles"[^[]*version = 2/s, 'written back, version bumped');
   assert.doesNotMatch(readFileSync(CONFIG, 'utf8'), /mode = "calibration"/);
   await admin.context.close();
+});
 
 test('sectors: the user sees which, and the wall groups and narrows cameras by sector', async () => {
   const adm = await login('adm');
@@ -379,4 +379,42 @@ test('sectors: the user sees which, and the wall groups and narrows cameras by s
   await adm.page.waitForFunction(() => document.querySelector('#user-msg').textContent === 'Sectors of op saved.' && document.querySelector('input[aria-label="sectors of op"]').value === '');
   assert.deepEqual(adm.page.__errors || [], []);
   await adm.context.close();
+});
+
+test('supervisor places a legal hold from the holds panel, sees it listed and releases it; the auditor reads it', async () => {
+  const { context, page } = await login('sup');
+  await page.click('#nav-holds');
+  await page.waitForSelector('#hold-form:not([hidden])');
+  const f = '#hold-form';
+  const hour = new Date(Date.now() - 3600_000).toISOString().slice(0, 19);
+  const now = new Date().toISOString().slice(0, 19);
+  await page.fill(`${f} [name="cameras"]`, CAMERA);
+  await page.fill(`${f} [name="from"]`, hour);
+  await page.fill(`${f} [name="to"]`, now);
+  await page.fill(`${f} [name="reference"]`, 'PV e2e-2026-42');
+  await page.fill(`${f} [name="reason"]`, 'requisition for the e2e test');
+  // A refused field is said, and nothing is listed.
+  await page.fill(`${f} [name="until"]`, '2001-01-01T00:00:00');
+  await page.click(`${f} button[type="submit"]`);
+  await page.waitForFunction(() => document.querySelector('#hold-msg').textContent.startsWith('until:'));
+  assert.equal(await page.locator('#holds-table tbody tr').count(), 0);
+  await page.fill(`${f} [name="until"]`, '');
+  await page.click(`${f} button[type="submit"]`);
+  const row = page.locator('#holds-table tbody tr').filter({ hasText: 'PV e2e-2026-42' });
+  await row.waitFor();
+  assert.equal(await row.locator('.state').textContent(), 'active');
+  assert.ok(await row.locator('a.export').count() >= 1, 'an export link per camera');
+  await shoot(page, 'legal-holds');
+  page.once('dialog', (d) => d.accept('procedure closed'));
+  await row.locator('button.release').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('#holds-table tbody tr .state')].some((td) => td.textContent === 'released'));
+  assert.deepEqual(page.__errors || [], []);
+  await context.close();
+
+  const aud = await login('aud');
+  await aud.page.click('#nav-holds');
+  await aud.page.locator('#holds-table tbody tr').filter({ hasText: 'PV e2e-2026-42' }).waitFor();
+  assert.equal(await aud.page.locator('#hold-form').isHidden(), true, 'auditors read, never place');
+  assert.equal(await aud.page.locator('#holds-table a.export, #holds-table button.release').count(), 0);
+  await aud.context.close();
 });

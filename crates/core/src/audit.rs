@@ -77,10 +77,19 @@ pub enum AuditAction {
     RuleGoLive,
     // Anonymous statistics (viewing them is not audited: they hold nobody).
     StatsExport,
+    // Legal holds: footage kept past retention for a judicial or police procedure.
+    HoldPlace,
+    HoldRelease,
+    /// The hold's end date passed: its footage is back under retention.
+    HoldExpire,
+    /// Unblurred footage exported under a hold, its SHA-256 recorded with the hold.
+    HoldExport,
+    /// Holds listed or one hold viewed.
+    HoldView,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 50] = [
+    pub const ALL: [AuditAction; 55] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -131,6 +140,11 @@ impl AuditAction {
         AuditAction::CalibrationReview,
         AuditAction::RuleGoLive,
         AuditAction::StatsExport,
+        AuditAction::HoldPlace,
+        AuditAction::HoldRelease,
+        AuditAction::HoldExpire,
+        AuditAction::HoldExport,
+        AuditAction::HoldView,
     ];
 
     /// The action as the trail stores it.
@@ -186,6 +200,11 @@ impl AuditAction {
             AuditAction::CalibrationReview => "calibration.review",
             AuditAction::RuleGoLive => "rule.go_live",
             AuditAction::StatsExport => "stats.export",
+            AuditAction::HoldPlace => "hold.place",
+            AuditAction::HoldRelease => "hold.release",
+            AuditAction::HoldExpire => "hold.expire",
+            AuditAction::HoldExport => "hold.export",
+            AuditAction::HoldView => "hold.view",
         }
     }
 

@@ -174,6 +174,8 @@ pub struct Archive {
     evicting: Mutex<()>,
     /// The track index, purged with the footage by each retention pass (none: no index).
     track_purge: Mutex<Option<Arc<dyn TrackPurge>>>,
+    /// Set while the limits or the reserve want room that only held footage could give.
+    held_full: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Archive {
@@ -249,6 +251,7 @@ impl Archive {
             recorders: Mutex::new(BTreeMap::new()),
             evicting: Mutex::new(()),
             track_purge: Mutex::new(None),
+            held_full: Mutex::new(None),
         }))
     }
 
@@ -365,6 +368,9 @@ impl Archive {
                 ));
             }
         }
+        if let Some(m) = self.held_full.lock().clone() {
+            alerts.push(m);
+        }
         if self.under_reserve() {
             alerts.push(format!(
                 "free space on the data volume is under the {} MiB reserve: recording waits for room",
@@ -421,8 +427,10 @@ impl Archive {
 
     /// Evicts the oldest footage while a storage limit is exceeded, or while free space on the
     /// data volume is under the reserve (footage must never crowd out alerts and the audit
-    /// trail). The newest segment of each camera and `protect` (the one just written) are
-    /// never evicted. One audit entry per call that deleted something.
+    /// trail). The newest segment of each camera, `protect` (the one just written) and footage
+    /// under a legal hold are never evicted; when only held footage could free the room, that
+    /// is logged as an error and shown in [`Archive::storage_status`]. One audit entry per call
+    /// that deleted something.
     pub fn enforce_limits(&self, protect: Option<i64>) -> Result<Option<EvictionReport>, ArchiveError> {
         let reserve = self.config.reserve_bytes();
         if self.config.max_bytes_per_camera.is_none() && self.config.max_total_bytes.is_none() && reserve == 0 {
@@ -438,9 +446,20 @@ impl Archive {
                 newest.insert(r.id);
             }
         }
+        let holds = self.active_holds(self.clock.now_ms())?;
+        // Held segments passed over, by id (both loops may meet the same one).
+        let held_skipped = std::cell::RefCell::new(BTreeMap::<i64, u64>::new());
         let spare = |r: &SegmentRow, chosen: &HashSet<i64>| {
-            Some(r.id) == protect || newest.contains(&r.id) || chosen.contains(&r.id)
+            if Some(r.id) == protect || newest.contains(&r.id) || chosen.contains(&r.id) {
+                return true;
+            }
+            let held = holds.iter().any(|h| h.covers(r));
+            if held {
+                held_skipped.borrow_mut().insert(r.id, r.bytes);
+            }
+            held
         };
+        let mut short = false;
         let mut freed_total = 0u64;
         if let Some(max) = self.config.max_bytes_per_camera {
             for u in usage.iter().filter(|u| u.bytes > max) {
@@ -457,6 +476,7 @@ impl Archive {
                     chosen.insert(r.id);
                     victims.push(r);
                 }
+                short |= excess > 0;
             }
         }
         let total: u64 = usage.iter().map(|u| u.bytes).sum::<u64>() - freed_total;
@@ -486,7 +506,10 @@ impl Archive {
                 }
                 page *= 4;
             }
+            short |= excess > 0;
         }
+        let skipped = held_skipped.into_inner();
+        self.note_held_full(short, (skipped.len() as u64, skipped.values().sum()), &holds);
         if victims.is_empty() {
             return Ok(None);
         }
@@ -526,6 +549,28 @@ impl Archive {
             .record("system", AuditAction::ArchiveEvict, "archive", &details.to_string())
             .map_err(|e| ArchiveError::Audit(e.to_string()))?;
         Ok(Some(report))
+    }
+}
+
+impl Archive {
+    /// Says loudly, once per change, that room is wanted and only held footage is left to give
+    /// it: held footage is kept whatever the disk says.
+    fn note_held_full(&self, short: bool, (segments, bytes): (u64, u64), holds: &[crate::holds::Hold]) {
+        let mut cur = self.held_full.lock();
+        if !short || segments == 0 {
+            *cur = None;
+            return;
+        }
+        let labels: Vec<String> = holds.iter().map(crate::holds::Hold::label).collect();
+        let msg = format!(
+            "storage full of held footage: {segments} segment(s) ({bytes} bytes) under legal hold {} are kept \
+             although the storage limits or the free-space reserve need room; add storage or release a hold",
+            labels.join(", ")
+        );
+        if cur.as_deref() != Some(msg.as_str()) {
+            tracing::error!("{msg}");
+        }
+        *cur = Some(msg);
     }
 }
 

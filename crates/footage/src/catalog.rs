@@ -2,6 +2,7 @@
 //! the log of deletions, and a few settings remembered for the command line.
 
 use crate::db::{migrate, sql_err, DbError};
+use crate::holds::{self, Hold, HoldExport, HoldState, NewHold};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -38,6 +39,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         newest_end_ms INTEGER
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 3: legal holds and the unblurred exports made under them (see `holds.rs`).
+    crate::holds::HOLDS_MIGRATION,
 ];
 
 /// State of an indexed segment.
@@ -143,6 +146,23 @@ pub trait FootageCatalog: Send + Sync {
     fn deletions(&self, limit: usize) -> Result<Vec<DeletionRow>, DbError>;
     fn meta(&self, key: &str) -> Result<Option<String>, DbError>;
     fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError>;
+    /// Stores a checked hold as active; returns its id.
+    fn insert_hold(&self, h: &NewHold, placed_by: &str, at: UnixMs) -> Result<i64, DbError>;
+    /// Removes a hold whose placing could not be audited.
+    fn delete_hold(&self, id: i64) -> Result<(), DbError>;
+    /// Every hold, newest first, with its exports.
+    fn holds(&self) -> Result<Vec<Hold>, DbError>;
+    fn hold(&self, id: i64) -> Result<Option<Hold>, DbError>;
+    /// Ends an active hold (released or expired); false when it was not active.
+    fn end_hold(
+        &self,
+        id: i64,
+        state: HoldState,
+        at: UnixMs,
+        by: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<bool, DbError>;
+    fn add_hold_export(&self, hold: i64, e: &HoldExport) -> Result<(), DbError>;
 }
 
 /// The footage catalogue in SQLite (`<data>/archive.db`).
@@ -357,6 +377,39 @@ impl FootageCatalog for SqliteCatalog {
         .map_err(self.e())?;
         Ok(())
     }
+
+    fn insert_hold(&self, h: &NewHold, placed_by: &str, at: UnixMs) -> Result<i64, DbError> {
+        holds::insert(&self.conn.lock(), h, placed_by, at).map_err(self.e())
+    }
+
+    fn delete_hold(&self, id: i64) -> Result<(), DbError> {
+        let c = self.conn.lock();
+        c.execute("DELETE FROM holds WHERE id = ?1", [id]).map_err(self.e())?;
+        Ok(())
+    }
+
+    fn holds(&self) -> Result<Vec<Hold>, DbError> {
+        holds::all(&self.conn.lock()).map_err(self.e())
+    }
+
+    fn hold(&self, id: i64) -> Result<Option<Hold>, DbError> {
+        holds::one(&self.conn.lock(), id).map_err(self.e())
+    }
+
+    fn end_hold(
+        &self,
+        id: i64,
+        state: HoldState,
+        at: UnixMs,
+        by: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<bool, DbError> {
+        holds::end(&self.conn.lock(), id, state, at, by, reason).map_err(self.e())
+    }
+
+    fn add_hold_export(&self, hold: i64, e: &HoldExport) -> Result<(), DbError> {
+        holds::add_export(&self.conn.lock(), hold, e).map_err(self.e())
+    }
 }
 
 #[cfg(test)]
@@ -422,6 +475,7 @@ mod tests {
         migrate(&mut fresh, "fresh", MIGRATIONS).unwrap();
         let schema = vigie_sqlite::schema_of(&fresh).unwrap();
         assert!(schema.contains("index segments_start") && schema.contains("table deletions"), "{schema}");
+        assert!(schema.contains("table holds") && schema.contains("table hold_exports"), "{schema}");
         assert_eq!(vigie_sqlite::schema_of(&old).unwrap(), schema);
 
         let mut st = old.prepare(&format!("SELECT {COLS} FROM segments ORDER BY id")).unwrap();

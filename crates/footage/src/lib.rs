@@ -11,6 +11,9 @@
 //!   and audits the list of segment hashes; [`run_retention`] is `vigie retention`. Tracks past
 //!   their own limit go through a [`vigie_core::TrackPurge`], the search index's seam.
 //!
+//! - Legal holds ([`Archive::place_hold`]) keep requisitioned footage past retention and the
+//!   storage limits until released or expired, and allow its unblurred export for that hold.
+//!
 //! Segment bytes sit behind [`SegmentStore`] (the `object_store` crate's local filesystem here)
 //! and the catalogue behind [`FootageCatalog`] (SQLite here), so a city-scale deployment can
 //! swap in object storage and PostgreSQL without touching the pipeline.
@@ -21,6 +24,7 @@ mod config;
 mod db;
 mod export;
 pub mod fmp4;
+mod holds;
 mod reconcile;
 mod recorder;
 mod retention;
@@ -34,6 +38,10 @@ pub use catalog::{CameraUsage, DeletionRow, FootageCatalog, NewSegment, SegmentR
 pub use config::{parse_bytes, ArchiveConfig, MAX_RETENTION_DAYS};
 pub use db::DbError;
 pub use export::{anonymise_frame, ExportRequest, ExportResult, Gap, PeopleBoxes, RangeReader};
+pub use holds::{
+    HeldSegment, Hold, HoldCounts, HoldExport, HoldRef, HoldState, NewHold, MAX_HOLD_CAMERAS, MAX_HOLD_REASON_CHARS,
+    MAX_REFERENCE_CHARS,
+};
 pub use reconcile::ReconcileReport;
 pub use recorder::{Recorder, TIMESCALE};
 pub use retention::{

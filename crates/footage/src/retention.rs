@@ -9,6 +9,7 @@
 use crate::archive::{Archive, ArchiveError, DeletedSegment};
 use crate::catalog::{CameraUsage, DeletionRow};
 use crate::config::ArchiveConfig;
+use crate::holds::{covering, HeldSegment, Hold};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -39,6 +40,9 @@ pub struct RetentionReport {
     pub exports: Vec<DeletedFile>,
     pub tracks_deleted: u64,
     pub thumbnails_deleted: u64,
+    /// Segments past the limit kept because a legal hold covers them, with the holds.
+    pub held: Vec<HeldSegment>,
+    pub held_bytes: u64,
     /// What could not be deleted (retried at the next pass).
     pub errors: Vec<String>,
     /// Who asked for this pass, when a person did (`vigie retention run`).
@@ -99,6 +103,18 @@ impl RetentionReport {
             self.tracks_deleted,
             self.thumbnails_deleted
         );
+        if !self.held.is_empty() {
+            let mut holds: Vec<String> =
+                self.held.iter().flat_map(|h| h.holds.iter().map(|r| format!("#{} ({})", r.id, r.reference))).collect();
+            holds.sort();
+            holds.dedup();
+            s.push_str(&format!(
+                "; {} segment(s) ({} bytes) past the limit kept under legal hold {}",
+                self.held.len(),
+                self.held_bytes,
+                holds.join(", ")
+            ));
+        }
         for e in &self.errors {
             s.push_str(&format!("\n  error: {e}"));
         }
@@ -119,6 +135,8 @@ pub struct CameraRetention {
     pub next_deletion: String,
     /// The oldest footage is already past the limit (no pass ran since).
     pub overdue: bool,
+    /// The oldest footage is kept by a legal hold (so it may be past the limit).
+    pub oldest_under_hold: bool,
     /// Days of footage actually held, shorter than the retention when a storage limit evicts.
     pub days_held: f64,
 }
@@ -137,6 +155,8 @@ pub struct RetentionStatus {
     pub last_pass: Option<String>,
     pub next_pass: Option<String>,
     pub recent_deletions: Vec<DeletionRow>,
+    /// Legal holds in force: their footage is kept past the limit.
+    pub holds: Vec<Hold>,
 }
 
 impl RetentionStatus {
@@ -157,7 +177,13 @@ impl RetentionStatus {
                 c.bytes,
                 c.days_held,
                 c.next_deletion,
-                if c.overdue { " (overdue: run a pass)" } else { "" },
+                if c.overdue {
+                    " (overdue: run a pass)"
+                } else if c.oldest_under_hold {
+                    " (oldest footage under legal hold)"
+                } else {
+                    ""
+                },
                 if c.missing_segments > 0 {
                     format!(", {} segment file(s) missing", c.missing_segments)
                 } else {
@@ -172,6 +198,20 @@ impl RetentionStatus {
             ));
         }
         s.push_str(&format!("next deletion: {}\n", self.next_deletion.as_deref().unwrap_or("none pending")));
+        if self.holds.is_empty() {
+            s.push_str("legal holds: none active\n");
+        }
+        for h in &self.holds {
+            s.push_str(&format!(
+                "legal hold #{} reference {}: cameras {}, footage {} to {}, until {}\n",
+                h.id,
+                h.reference,
+                h.cameras.join(", "),
+                h.from.rfc3339(),
+                h.to.rfc3339(),
+                h.until.map_or_else(|| "released".to_string(), UnixMs::rfc3339)
+            ));
+        }
         s.push_str(&format!(
             "last pass: {}, next pass: {}\n",
             self.last_pass.as_deref().unwrap_or("never"),
@@ -286,7 +326,12 @@ impl Archive {
         let snap_cutoff = now_ms.saturating_sub(cfg.snapshot_retention());
         let track_cutoff = now_ms.saturating_sub(cfg.track_retention());
 
-        let rows = self.catalog().started_before(cutoff)?;
+        // Expired holds are marked (and audited) first: their footage goes in this same pass.
+        let holds = self.active_holds(now_ms)?;
+        let (held_rows, rows): (Vec<_>, Vec<_>) =
+            self.catalog().started_before(cutoff)?.into_iter().partition(|r| !covering(&holds, r).is_empty());
+        let held: Vec<HeldSegment> = held_rows.iter().map(|r| HeldSegment::new(r, &covering(&holds, r))).collect();
+        let held_bytes = held.iter().map(|h| h.bytes).sum();
         let (segments, mut errors) = self.delete_segments(&rows);
         let mut snapshots = delete_files_before(&self.snapshots_dir(), snap_cutoff.to_system_time(), &mut errors);
         // Unblurred evidence (served only under a supervisor's unmask) goes with its snapshot.
@@ -314,6 +359,8 @@ impl Archive {
             exports,
             tracks_deleted,
             thumbnails_deleted,
+            held,
+            held_bytes,
             errors,
             run_by,
         };
@@ -332,7 +379,7 @@ impl Archive {
         self.audit()
             .record(actor, vigie_core::AuditAction::RetentionDelete, "archive", &details)
             .map_err(|e| ArchiveError::Audit(e.to_string()))?;
-        if !report.segments.is_empty() || !report.errors.is_empty() {
+        if !report.segments.is_empty() || !report.errors.is_empty() || !report.held.is_empty() {
             tracing::info!("{}", report.summary());
         }
         Ok(report)
@@ -343,10 +390,21 @@ impl Archive {
         let cfg = self.config();
         let now_ms = UnixMs::from(now);
         let usage: Vec<CameraUsage> = self.catalog().usage()?;
+        // Read-only: a hold past its end date is not listed, and is marked expired by the
+        // next pass (which audits it).
+        let holds: Vec<Hold> = self.catalog().holds()?.into_iter().filter(|h| h.in_force(now_ms)).collect();
+        let mut oldest_held = std::collections::HashSet::new();
+        for u in &usage {
+            let oldest = self.catalog().oldest(Some(&u.camera), 1)?;
+            if oldest.first().is_some_and(|r| !covering(&holds, r).is_empty()) {
+                oldest_held.insert(u.camera.clone());
+            }
+        }
         let cameras: Vec<CameraRetention> = usage
             .iter()
             .map(|u| {
                 let due = u.oldest_start_ms.saturating_add(cfg.retention());
+                let held = oldest_held.contains(&u.camera);
                 CameraRetention {
                     camera: u.camera.clone(),
                     oldest_footage: u.oldest_start_ms.rfc3339(),
@@ -355,7 +413,8 @@ impl Archive {
                     bytes: u.bytes,
                     missing_segments: u.missing_segments,
                     next_deletion: due.rfc3339(),
-                    overdue: due <= now_ms,
+                    overdue: due <= now_ms && !held,
+                    oldest_under_hold: held,
                     days_held: u.newest_end_ms.ms_since(u.oldest_start_ms).max(0) as f64 / 86_400_000.0,
                 }
             })
@@ -377,6 +436,7 @@ impl Archive {
             last_pass: last_pass.map(UnixMs::rfc3339),
             next_pass: last_pass.map(|l| l.saturating_add(Duration::from_secs(cfg.retention_interval_s)).rfc3339()),
             recent_deletions: deletions,
+            holds,
         })
     }
 }

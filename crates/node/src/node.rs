@@ -199,7 +199,8 @@ impl Node {
             config: cfg.server.clone(),
         })
         .with_sectors(sectors)
-        .with_stats(node_stats);
+        .with_stats(node_stats)
+        .with_holds(archive.clone());
         drop(_guard);
         Ok(Node {
             rt,

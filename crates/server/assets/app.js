@@ -12,6 +12,7 @@ import { initReports, loadAudit, loadReport, verifyAudit } from './reports.js';
 import { addUser, initConfigView, loadConfig, loadUsers } from './admin.js';
 import { loadCalibration, onCalibrationEvent } from './calibration.js';
 import { initStats, initStatsView } from './stats.js';
+import { loadHolds, placeHold } from './holds.js';
 
 // ---------- login ----------
 function showLogin(msg) {
@@ -67,6 +68,7 @@ const VIEWS = [
   ['reports', 'Reports', 'reports'], ['audit', 'Audit trail', 'audit'], ['users', 'Users', 'users'],
   ['config', 'Configuration', 'config_read'], ['stats', 'Statistics', 'stats'],
   ['calibration', 'Calibration', 'calibration_read'],
+  ['holds', 'Legal holds', 'holds_read'],
 ];
 
 function startApp() {
@@ -96,6 +98,7 @@ function route() {
   if (view === 'reports') initReports();
   if (view === 'calibration') loadCalibration();
   if (view === 'stats') initStats();
+  if (view === 'holds') loadHolds();
 }
 
 // ---------- boot ----------
@@ -116,6 +119,7 @@ $('#audit-refresh').addEventListener('click', loadAudit);
 $('#audit-filter').addEventListener('change', loadAudit);
 $('#audit-verify').addEventListener('click', verifyAudit);
 $('#user-form').addEventListener('submit', addUser);
+$('#hold-form').addEventListener('submit', placeHold);
 initConfigView();
 initStatsView();
 window.addEventListener('hashchange', route);

@@ -25,6 +25,8 @@ export async function loadReport(ev) {
       cols.map((c) => h('td', { text: row[c] === null ? '—' : typeof row[c] === 'number' ? round(row[c]) : row[c] })),
       h('td', { class: 'small', text: Object.entries(row.dismissed_by_reason).map(([k, v]) => `${k}: ${v}`).join(', ') }))));
     $('#report-models').textContent = `Models: ${r.models.join(', ') || '—'} · Rules: ${r.rule_versions.join(', ') || '—'} · Audit trail head: entry ${r.audit_head.seq}, hash ${r.audit_head.hash}`;
+    const hd = r.holds;
+    if (hd) $('#report-models').textContent += ` · Legal holds: ${hd.active} active at the end, ${hd.placed} placed, ${hd.released} released, ${hd.expired} expired in the period`;
   } catch (e) { $('#report-models').textContent = e.message; }
 }
 

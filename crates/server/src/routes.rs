@@ -32,10 +32,14 @@ pub enum Perm {
     CalibrationReview,
     /// Anonymous statistics: counts per zone, class and time, never a picture or a track.
     Stats,
+    /// List and view legal holds (not their footage).
+    HoldsRead,
+    /// Place and release legal holds, and export held footage unblurred for its hold.
+    HoldsManage,
 }
 
 impl Perm {
-    pub const ALL: [Perm; 15] = [
+    pub const ALL: [Perm; 17] = [
         Perm::AlertsRead,
         Perm::AlertsAct,
         Perm::Evidence,
@@ -51,6 +55,8 @@ impl Perm {
         Perm::Stats,
         Perm::CalibrationRead,
         Perm::CalibrationReview,
+        Perm::HoldsRead,
+        Perm::HoldsManage,
     ];
 
     /// Name used in `GET /api/me` and the OpenAPI file.
@@ -71,11 +77,21 @@ impl Perm {
             Perm::CalibrationRead => "calibration_read",
             Perm::CalibrationReview => "calibration_review",
             Perm::Stats => "stats",
+            Perm::HoldsRead => "holds_read",
+            Perm::HoldsManage => "holds_manage",
         }
     }
 
     pub fn allowed(self, role: Role) -> bool {
         use Perm::*;
+        // Legal holds: supervisors and admins act on a requisition; the auditor (oversight)
+        // reads what is held and why, and never sees footage.
+        match (self, role) {
+            (HoldsRead, Role::Supervisor | Role::Admin | Role::Auditor) => return true,
+            (HoldsManage, Role::Supervisor | Role::Admin) => return true,
+            (HoldsRead | HoldsManage, _) => return false,
+            _ => {}
+        }
         match role {
             Role::Operator => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search),
             Role::Supervisor => matches!(
@@ -171,6 +187,11 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/api/users/{name}/sectors", Access::Perm(Users), "assign users to sectors"),
     r("GET", "/api/stats", Access::Perm(Stats), "read statistics"),
     r("GET", "/api/stats/zones", Access::Perm(Stats), "list counting zones"),
+    r("GET", "/api/holds", Access::Perm(HoldsRead), "list legal holds"),
+    r("POST", "/api/holds", Access::Perm(HoldsManage), "place legal holds"),
+    r("GET", "/api/holds/{id}", Access::Perm(HoldsRead), "view legal holds"),
+    r("POST", "/api/holds/{id}/release", Access::Perm(HoldsManage), "release legal holds"),
+    r("GET", "/api/holds/{id}/export", Access::Perm(HoldsManage), "export held footage"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

@@ -47,7 +47,28 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
             Some(r#"{"reason":"precision good enough over two weeks"}"#)
         }
         ("POST", "/api/users/{name}/sectors") => Some(r#"{"sectors":[]}"#),
+        ("POST", "/api/holds") => Some(
+            r#"{"cameras":["cam1"],"from":"1750000000000","to":"1750000010000","reference":"PV 1","reason":"requisition"}"#,
+        ),
+        ("POST", "/api/holds/{id}/release") => Some(r#"{"reason":"procedure closed"}"#),
         _ => None,
+    };
+    // A fresh hold over footage of cam1 (recorded once) for the routes that name one.
+    let hold = if path.starts_with("/api/holds/{id}") {
+        if h.archive.cameras().unwrap().is_empty() {
+            record(&h.archive, "cam1", T0_MS, 12.0);
+        }
+        let new = vigie_footage::NewHold {
+            cameras: vec!["cam1".into()],
+            from_ms: vigie_core::UnixMs(T0_MS),
+            to_ms: vigie_core::UnixMs(T0_MS + 10_000),
+            reference: format!("PV {case}"),
+            reason: "requisition".into(),
+            until_ms: None,
+        };
+        h.archive.place_hold("setup", &new, &[]).unwrap().id
+    } else {
+        0
     };
     let concrete = if path == "/api/stats" { "/api/stats?zone=north&step=3600" } else { path };
     let concrete = concrete
@@ -57,10 +78,15 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
         .replace("/api/cameras/{id}/clip", "/api/cameras/cam1/clip?from=1750000000000&to=1750000060000")
         .replace("/api/cameras/{id}", "/api/cameras/cam1")
         .replace("/api/search/thumbnails/{id}", "/api/search/thumbnails/1")
+        .replace(
+            "/api/holds/{id}/export",
+            &format!("/api/holds/{hold}/export?camera=cam1&from={T0_MS}&to={}", T0_MS + 4000),
+        )
+        .replace("/api/holds/{id}", &format!("/api/holds/{hold}"))
         .replace("{name}", &user)
         .replace("{file}", "app.js");
     let ok = match (method, path) {
-        ("POST", "/api/alerts/{id}/unmask") | ("POST", "/api/users") => 201,
+        ("POST", "/api/alerts/{id}/unmask") | ("POST", "/api/users") | ("POST", "/api/holds") => 201,
         _ => 200,
     };
     (concrete, body.map(String::from), ok)
@@ -126,13 +152,14 @@ async fn auditor_never_gets_a_picture() {
         "/api/cameras/cam1/live",
         "/api/alerts",
         "/api/search/thumbnails/1",
+        "/api/holds/1/export?camera=cam1&from=1750000000000&to=1750000001000",
     ] {
         let r = h.call("GET", path, Some(&aud), None).await;
         assert_eq!(r.status, 403, "{path}");
         assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"));
     }
     let me = h.call("GET", "/api/me", Some(&aud), None).await.json();
-    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit", "stats", "calibration_read"]));
+    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit", "stats", "calibration_read", "holds_read"]));
 }
 
 #[tokio::test]

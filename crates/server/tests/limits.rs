@@ -39,7 +39,10 @@ fn harness_serving(cfg: ServerConfig, clips: Arc<dyn ClipProvider>) -> (H, Serve
     });
     let router = server.router();
     let stats = Arc::new(vigie_stats::SqliteStats::open(&dir.path().join("stats.db")).unwrap());
-    let h = H { dir, clock, store, hub, clips: Arc::new(TestClips::default()), config, router, users, stats };
+    // Not served here: the harness's field, for its fingerprint.
+    let archive =
+        vigie_footage::Archive::open(dir.path(), Default::default(), Arc::new(clock.clone()), store.clone()).unwrap();
+    let h = H { dir, clock, store, hub, clips: Arc::new(TestClips::default()), config, router, users, stats, archive };
     (h, server)
 }
 

@@ -254,3 +254,62 @@ fn retention_run_deletes_old_footage_and_audits_it() {
     let out = vigie(&["retention", "run", "--data", data, "--now", "yesterday at noon"]);
     assert_one_line_error(&out, &["yesterday at noon"]);
 }
+
+/// A legal hold outlives a forced pass: `retention status` lists it, the pass keeps its footage
+/// and names it in the proof, and the trail (hold.place, retention.delete) still verifies.
+#[test]
+fn retention_status_lists_legal_holds_and_a_pass_keeps_their_footage() {
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+    use vigie_source::VideoSource;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let id = {
+        // 2026-10-01T00:00:00Z
+        let start = UNIX_EPOCH + Duration::from_secs(1_790_812_800);
+        let clock = Arc::new(vigie_core::SimClock::new(start));
+        let store = Arc::new(vigie_store::Store::open(dir.path(), clock.clone()).unwrap());
+        let cfg = vigie_footage::ArchiveConfig { segment_s: 10, ..Default::default() };
+        let archive = vigie_footage::Archive::open(dir.path(), cfg, clock.clone(), store).unwrap();
+        let mut src = vigie_source::Mp4FileSource::open(
+            root().join("assets/video/highway-cctv.mp4"),
+            vigie_source::Mp4Options::default(),
+        )
+        .unwrap();
+        let info = src.info().clone();
+        let mut rec = vigie_footage::Recorder::new("rocade", &info, archive.clone()).unwrap();
+        while let Some(mut p) = src.next_packet().unwrap() {
+            p.received_at = start + p.pts;
+            rec.push(&p).unwrap();
+        }
+        rec.finish().unwrap();
+        let t = |s: u64| vigie_core::UnixMs::from(start + Duration::from_secs(s));
+        let hold = vigie_footage::NewHold {
+            cameras: vec!["rocade".into()],
+            from_ms: t(0),
+            to_ms: t(5),
+            reference: "PV 2026/77".into(),
+            reason: "court order".into(),
+            until_ms: Some(t(365 * 86_400)),
+        };
+        archive.place_hold("sup", &hold, &[]).unwrap().id
+    };
+    let out = vigie(&["retention", "status", "--data", data]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "legal hold #{id} reference PV 2026/77: cameras rocade, footage 2026-10-01T00:00:00Z to 2026-10-01T00:00:05Z, until 2027-10-01T00:00:00Z"
+        )),
+        "{text}"
+    );
+    let out = vigie(&["retention", "run", "--data", data, "--now", "2026-11-30T12:00:00Z", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let held = rep["held"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{rep}");
+    assert_eq!(held[0]["holds"][0]["reference"], "PV 2026/77");
+    assert!(!rep["segments"].as_array().unwrap().is_empty(), "{rep}");
+    let out = vigie(&["audit", "verify", "--data", data]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

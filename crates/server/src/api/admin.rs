@@ -309,6 +309,7 @@ pub(crate) async fn transparency(
         report.models = models.into_iter().collect();
         report.rule_versions = rules.into_iter().collect();
     }
+    let holds = super::holds::counts(&st, from, to).await?;
     let action = if csv { AuditAction::ReportExport } else { AuditAction::ReportView };
     let d = serde_json::json!({
         "from_ms": from, "to_ms": to, "format": if csv { "csv" } else { "json" }, "sectors": ctx.user.sectors,
@@ -323,7 +324,11 @@ pub(crate) async fn transparency(
         );
         Ok(r)
     } else {
-        Ok(Json(report).into_response())
+        let mut v = serde_json::to_value(&report).map_err(|e| ApiError::internal(e.to_string()))?;
+        if let Some(h) = holds {
+            v["holds"] = serde_json::json!(h);
+        }
+        Ok(Json(v).into_response())
     }
 }
 

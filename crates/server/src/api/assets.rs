@@ -26,6 +26,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("calibration.js", include_str!("../../assets/calibration.js")),
     ("stats.js", include_str!("../../assets/stats.js")),
     ("chart.js", include_str!("../../assets/chart.js")),
+    ("holds.js", include_str!("../../assets/holds.js")),
 ];
 
 fn typed(body: &'static str, content_type: &'static str) -> Response {

@@ -7,6 +7,7 @@ mod assets;
 mod auth;
 mod calibration;
 pub mod stats;
+mod holds;
 mod streams;
 
 use crate::error::ApiError;
@@ -78,6 +79,8 @@ pub(crate) struct AppState {
     pub exports: Arc<tokio::sync::Semaphore>,
     /// Which camera is in which sector (see [`crate::scope`]).
     pub sectors: Arc<SectorMap>,
+    /// The footage archive holding legal holds (`None`: no archive, 404 on `/api/holds`).
+    pub holds: Option<Arc<vigie_footage::Archive>>,
 }
 
 pub(crate) type St = State<Arc<AppState>>;
@@ -170,6 +173,7 @@ impl Server {
                 feeds: streams::FeedRegistry::new(),
                 thumb_key,
                 sectors: Arc::new(SectorMap::default()),
+                holds: None,
             }),
         }
     }
@@ -185,6 +189,13 @@ impl Server {
     /// [`ServerDeps`] written before statistics existed stays as it is).
     pub fn with_stats(mut self, provider: Arc<dyn stats::StatsProvider>) -> Server {
         Arc::get_mut(&mut self.state).expect("statistics are set before the router is built").stats = Some(provider);
+        self
+    }
+
+    /// Serves legal holds from this archive (`/api/holds`, and their counts in the
+    /// transparency report). Call before [`Server::router`].
+    pub fn with_holds(mut self, archive: Arc<vigie_footage::Archive>) -> Server {
+        Arc::get_mut(&mut self.state).expect("with_holds is called before the router is built").holds = Some(archive);
         self
     }
 
@@ -228,6 +239,10 @@ impl Server {
             .route("/api/users/{name}/sectors", post(admin::set_sectors))
             .route("/api/stats", get(stats::series))
             .route("/api/stats/zones", get(stats::list_zones))
+            .route("/api/holds", get(holds::list).post(holds::place))
+            .route("/api/holds/{id}", get(holds::detail))
+            .route("/api/holds/{id}/release", post(holds::release))
+            .route("/api/holds/{id}/export", get(holds::export))
             .route_layer(middleware::from_fn_with_state(st.clone(), access))
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)

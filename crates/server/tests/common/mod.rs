@@ -136,6 +136,8 @@ pub struct H {
     pub users: Vec<(Role, User)>,
     /// The real statistics store, empty until a test writes minutes into it.
     pub stats: Arc<vigie_stats::SqliteStats>,
+    /// The real footage archive behind `/api/holds` (empty until [`record`] fills it).
+    pub archive: Arc<vigie_footage::Archive>,
 }
 
 /// Counting zones of cam1: the line `north` and the area `fountain`; the series come from the
@@ -234,6 +236,10 @@ pub fn harness_with(cfg: ServerConfig) -> H {
     let hub = AlertHub::new(store.clone(), None);
     let clips = Arc::new(TestClips::default());
     let config = Arc::new(TestConfig { value: Mutex::new(serde_json::json!({"cameras": [{"id": "cam1"}]})) });
+    // Footage lives next to the catalogue, as on a node; audited into the same trail.
+    let archive_cfg = vigie_footage::ArchiveConfig { segment_s: 10, ..Default::default() };
+    let archive =
+        vigie_footage::Archive::open(dir.path(), archive_cfg, Arc::new(clock.clone()), store.clone()).unwrap();
     let server = Server::new(ServerDeps {
         alerts: store.clone(),
         audit: store.clone(),
@@ -245,11 +251,43 @@ pub fn harness_with(cfg: ServerConfig) -> H {
         config_admin: Some(config.clone()),
         notify_status: None,
         config: cfg,
-    });
+    })
+    .with_holds(archive.clone());
     let stats = Arc::new(vigie_stats::SqliteStats::open(&dir.path().join("stats.db")).unwrap());
     let server = server.with_stats(Arc::new(TestStats { store: stats.clone() }));
     let router = server.router();
-    H { dir, clock, store, hub, clips, config, router, users, stats }
+    H { dir, clock, store, hub, clips, config, router, users, stats, archive }
+}
+}
+
+/// `seconds` of the highway clip recorded into `archive` for `camera` from `start_ms`.
+pub fn record(archive: &Arc<vigie_footage::Archive>, camera: &str, start_ms: i64, seconds: f64) {
+    use vigie_source::VideoSource;
+    let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/video/highway-cctv.mp4");
+    let mut src = vigie_source::Mp4FileSource::open(clip, vigie_source::Mp4Options::default()).unwrap();
+    let info = src.info().clone();
+    let mut pkts = Vec::new();
+    while let Some(p) = src.next_packet().unwrap() {
+        pkts.push(p);
+    }
+    let period = pkts.last().unwrap().pts + Duration::from_secs_f64(1.0 / info.fps.unwrap());
+    let start = UnixMs(start_ms).to_system_time();
+    let mut rec = vigie_footage::Recorder::new(camera, &info, archive.clone()).unwrap();
+    let mut seq = 0;
+    'outer: for k in 0.. {
+        for p in &pkts {
+            let mut q = p.clone();
+            q.pts += period * k;
+            if q.pts.as_secs_f64() >= seconds {
+                break 'outer;
+            }
+            seq += 1;
+            q.seq = seq;
+            q.received_at = start + q.pts;
+            rec.push(&q).unwrap();
+        }
+    }
+    rec.finish().unwrap();
 }
 
 impl H {
@@ -358,6 +396,8 @@ impl H {
             self.store.users().unwrap().into_iter().map(|u| (u.username, u.disabled)).collect();
         let grants: Vec<bool> =
             alerts.iter().map(|(id, _)| self.store.active_unmask(id, "sup").unwrap().is_some()).collect();
-        format!("{alerts:?}|{users:?}|{grants:?}|{}", self.config.current())
+        let holds: Vec<(i64, String)> =
+            self.archive.holds().unwrap().into_iter().map(|h| (h.id, format!("{:?}", h.state))).collect();
+        format!("{alerts:?}|{users:?}|{grants:?}|{}|{holds:?}", self.config.current())
     }
 }
