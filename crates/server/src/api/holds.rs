@@ -52,10 +52,21 @@ pub(crate) struct HoldList {
 
 pub(crate) async fn list(State(st): St, Extension(ctx): Extension<Ctx>) -> Result<Json<HoldList>, ApiError> {
     let a = archive(&st)?;
-    let holds = blocking(move || a.holds().map_err(archive_error)).await?;
+    let mut holds = blocking(move || a.holds().map_err(archive_error)).await?;
+    // A hold is shown to those who see all of its cameras.
+    holds.retain(|h| h.cameras.iter().all(|c| ctx.scope.can_see(c)));
     let d = serde_json::json!({"count": holds.len()});
     audit(&st, &ctx.user.username, AuditAction::HoldView, "holds", d).await?;
     Ok(Json(HoldList { holds }))
+}
+
+/// Another sector's hold answers as an unknown one (and the attempt is audited).
+async fn visible(st: &std::sync::Arc<super::AppState>, ctx: &Ctx, hold: &Hold) -> Result<(), ApiError> {
+    for c in &hold.cameras {
+        let unknown = ApiError::not_found(format!("no hold '{}'", hold.id));
+        super::require_visible(st, ctx, c, &format!("hold/{}", hold.id), unknown).await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn detail(
@@ -66,6 +77,7 @@ pub(crate) async fn detail(
     let a = archive(&st)?;
     let id = hold_id(&id)?;
     let hold = blocking(move || a.hold(id).map_err(archive_error)).await?;
+    visible(&st, &ctx, &hold).await?;
     audit(&st, &ctx.user.username, AuditAction::HoldView, &format!("hold/{id}"), serde_json::json!({"id": id})).await?;
     Ok(Json(hold))
 }
@@ -106,9 +118,10 @@ pub(crate) async fn place(
     let reason = required("reason", &b.reason, "why the footage must be kept")?.to_string();
     let until = b.until.as_deref().map(|u| parse_time("until", u)).transpose()?;
     let new = NewHold { cameras, from_ms: from, to_ms: to, reference, reason, until_ms: until };
-    let (live, actor) = (st.live.clone(), ctx.user.username.clone());
+    let (live, actor, scope) = (st.live.clone(), ctx.user.username.clone(), ctx.scope.clone());
     let hold = blocking(move || {
-        let known: Vec<String> = live.cameras().into_iter().map(|c| c.id).collect();
+        // Another sector's camera is refused as an unknown one.
+        let known: Vec<String> = live.cameras().into_iter().map(|c| c.id).filter(|c| scope.can_see(c)).collect();
         a.place_hold(&actor, &new, &known).map_err(archive_error)
     })
     .await?;
@@ -130,6 +143,9 @@ pub(crate) async fn release(
     let a = archive(&st)?;
     let id = hold_id(&id)?;
     let reason = required("reason", &b.reason, "why the hold is released")?.to_string();
+    let a2 = a.clone();
+    let held = blocking(move || a2.hold(id).map_err(archive_error)).await?;
+    visible(&st, &ctx, &held).await?;
     let actor = ctx.user.username.clone();
     let hold = blocking(move || a.release_hold(id, &actor, &reason).map_err(archive_error)).await?;
     Ok(Json(hold))
@@ -154,6 +170,11 @@ pub(crate) async fn export(
     let a = archive(&st)?;
     let id = hold_id(&id)?;
     super::max_len("camera", &q.camera, MAX_CAMERA_CHARS)?;
+    let a2 = a.clone();
+    let held = blocking(move || a2.hold(id).map_err(archive_error)).await?;
+    visible(&st, &ctx, &held).await?;
+    let unknown = ApiError::not_found(format!("no camera '{}' in hold {id}", q.camera));
+    super::require_visible(&st, &ctx, &q.camera, &format!("hold/{id}"), unknown).await?;
     let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
     let Ok(permit) = st.exports.clone().try_acquire_owned() else {
         let mut e = ApiError::new(

@@ -258,7 +258,6 @@ pub fn harness_with(cfg: ServerConfig) -> H {
     let router = server.router();
     H { dir, clock, store, hub, clips, config, router, users, stats, archive }
 }
-}
 
 /// `seconds` of the highway clip recorded into `archive` for `camera` from `start_ms`.
 pub fn record(archive: &Arc<vigie_footage::Archive>, camera: &str, start_ms: i64, seconds: f64) {
