@@ -134,6 +134,7 @@ impl ConfigAdmin for Scenes {
 }
 
 struct S {
+    archive: Arc<vigie_footage::Archive>,
     _dir: tempfile::TempDir,
     store: Arc<Store>,
     hub: Arc<AlertHub>,
@@ -177,6 +178,8 @@ fn harness() -> S {
         .unwrap();
     }
     let hub = AlertHub::new(store.clone(), None);
+    let archive =
+        vigie_footage::Archive::open(dir.path(), Default::default(), Arc::new(clock_for_archive()), store.clone()).unwrap();
     // Every camera has a rule in calibration, for the calibration routes.
     let calibrating = serde_json::json!([{"id": "r", "type": "crowd", "mode": "calibration", "version": 1}]);
     let scenes = serde_json::json!({"events": {}, "cameras": CAMERAS.iter().map(|c| serde_json::json!({"id": c, "rules": calibrating})).collect::<Vec<_>>()});
@@ -192,8 +195,22 @@ fn harness() -> S {
         notify_status: None,
         config: ServerConfig::default(),
     })
-    .with_sectors(sectors());
-    let s = S { router: server.router(), _dir: dir, store, hub };
+    .with_sectors(sectors())
+    .with_holds(archive.clone());
+    // One legal hold per camera: ids 1, 2, 3 in the order of CAMERAS.
+    let known: Vec<String> = CAMERAS.iter().map(|c| c.to_string()).collect();
+    for cam in CAMERAS {
+        let new = vigie_footage::NewHold {
+            cameras: vec![cam.into()],
+            from_ms: UnixMs(T0_MS),
+            to_ms: UnixMs(T0_MS + 10_000),
+            reference: format!("PV {cam}"),
+            reason: "requisition".into(),
+            until_ms: None,
+        };
+        archive.place_hold("setup", &new, &known).unwrap();
+    }
+    let s = S { router: server.router(), _dir: dir, store, hub, archive };
     for cam in CAMERAS {
         s.publish(&alert_of(cam), cam);
         let mut cal = event(&format!("cal-{cam}"), EventType::Crowd, cam);
@@ -299,6 +316,8 @@ fn rule(method: &str, path: &str) -> Rule {
         // Anonymous per-minute counts: no picture, alert or track of anyone, so not kept to
         // sectors (an analyst of the city plans with every camera's counts).
         ("GET", "/api/stats" | "/api/stats/zones") => Rule::NoCamera,
+        ("GET", "/api/holds" | "/api/holds/{id}" | "/api/holds/{id}/export")
+        | ("POST", "/api/holds" | "/api/holds/{id}/release") => Rule::Own("holds_keep_to_sectors"),
         ("GET", "/api/alerts") => Rule::List("/api/alerts", |v| cameras_in(v, "alerts", "camera")),
         ("GET", "/api/alerts/stream") => Rule::Own("the_feed_carries_only_the_users_sectors"),
         ("GET", "/api/alerts/{id}") => Rule::Object(alert_path("")),
@@ -352,7 +371,8 @@ async fn every_route_shows_only_the_callers_sectors() {
         match rule(spec.method, spec.path) {
             Rule::NoCamera => {}
             Rule::Own(test) => assert!(
-                ["the_feed_carries_only_the_users_sectors", "search_and_thumbnails_keep_to_sectors"].contains(&test),
+                ["the_feed_carries_only_the_users_sectors", "search_and_thumbnails_keep_to_sectors", "holds_keep_to_sectors"]
+                    .contains(&test),
                 "{test}"
             ),
             Rule::List(path, cams) => {
@@ -589,4 +609,64 @@ async fn admins_assign_sectors_and_unknown_ones_are_refused() {
         s.call("POST", "/api/users/op/sectors", &s.session("op_c"), Some(r#"{"sectors":[]}"#)).await.status,
         403
     );
+}
+
+fn clock_for_archive() -> SimClock {
+    SimClock::new(UnixMs(T0_MS).into())
+}
+
+/// Legal holds: listed only when all their cameras are the caller's; another sector's hold is
+/// answered (read, release, export) as an unknown one and the attempt audited; a hold cannot be
+/// placed on another sector's camera.
+#[tokio::test]
+async fn holds_keep_to_sectors() {
+    let s = harness();
+    assert_eq!(s.archive.holds().unwrap().len(), 3);
+    let mut checked = 0;
+    for (name, role, _) in USERS {
+        if !Perm::HoldsRead.allowed(*role) {
+            continue;
+        }
+        let sess = s.session(name);
+        let list = s.call("GET", "/api/holds", &sess, None).await.json();
+        let got: BTreeSet<String> =
+            list["holds"].as_array().unwrap().iter().map(|h| h["cameras"][0].as_str().unwrap().to_string()).collect();
+        let want: BTreeSet<String> = sees(name).into_iter().map(String::from).collect();
+        assert_eq!(got, want, "{name} GET /api/holds");
+        let unknown = s.call("GET", "/api/holds/99", &sess, None).await;
+        assert_eq!(unknown.status, 404);
+        for (i, cam) in CAMERAS.iter().enumerate() {
+            let id = i + 1;
+            let mut calls = vec![("GET", format!("/api/holds/{id}"), None)];
+            if Perm::HoldsManage.allowed(*role) {
+                let export = format!("/api/holds/{id}/export?camera={cam}&from={T0_MS}&to={}", T0_MS + 5000);
+                calls.push(("GET", export, None));
+            }
+            for (m, path, body) in calls {
+                let r = s.call(m, &path, &sess, body).await;
+                if sees(name).contains(cam) {
+                    assert_ne!(r.status, 404, "{name} {m} {path}: {}", r.error());
+                } else {
+                    assert_eq!(r.status, 404, "{name} {m} {path}");
+                    assert_eq!(r.error().replace(&format!("hold {id}"), "hold 99"), unknown.error(), "{name} {m} {path}");
+                    assert_eq!(s.last_audit().1, "access.out_of_sector", "{name} {m} {path}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "{checked}");
+    // Releasing another sector's hold: unknown, and the hold stays.
+    let sup_c = s.session("sup_c");
+    let r = s.call("POST", "/api/holds/2/release", &sup_c, Some(r#"{"reason":"done"}"#)).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(s.archive.active_holds(UnixMs(T0_MS)).unwrap().len(), 3);
+    // Placing one on another sector's camera is refused as for a camera that does not exist.
+    let body = |cam: &str| {
+        format!(r#"{{"cameras":["{cam}"],"from":"{T0_MS}","to":"{}","reference":"PV 9","reason":"requisition"}}"#, T0_MS + 5000)
+    };
+    let other = s.call("POST", "/api/holds", &sup_c, Some(&body("g1"))).await;
+    let none = s.call("POST", "/api/holds", &sup_c, Some(&body("nosuch"))).await;
+    assert_eq!((other.status, other.error().replace("g1", "nosuch")), (none.status, none.error()));
+    assert_eq!(s.call("POST", "/api/holds", &sup_c, Some(&body("c1"))).await.status, 201);
 }

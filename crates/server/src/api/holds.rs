@@ -63,7 +63,7 @@ pub(crate) async fn list(State(st): St, Extension(ctx): Extension<Ctx>) -> Resul
 /// Another sector's hold answers as an unknown one (and the attempt is audited).
 async fn visible(st: &std::sync::Arc<super::AppState>, ctx: &Ctx, hold: &Hold) -> Result<(), ApiError> {
     for c in &hold.cameras {
-        let unknown = ApiError::not_found(format!("no hold '{}'", hold.id));
+        let unknown = ApiError::not_found(format!("no hold {}", hold.id));
         super::require_visible(st, ctx, c, &format!("hold/{}", hold.id), unknown).await?;
     }
     Ok(())
