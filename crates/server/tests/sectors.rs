@@ -645,7 +645,9 @@ async fn holds_keep_to_sectors() {
             for (m, path, body) in calls {
                 let r = s.call(m, &path, &sess, body).await;
                 if sees(name).contains(cam) {
-                    assert_ne!(r.status, 404, "{name} {m} {path}: {}", r.error());
+                    // Past the sector check (the harness has no footage to export).
+                    let past = r.status != 404 || r.error().contains("no footage recorded");
+                    assert!(past, "{name} {m} {path}: {}", r.error());
                 } else {
                     assert_eq!(r.status, 404, "{name} {m} {path}");
                     assert_eq!(r.error().replace(&format!("hold {id}"), "hold 99"), unknown.error(), "{name} {m} {path}");
