@@ -45,13 +45,21 @@ pub struct AlertHub {
     notifier: Option<Notifier>,
     /// Oldest first; stored in this order before anything newer is.
     pending: Mutex<VecDeque<Pending>>,
+    /// Capture of the frame in which a rule fired to the new alert on the live feed.
+    latency: vigie_core::Histogram,
 }
 
 impl AlertHub {
     pub fn new(store: Arc<dyn AlertStore>, notifier: Option<Notifier>) -> Arc<AlertHub> {
         // A console that falls this far behind is told to reload (`resync`).
         let (tx, _) = broadcast::channel(1024);
-        let hub = Arc::new(AlertHub { store, tx, notifier, pending: Mutex::new(VecDeque::new()) });
+        let hub = Arc::new(AlertHub {
+            store,
+            tx,
+            notifier,
+            pending: Mutex::new(VecDeque::new()),
+            latency: vigie_core::Histogram::new(vigie_core::metrics::ALERT_LATENCY_BUCKETS),
+        });
         let weak: Weak<AlertHub> = Arc::downgrade(&hub);
         // Lives as long as the hub: waiting alerts are stored as soon as the catalogue takes
         // them again, even if no new event comes to push them.
@@ -63,9 +71,29 @@ impl AlertHub {
         hub
     }
 
+    /// Time from the capture of the frame in which a rule fired to its new alert on the live
+    /// feed (stored, or shown while the catalogue cannot store it).
+    pub fn alert_latency(&self) -> &vigie_core::Histogram {
+        &self.latency
+    }
+
+    /// A new alert went out now: how long after its frame was captured.
+    fn observe_latency(&self, fired_at_ms: Option<vigie_core::UnixMs>, published: vigie_core::UnixMs) {
+        if let Some(f) = fired_at_ms {
+            // A frame stamped after now (clock stepped back) counts as no delay.
+            self.latency.observe(std::time::Duration::from_millis(published.0.saturating_sub(f.0).max(0) as u64));
+        }
+    }
+
     /// Alerts shown on the live feed but not stored yet.
     pub fn pending(&self) -> usize {
         self.pending.lock().len()
+    }
+
+    /// As [`AlertHub::pending`], or `None` while the hub is storing (it holds the queue while
+    /// the catalogue works, which a locked database makes seconds): for callers that must not wait.
+    pub fn try_pending(&self) -> Option<usize> {
+        self.pending.try_lock().map(|q| q.len())
     }
 
     /// Offers the waiting alerts to the catalogue again, oldest first; stops at the first
@@ -102,6 +130,7 @@ impl AlertHub {
         // No subscriber is not an error: the alert is stored and the queue shows it on login.
         let _ = self.tx.send(Arc::new(HubMessage { kind, json }));
         if out.created && first_time {
+            self.observe_latency(fired_at_ms, view.published_at_ms.unwrap_or_default());
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
             }
@@ -174,6 +203,7 @@ impl AlertHub {
         let json = serde_json::to_string(&view).expect("views serialise");
         let _ = self.tx.send(Arc::new(HubMessage { kind: if opened { "alert" } else { "update" }, json }));
         if opened {
+            self.observe_latency(extras.fired_at_ms, now);
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
             }

@@ -133,6 +133,11 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/config", Access::Perm(ConfigRead), "read the configuration"),
     r("PUT", "/api/config", Access::Perm(ConfigEdit), "change the configuration"),
     r("GET", "/api/notifications", Access::Perm(NotifyStatus), "read notification status"),
+    // Scrapers, load balancers and supervisors have no session: /metrics checks its own access
+    // (`server.metrics_access`); the other two say nothing personal.
+    r("GET", "/metrics", Public, "read metrics"),
+    r("GET", "/healthz", Public, "check that the node is alive"),
+    r("GET", "/readyz", Public, "check that the node is ready"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

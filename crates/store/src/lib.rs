@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod audit;
 pub mod checkpoint;
 mod migrate;
+pub mod probe;
 pub mod report;
 pub mod text;
 pub mod traits;
@@ -20,6 +21,7 @@ pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissRe
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
 pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
 pub use migrate::latest as latest_schema_version;
+pub use probe::{AlertCount, CatalogueFigures, DbProbe};
 pub use report::{ReportRow, TransparencyReport};
 pub use text::{FreeText, MAX_FREE_TEXT_CHARS};
 pub use traits::{Accounts, AlertStore, AuditTrail};

@@ -5,6 +5,7 @@ mod alerts;
 mod anon;
 mod assets;
 mod auth;
+mod metrics;
 mod streams;
 
 use crate::error::ApiError;
@@ -71,6 +72,10 @@ pub(crate) struct AppState {
     pub thumb_key: [u8; 32],
     /// One permit per clip being produced (`max_concurrent_exports`).
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// The node's metrics and readiness, and the catalogue's probe (see [`Server::with_operations`]).
+    pub ops: Option<metrics::Ops>,
+    /// `[server] metrics_access = "token"`: the token, read from the environment at start.
+    pub metrics_token: Option<String>,
 }
 
 pub(crate) type St = State<Arc<AppState>>;
@@ -158,8 +163,25 @@ impl Server {
                 refusals: anon::RefusalCounter::default(),
                 feeds: streams::FeedRegistry::new(),
                 thumb_key,
+                ops: None,
+                metrics_token: match deps.config.metrics_token("server") {
+                    Ok(t) => t,
+                    Err(e) => {
+                        // The node refuses to start on this; a server built otherwise refuses scrapes.
+                        tracing::error!("{e}");
+                        None
+                    }
+                },
             }),
         }
+    }
+
+    /// Adds what `/metrics` and `/readyz` report of the node, and the catalogue's probe. Call
+    /// before [`Server::router`].
+    pub fn with_operations(mut self, node: Arc<dyn crate::metrics::NodeOps>, db: vigie_store::DbProbe) -> Server {
+        let st = Arc::get_mut(&mut self.state).expect("with_operations is called before the server is shared");
+        st.ops = Some(metrics::Ops::new(node, db));
+        self
     }
 
     pub fn router(&self) -> Router {
@@ -195,6 +217,9 @@ impl Server {
             .route("/api/users/{name}/password", post(admin::set_password))
             .route("/api/config", get(admin::config_get).put(admin::config_put))
             .route("/api/notifications", get(admin::notifications))
+            .route("/metrics", get(metrics::scrape))
+            .route("/healthz", get(metrics::healthz))
+            .route("/readyz", get(metrics::readyz))
             .route_layer(middleware::from_fn_with_state(st.clone(), access))
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
