@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use vigie_footage::Archive;
 use vigie_pipeline::{CameraCounters, DetectorStats};
-use vigie_server::metrics::{Labels, MetricsText, NodeOps, ReadyCheck};
+use vigie_server::metrics::{Labels, MetricsText, NodeOps, ReadyCheck, NO_LABELS};
 use vigie_source::{CameraState, Health, HealthSnapshot};
 
 /// One camera as metrics see it.
@@ -49,6 +49,11 @@ fn volume(dir: &std::path::Path) -> Option<(u64, u64)> {
     Some((blocks.saturating_mul(size), avail.saturating_mul(size)))
 }
 
+/// One sample per camera, labelled with its id.
+fn per_camera<'a>(labels: &'a [[(&'a str, &'a str); 1]], f: &dyn Fn(usize) -> f64) -> Vec<(Labels<'a>, f64)> {
+    labels.iter().enumerate().map(|(i, l)| (&l[..], f(i))).collect()
+}
+
 fn connected(h: &HealthSnapshot) -> bool {
     h.state == CameraState::Connected
 }
@@ -68,28 +73,30 @@ impl NodeOps for NodeMetrics {
         let snaps: Vec<HealthSnapshot> = self.cameras.iter().map(|c| c.health.snapshot()).collect();
         let recorders = self.archive.recorder_statuses();
         let labels: Vec<[(&str, &str); 1]> = self.cameras.iter().map(|c| [("camera", c.id.as_str())]).collect();
-        let per = |f: &dyn Fn(usize) -> f64| -> Vec<(Labels<'_>, f64)> {
-            labels.iter().enumerate().map(|(i, l)| (&l[..], f(i))).collect()
-        };
-        let counter = |i: usize, f: fn(&CameraCounters) -> &std::sync::atomic::AtomicU64| {
-            f(&self.cameras[i].counters).load(Relaxed) as f64
-        };
-        m.gauge("vigie_camera_up", "1 while the camera's stream is connected and delivering.", per(&|i| {
-            connected(&snaps[i]) as u8 as f64
-        }));
+        let per = |f: &dyn Fn(usize) -> f64| per_camera(&labels, f);
+        let counts = |i: usize| &*self.cameras[i].counters;
+        m.gauge(
+            "vigie_camera_up",
+            "1 while the camera's stream is connected and delivering.",
+            per(&|i| connected(&snaps[i]) as u8 as f64),
+        );
         m.counter("vigie_camera_frames_total", "Frames received and decoded.", per(&|i| snaps[i].frames as f64));
         m.gauge("vigie_camera_frames_per_second", "Frames decoded per second lately.", per(&|i| snaps[i].fps));
-        m.counter("vigie_camera_decode_errors_total", "Frames the decoder could not decode.", per(&|i| {
-            snaps[i].decode_errors as f64
-        }));
+        m.counter(
+            "vigie_camera_decode_errors_total",
+            "Frames the decoder could not decode.",
+            per(&|i| snaps[i].decode_errors as f64),
+        );
         m.counter(
             "vigie_camera_reconnects_total",
             "Times the stream was lost and connection attempts started again.",
             per(&|i| snaps[i].reconnects as f64),
         );
-        m.counter("vigie_camera_detector_runs_total", "Frames the detector ran on.", per(&|i| {
-            counter(i, |c| &c.detector_runs)
-        }));
+        m.counter(
+            "vigie_camera_detector_runs_total",
+            "Frames the detector ran on.",
+            per(&|i| counts(i).detector_runs.load(Relaxed) as f64),
+        );
         m.gauge(
             "vigie_camera_detector_runs_per_second",
             "Detection rate achieved lately (detector runs per second, after motion and overload skips).",
@@ -98,51 +105,67 @@ impl NodeOps for NodeMetrics {
         m.counter(
             "vigie_camera_motion_skips_total",
             "Frames not sent to the detector because nothing moved (tracks held).",
-            per(&|i| counter(i, |c| &c.motion_skipped)),
+            per(&|i| counts(i).motion_skipped.load(Relaxed) as f64),
         );
         m.counter(
             "vigie_camera_overload_skips_total",
             "Frames not sent to the detector because its queue was full (tracks held).",
-            per(&|i| counter(i, |c| &c.detector_skipped_busy)),
+            per(&|i| counts(i).detector_skipped_busy.load(Relaxed) as f64),
         );
-        m.counter("vigie_camera_detector_errors_total", "Detector runs that failed.", per(&|i| {
-            counter(i, |c| &c.detector_errors)
-        }));
-        m.gauge("vigie_camera_recording", "1 while the camera's footage is being written to the archive.", per(&|i| {
-            recorders.iter().any(|r| r.camera == self.cameras[i].id && r.recording) as u8 as f64
-        }));
+        m.counter(
+            "vigie_camera_detector_errors_total",
+            "Detector runs that failed.",
+            per(&|i| counts(i).detector_errors.load(Relaxed) as f64),
+        );
+        m.gauge(
+            "vigie_camera_recording",
+            "1 while the camera's footage is being written to the archive.",
+            per(&|i| recorders.iter().any(|r| r.camera == self.cameras[i].id && r.recording) as u8 as f64),
+        );
 
         let d = &self.detector;
-        m.gauge("vigie_detector_queue_depth", "Frames waiting for a detector session.", [(&[][..], d.queued() as f64)]);
+        m.gauge(
+            "vigie_detector_queue_depth",
+            "Frames waiting for a detector session.",
+            [(NO_LABELS, d.queued() as f64)],
+        );
         m.gauge(
             "vigie_detector_queue_capacity",
             "Frames the detector queue holds before cameras skip detection ([pipeline] queue_depth).",
-            [(&[][..], d.queue_capacity as f64)],
+            [(NO_LABELS, d.queue_capacity as f64)],
         );
-        m.gauge("vigie_detector_sessions", "Detector sessions shared by all cameras.", [(&[][..], d.sessions as f64)]);
+        m.gauge(
+            "vigie_detector_sessions",
+            "Detector sessions shared by all cameras.",
+            [(NO_LABELS, d.sessions as f64)],
+        );
         m.histogram(
             "vigie_detector_inference_seconds",
             "Time of one detector run: preprocessing, inference and box decoding.",
-            [(&[][..], d.inference.snapshot())],
+            [(NO_LABELS, d.inference.snapshot())],
         );
 
         let vol = volume(&self.data_dir);
-        m.gauge("vigie_data_volume_size_bytes", "Size of the volume holding the data folder.", vol.map(|v| (&[][..], v.0 as f64)));
+        m.gauge(
+            "vigie_data_volume_size_bytes",
+            "Size of the volume holding the data folder.",
+            vol.map(|v| (NO_LABELS, v.0 as f64)),
+        );
         m.gauge(
             "vigie_data_volume_free_bytes",
             "Free space on the data folder's volume, as available to the node.",
-            vol.map(|v| (&[][..], v.1 as f64)),
+            vol.map(|v| (NO_LABELS, v.1 as f64)),
         );
         let cfg = self.archive.config();
         m.gauge(
             "vigie_archive_reserve_bytes",
             "Free space kept on the data volume for the catalogue ([archive] reserve_mb); footage gives way below it.",
-            [(&[][..], cfg.reserve_bytes() as f64)],
+            [(NO_LABELS, cfg.reserve_bytes() as f64)],
         );
         m.gauge(
             "vigie_archive_limit_bytes",
             "Footage kept at most, all cameras together ([archive] max_total_bytes; absent when unlimited).",
-            cfg.max_total_bytes.map(|b| (&[][..], b as f64)),
+            cfg.max_total_bytes.map(|b| (NO_LABELS, b as f64)),
         );
     }
 
@@ -150,7 +173,11 @@ impl NodeOps for NodeMetrics {
         let usage = self.archive.catalog().usage().map_err(|e| format!("archive.db: {e}"))?;
         let total: u64 = usage.iter().map(|u| u.bytes).sum();
         *self.footage_bytes.lock() = Some(total);
-        m.gauge("vigie_archive_used_bytes", "Footage in the archive, all cameras together.", [(&[][..], total as f64)]);
+        m.gauge(
+            "vigie_archive_used_bytes",
+            "Footage in the archive, all cameras together.",
+            [(NO_LABELS, total as f64)],
+        );
         let labels: Vec<[(&str, &str); 1]> = usage.iter().map(|u| [("camera", u.camera.as_str())]).collect();
         m.gauge(
             "vigie_archive_camera_used_bytes",
@@ -166,8 +193,11 @@ impl NodeOps for NodeMetrics {
     fn readiness(&self) -> Vec<ReadyCheck> {
         let snaps: Vec<HealthSnapshot> = self.cameras.iter().map(|c| c.health.snapshot()).collect();
         let up = snaps.iter().filter(|s| connected(s)).count();
-        let down: Vec<String> =
-            snaps.iter().filter(|s| !connected(s)).map(|s| format!("{} ({})", s.camera, state_name(&s.state))).collect();
+        let down: Vec<String> = snaps
+            .iter()
+            .filter(|s| !connected(s))
+            .map(|s| format!("{} ({})", s.camera, state_name(&s.state)))
+            .collect();
         let mut detail = format!("{up} of {} connected", snaps.len());
         if !down.is_empty() {
             detail += &format!("; not connected: {}", down.join(", "));

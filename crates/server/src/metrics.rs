@@ -16,6 +16,9 @@ pub const PROBE_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_mi
 /// One sample's labels: `(name, value)`, values escaped when written.
 pub type Labels<'a> = &'a [(&'a str, &'a str)];
 
+/// The labels of a family's only sample.
+pub const NO_LABELS: Labels<'static> = &[];
+
 /// Metrics in the text exposition format. Each family is written whole (HELP, TYPE, every
 /// sample), which is what the format requires and `promtool check metrics` checks.
 #[derive(Debug, Default)]

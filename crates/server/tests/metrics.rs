@@ -33,7 +33,11 @@ impl NodeOps for FakeNode {
     }
     fn readiness(&self) -> Vec<ReadyCheck> {
         let down = self.camera_down.load(Ordering::Relaxed);
-        vec![ReadyCheck::new("cameras", !down, if down { "0 of 1 connected; not connected: cam1 (retrying)" } else { "1 of 1 connected" })]
+        vec![ReadyCheck::new(
+            "cameras",
+            !down,
+            if down { "0 of 1 connected; not connected: cam1 (retrying)" } else { "1 of 1 connected" },
+        )]
     }
 }
 
@@ -133,8 +137,11 @@ async fn metrics_are_for_loopback_by_default_or_anyone_or_token_holders() {
     let var = "VIGIE_TEST_METRICS_TOKEN";
     let token = "a-long-scraper-token-0123456789";
     std::env::set_var(var, token);
-    let cfg =
-        ServerConfig { metrics_access: MetricsAccess::Token, metrics_token_env: Some(var.into()), ..Default::default() };
+    let cfg = ServerConfig {
+        metrics_access: MetricsAccess::Token,
+        metrics_token_env: Some(var.into()),
+        ..Default::default()
+    };
     cfg.validate("server").unwrap();
     let (h, _) = harness_ops(cfg);
     for (auth, want) in [(None, 401), (Some("Bearer wrong-token-wrong-token"), 401), (Some(token), 401)] {
@@ -170,7 +177,10 @@ async fn the_exposition_passes_promtool_with_names_labels_and_latency() {
     h.publish("a1");
     let fired = vigie_core::UnixMs(T0_MS - 750);
     h.hub
-        .publish_with(&event("a2", EventType::Intrusion, "cam1"), PublishExtras { clear_jpeg: None, fired_at_ms: Some(fired) })
+        .publish_with(
+            &event("a2", EventType::Intrusion, "cam1"),
+            PublishExtras { clear_jpeg: None, fired_at_ms: Some(fired) },
+        )
         .unwrap();
     let r = get(&h, Some("127.0.0.1"), "/metrics", &[]).await;
     assert_eq!(r.status, 200);
@@ -190,7 +200,9 @@ async fn the_exposition_passes_promtool_with_names_labels_and_latency() {
     assert_eq!(sample(&m, "vigie_camera_up{camera=\"cam1\"}"), Some(1.0), "{m}");
     assert_eq!(sample(&m, "vigie_archive_used_bytes"), Some(1234.0), "{m}");
     assert_eq!(sample(&m, "vigie_stored_metrics_up"), Some(1.0), "{m}");
-    for name in ["vigie_alert_latency_seconds", "vigie_alerts", "vigie_audit_entries_total", "vigie_stored_metrics_age_seconds"] {
+    for name in
+        ["vigie_alert_latency_seconds", "vigie_alerts", "vigie_audit_entries_total", "vigie_stored_metrics_age_seconds"]
+    {
         assert!(m.contains(&format!("# HELP {name} ")) && m.contains(&format!("# TYPE {name} ")), "{name}: {m}");
     }
 }

@@ -5,7 +5,7 @@
 use super::{blocking, AppState, ClientIp, St};
 use crate::config::MetricsAccess;
 use crate::error::ApiError;
-use crate::metrics::{MetricsText, NodeOps, ReadyCheck, CONTENT_TYPE, PROBE_LOCK_TIMEOUT};
+use crate::metrics::{MetricsText, NodeOps, ReadyCheck, CONTENT_TYPE, NO_LABELS};
 use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -102,13 +102,18 @@ fn check_access(st: &AppState, client: &str, headers: &HeaderMap) -> Result<(), 
             }
             let msg = if sent.is_empty() { "metrics need a bearer token" } else { "wrong metrics token" };
             let mut r = ApiError::new(StatusCode::UNAUTHORIZED, msg).into_response();
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vigie-metrics\""));
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vigie-metrics\""));
             Err(r)
         }
     }
 }
 
-pub(crate) async fn scrape(State(st): St, Extension(ClientIp(ip)): Extension<ClientIp>, headers: HeaderMap) -> Response {
+pub(crate) async fn scrape(
+    State(st): St,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = check_access(&st, &ip, &headers) {
         return r;
     }
@@ -144,10 +149,10 @@ fn server_metrics(st: &AppState, m: &mut MetricsText) {
     m.histogram(
         "vigie_alert_latency_seconds",
         "Time from the capture of the frame in which a rule fired to its new alert on the live feed.",
-        [(&[][..], st.hub.alert_latency().snapshot())],
+        [(NO_LABELS, st.hub.alert_latency().snapshot())],
     );
     // Only when the hub is not busy storing (it holds its queue while the catalogue works).
-    let waiting = st.hub.try_pending().map(|n| (&[][..], n as f64));
+    let waiting = st.hub.try_pending().map(|n| (NO_LABELS, n as f64));
     m.gauge(
         "vigie_alerts_waiting_to_store",
         "Alerts shown live that the catalogue could not store yet (absent while the hub is storing).",
@@ -200,11 +205,15 @@ fn read_stored(ops: &Ops) -> Result<String, String> {
             samples.push(([("type", t.as_str()), ("state", state.as_str())], n as f64));
         }
     }
-    m.gauge("vigie_alerts", "Alerts in the catalogue, by event type and state.", samples.iter().map(|(l, v)| (&l[..], *v)));
+    m.gauge(
+        "vigie_alerts",
+        "Alerts in the catalogue, by event type and state.",
+        samples.iter().map(|(l, v)| (&l[..], *v)),
+    );
     m.counter(
         "vigie_audit_entries_total",
         "Entries in the hash-chained audit trail (its length).",
-        [(&[][..], figures.audit_entries as f64)],
+        [(NO_LABELS, figures.audit_entries as f64)],
     );
     ops.node.stored_metrics(&mut m)?;
     Ok(m.finish())
@@ -217,12 +226,12 @@ fn stored_metrics(ops: &Ops, m: &mut MetricsText) {
     m.gauge(
         "vigie_stored_metrics_up",
         "1 when the last read of the figures kept in databases (alerts, audit trail, archive) succeeded.",
-        [(&[][..], up)],
+        [(NO_LABELS, up)],
     );
     m.gauge(
         "vigie_stored_metrics_age_seconds",
         "Age of the figures kept in databases as shown (they are kept from the last successful read).",
-        good.map(|(at, _)| (&[][..], at.elapsed().as_secs_f64())),
+        good.map(|(at, _)| (NO_LABELS, at.elapsed().as_secs_f64())),
     );
     if let Some((_, text)) = good {
         m.append(text);
@@ -255,7 +264,7 @@ pub(crate) async fn readyz(State(st): St) -> Response {
     r
 }
 
-/// The catalogue takes writes: its write lock within [`PROBE_LOCK_TIMEOUT`] (the probe's own), and no alert left
+/// The catalogue takes writes: its write lock within [`crate::metrics::PROBE_LOCK_TIMEOUT`] (the probe's own), and no alert left
 /// waiting to be stored.
 async fn database_check(st: &Arc<AppState>) -> ReadyCheck {
     const NAME: &str = "database";

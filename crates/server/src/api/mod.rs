@@ -142,6 +142,14 @@ pub struct Server {
 impl Server {
     pub fn new(deps: ServerDeps) -> Server {
         let limiter = auth::LoginLimiter::new(&deps.config);
+        let metrics_token = match deps.config.metrics_token("server") {
+            Ok(t) => t,
+            Err(e) => {
+                // The node refuses to start on this; a server built otherwise refuses scrapes.
+                tracing::error!("{e}");
+                None
+            }
+        };
         let mut thumb_key = [0u8; 32];
         thumb_key.copy_from_slice(&hex::decode(vigie_store::random_hex(32)).expect("hex"));
         Server {
@@ -164,14 +172,7 @@ impl Server {
                 feeds: streams::FeedRegistry::new(),
                 thumb_key,
                 ops: None,
-                metrics_token: match deps.config.metrics_token("server") {
-                    Ok(t) => t,
-                    Err(e) => {
-                        // The node refuses to start on this; a server built otherwise refuses scrapes.
-                        tracing::error!("{e}");
-                        None
-                    }
-                },
+                metrics_token,
             }),
         }
     }
