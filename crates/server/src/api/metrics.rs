@@ -74,23 +74,28 @@ fn is_loopback(ip: &str) -> bool {
     }
 }
 
-/// Refusals are not audited: a misconfigured scraper retries every few seconds, and the trail
-/// would then have to be written by a route that must answer while the database is locked.
-fn check_access(st: &AppState, client: &str, headers: &HeaderMap) -> Result<(), Response> {
+/// The answer refusing the scrape, if it is refused. Refusals are not audited: a misconfigured
+/// scraper retries every few seconds, and the trail would then have to be written by a route
+/// that must answer while the database is locked.
+fn refusal(st: &AppState, client: &str, headers: &HeaderMap) -> Option<Response> {
     match st.cfg.metrics_access {
-        MetricsAccess::Any => Ok(()),
-        MetricsAccess::Loopback if is_loopback(client) => Ok(()),
-        MetricsAccess::Loopback => Err(ApiError::forbidden(
-            "metrics are served to clients on this host only (server.metrics_access = \"loopback\"); \
+        MetricsAccess::Any => None,
+        MetricsAccess::Loopback if is_loopback(client) => None,
+        MetricsAccess::Loopback => Some(
+            ApiError::forbidden(
+                "metrics are served to clients on this host only (server.metrics_access = \"loopback\"); \
              set it to \"token\" or \"any\" to scrape from elsewhere",
-        )
-        .into_response()),
+            )
+            .into_response(),
+        ),
         MetricsAccess::Token => {
             let Some(token) = &st.metrics_token else {
-                return Err(ApiError::forbidden(
-                    "metrics need a token, and none is set: see server.metrics_token_env in the node's log",
-                )
-                .into_response());
+                return Some(
+                    ApiError::forbidden(
+                        "metrics need a token, and none is set: see server.metrics_token_env in the node's log",
+                    )
+                    .into_response(),
+                );
             };
             let sent = headers
                 .get(header::AUTHORIZATION)
@@ -98,13 +103,13 @@ fn check_access(st: &AppState, client: &str, headers: &HeaderMap) -> Result<(), 
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or("");
             if super::constant_time_eq(sent.trim().as_bytes(), token.as_bytes()) {
-                return Ok(());
+                return None;
             }
             let msg = if sent.is_empty() { "metrics need a bearer token" } else { "wrong metrics token" };
             let mut r = ApiError::new(StatusCode::UNAUTHORIZED, msg).into_response();
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vigie-metrics\""));
-            Err(r)
+            Some(r)
         }
     }
 }
@@ -114,7 +119,7 @@ pub(crate) async fn scrape(
     Extension(ClientIp(ip)): Extension<ClientIp>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_access(&st, &ip, &headers) {
+    if let Some(r) = refusal(&st, &ip, &headers) {
         return r;
     }
     refresh_stored(&st).await;
