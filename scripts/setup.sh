@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time (idempotent) set-up of everything Vigie needs beyond the Rust toolchain:
 #   - Debian packages: build tools for bundled C code, GStreamer RTSP server (fake cameras in
-#     tests and benchmarks), Chromium (console tests), mosquitto (MQTT notification tests);
+#     tests and benchmarks), Chromium (console tests), mosquitto (MQTT notification tests),
+#     prometheus (only for `promtool check metrics` in the /metrics tests);
 #   - ONNX Runtime, unpacked from the official PyPI wheel into third_party/onnxruntime/lib
 #     (the binary finds it there; ORT_DYLIB_PATH overrides).
 # Re-running it only does what is missing.
@@ -18,6 +19,7 @@ APT_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   chromium chromium-driver mosquitto nodejs npm
+  prometheus
 )
 
 log() { echo "[setup] $*" >&2; }
@@ -39,6 +41,11 @@ install_packages() {
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian ships promtool only with the Prometheus server, whose package starts it: the tests
+    # need the tool, not a server on port 9090. A Prometheus installed before is left alone.
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+      $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
   fi
 }
 

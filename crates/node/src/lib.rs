@@ -19,6 +19,7 @@ pub mod config;
 pub mod config_admin;
 pub mod evidence;
 mod node;
+pub mod ops;
 pub mod recording;
 pub mod rules_stage;
 pub mod scene;

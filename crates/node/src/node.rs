@@ -53,6 +53,8 @@ impl Node {
             tracing::warn!("{line}");
         }
         let data_lock = lock_data_dir(data)?;
+        // Before anything starts: a token named but not set is a configuration error.
+        cfg.server.metrics_token("server").map_err(|e| anyhow!("{}: {e}", config_path.display()))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
         // Before anything opens files: the console's connection cap is set below this limit.
         let fds = vigie_server::serve::raise_fd_limit();
@@ -200,7 +202,23 @@ impl Node {
         })
         .with_sectors(sectors)
         .with_stats(node_stats)
-        .with_holds(archive.clone());
+        .with_holds(archive.clone())
+        .with_operations(
+            Arc::new(crate::ops::NodeMetrics::new(
+                pipeline
+                    .cameras
+                    .iter()
+                    .map(|c| crate::ops::CameraProbe {
+                        id: c.id.clone(),
+                        health: c.health.clone(),
+                        counters: c.counters.clone(),
+                    })
+                    .collect(),
+                pipeline.detector_stats(),
+                archive.clone(),
+            )),
+            vigie_store::DbProbe::new(data, vigie_server::metrics::PROBE_LOCK_TIMEOUT),
+        );
         drop(_guard);
         Ok(Node {
             rt,

@@ -11,4 +11,6 @@ pub mod clip;
 pub mod live;
 
 pub use clip::{analyze, ClipOptions, ClipStats, FrameResult, PipelineError};
-pub use live::{CameraCounters, CameraHooks, CameraSpec, DetectorPool, FrameDetector, LiveOptions, LivePipeline};
+pub use live::{
+    CameraCounters, CameraHooks, CameraSpec, DetectorPool, DetectorStats, FrameDetector, LiveOptions, LivePipeline,
+};

@@ -92,6 +92,26 @@ pub struct DetectorPool {
     jobs: Option<Sender<(Arc<Frame>, Reply)>>,
     workers: Vec<JoinHandle<()>>,
     info: ModelInfo,
+    stats: Arc<DetectorStats>,
+}
+
+/// What the pool reports for metrics, readable after the pool has stopped.
+pub struct DetectorStats {
+    /// Time of each detector run (preprocessing, inference and box decoding together).
+    pub inference: vigie_core::Histogram,
+    /// Frames the queue holds at most before cameras skip detection.
+    pub queue_capacity: usize,
+    pub sessions: usize,
+    // A receiver does not keep the workers alive (they stop when every sender is gone), so
+    // holding one only to read the queue's length is safe.
+    queue: Receiver<(Arc<Frame>, Reply)>,
+}
+
+impl DetectorStats {
+    /// Frames waiting for a free session now.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
 }
 
 impl DetectorPool {
@@ -107,22 +127,36 @@ impl DetectorPool {
     pub fn with_detectors(detectors: Vec<Box<dyn FrameDetector>>, info: ModelInfo, queue_depth: usize) -> Self {
         assert!(!detectors.is_empty(), "a detector pool needs at least one session");
         let (tx, rx): (Sender<(Arc<Frame>, Reply)>, Receiver<_>) = bounded(queue_depth.max(1));
+        let stats = Arc::new(DetectorStats {
+            inference: vigie_core::Histogram::new(vigie_core::metrics::INFERENCE_BUCKETS),
+            queue_capacity: queue_depth.max(1),
+            sessions: detectors.len(),
+            queue: rx.clone(),
+        });
         let workers = detectors
             .into_iter()
             .enumerate()
             .map(|(i, mut det)| {
                 let rx = rx.clone();
+                let stats = stats.clone();
                 std::thread::Builder::new()
                     .name(format!("detector-{i}"))
                     .spawn(move || {
                         for (frame, reply) in rx {
-                            let _ = reply.send(det.detect_frame(&frame));
+                            let t = std::time::Instant::now();
+                            let res = det.detect_frame(&frame);
+                            stats.inference.observe(t.elapsed());
+                            let _ = reply.send(res);
                         }
                     })
                     .expect("spawn detector thread")
             })
             .collect();
-        Self { jobs: Some(tx), workers, info }
+        Self { jobs: Some(tx), workers, info, stats }
+    }
+
+    pub fn stats(&self) -> &Arc<DetectorStats> {
+        &self.stats
     }
 
     pub fn model(&self) -> &ModelInfo {
@@ -162,6 +196,37 @@ pub struct CameraCounters {
     /// Frames whose detection failed (the error is in the camera's health); their tracks are held.
     pub detector_errors: AtomicU64,
     pub motion_skipped: AtomicU64,
+    /// Detector runs per second over the last few seconds of frames (`f64` bits): the rate
+    /// achieved after motion and overload skips.
+    pub detection_rate_bits: AtomicU64,
+}
+
+impl CameraCounters {
+    pub fn detection_rate(&self) -> f64 {
+        f64::from_bits(self.detection_rate_bits.load(Ordering::Relaxed))
+    }
+}
+
+/// Detector runs per second, over windows of about two seconds of the camera's own clock.
+#[derive(Default)]
+struct RateWindow {
+    start: Option<Duration>,
+    runs: u64,
+}
+
+impl RateWindow {
+    /// Counts a frame (and whether the detector ran on it); returns a new rate when a window closes.
+    fn frame(&mut self, mono: Duration, ran: bool) -> Option<f64> {
+        let start = *self.start.get_or_insert(mono);
+        self.runs += ran as u64;
+        let span = mono.saturating_sub(start);
+        if span < Duration::from_secs(2) {
+            return None;
+        }
+        let rate = self.runs as f64 / span.as_secs_f64();
+        *self = RateWindow { start: Some(mono), runs: 0 };
+        Some(rate)
+    }
 }
 
 pub struct CameraHandle {
@@ -271,6 +336,11 @@ impl LivePipeline {
         self.pool.model()
     }
 
+    /// The shared detector's queue and run times.
+    pub fn detector_stats(&self) -> Arc<DetectorStats> {
+        self.pool.stats().clone()
+    }
+
     pub fn health(&self) -> Vec<HealthSnapshot> {
         self.cameras.iter().map(|c| c.health.snapshot()).collect()
     }
@@ -309,6 +379,7 @@ impl CameraWorker {
         let mut tracker: Option<ByteTracker> = None;
         let mut session = 0;
         let mut moving = false;
+        let mut rate = RateWindow::default();
         while let Some(res) = self.feed.next_packet() {
             let pkt = match res {
                 Ok(p) => p,
@@ -377,6 +448,9 @@ impl CameraWorker {
                 self.counters.motion_skipped.fetch_add(1, Ordering::Relaxed);
                 None
             };
+            if let Some(r) = rate.frame(self.clock.monotonic(), dets.is_some()) {
+                self.counters.detection_rate_bits.store(r.to_bits(), Ordering::Relaxed);
+            }
             let tracks = match &dets {
                 Some(d) => trk.update(d, frame.pts),
                 None => trk.hold(frame.pts),

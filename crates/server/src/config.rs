@@ -51,6 +51,12 @@ pub struct ServerConfig {
     /// seconds; a slower one is disconnected.
     pub header_timeout_s: u32,
     pub body_timeout_s: u32,
+    /// Who may read `GET /metrics` (no session needed): `"loopback"` (clients on this host),
+    /// `"any"`, or `"token"` (a bearer token, from the variable named by `metrics_token_env`).
+    pub metrics_access: MetricsAccess,
+    /// With `metrics_access = "token"`: the environment variable that holds the token (the
+    /// token itself is never written in the file, nor logged).
+    pub metrics_token_env: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -74,9 +80,27 @@ impl Default for ServerConfig {
             max_connections: 512,
             header_timeout_s: 10,
             body_timeout_s: 10,
+            metrics_access: MetricsAccess::Loopback,
+            metrics_token_env: None,
         }
     }
 }
+
+/// Who may scrape `/metrics`. The figures name cameras and counts, nothing personal, but they
+/// say what the node watches and how busy it is: not for everyone by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAccess {
+    /// Clients connecting from 127.0.0.0/8 or ::1 (behind a trusted proxy: the client it names).
+    #[default]
+    Loopback,
+    Any,
+    /// `Authorization: Bearer <token>`, from any address.
+    Token,
+}
+
+/// Shortest metrics token accepted: guessing it must not be practical.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
 
 /// When the session cookie carries `Secure`. The node speaks plain HTTP itself, so HTTPS can
 /// only be known from a TLS proxy in front of it, and only a proxy listed in `trusted_proxies`
@@ -224,10 +248,43 @@ impl ServerConfig {
         range(&mut errs, parent, "max_connections", self.max_connections, 1, 100_000);
         range(&mut errs, parent, "header_timeout_s", self.header_timeout_s, 1, 300);
         range(&mut errs, parent, "body_timeout_s", self.body_timeout_s, 1, 300);
+        match (&self.metrics_access, &self.metrics_token_env) {
+            (MetricsAccess::Token, None) => errs.push(ConfigError::new(
+                key(parent, "metrics_token_env"),
+                "metrics_access = \"token\" needs the name of the environment variable holding the token",
+            )),
+            (_, Some(v)) if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                errs.push(ConfigError::new(
+                    key(parent, "metrics_token_env"),
+                    format!("'{v}' is not an environment variable name (letters, digits, _)"),
+                ))
+            }
+            _ => {}
+        }
         if errs.is_empty() {
             Ok(())
         } else {
             Err(errs)
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The metrics bearer token, read from the environment (`None` unless `metrics_access` is
+    /// `"token"`). The error names the key and the variable, never the value.
+    pub fn metrics_token(&self, parent: &str) -> Result<Option<String>, ConfigError> {
+        if self.metrics_access != MetricsAccess::Token {
+            return Ok(None);
+        }
+        let k = key(parent, "metrics_token_env");
+        let var = self.metrics_token_env.as_deref().ok_or_else(|| ConfigError::new(&k, "not set"))?;
+        match std::env::var(var) {
+            Ok(t) if t.chars().count() >= MIN_METRICS_TOKEN_CHARS => Ok(Some(t)),
+            Ok(_) => Err(ConfigError::new(
+                k,
+                format!("the token in {var} is too short: at least {MIN_METRICS_TOKEN_CHARS} characters"),
+            )),
+            Err(_) => Err(ConfigError::new(k, format!("environment variable {var} is not set"))),
         }
     }
 }

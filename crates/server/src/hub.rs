@@ -67,13 +67,21 @@ pub struct AlertHub {
     notifier: Option<Notifier>,
     /// Oldest first; stored in this order before anything newer is.
     pending: Mutex<VecDeque<Pending>>,
+    /// Capture of the frame in which a rule fired to the new alert on the live feed.
+    latency: vigie_core::Histogram,
 }
 
 impl AlertHub {
     pub fn new(store: Arc<dyn AlertStore>, notifier: Option<Notifier>) -> Arc<AlertHub> {
         // A console that falls this far behind is told to reload (`resync`).
         let (tx, _) = broadcast::channel(1024);
-        let hub = Arc::new(AlertHub { store, tx, notifier, pending: Mutex::new(VecDeque::new()) });
+        let hub = Arc::new(AlertHub {
+            store,
+            tx,
+            notifier,
+            pending: Mutex::new(VecDeque::new()),
+            latency: vigie_core::Histogram::new(vigie_core::metrics::ALERT_LATENCY_BUCKETS),
+        });
         let weak: Weak<AlertHub> = Arc::downgrade(&hub);
         // Lives as long as the hub: waiting alerts are stored as soon as the catalogue takes
         // them again, even if no new event comes to push them.
@@ -85,9 +93,29 @@ impl AlertHub {
         hub
     }
 
+    /// Time from the capture of the frame in which a rule fired to its new alert on the live
+    /// feed (stored, or shown while the catalogue cannot store it).
+    pub fn alert_latency(&self) -> &vigie_core::Histogram {
+        &self.latency
+    }
+
+    /// A new alert went out now: how long after its frame was captured.
+    fn observe_latency(&self, fired_at_ms: Option<vigie_core::UnixMs>, published: vigie_core::UnixMs) {
+        if let Some(f) = fired_at_ms {
+            // A frame stamped after now (clock stepped back) counts as no delay.
+            self.latency.observe(std::time::Duration::from_millis(published.0.saturating_sub(f.0).max(0) as u64));
+        }
+    }
+
     /// Alerts shown on the live feed but not stored yet.
     pub fn pending(&self) -> usize {
         self.pending.lock().len()
+    }
+
+    /// As [`AlertHub::pending`], or `None` while the hub is storing (it holds the queue while
+    /// the catalogue works, which a locked database makes seconds): for callers that must not wait.
+    pub fn try_pending(&self) -> Option<usize> {
+        self.pending.try_lock().map(|q| q.len())
     }
 
     /// Offers the waiting alerts to the catalogue again, oldest first; stops at the first
@@ -125,6 +153,7 @@ impl AlertHub {
         let _ = self.tx.send(Arc::new(HubMessage { kind, json, camera: out.alert.camera.clone() }));
         // Calibration alerts are never notified: nobody is sent out for a rule not yet trusted.
         if out.created && first_time && !view.mode.is_calibration() {
+            self.observe_latency(fired_at_ms, view.published_at_ms.unwrap_or_default());
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
             }
@@ -197,6 +226,7 @@ impl AlertHub {
         let json = serde_json::to_string(&view).expect("views serialise");
         let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, opened), json, camera: ev.camera.clone() }));
         if opened && !ev.mode.is_calibration() {
+            self.observe_latency(extras.fired_at_ms, now);
             if let Some(n) = &self.notifier {
                 n.alert_opened(&view);
             }

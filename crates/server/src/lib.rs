@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod http_client;
 pub mod hub;
+pub mod metrics;
 pub mod notify;
 pub mod providers;
 pub mod routes;
@@ -21,9 +22,10 @@ pub mod view;
 
 pub use api::stats::{StatsProvider, StatsZone};
 pub use api::{Server, ServerDeps};
-pub use config::{MqttConfig, NotifyConfig, ServerConfig, WebhookConfig};
+pub use config::{MetricsAccess, MqttConfig, NotifyConfig, ServerConfig, WebhookConfig};
 pub use error::ApiError;
 pub use hub::{AlertHub, PublishExtras};
+pub use metrics::{MetricsText, NodeOps, ReadyCheck};
 pub use notify::{ChannelStatus, Notifier, NotifySnapshot, NotifyStatus};
 pub use providers::{
     CameraHealth, CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, ConfigAdmin, LiveView, NoClips, NoLive,

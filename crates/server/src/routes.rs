@@ -192,6 +192,11 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/holds/{id}", Access::Perm(HoldsRead), "view legal holds"),
     r("POST", "/api/holds/{id}/release", Access::Perm(HoldsManage), "release legal holds"),
     r("GET", "/api/holds/{id}/export", Access::Perm(HoldsManage), "export held footage"),
+    // Scrapers, load balancers and supervisors have no session: /metrics checks its own access
+    // (`server.metrics_access`); the other two say nothing personal.
+    r("GET", "/metrics", Public, "read metrics"),
+    r("GET", "/healthz", Public, "check that the node is alive"),
+    r("GET", "/readyz", Public, "check that the node is ready"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

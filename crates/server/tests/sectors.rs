@@ -316,6 +316,8 @@ fn rule(method: &str, path: &str) -> Rule {
         // Anonymous per-minute counts: no picture, alert or track of anyone, so not kept to
         // sectors (an analyst of the city plans with every camera's counts).
         ("GET", "/api/stats" | "/api/stats/zones") => Rule::NoCamera,
+        // For scrapers and load balancers, outside sessions (`/metrics` has its own access rule).
+        ("GET", "/metrics" | "/healthz" | "/readyz") => Rule::NoCamera,
         ("GET", "/api/holds" | "/api/holds/{id}" | "/api/holds/{id}/export")
         | ("POST", "/api/holds" | "/api/holds/{id}/release") => Rule::Own("holds_keep_to_sectors"),
         ("GET", "/api/alerts") => Rule::List("/api/alerts", |v| cameras_in(v, "alerts", "camera")),

@@ -8,6 +8,7 @@ mod auth;
 mod calibration;
 pub mod stats;
 mod holds;
+mod metrics;
 mod streams;
 
 use crate::error::ApiError;
@@ -81,6 +82,10 @@ pub(crate) struct AppState {
     pub sectors: Arc<SectorMap>,
     /// The footage archive holding legal holds (`None`: no archive, 404 on `/api/holds`).
     pub holds: Option<Arc<vigie_footage::Archive>>,
+    /// The node's metrics and readiness, and the catalogue's probe (see [`Server::with_operations`]).
+    pub ops: Option<metrics::Ops>,
+    /// `[server] metrics_access = "token"`: the token, read from the environment at start.
+    pub metrics_token: Option<String>,
 }
 
 pub(crate) type St = State<Arc<AppState>>;
@@ -150,6 +155,14 @@ pub struct Server {
 impl Server {
     pub fn new(deps: ServerDeps) -> Server {
         let limiter = auth::LoginLimiter::new(&deps.config);
+        let metrics_token = match deps.config.metrics_token("server") {
+            Ok(t) => t,
+            Err(e) => {
+                // The node refuses to start on this; a server built otherwise refuses scrapes.
+                tracing::error!("{e}");
+                None
+            }
+        };
         let mut thumb_key = [0u8; 32];
         thumb_key.copy_from_slice(&hex::decode(vigie_store::random_hex(32)).expect("hex"));
         Server {
@@ -174,6 +187,8 @@ impl Server {
                 thumb_key,
                 sectors: Arc::new(SectorMap::default()),
                 holds: None,
+                ops: None,
+                metrics_token,
             }),
         }
     }
@@ -196,6 +211,14 @@ impl Server {
     /// transparency report). Call before [`Server::router`].
     pub fn with_holds(mut self, archive: Arc<vigie_footage::Archive>) -> Server {
         Arc::get_mut(&mut self.state).expect("with_holds is called before the router is built").holds = Some(archive);
+        self
+    }
+
+    /// Adds what `/metrics` and `/readyz` report of the node, and the catalogue's probe. Call
+    /// before [`Server::router`].
+    pub fn with_operations(mut self, node: Arc<dyn crate::metrics::NodeOps>, db: vigie_store::DbProbe) -> Server {
+        let st = Arc::get_mut(&mut self.state).expect("with_operations is called before the server is shared");
+        st.ops = Some(metrics::Ops::new(node, db));
         self
     }
 
@@ -243,6 +266,9 @@ impl Server {
             .route("/api/holds/{id}", get(holds::detail))
             .route("/api/holds/{id}/release", post(holds::release))
             .route("/api/holds/{id}/export", get(holds::export))
+            .route("/metrics", get(metrics::scrape))
+            .route("/healthz", get(metrics::healthz))
+            .route("/readyz", get(metrics::readyz))
             .route_layer(middleware::from_fn_with_state(st.clone(), access))
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
