@@ -66,10 +66,12 @@ pub enum AuditAction {
     RetentionDelete,
     ArchiveEvict,
     ArchiveReconcile,
+    // Anonymous statistics (viewing them is not audited: they hold nobody).
+    StatsExport,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 45] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -114,6 +116,7 @@ impl AuditAction {
         AuditAction::RetentionDelete,
         AuditAction::ArchiveEvict,
         AuditAction::ArchiveReconcile,
+        AuditAction::StatsExport,
     ];
 
     /// The action as the trail stores it.
@@ -163,6 +166,7 @@ impl AuditAction {
             AuditAction::RetentionDelete => "retention.delete",
             AuditAction::ArchiveEvict => "archive.evict",
             AuditAction::ArchiveReconcile => "archive.reconcile",
+            AuditAction::StatsExport => "stats.export",
         }
     }
 

@@ -6,7 +6,7 @@ use vigie_eval::scenario::{score, Expected, Scenario, ScenarioCamera};
 use vigie_rules::{CrowdParams, EventsConfig, RuleConfig, RuleParams, ZoneConfig, ZoneKind};
 
 fn zone(name: &str, kind: ZoneKind, poly: &[[f64; 2]]) -> ZoneConfig {
-    ZoneConfig { name: name.into(), kind, polygon: poly.to_vec(), direction: None }
+    ZoneConfig::area(name, kind, poly)
 }
 
 fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Vec<[f64; 2]> {

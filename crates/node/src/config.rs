@@ -36,7 +36,27 @@ pub struct VigieConfig {
     pub audit: AuditConfig,
     #[serde(default)]
     pub cameras: Vec<CameraConfig>,
+    #[serde(default)]
+    pub stats: StatsConfig,
 }
+
+/// `[stats]`: the anonymous counts of counting lines and areas.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatsConfig {
+    /// Days the per-minute counts are kept, independently of footage; years are fine, since
+    /// they hold nobody (no track, picture or position).
+    pub retention_days: u32,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        Self { retention_days: 730 }
+    }
+}
+
+/// Longest statistics retention accepted: a century (anything longer is a typo).
+pub const MAX_STATS_RETENTION_DAYS: u32 = 36_525;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -171,6 +191,16 @@ impl VigieConfig {
                 format!(
                     "{} is out of range: between 60 (a minute) and 86400 (a day)",
                     self.audit.checkpoint_interval_s
+                ),
+            ));
+        }
+        if !(1..=MAX_STATS_RETENTION_DAYS).contains(&self.stats.retention_days) {
+            errs.push(ConfigError::new(
+                "stats.retention_days",
+                format!(
+                    "{} is out of range: between 1 and {MAX_STATS_RETENTION_DAYS} days (the counts hold nobody, so \
+                     years are fine: 730 is two)",
+                    self.stats.retention_days
                 ),
             ));
         }

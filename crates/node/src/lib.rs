@@ -23,6 +23,7 @@ pub mod recording;
 pub mod rules_stage;
 pub mod scene;
 pub mod settings;
+pub mod stats_stage;
 pub mod track_index;
 pub mod wall;
 
@@ -62,6 +63,8 @@ pub struct CameraStages {
     zones: Vec<(String, Polygon)>,
     /// Capture time of the last frame: when the camera stops, open events end there.
     last_frame_at: Option<SystemTime>,
+    /// Anonymous counts of the camera's counting zones (see [`CameraStages::with_stats`]).
+    stats: Option<stats_stage::StatsStage>,
 }
 
 impl CameraStages {
@@ -88,7 +91,14 @@ impl CameraStages {
             people: Vec::new(),
             zones: Vec::new(),
             last_frame_at: None,
+            stats: None,
         }
+    }
+
+    /// Counts the camera's counting zones into the statistics.
+    pub fn with_stats(mut self, stats: stats_stage::StatsStage) -> Self {
+        self.stats = Some(stats);
+        self
     }
 
     /// Events to alerts: an opening gets its two pictures, then every phase is published.
@@ -146,6 +156,9 @@ impl CameraHooks for CameraStages {
         }
         self.publish(frame, tracks, out);
         self.index.observe(frame, tracks, &self.zones, now);
+        if let Some(s) = self.stats.as_mut() {
+            s.observe(frame, tracks);
+        }
         self.wall.update(&self.camera, frame, tracks, &self.people);
     }
 }
@@ -163,5 +176,8 @@ impl Drop for CameraStages {
         }
         self.recording.finish();
         self.index.finish();
+        if let Some(s) = self.stats.as_mut() {
+            s.finish();
+        }
     }
 }

@@ -36,6 +36,8 @@ pub struct Node {
     retention: RetentionTask,
     hub: Arc<AlertHub>,
     checkpoints: Checkpointer,
+    /// Written to once more as the cameras stop (their last minutes).
+    stats: vigie_stats::StatsWriter,
     /// Stops with the cameras (the pipeline's shutdown).
     watcher: Option<std::thread::JoinHandle<()>>,
     /// Held while the node runs: one node per data folder.
@@ -111,6 +113,11 @@ impl Node {
             .collect();
         let wall = Wall::new(healths.clone(), classes.clone());
 
+        // Its own database: kept for years, whatever becomes of the footage and the alerts.
+        let stats_db =
+            Arc::new(vigie_stats::SqliteStats::open(&data.join("stats.db")).map_err(|e| anyhow!("{e}"))?);
+        let stats_writer = vigie_stats::StatsWriter::start(stats_db.clone(), cfg.stats.retention_days);
+
         let mut specs = Vec::new();
         let mut slots = Vec::new();
         for (c, (_, _, health)) in cfg.cameras.iter().zip(&healths) {
@@ -122,7 +129,7 @@ impl Node {
             let stages = CameraStages::new(
                 &c.id,
                 RecordingSink::new(&c.id, archive.clone(), c.record),
-                RulesStage::new(&c.id, slot, &model_sha256, classes.clone()),
+                RulesStage::new(&c.id, slot.clone(), &model_sha256, classes.clone()),
                 EvidenceStage::new(&classes),
                 hub.clone(),
                 TrackIndexSink::new(
@@ -132,7 +139,13 @@ impl Node {
                 ),
                 wall.clone(),
                 classes.id("person"),
-            );
+            )
+            .with_stats(crate::stats_stage::StatsStage::new(
+                &c.id,
+                slot.clone(),
+                classes.clone(),
+                stats_writer.clone(),
+            ));
             specs.push(CameraSpec {
                 id: c.id.clone(),
                 url: c.url.clone(),
@@ -160,6 +173,7 @@ impl Node {
             slots: slots.clone(),
             lock: Mutex::new(()),
         });
+        let node_stats = Arc::new(crate::stats_stage::NodeStats::new(stats_db, slots.clone(), &classes));
         let watcher = watch_config(config_path.to_path_buf(), slots, audit.clone(), pipeline.shutdown_receiver())
             .context("spawn config watcher")?;
 
@@ -176,7 +190,8 @@ impl Node {
             config_admin: Some(config_admin),
             notify_status: notifier.as_ref().map(|n| n.status().clone()),
             config: cfg.server.clone(),
-        });
+        })
+        .with_stats(node_stats);
         drop(_guard);
         Ok(Node {
             rt,
@@ -188,6 +203,7 @@ impl Node {
             retention,
             hub,
             checkpoints,
+            stats: stats_writer,
             watcher: Some(watcher),
             _data_lock: data_lock,
         })
@@ -209,6 +225,9 @@ impl Node {
         });
         tracing::info!("stopping");
         self.pipeline.shutdown();
+        if !self.stats.sync(Duration::from_secs(10)) {
+            tracing::error!("the last minutes of statistics could not be written before stopping");
+        }
         if let Some(w) = self.watcher.take() {
             let _ = w.join();
         }

@@ -69,6 +69,8 @@ impl RulesStage {
                 let zones = c
                     .zones
                     .iter()
+                    // Counting lines are no areas: the wall and the track index see areas only.
+                    .filter(|z| z.kind.is_area())
                     .map(|z| (z.name.clone(), vigie_rules::config::zone_polygon(z, frame.width, frame.height)))
                     .collect();
                 drop(slot);

@@ -17,6 +17,8 @@ pub enum ZoneKind {
     /// A traffic or walking lane with a legal direction of travel.
     Lane,
     Forbidden,
+    /// A counting line (a polyline, `points`), not an area: crossings are counted per direction.
+    Line,
 }
 
 impl ZoneKind {
@@ -27,7 +29,13 @@ impl ZoneKind {
             ZoneKind::Wall => "wall",
             ZoneKind::Lane => "lane",
             ZoneKind::Forbidden => "forbidden",
+            ZoneKind::Line => "line",
         }
+    }
+
+    /// Whether the zone is an area (a `polygon`) rather than a counting line (`points`).
+    pub fn is_area(&self) -> bool {
+        *self != ZoneKind::Line
     }
 }
 
@@ -37,10 +45,50 @@ pub struct ZoneConfig {
     pub name: String,
     pub kind: ZoneKind,
     /// Vertices in image coordinates: pixels, or normalised 0–1 when every value is ≤ 1.
+    /// Areas only (empty for a line).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub polygon: Vec<[f64; 2]>,
     /// Lanes only: the legal direction of travel in the image, `[dx, dy]` (any length).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<[f64; 2]>,
+    /// Lines only: the polyline, first point to last, in the same coordinates as polygons.
+    /// Crossing from its left to its right, looking along it, is `in`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<[f64; 2]>,
+    /// Areas only: count entries and mean occupancy per class (anonymous statistics).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub count: bool,
+}
+
+impl ZoneConfig {
+    /// An area zone with no lane direction and no counting.
+    pub fn area(name: &str, kind: ZoneKind, polygon: &[[f64; 2]]) -> Self {
+        ZoneConfig {
+            name: name.into(),
+            kind,
+            polygon: polygon.to_vec(),
+            direction: None,
+            points: Vec::new(),
+            count: false,
+        }
+    }
+
+    /// A counting line along `points`.
+    pub fn line(name: &str, points: &[[f64; 2]]) -> Self {
+        ZoneConfig {
+            name: name.into(),
+            kind: ZoneKind::Line,
+            polygon: Vec::new(),
+            direction: None,
+            points: points.to_vec(),
+            count: false,
+        }
+    }
+
+    /// Whether the zone produces statistics: every line, and areas with `count = true`.
+    pub fn counts(&self) -> bool {
+        self.kind == ZoneKind::Line || self.count
+    }
 }
 
 /// Four image points and where they lie on the ground, in metres (any planar frame).

@@ -18,6 +18,35 @@ fn check_polygon(points: &[[f64; 2]], k: &str) -> Result<(), ConfigError> {
     if points.len() < 3 {
         return Err(ConfigError::new(k, format!("a zone needs at least 3 points, got {}", points.len())));
     }
+    check_points(points, k)?;
+    let pts: Vec<(f64, f64)> = points.iter().map(|p| (p[0], p[1])).collect();
+    if !crate::geometry::to_polygon(&pts).is_simple() {
+        return Err(ConfigError::new(k, "the polygon crosses itself; list its points in order around the zone"));
+    }
+    let min_area = if is_normalised(points) { 1e-6 } else { 1.0 };
+    if polygon_area(&pts) < min_area {
+        return Err(ConfigError::new(k, "the polygon has no area (points on a line or repeated)"));
+    }
+    Ok(())
+}
+
+/// A counting line: at least two finite points within any picture, and some length.
+fn check_line(points: &[[f64; 2]], k: &str) -> Result<(), ConfigError> {
+    if points.len() < 2 {
+        return Err(ConfigError::new(
+            k,
+            format!("a counting line needs at least 2 points [[x, y], …], got {}", points.len()),
+        ));
+    }
+    check_points(points, k)?;
+    if points.windows(2).all(|w| w[0] == w[1]) {
+        return Err(ConfigError::new(k, "the line has no length (all its points are the same)"));
+    }
+    Ok(())
+}
+
+/// Every point finite, not negative, within the largest picture.
+fn check_points(points: &[[f64; 2]], k: &str) -> Result<(), ConfigError> {
     if let Some((i, _)) = points.iter().enumerate().find(|(_, p)| !p[0].is_finite() || !p[1].is_finite()) {
         return Err(ConfigError::new(k, format!("point {} is not a finite number", i + 1)));
     }
@@ -32,14 +61,6 @@ fn check_polygon(points: &[[f64; 2]], k: &str) -> Result<(), ConfigError> {
             k,
             format!("point {} [{}, {}] is beyond any camera picture (at most {MAX_PIXEL})", i + 1, p[0], p[1]),
         ));
-    }
-    let pts: Vec<(f64, f64)> = points.iter().map(|p| (p[0], p[1])).collect();
-    if !crate::geometry::to_polygon(&pts).is_simple() {
-        return Err(ConfigError::new(k, "the polygon crosses itself; list its points in order around the zone"));
-    }
-    let min_area = if is_normalised(points) { 1e-6 } else { 1.0 };
-    if polygon_area(&pts) < min_area {
-        return Err(ConfigError::new(k, "the polygon has no area (points on a line or repeated)"));
     }
     Ok(())
 }
@@ -122,7 +143,26 @@ fn check_zone(z: &ZoneConfig, before: &[ZoneConfig], i: usize, cam: &str, errs: 
         }
         format!("{cam}.zones.{}", z.name)
     };
-    errs.check(check_polygon(&z.polygon, &key(&zk, "polygon")));
+    if z.kind.is_area() {
+        errs.check(check_polygon(&z.polygon, &key(&zk, "polygon")));
+        if !z.points.is_empty() {
+            errs.push(ConfigError::new(
+                key(&zk, "points"),
+                format!("only counting lines (kind = \"line\") have points; this zone is a {}: give its polygon", z.kind.as_str()),
+            ));
+        }
+    } else {
+        errs.check(check_line(&z.points, &key(&zk, "points")));
+        if !z.polygon.is_empty() {
+            errs.push(ConfigError::new(
+                key(&zk, "polygon"),
+                "a counting line has points = [[x, y], …] (a polyline), not a polygon",
+            ));
+        }
+        if z.count {
+            errs.push(ConfigError::new(key(&zk, "count"), "lines always count crossings; count = true is for areas"));
+        }
+    }
     let direction = key(&zk, "direction");
     match (z.kind, z.direction) {
         (ZoneKind::Lane, None) => errs.push(ConfigError::new(
@@ -169,6 +209,10 @@ fn check_rule(
                 format!("no zone named \"{}\" on this camera (zones: {})", r.zone, names.join(", ")),
             ));
         }
+        Some(zone) if zone.kind == ZoneKind::Line => errs.push(ConfigError::new(
+            at("zone"),
+            format!("\"{}\" is a counting line; {t} rules need an area zone (a polygon)", zone.name),
+        )),
         Some(zone) => {
             let kinds = zone_kinds_for(t);
             if !kinds.contains(&zone.kind) {

@@ -18,6 +18,7 @@ pub mod routes;
 pub mod serve;
 pub mod view;
 
+pub use api::stats::{StatsProvider, StatsZone};
 pub use api::{Server, ServerDeps};
 pub use config::{MqttConfig, NotifyConfig, ServerConfig, WebhookConfig};
 pub use error::ApiError;

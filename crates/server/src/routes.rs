@@ -26,10 +26,12 @@ pub enum Perm {
     ConfigEdit,
     /// Notification delivery status.
     NotifyStatus,
+    /// Anonymous statistics: counts per zone, class and time, never a picture or a track.
+    Stats,
 }
 
 impl Perm {
-    pub const ALL: [Perm; 12] = [
+    pub const ALL: [Perm; 13] = [
         Perm::AlertsRead,
         Perm::AlertsAct,
         Perm::Evidence,
@@ -42,6 +44,7 @@ impl Perm {
         Perm::ConfigRead,
         Perm::ConfigEdit,
         Perm::NotifyStatus,
+        Perm::Stats,
     ];
 
     /// Name used in `GET /api/me` and the OpenAPI file.
@@ -59,6 +62,7 @@ impl Perm {
             Perm::ConfigRead => "config_read",
             Perm::ConfigEdit => "config_edit",
             Perm::NotifyStatus => "notify_status",
+            Perm::Stats => "stats",
         }
     }
 
@@ -66,11 +70,17 @@ impl Perm {
         use Perm::*;
         match role {
             Role::Operator => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search),
-            Role::Supervisor => matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search | Unmask | Reports),
-            // Admins place zones on the (blurred) live picture but do not work alerts.
-            Role::Admin => matches!(self, Users | ConfigRead | ConfigEdit | Live | NotifyStatus),
-            // Read-only and never any image.
-            Role::Auditor => matches!(self, Audit | Reports),
+            Role::Supervisor => {
+                matches!(self, AlertsRead | AlertsAct | Evidence | Live | Search | Unmask | Reports | Stats)
+            }
+            // Admins place zones on the (blurred) live picture but do not work alerts; they see
+            // the statistics to check the counting lines they draw.
+            Role::Admin => matches!(self, Users | ConfigRead | ConfigEdit | Live | NotifyStatus | Stats),
+            // Read-only and never any image. Statistics are anonymous aggregates, and checking
+            // what the system keeps is the auditor's job.
+            Role::Auditor => matches!(self, Audit | Reports | Stats),
+            // Statistics only: the lawful use that needs no access to people.
+            Role::Analyst => matches!(self, Stats),
         }
     }
 }
@@ -133,6 +143,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/config", Access::Perm(ConfigRead), "read the configuration"),
     r("PUT", "/api/config", Access::Perm(ConfigEdit), "change the configuration"),
     r("GET", "/api/notifications", Access::Perm(NotifyStatus), "read notification status"),
+    r("GET", "/api/stats", Access::Perm(Stats), "read statistics"),
+    r("GET", "/api/stats/zones", Access::Perm(Stats), "list counting zones"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

@@ -38,7 +38,8 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
         ("PUT", "/api/config") => Some(r#"{"cameras":[{"id":"cam1"},{"id":"cam2"}]}"#),
         _ => None,
     };
-    let concrete = path
+    let concrete = if path == "/api/stats" { "/api/stats?zone=north&step=3600" } else { path };
+    let concrete = concrete
         .replace("/api/alerts/{id}", &format!("/api/alerts/{alert}"))
         .replace("/api/cameras/{id}/clip", "/api/cameras/cam1/clip?from=1750000000000&to=1750000060000")
         .replace("/api/cameras/{id}", "/api/cameras/cam1")
@@ -118,7 +119,7 @@ async fn auditor_never_gets_a_picture() {
         assert!(r.headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"));
     }
     let me = h.call("GET", "/api/me", Some(&aud), None).await.json();
-    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit"]));
+    assert_eq!(me["permissions"], serde_json::json!(["reports", "audit", "stats"]));
 }
 
 #[tokio::test]

@@ -38,7 +38,8 @@ fn harness_serving(cfg: ServerConfig, clips: Arc<dyn ClipProvider>) -> (H, Serve
         config: cfg,
     });
     let router = server.router();
-    let h = H { dir, clock, store, hub, clips: Arc::new(TestClips::default()), config, router, users };
+    let stats = Arc::new(vigie_stats::SqliteStats::open(&dir.path().join("stats.db")).unwrap());
+    let h = H { dir, clock, store, hub, clips: Arc::new(TestClips::default()), config, router, users, stats };
     (h, server)
 }
 

@@ -27,10 +27,12 @@ pub enum Role {
     Admin,
     /// Audit trail and reports, read-only, never any image.
     Auditor,
+    /// Anonymous statistics (counts per zone and class) and nothing else: no alert, no image.
+    Analyst,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Operator, Role::Supervisor, Role::Admin, Role::Auditor];
+    pub const ALL: [Role; 5] = [Role::Operator, Role::Supervisor, Role::Admin, Role::Auditor, Role::Analyst];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -38,12 +40,13 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
             Role::Auditor => "auditor",
+            Role::Analyst => "analyst",
         }
     }
 
     pub fn parse(s: &str) -> Result<Role> {
         Role::ALL.iter().copied().find(|r| r.as_str() == s).ok_or_else(|| {
-            StoreError::Invalid(format!("unknown role '{s}': expected operator, supervisor, admin or auditor"))
+            StoreError::Invalid(format!("unknown role '{s}': expected operator, supervisor, admin, auditor or analyst"))
         })
     }
 }

@@ -594,3 +594,74 @@ fn retention_run_by_hand_is_audited_under_the_person() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--actor"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Issue 13: real footage through the whole node counts people crossing a line and standing in
+/// an area, and what reaches `stats.db` is per-minute sums only, written as the node stops.
+#[test]
+fn real_footage_fills_the_statistics_with_minutes_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let cfg = tmp.path().join("vigie.toml");
+    // The PETS plaza: a line down the middle of the picture, and the whole lower half counted.
+    std::fs::write(
+        &cfg,
+        r#"
+[pipeline]
+detector_workers = 1
+
+[[cameras]]
+id = "plaza"
+url = "assets/video/pets09-s2l1.mp4"
+record = false
+realtime = false
+
+[[cameras.zones]]
+name = "middle"
+kind = "line"
+points = [[384, 150], [384, 570]]
+
+[[cameras.zones]]
+name = "lower"
+kind = "square"
+polygon = [[0, 300], [767, 300], [767, 575], [0, 575]]
+count = true
+"#,
+    )
+    .unwrap();
+    let mut node = Node::start(&cfg, &data, &[]);
+    std::thread::sleep(Duration::from_secs(30));
+    node.stop();
+    let db = rusqlite::Connection::open(data.join("stats.db")).unwrap();
+    let (crossings, entries, occupancy): (i64, i64, f64) = db
+        .query_row(
+            "SELECT sum(crossings_in + crossings_out), sum(entries), sum(occupancy_ms) FROM minutes WHERE camera = 'plaza'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let observed: i64 = db.query_row("SELECT sum(observed_ms) FROM coverage", [], |r| r.get(0)).unwrap();
+    assert!(observed > 5_000, "watched {observed} ms: {}", node.stderr());
+    assert!(crossings > 0 && occupancy > 0.0, "crossings {crossings}, entries {entries}, occupancy {occupancy}");
+    let classes: Vec<String> = db
+        .prepare("SELECT DISTINCT class FROM minutes")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(classes.contains(&"person".to_string()), "{classes:?}");
+    // Nothing but sums per camera, zone, class and minute.
+    let cols: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('minutes')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        cols,
+        ["camera", "zone", "class", "minute_ms", "kind", "crossings_in", "crossings_out", "entries", "occupancy_ms"]
+    );
+    let odd: i64 = db.query_row("SELECT count(*) FROM minutes WHERE minute_ms % 60000 != 0", [], |r| r.get(0)).unwrap();
+    assert_eq!(odd, 0);
+}

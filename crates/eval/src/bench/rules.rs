@@ -80,6 +80,8 @@ pub fn twenty_zones(scene_rules: bool) -> (Vec<ZoneConfig>, Vec<RuleConfig>) {
             .map(|p| [p[0].min(1.0), p[1].min(1.0)])
             .collect(),
             direction: (*k == ZoneKind::Lane).then_some([1.0, 0.3]),
+            points: Vec::new(),
+            count: false,
         });
         let scene_type = matches!(t, EventType::AbandonedObject | EventType::Graffiti | EventType::PersonDown);
         let mut r = RuleConfig::new(&format!("r{i}"), *t, &name, "benchmark");

@@ -329,3 +329,42 @@ require_owner = false
     let out = toml::to_string(&f).unwrap();
     assert!(out.contains("min_area_px = 500.0\n") && !out.contains("require_owner"), "{out}");
 }
+
+/// Counting lines: a polyline of two points or more, never a polygon; areas never take points;
+/// rules need areas. Every fault is reported under its key in one pass.
+#[test]
+fn counting_lines_are_checked_and_rules_refuse_them() {
+    let line = ZoneConfig::line("north", &[[10.0, 300.0], [700.0, 320.0]]);
+    let mut counted = zone("square", ZoneKind::Square, &rect(0.1, 0.1, 0.9, 0.9));
+    counted.count = true;
+    validate_camera("plaza", &[line.clone(), counted], &[], None, &EventsConfig::default()).expect("valid");
+
+    let one = ZoneConfig::line("north", &[[10.0, 300.0]]);
+    assert_eq!(
+        err(&[one], &[]),
+        "cameras.plaza.zones.north.points: a counting line needs at least 2 points [[x, y], …], got 1"
+    );
+    let same = ZoneConfig::line("north", &[[10.0, 300.0], [10.0, 300.0]]);
+    assert!(err(&[same], &[]).starts_with("cameras.plaza.zones.north.points: the line has no length"));
+    let mut both = line.clone();
+    both.polygon = rect(0.0, 0.0, 10.0, 10.0);
+    both.count = true;
+    let e = validate_camera("plaza", &[both], &[], None, &EventsConfig::default()).unwrap_err();
+    let keys: Vec<String> = e.iter().map(|e| e.key.clone()).collect();
+    assert_eq!(keys, ["cameras.plaza.zones.north.polygon", "cameras.plaza.zones.north.count"], "{e}");
+    let mut area = zone("square", ZoneKind::Square, &rect(0.1, 0.1, 0.9, 0.9));
+    area.points = vec![[0.0, 0.0], [1.0, 1.0]];
+    assert!(err(&[area], &[]).starts_with("cameras.plaza.zones.square.points: only counting lines"));
+
+    let r = rule("r1", EventType::Intrusion, "north");
+    assert_eq!(
+        err(&[line.clone()], &[r]),
+        "cameras.plaza.rules.r1.zone: \"north\" is a counting line; intrusion rules need an area zone (a polygon)"
+    );
+
+    // Written in TOML as an operator would.
+    let z: ZoneConfig = toml::from_str("name = \"north\"\nkind = \"line\"\npoints = [[10, 300], [700, 320]]").unwrap();
+    assert_eq!(z, line);
+    let back = toml::to_string(&z).unwrap();
+    assert!(!back.contains("polygon") && !back.contains("count"), "{back}");
+}

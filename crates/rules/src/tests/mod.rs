@@ -26,7 +26,7 @@ pub fn coco() -> ClassMap {
 pub const NOON_PARIS: u64 = 1_719_828_000;
 
 pub fn zone(name: &str, kind: ZoneKind, poly: &[[f64; 2]]) -> ZoneConfig {
-    ZoneConfig { name: name.into(), kind, polygon: poly.to_vec(), direction: None }
+    ZoneConfig::area(name, kind, poly)
 }
 
 pub fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Vec<[f64; 2]> {

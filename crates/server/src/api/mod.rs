@@ -5,6 +5,7 @@ mod alerts;
 mod anon;
 mod assets;
 mod auth;
+pub mod stats;
 mod streams;
 
 use crate::error::ApiError;
@@ -59,6 +60,8 @@ pub(crate) struct AppState {
     pub search: Option<Arc<dyn SearchProvider>>,
     pub config_admin: Option<Arc<dyn ConfigAdmin>>,
     pub notify_status: Option<Arc<NotifyStatus>>,
+    /// Set by [`Server::with_stats`]; without it the statistics routes list no zone.
+    pub stats: Option<Arc<dyn stats::StatsProvider>>,
     pub cfg: ServerConfig,
     pub limiter: auth::LoginLimiter,
     /// (user, camera) -> monotonic time of the last audited live view.
@@ -151,6 +154,7 @@ impl Server {
                 search: deps.search,
                 config_admin: deps.config_admin,
                 notify_status: deps.notify_status,
+                stats: None,
                 exports: Arc::new(tokio::sync::Semaphore::new(deps.config.max_concurrent_exports as usize)),
                 cfg: deps.config,
                 limiter,
@@ -160,6 +164,13 @@ impl Server {
                 thumb_key,
             }),
         }
+    }
+
+    /// Serves the anonymous statistics from `provider` (a separate step so that every
+    /// [`ServerDeps`] written before statistics existed stays as it is).
+    pub fn with_stats(mut self, provider: Arc<dyn stats::StatsProvider>) -> Server {
+        Arc::get_mut(&mut self.state).expect("statistics are set before the router is built").stats = Some(provider);
+        self
     }
 
     pub fn router(&self) -> Router {
@@ -195,6 +206,8 @@ impl Server {
             .route("/api/users/{name}/password", post(admin::set_password))
             .route("/api/config", get(admin::config_get).put(admin::config_put))
             .route("/api/notifications", get(admin::notifications))
+            .route("/api/stats", get(stats::series))
+            .route("/api/stats/zones", get(stats::list_zones))
             .route_layer(middleware::from_fn_with_state(st.clone(), access))
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)

@@ -134,6 +134,35 @@ pub struct H {
     pub config: Arc<TestConfig>,
     pub router: Router,
     pub users: Vec<(Role, User)>,
+    /// The real statistics store, empty until a test writes minutes into it.
+    pub stats: Arc<vigie_stats::SqliteStats>,
+}
+
+/// Counting zones of cam1: the line `north` and the area `fountain`; the series come from the
+/// real store.
+pub struct TestStats {
+    pub store: Arc<vigie_stats::SqliteStats>,
+}
+
+pub const COUNTED: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
+
+impl StatsProvider for TestStats {
+    fn zones(&self) -> Vec<StatsZone> {
+        [("north", vigie_stats::CountKind::Line), ("fountain", vigie_stats::CountKind::Area)]
+            .into_iter()
+            .map(|(zone, kind)| StatsZone {
+                camera: "cam1".into(),
+                camera_name: "Market square".into(),
+                zone: zone.into(),
+                kind,
+                classes: COUNTED.iter().map(|c| c.to_string()).collect(),
+            })
+            .collect()
+    }
+    fn series(&self, q: &vigie_stats::SeriesQuery) -> Result<Vec<vigie_stats::Bucket>, vigie_stats::StatsError> {
+        use vigie_stats::StatsStore;
+        self.store.series(q)
+    }
 }
 
 pub struct Sess {
@@ -193,7 +222,7 @@ pub fn harness_with(cfg: ServerConfig) -> H {
     let store = Arc::new(Store::open(dir.path(), Arc::new(clock.clone())).unwrap());
     let mut users = Vec::new();
     for (role, name) in
-        [(Role::Operator, "op"), (Role::Supervisor, "sup"), (Role::Admin, "adm"), (Role::Auditor, "aud")]
+        [(Role::Operator, "op"), (Role::Supervisor, "sup"), (Role::Admin, "adm"), (Role::Auditor, "aud"), (Role::Analyst, "ana")]
     {
         users.push((role, store.add_user(name, &password(name), role).unwrap()));
     }
@@ -212,8 +241,10 @@ pub fn harness_with(cfg: ServerConfig) -> H {
         notify_status: None,
         config: cfg,
     });
+    let stats = Arc::new(vigie_stats::SqliteStats::open(&dir.path().join("stats.db")).unwrap());
+    let server = server.with_stats(Arc::new(TestStats { store: stats.clone() }));
     let router = server.router();
-    H { dir, clock, store, hub, clips, config, router, users }
+    H { dir, clock, store, hub, clips, config, router, users, stats }
 }
 
 impl H {

@@ -18,7 +18,7 @@ pub enum UserCommand {
     Add {
         #[arg(long)]
         data: PathBuf,
-        /// operator, supervisor, admin or auditor.
+        /// operator, supervisor, admin, auditor or analyst.
         #[arg(long)]
         role: String,
         /// The user must replace this password at their first login (you chose it for them).
