@@ -27,11 +27,20 @@ fn row<'a>(stdout: &'a str, line: &str, dir: &str) -> (u32, u32, &'a str) {
     (field("expected"), field("counted"), verdict)
 }
 
-/// Both carriageways of the highway clip, 43 vehicles counted by hand: the counter is within
-/// ±5 % or ±1 on each line and direction, nothing counted the wrong way.
+/// Both carriageways of the highway clip, 43 vehicles counted by hand: with the counting
+/// settings the counter is within ±5 % or ±1 on each line and direction, nothing counted the
+/// wrong way.
 #[test]
 fn highway_counts_are_within_target_of_the_hand_count() {
-    let out = vigie(&["eval", "counts", "scenarios/counts/highway-carriageways.toml", "--threads", "1"]);
+    let out = vigie(&[
+        "eval",
+        "counts",
+        "scenarios/counts/highway-carriageways.toml",
+        "--config",
+        "config/counting.toml",
+        "--threads",
+        "1",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for (line, dir, truth) in [
@@ -65,14 +74,12 @@ fn bad_scenario_files_are_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let clip = root().join("assets/video/highway-cctv.mp4");
     let scenario = |zones: &str, expected: &str, extra: &str| {
-        format!(
-            "clip = \"{}\"\n{extra}\n[camera]\nid = \"highway\"\n{zones}\n{expected}\n",
-            clip.display()
-        )
+        format!("clip = \"{}\"\n{extra}\n[camera]\nid = \"highway\"\n{zones}\n{expected}\n", clip.display())
     };
     let line = "[[camera.zones]]\nname = \"out\"\nkind = \"line\"\npoints = [[260, 140], [132, 140]]\n";
     let area = "[[camera.zones]]\nname = \"lanes\"\nkind = \"square\"\npolygon = [[0, 0], [100, 0], [100, 100]]\n";
-    let exp = |zone: &str, classes: &str| format!("[[expected]]\nzone = \"{zone}\"\nclasses = {classes}\nin = 3\nout = 0\n");
+    let exp =
+        |zone: &str, classes: &str| format!("[[expected]]\nzone = \"{zone}\"\nclasses = {classes}\nin = 3\nout = 0\n");
     let cases: Vec<(&str, String, Vec<&str>)> = vec![
         (
             "typo",
@@ -84,12 +91,20 @@ fn bad_scenario_files_are_refused_naming_the_key() {
             scenario(line, "[[expected]]\nzone = \"out\"\nclasses = [\"car\"]\nout = 0\n", ""),
             vec!["missing.toml", "expected[0]", "`in`"],
         ),
-        ("not-a-line", scenario(&format!("{line}{area}"), &exp("lanes", "[\"car\"]"), ""), vec!["expected[0].zone", "lanes"]),
+        (
+            "not-a-line",
+            scenario(&format!("{line}{area}"), &exp("lanes", "[\"car\"]"), ""),
+            vec!["expected[0].zone", "lanes"],
+        ),
         ("class", scenario(line, &exp("out", "[\"car\", \"unicorn\"]"), ""), vec!["expected[0].classes", "unicorn"]),
         ("no-class", scenario(line, &exp("out", "[]"), ""), vec!["expected[0].classes"]),
         (
             "one-point",
-            scenario("[[camera.zones]]\nname = \"out\"\nkind = \"line\"\npoints = [[260, 140]]\n", &exp("out", "[\"car\"]"), ""),
+            scenario(
+                "[[camera.zones]]\nname = \"out\"\nkind = \"line\"\npoints = [[260, 140]]\n",
+                &exp("out", "[\"car\"]"),
+                "",
+            ),
             vec!["zones", "out", "points"],
         ),
         ("window", scenario(line, &exp("out", "[\"car\"]"), "last_frame = 900"), vec!["last_frame", "900", "748"]),
@@ -127,7 +142,11 @@ fn the_target_is_five_percent_or_one_crossing() {
     assert_eq!(report.failures(), 1);
     let text = report.to_string();
     let rows: Vec<&str> = text.lines().collect();
-    assert!(rows[0].starts_with("line s/z in expected=22 counted=21 error=-1 rel_error=-4.5% target=±1.10 PASS"), "{}", rows[0]);
+    assert!(
+        rows[0].starts_with("line s/z in expected=22 counted=21 error=-1 rel_error=-4.5% target=±1.10 PASS"),
+        "{}",
+        rows[0]
+    );
     assert!(rows[1].contains("error=+3") && rows[1].contains(" FAIL"), "{}", rows[1]);
     assert_eq!(rows[2], "counts lines=2 pass=1 fail=1 expected=32 counted=34 abs_error=4 max_abs_error=3");
 }
