@@ -114,8 +114,7 @@ impl Node {
         let wall = Wall::new(healths.clone(), classes.clone());
 
         // Its own database: kept for years, whatever becomes of the footage and the alerts.
-        let stats_db =
-            Arc::new(vigie_stats::SqliteStats::open(&data.join("stats.db")).map_err(|e| anyhow!("{e}"))?);
+        let stats_db = Arc::new(vigie_stats::SqliteStats::open(&data.join("stats.db")).map_err(|e| anyhow!("{e}"))?);
         let stats_writer = vigie_stats::StatsWriter::start(stats_db.clone(), cfg.stats.retention_days);
 
         let mut specs = Vec::new();

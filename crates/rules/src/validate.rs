@@ -148,7 +148,10 @@ fn check_zone(z: &ZoneConfig, before: &[ZoneConfig], i: usize, cam: &str, errs: 
         if !z.points.is_empty() {
             errs.push(ConfigError::new(
                 key(&zk, "points"),
-                format!("only counting lines (kind = \"line\") have points; this zone is a {}: give its polygon", z.kind.as_str()),
+                format!(
+                    "only counting lines (kind = \"line\") have points; this zone is a {}: give its polygon",
+                    z.kind.as_str()
+                ),
             ));
         }
     } else {

@@ -58,7 +58,8 @@ async fn line_and_area_series_in_json() {
     seed(&h);
     let sup = h.session("sup");
     let (from, to) = (M0, M0 + 7_200_000);
-    let r = h.call("GET", &url(&format!("camera=cam1&zone=north&from={from}&to={to}&step=3600")), Some(&sup), None).await;
+    let r =
+        h.call("GET", &url(&format!("camera=cam1&zone=north&from={from}&to={to}&step=3600")), Some(&sup), None).await;
     assert_eq!(r.status, 200, "{}", r.error());
     let j = r.json();
     assert_eq!(
@@ -73,12 +74,18 @@ async fn line_and_area_series_in_json() {
         })
     );
     // One class; the zone name alone is enough when it is unique.
-    let j = h.call("GET", &url(&format!("zone=north&class=car&from={from}&to={to}&step=3600")), Some(&sup), None).await.json();
+    let j = h
+        .call("GET", &url(&format!("zone=north&class=car&from={from}&to={to}&step=3600")), Some(&sup), None)
+        .await
+        .json();
     assert_eq!(j["class"], "car");
     assert_eq!(j["points"][0]["in"], 120);
     assert_eq!(j["points"][1]["in"], 0);
     // Minute steps; a period that does not end on a step gets a shorter last one.
-    let j = h.call("GET", &url(&format!("zone=north&from={from}&to={}&step=60", from + 150_000)), Some(&sup), None).await.json();
+    let j = h
+        .call("GET", &url(&format!("zone=north&from={from}&to={}&step=60", from + 150_000)), Some(&sup), None)
+        .await
+        .json();
     let ins: Vec<i64> = j["points"].as_array().unwrap().iter().map(|p| p["in"].as_i64().unwrap()).collect();
     assert_eq!(ins, [3, 3, 3]);
     // Areas: entries and mean occupancy over the watched time.
@@ -86,7 +93,10 @@ async fn line_and_area_series_in_json() {
     assert_eq!(j["kind"], "area");
     assert_eq!(j["points"], serde_json::json!([{"t": from, "entries": 120, "occupancy": 0.5, "observed_s": 6600.0}]));
     // Before anything was counted: zeros, and nothing watched.
-    let j = h.call("GET", &url(&format!("zone=north&from={}&to={from}&step=3600", from - 7_200_000)), Some(&sup), None).await.json();
+    let j = h
+        .call("GET", &url(&format!("zone=north&from={}&to={from}&step=3600", from - 7_200_000)), Some(&sup), None)
+        .await
+        .json();
     assert_eq!(j["points"][1], serde_json::json!({"t": from - 3_600_000, "in": 0, "out": 0, "observed_s": 0.0}));
     // Viewing is not audited (nobody is in it).
     assert!(h.audit_actions(5).iter().all(|a| !a.1.starts_with("stats")), "{:?}", h.audit_actions(5));
@@ -98,7 +108,12 @@ async fn csv_export_has_a_header_and_is_audited() {
     seed(&h);
     let ana = h.session("ana");
     let r = h
-        .call("GET", &url(&format!("zone=north&from={M0}&to={}&step=3600&format=csv", M0 + 7_200_000)), Some(&ana), None)
+        .call(
+            "GET",
+            &url(&format!("zone=north&from={M0}&to={}&step=3600&format=csv", M0 + 7_200_000)),
+            Some(&ana),
+            None,
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
@@ -110,7 +125,14 @@ async fn csv_export_has_a_header_and_is_audited() {
     assert!(lines[1].starts_with(&format!("{M0},{},180,30,3600", UnixMs(M0).rfc3339())), "{text}");
     let last = &h.audit_actions(1)[0];
     assert_eq!((last.0.as_str(), last.1.as_str(), last.2.as_str()), ("ana", "stats.export", "cam1/north"));
-    let r = h.call("GET", &url(&format!("zone=fountain&from={M0}&to={}&step=7200&format=csv", M0 + 7_200_000)), Some(&ana), None).await;
+    let r = h
+        .call(
+            "GET",
+            &url(&format!("zone=fountain&from={M0}&to={}&step=7200&format=csv", M0 + 7_200_000)),
+            Some(&ana),
+            None,
+        )
+        .await;
     let text = String::from_utf8(r.body.to_vec()).unwrap();
     assert!(text.starts_with("t,time_utc,entries,occupancy,observed_s\n"), "{text}");
     assert!(text.trim_end().ends_with(",120,0.5,6600"), "{text}");
@@ -181,11 +203,8 @@ async fn the_analyst_sees_statistics_and_nothing_else() {
             Access::Public | Access::Session => continue,
             Access::Perm(p) => p == vigie_server::Perm::Stats,
         };
-        let path = route
-            .path
-            .replace("{id}", "a1")
-            .replace("{name}", "op")
-            .replace("/api/stats", "/api/stats?zone=north");
+        let path =
+            route.path.replace("{id}", "a1").replace("{name}", "op").replace("/api/stats", "/api/stats?zone=north");
         let path = if route.path == "/api/stats/zones" { route.path.to_string() } else { path };
         let r = h.call(route.method, &path, Some(&ana), if route.method == "GET" { None } else { Some("{}") }).await;
         if allowed {

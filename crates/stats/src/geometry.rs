@@ -89,8 +89,9 @@ mod tests {
         assert_eq!(signed_distance(&l, (50.0, 130.0)), 30.0);
         // A bent polyline: the nearest segment decides.
         let bent = [(0.0, 100.0), (100.0, 100.0), (100.0, 0.0)];
-        assert!(signed_distance(&bent, (90.0, 20.0)) > 0.0, "right of the upward segment");
-        assert!(signed_distance(&bent, (110.0, 20.0)) < 0.0);
+        // Looking up the picture along the second segment, its left is the picture's left.
+        assert!(signed_distance(&bent, (90.0, 20.0)) < 0.0, "left of the upward segment");
+        assert!(signed_distance(&bent, (110.0, 20.0)) > 0.0);
     }
 
     #[test]

@@ -197,7 +197,13 @@ impl StatsStore for SqliteStats {
              GROUP BY 1",
         )?;
         let rows = st.query_map(params![from, step, q.camera, q.zone, q.class, q.to.as_i64()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, f64>(4)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, f64>(4)?,
+            ))
         })?;
         for row in rows {
             let (i, a, b, e, o) = row?;
@@ -337,28 +343,6 @@ fn writer_loop(store: Arc<dyn StatsStore>, rx: Receiver<Job>, retention_days: u3
         if last_purge.elapsed() >= PURGE_EVERY {
             purge();
             last_purge = std::time::Instant::now();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upgraded_database_equals_a_fresh_one() {
-        let mut old = Connection::open_in_memory().unwrap();
-        vigie_sqlite::migrate(&mut old, "old", &MIGRATIONS[..0]).unwrap();
-        let m = vigie_sqlite::migrate(&mut old, "old", MIGRATIONS).unwrap();
-        assert_eq!((m.from, m.to), (0, MIGRATIONS.len() as u32));
-        let mut fresh = Connection::open_in_memory().unwrap();
-        vigie_sqlite::migrate(&mut fresh, "fresh", MIGRATIONS).unwrap();
-        let schema = vigie_sqlite::schema_of(&fresh).unwrap();
-        assert!(schema.contains("table minutes") && schema.contains("table coverage"), "{schema}");
-        assert_eq!(vigie_sqlite::schema_of(&old).unwrap(), schema);
-        // Nothing in the schema could hold a track, a picture or a position.
-        for word in ["track", "bbox", "image", "x1", "path"] {
-            assert!(!schema.contains(word), "{word} in {schema}");
         }
     }
 }

@@ -32,7 +32,11 @@ fn at(frame: i64) -> UnixMs {
 /// A horizontal line across a 640×480 picture at y = 240, drawn left to right: its left is the
 /// upper half of the picture, so walking down is `in`.
 fn counter() -> Counter {
-    let mut square = ZoneConfig::area("fountain", ZoneKind::Square, &[[100.0, 300.0], [300.0, 300.0], [300.0, 450.0], [100.0, 450.0]]);
+    let mut square = ZoneConfig::area(
+        "fountain",
+        ZoneKind::Square,
+        &[[100.0, 300.0], [300.0, 300.0], [300.0, 450.0], [100.0, 450.0]],
+    );
     square.count = true;
     let zones = vec![
         ZoneConfig::line("north", &[[20.0, 240.0], [620.0, 240.0]]),
@@ -44,7 +48,10 @@ fn counter() -> Counter {
 }
 
 /// Runs tracks `paths[i](frame) -> Option<(x, y)>` for `frames` frames; returns the counter.
-fn run(c: &mut Counter, frames: i64, paths: &[(u64, &str, &dyn Fn(i64) -> Option<(f32, f32)>)]) {
+/// A track: its id, its class, and where its foot point is at each frame (`None`: not seen).
+type Path<'a> = (u64, &'a str, &'a dyn Fn(i64) -> Option<(f32, f32)>);
+
+fn run(c: &mut Counter, frames: i64, paths: &[Path]) {
     for f in 0..frames {
         let tracks: Vec<TrackedObject> =
             paths.iter().filter_map(|(id, class, p)| p(f).map(|(x, y)| trk(*id, class, x, y))).collect();
@@ -136,12 +143,12 @@ fn walking_round_the_end_of_a_line_is_no_crossing() {
 fn a_track_lost_just_after_crossing_is_still_counted() {
     let mut c = counter();
     // Crosses, and disappears 4 px past the line (inside the band).
-    run(&mut c, 12, &[(1, "person", &|f| (f < 12).then(|| (300.0, 200.0 + 4.0 * f as f32)))]);
+    run(&mut c, 12, &[(1, "person", &|f| (f < 12).then_some((300.0, 200.0 + 4.0 * f as f32)))]);
     c.flush();
     assert_eq!(c.totals().line("north"), (1, 0));
     // Same, but the counter keeps running: forgotten after FORGET_MS, then settled.
     let mut c = counter();
-    run(&mut c, 60, &[(1, "person", &|f| (f < 12).then(|| (300.0, 200.0 + 4.0 * f as f32)))]);
+    run(&mut c, 60, &[(1, "person", &|f| (f < 12).then_some((300.0, 200.0 + 4.0 * f as f32)))]);
     assert_eq!(c.totals().line("north"), (1, 0));
 }
 
@@ -158,7 +165,10 @@ fn area_entries_and_mean_occupancy() {
             (1, "person", &|f| Some((200.0, (250.0 + 4.0 * f as f32).min(400.0)))),
             (2, "person", &|_| Some((150.0, 350.0))),
             (3, "person", &|f| {
-                Some((if (40..50).contains(&f) { 340.0 } else { 250.0 }, if f < 20 { 200.0 + 8.0 * f as f32 } else { 380.0 }))
+                Some((
+                    if (40..50).contains(&f) { 340.0 } else { 250.0 },
+                    if f < 20 { 200.0 + 8.0 * f as f32 } else { 380.0 },
+                ))
             }),
             (4, "car", &|f| (f >= 50).then(|| (120.0 + 2.0 * (f - 50) as f32, 420.0 - 50.0 + f as f32))),
         ],
@@ -208,7 +218,10 @@ fn minutes_hold_only_aggregates_and_close_after_a_grace() {
 #[test]
 fn bad_zones_are_refused_by_key() {
     let e = Counter::new("plaza", &[ZoneConfig::line("north", &[[20.0, 240.0]])], (640, 480), &coco()).unwrap_err();
-    assert_eq!(e.to_string(), "cameras.plaza.zones.north.points: a counting line needs at least 2 points [[x, y], …], got 1");
+    assert_eq!(
+        e.to_string(),
+        "cameras.plaza.zones.north.points: a counting line needs at least 2 points [[x, y], …], got 1"
+    );
     let e = Counter::new("plaza", &[ZoneConfig::line("north", &[[20.0, 240.0], [900.0, 240.0]])], (640, 480), &coco())
         .unwrap_err();
     assert_eq!(e.to_string(), "cameras.plaza.zones.north.points: point 2 (900, 240) is outside the 640×480 frame");

@@ -143,3 +143,21 @@ fn the_writer_writes_to_sqlite() {
     assert_eq!(s[0].crossings_in, 3);
     assert_eq!((w.dropped(), w.failed()), (0, 0));
 }
+
+#[test]
+fn upgraded_database_equals_a_fresh_one() {
+    use vigie_stats::store::MIGRATIONS;
+    let mut old = rusqlite::Connection::open_in_memory().unwrap();
+    vigie_sqlite::migrate(&mut old, "old", &MIGRATIONS[..0]).unwrap();
+    let m = vigie_sqlite::migrate(&mut old, "old", MIGRATIONS).unwrap();
+    assert_eq!((m.from, m.to), (0, MIGRATIONS.len() as u32));
+    let mut fresh = rusqlite::Connection::open_in_memory().unwrap();
+    vigie_sqlite::migrate(&mut fresh, "fresh", MIGRATIONS).unwrap();
+    let schema = vigie_sqlite::schema_of(&fresh).unwrap();
+    assert!(schema.contains("table minutes") && schema.contains("table coverage"), "{schema}");
+    assert_eq!(vigie_sqlite::schema_of(&old).unwrap(), schema);
+    // Nothing in the schema could hold a track, a picture or a position.
+    for word in ["track", "bbox", "image", "x1", "path", "jpeg"] {
+        assert!(!schema.contains(word), "{word} in {schema}");
+    }
+}

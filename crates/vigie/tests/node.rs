@@ -640,6 +640,7 @@ count = true
         )
         .unwrap();
     let observed: i64 = db.query_row("SELECT sum(observed_ms) FROM coverage", [], |r| r.get(0)).unwrap();
+    eprintln!("PETS plaza, 30 s of node: watched {observed} ms, {crossings} crossings of 'middle', {entries} entries into 'lower', occupancy {:.2}", occupancy / observed.max(1) as f64);
     assert!(observed > 5_000, "watched {observed} ms: {}", node.stderr());
     assert!(crossings > 0 && occupancy > 0.0, "crossings {crossings}, entries {entries}, occupancy {occupancy}");
     let classes: Vec<String> = db

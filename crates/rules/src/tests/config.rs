@@ -358,7 +358,7 @@ fn counting_lines_are_checked_and_rules_refuse_them() {
 
     let r = rule("r1", EventType::Intrusion, "north");
     assert_eq!(
-        err(&[line.clone()], &[r]),
+        err(std::slice::from_ref(&line), &[r]),
         "cameras.plaza.rules.r1.zone: \"north\" is a counting line; intrusion rules need an area zone (a polygon)"
     );
 

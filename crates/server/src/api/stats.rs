@@ -232,16 +232,7 @@ pub(crate) async fn series(
             },
         })
         .collect();
-    let series = Series {
-        camera: zone.camera.clone(),
-        zone: zone.zone.clone(),
-        kind,
-        class,
-        from,
-        to,
-        step_s,
-        points,
-    };
+    let series = Series { camera: zone.camera.clone(), zone: zone.zone.clone(), kind, class, from, to, step_s, points };
     if !csv {
         return Ok(Json(series).into_response());
     }

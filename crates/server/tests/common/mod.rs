@@ -221,9 +221,13 @@ pub fn harness_with(cfg: ServerConfig) -> H {
     let clock = SimClock::new(UnixMs(T0_MS).into());
     let store = Arc::new(Store::open(dir.path(), Arc::new(clock.clone())).unwrap());
     let mut users = Vec::new();
-    for (role, name) in
-        [(Role::Operator, "op"), (Role::Supervisor, "sup"), (Role::Admin, "adm"), (Role::Auditor, "aud"), (Role::Analyst, "ana")]
-    {
+    for (role, name) in [
+        (Role::Operator, "op"),
+        (Role::Supervisor, "sup"),
+        (Role::Admin, "adm"),
+        (Role::Auditor, "aud"),
+        (Role::Analyst, "ana"),
+    ] {
         users.push((role, store.add_user(name, &password(name), role).unwrap()));
     }
     let hub = AlertHub::new(store.clone(), None);
