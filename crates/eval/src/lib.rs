@@ -7,12 +7,16 @@
 //! - Event scenarios ([`scenario`]): a clip, a camera's zones and rules and the expected events;
 //!   [`events`] runs them through the live pipeline and [`scenario::score`] compares. Generated
 //!   scenarios are made with [`scenario_gen`].
+//! - Counting scenarios ([`counts`]): a clip, counting lines and the crossings counted by hand;
+//!   [`counts::run_scenario`] runs the live pipeline and the product's counter, [`counts::CountReport`]
+//!   compares per line and direction.
 //! - Benchmarks ([`bench`]): speed and memory figures, rules cost, alert latency with live
 //!   cameras, and fuzzing of every input parser; [`probe`] is the console client they measure with.
 //!
 //! The `vigie eval …` and `vigie bench …` commands are thin wrappers over this crate.
 
 pub mod bench;
+pub mod counts;
 pub mod events;
 pub mod lsa;
 pub mod metrics;

@@ -109,7 +109,7 @@ fn serr(path: &Path, message: impl Into<String>) -> ScenarioError {
 }
 
 /// Finds `rel` next to the scenario or in one of its ancestors (the repository root).
-fn resolve(dir: &Path, rel: &Path) -> Option<PathBuf> {
+pub(crate) fn resolve(dir: &Path, rel: &Path) -> Option<PathBuf> {
     if rel.is_absolute() {
         return rel.exists().then(|| rel.to_path_buf());
     }
@@ -202,8 +202,13 @@ impl Scenario {
                 continue;
             }
             let rd = std::fs::read_dir(p).map_err(|e| serr(p, format!("not a scenario folder: {e}")))?;
-            let mut dirs: Vec<PathBuf> =
-                rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|d| d.join("scenario.toml").exists()).collect();
+            let entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut dirs: Vec<PathBuf> = entries.iter().filter(|d| d.join("scenario.toml").exists()).cloned().collect();
+            // A folder of counting scenarios (`*.toml` files, `vigie eval counts`) is not an event
+            // scenario: skipped so that `scenarios/*` keeps meaning the event set.
+            if dirs.is_empty() && entries.iter().any(|f| f.is_file() && f.extension().is_some_and(|e| e == "toml")) {
+                continue;
+            }
             if dirs.is_empty() {
                 return Err(serr(p, "no scenario.toml here or in its sub-folders"));
             }

@@ -1,4 +1,4 @@
-//! `vigie eval mot` and `vigie eval events`: accuracy against ground truth. The measuring is
+//! `vigie eval mot`, `vigie eval events` and `vigie eval counts`: accuracy against ground truth. The measuring is
 //! `vigie-eval`'s; this module is the command line and the printing.
 
 use anyhow::anyhow;
@@ -14,6 +14,8 @@ pub enum EvalCmd {
     Mot(EvalMotArgs),
     /// Event rules on scenarios: precision, recall and alert delay per event type.
     Events(EvalEventsArgs),
+    /// Line counts on scenarios counted by hand: error per line and direction against the target.
+    Counts(EvalCountsArgs),
 }
 
 /// Score a tracker result against MOTChallenge ground truth (CLEAR MOT, IDF1, HOTA).
@@ -48,10 +50,28 @@ pub struct EvalEventsArgs {
     pub verbose: bool,
 }
 
+#[derive(clap::Args)]
+pub struct EvalCountsArgs {
+    /// Counting scenario files (`*.toml`) or folders of them, e.g. `scenarios/counts/*`.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// CPU threads for the pipeline.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Analysis settings (`[detector]`, `[tracker]`, `[motion]`); defaults are built in.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print each crossing the counter counts (or takes back) with its frame number, to set
+    /// against the hand count's list in the scenario file.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
 pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
     match cmd {
         EvalCmd::Mot(a) => run_mot(a),
         EvalCmd::Events(a) => run_events(a),
+        EvalCmd::Counts(a) => run_counts(a),
     }
 }
 
@@ -93,6 +113,49 @@ pub fn run_events(a: &EvalEventsArgs) -> anyhow::Result<()> {
         }
     })?;
     print!("{}", score(&results));
+    Ok(())
+}
+
+/// Runs each counting scenario's clip through the same pipeline and counter as a live camera,
+/// prints one row per line and direction and the closing `counts ...` line, and fails when a line
+/// is off target.
+pub fn run_counts(a: &EvalCountsArgs) -> anyhow::Result<()> {
+    use vigie_eval::counts::{compare, run_scenario, scenario_files, CountFile, CountReport, CountScenario};
+    let settings = AnalysisSettings::load(a.config.as_deref())?;
+    let labels = std::fs::read_to_string(&settings.detector.labels)?;
+    let classes = ClassMap::parse(&labels);
+    let mut scenarios = Vec::new();
+    for file in scenario_files(&a.scenarios)? {
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read scenario {}: {e}", file.display()))?;
+        let parsed: CountFile = vigie_node::settings::parse_toml(&text, &file)?;
+        scenarios.push(CountScenario::new(&file, parsed, &classes)?);
+    }
+    let opts = ClipOptions {
+        threads: a.threads,
+        detector: settings.detector.clone(),
+        tracker: settings.tracker.clone(),
+        motion: settings.motion.clone(),
+    };
+    let mut report = CountReport::default();
+    for sc in &scenarios {
+        println!(
+            "scenario {}: frames {}–{} of {} at {:.1} fps, {}",
+            sc.name, sc.first_frame, sc.last_frame, sc.frame_count, sc.fps, sc.description
+        );
+        let verbose = a.verbose;
+        let totals = run_scenario(sc, &opts, &classes, |c| {
+            if verbose {
+                println!("  frame {:>5} {} {} {} {:+}", c.frame, c.zone, c.direction.as_str(), c.class, c.delta);
+            }
+        })?;
+        report.lines.extend(compare(sc, &totals));
+    }
+    print!("{report}");
+    let failed = report.failures();
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} line directions off target (±5 % or ±1 of the hand count)", report.lines.len());
+    }
     Ok(())
 }
 
