@@ -219,6 +219,11 @@ pub struct Reencoder {
 
 impl Reencoder {
     pub fn new(width: usize, height: usize, fps: f64) -> Result<Self, ArchiveError> {
+        Self::with_qp(width, height, fps, (16, 22))
+    }
+
+    /// As [`Reencoder::new`] within another QP range (lower: more detail, more bytes).
+    pub fn with_qp(width: usize, height: usize, fps: f64, qp: (u8, u8)) -> Result<Self, ArchiveError> {
         // Quality mode within QP 16-22 and no frame skipping: an export must keep every frame
         // (OpenH264 can only hold a bitrate by dropping some), and footage handed over as
         // evidence must stay legible. People are pixelated before encoding anyway. (OpenH264
@@ -226,7 +231,7 @@ impl Reencoder {
         let cfg = EncoderConfig::new()
             .usage_type(UsageType::CameraVideoRealTime)
             .rate_control_mode(RateControlMode::Quality)
-            .qp(QpRange::new(16, 22))
+            .qp(QpRange::new(qp.0, qp.1))
             .max_frame_rate(FrameRate::from_hz(fps as f32))
             .skip_frames(false)
             .intra_frame_period(IntraFramePeriod::from_num_frames((fps * 2.0).round().max(1.0) as u32));
@@ -269,7 +274,9 @@ impl Reencoder {
 }
 
 /// Decoded frames to a plain H.264 MP4 in memory, one sample per frame pushed (the operator
-/// view of `vigie analyze --privacy-out`).
+/// view of `vigie analyze --privacy-out`). Encoded finer than exports (QP 4-8): the view is
+/// measured against the original, and what it keeps of the scene must be the scene's, not
+/// what the encoder left of it.
 pub struct Mp4Writer {
     mux: muxide::api::Muxer<Vec<u8>>,
     encoder: Reencoder,
@@ -284,7 +291,7 @@ impl Mp4Writer {
             .with_fast_start(true)
             .build()
             .map_err(|e| ArchiveError::Media(format!("mp4: {e}")))?;
-        Ok(Self { mux, encoder: Reencoder::new(width, height, fps)?, last_pts: None, frames: 0 })
+        Ok(Self { mux, encoder: Reencoder::with_qp(width, height, fps, (4, 8))?, last_pts: None, frames: 0 })
     }
 
     /// Encodes and muxes a frame shown at `pts_s` seconds (kept increasing).
@@ -552,7 +559,7 @@ impl Archive {
                                     height: frame.height,
                                     people: &seen.people,
                                     vehicles: &seen.vehicles,
-                                    motion: &moving.regions,
+                                    motion: &moving.cells,
                                     masks: &masks,
                                     undecidable: undecidable.as_deref(),
                                 })

@@ -17,8 +17,6 @@ use vigie_core::{BBox, ClassMap, Detection, Frame, Polygon, TrackedObject};
 /// Colour of privacy masks (YUV): flat dark grey, plainly a mask and not a scene.
 pub const MASK_YUV: [u8; 3] = [48, 128, 128];
 
-/// A moving region mostly inside a detected vehicle (this share of its area) is the vehicle.
-const VEHICLE_SHARE: f32 = 0.6;
 /// Pixelation blocks of the whole frame when nothing can be decided: a sixteenth of its height.
 const WHOLE_FRAME_BLOCKS: usize = 16;
 
@@ -65,7 +63,7 @@ pub struct PrivacyInputs<'a> {
     pub people: &'a [BBox],
     /// Vehicle boxes (detections or tracks): their own motion is not a person's.
     pub vehicles: &'a [BBox],
-    /// Moving regions of the motion model.
+    /// Moving areas of the motion model (its cells, row by row).
     pub motion: &'a [BBox],
     pub masks: &'a [Polygon],
     /// Why the other inputs cannot be trusted for this frame (detector error, no motion model
@@ -103,13 +101,13 @@ fn person_hide(b: &BBox, w: usize, h: usize) -> Option<Hide> {
     hide_rect(b.x1 - px, b.y1 - py, b.x2 + px, b.y2 + py, block, w, h)
 }
 
-/// A moving region, grown to the whole person whose moving parts it may only be: legs moving
-/// under a still torso, an arm. People stand above the motion they make, so the growth is
-/// mostly upwards.
+/// A moving area (a run of the motion model's cells), grown towards the whole person whose
+/// moving parts it may only be: legs moving under a still torso, an arm. People stand above the
+/// motion they make, so the growth is mostly upwards.
 fn motion_hide(b: &BBox, w: usize, h: usize) -> Option<Hide> {
-    let px = (b.width() * 0.2).max(8.0);
-    let up = (b.height() * 0.6).max(16.0);
-    let down = (b.height() * 0.1).max(8.0);
+    let px = (b.width() * 0.1).max(8.0);
+    let up = (b.height() * 0.4).max(24.0);
+    let down = (b.height() * 0.05).max(8.0);
     let block = ((b.height() / 6.0).round() as usize).clamp(8, 16);
     hide_rect(b.x1 - px, b.y1 - up, b.x2 + px, b.y2 + down, block, w, h)
 }
@@ -134,11 +132,21 @@ pub fn decide(i: &PrivacyInputs<'_>) -> HidePlan {
         return plan;
     }
     plan.pixelate.extend(i.people.iter().filter_map(|b| person_hide(b, w, h)));
-    let is_vehicle = |m: &BBox| -> bool {
-        let area = m.area();
-        area > 0.0 && i.vehicles.iter().any(|v| v.intersection(m) >= VEHICLE_SHARE * area)
+    // Motion of a detected vehicle stays clear. Motion next to a detected person is hidden all
+    // the same: a box smaller than its person (half a body found) must not leave the rest clear.
+    let explained = |m: &BBox| -> bool {
+        let half = 0.5 * m.area();
+        i.vehicles.iter().any(|b| b.intersection(m) >= half)
     };
-    plan.pixelate.extend(i.motion.iter().filter(|&m| !is_vehicle(m)).filter_map(|m| motion_hide(m, w, h)));
+    let mut runs: Vec<BBox> = Vec::new();
+    for m in i.motion.iter().filter(|&m| m.area() > 0.0 && !explained(m)) {
+        // Neighbouring cells of a row are hidden as one run.
+        match runs.last_mut() {
+            Some(r) if r.y1 == m.y1 && r.y2 == m.y2 && (m.x1 - r.x2).abs() < 0.5 => r.x2 = m.x2,
+            _ => runs.push(*m),
+        }
+    }
+    plan.pixelate.extend(runs.iter().filter_map(|m| motion_hide(m, w, h)));
     plan
 }
 

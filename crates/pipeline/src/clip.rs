@@ -209,7 +209,7 @@ fn next_job<S: VideoSource>(
                 let gate = d.gate.update(&frame, tracks_moving.load(Ordering::Relaxed));
                 let index = d.next_index;
                 d.next_index += 1;
-                let motion = (gate.regions, gate.ready);
+                let motion = (gate.cells, gate.ready);
                 return Ok(Some(Job { index, frame, run_detector: gate.run_detector, motion }));
             }
             Ok(None) => continue,

@@ -418,7 +418,7 @@ impl CameraWorker {
                 None => trk.hold(frame.pts),
             };
             moving = crate::clip::any_moving(&tracks);
-            self.hooks.on_sight(&Sight { motion: gate.regions, undecidable });
+            self.hooks.on_sight(&Sight { motion: gate.cells, undecidable });
             self.hooks.on_frame(&frame, &tracks, dets.as_deref());
         }
     }

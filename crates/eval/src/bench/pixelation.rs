@@ -66,7 +66,7 @@ pub fn pixelation_cost(
         .map(|(f, d)| {
             let m = gate.update(f, false);
             let (people, vehicles) = split.detections(d);
-            (people, vehicles, m.regions, m.ready)
+            (people, vehicles, m.cells, m.ready)
         })
         .collect();
     let masks: Vec<Polygon> = Vec::new();
