@@ -37,7 +37,7 @@ const FRAMES: usize = 40;
 
 /// The operator view of the first 40 frames, through the offline pipeline (detector on every
 /// frame) and the one decision; or, with `hide = false`, the same frames only re-encoded.
-fn view_of_first_frames(hide: bool) -> PathBuf {
+fn view_of_first_frames(hide: bool) -> (PathBuf, Vec<Vec<vigie_core::Detection>>) {
     let clip = root().join("assets/video/pets09-s2l1.mp4");
     let source = Take(Mp4FileSource::open(&clip, Mp4Options::default()).unwrap(), FRAMES);
     let detector = DetectorConfig {
@@ -48,7 +48,9 @@ fn view_of_first_frames(hide: bool) -> PathBuf {
     let classes = ClassMap::parse(&std::fs::read_to_string(&detector.labels).unwrap());
     let opts = ClipOptions { threads: 2, detector, tracker: Default::default(), motion: Default::default() };
     let mut view = OperatorView::new(&classes, 7.0, Vec::new());
+    let mut dets = Vec::new();
     vigie_pipeline::analyze(source, &opts, |r: FrameResult<'_>| {
+        dets.push(r.detections.unwrap_or_default().to_vec());
         let res = if hide {
             view.push(&r)
         } else {
@@ -61,7 +63,7 @@ fn view_of_first_frames(hide: bool) -> PathBuf {
     assert_eq!(view.frames(), FRAMES as u64, "one output frame per input frame");
     let out = tempfile::Builder::new().suffix(".mp4").tempfile().unwrap().into_temp_path().keep().unwrap();
     std::fs::write(&out, view.finish().unwrap().unwrap()).unwrap();
-    out
+    (out, dets)
 }
 
 #[test]
@@ -69,7 +71,7 @@ fn the_operator_view_hides_the_people_and_keeps_the_background() {
     let gt = vigie_eval::read_mot(root().join("testdata/annotations/pets09-s2l1-gt-frames001-040.txt")).unwrap();
     let original = decode_frames(&root().join("assets/video/pets09-s2l1.mp4"), Some(FRAMES)).unwrap();
 
-    let hidden = view_of_first_frames(true);
+    let (hidden, dets) = view_of_first_frames(true);
     let view = decode_frames(&hidden, None).unwrap();
     assert_eq!(view.len(), FRAMES);
     assert_eq!((view[0].width, view[0].height), (768, 576), "same size as the input");
@@ -85,7 +87,7 @@ fn the_operator_view_hides_the_people_and_keeps_the_background() {
         fig.tiles_flat
     );
     // The measure can fail: re-encoding alone hides nobody.
-    let plain = view_of_first_frames(false);
+    let (plain, _) = view_of_first_frames(false);
     let plain_fig = measure(&original, &decode_frames(&plain, None).unwrap(), &gt).unwrap();
     eprintln!("re-encoded only: {plain_fig:?}");
     assert_eq!(fig.people, 163, "every ground-truth box measured");
@@ -94,6 +96,13 @@ fn the_operator_view_hides_the_people_and_keeps_the_background() {
     let fig = plain_fig;
     assert!(fig.hidden_share() < 0.2, "re-encoding is not hiding: {fig:?}");
     assert!(fig.kept_share() > 0.95, "{fig:?}");
+    // What `vigie bench` reports, on these frames (not asserted: timings vary with the machine).
+    let classes = ClassMap::parse(&std::fs::read_to_string(root().join("assets/models/coco80_labels.txt")).unwrap());
+    let px = vigie_eval::bench::pixelation::pixelation_cost(&original, &dets, &classes, 3);
+    eprintln!(
+        "pixelation {}x{}: decide + apply {:.2} ms/frame ({:.1} areas/frame), previous path {:.2} ms/frame",
+        px.width, px.height, px.decide_apply_ms, px.hidden_per_frame, px.previous_ms
+    );
     for p in [hidden, plain] {
         let _ = std::fs::remove_file(p);
     }

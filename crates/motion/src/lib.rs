@@ -349,14 +349,16 @@ impl MotionGate {
                 let ys = cy * FINE..((cy + 1) * FINE).min(self.small_h);
                 self.changed_since.is_empty()
                     || ys.into_iter().any(|y| {
-                        (cx * FINE..((cx + 1) * FINE).min(self.small_w)).any(|x| self.changed_since[y * self.small_w + x])
+                        (cx * FINE..((cx + 1) * FINE).min(self.small_w))
+                            .any(|x| self.changed_since[y * self.small_w + x])
                     })
             })
             .collect();
         // Changed from the background but not since the last frame, with no fresh change next
         // to it either: a trail left in the background, not a moving person.
         let fresh_near = |cx: usize, cy: usize| {
-            (cy.saturating_sub(1)..(cy + 2).min(fh)).any(|y| (cx.saturating_sub(1)..(cx + 2).min(fw)).any(|x| fresh[y * fw + x]))
+            (cy.saturating_sub(1)..(cy + 2).min(fh))
+                .any(|y| (cx.saturating_sub(1)..(cx + 2).min(fw)).any(|x| fresh[y * fw + x]))
         };
         let mut cells_out = Vec::new();
         for cy in 0..fh {
@@ -370,8 +372,13 @@ impl MotionGate {
                 }
                 if n * 8 >= tot.max(1) && n >= 2 && fresh_near(cx, cy) {
                     cells_out.push(
-                        BBox::new(cx as f32 * fscale, cy as f32 * fscale, (cx + 1) as f32 * fscale, (cy + 1) as f32 * fscale)
-                            .clamp(self.frame_w as f32, self.frame_h as f32),
+                        BBox::new(
+                            cx as f32 * fscale,
+                            cy as f32 * fscale,
+                            (cx + 1) as f32 * fscale,
+                            (cy + 1) as f32 * fscale,
+                        )
+                        .clamp(self.frame_w as f32, self.frame_h as f32),
                     );
                 }
             }
