@@ -357,7 +357,7 @@ fn a_detector_failing_during_a_blurred_export_pixelates_those_frames_whole_and_s
     // Every third call fails, as an overloaded or broken inference session would.
     let mut detector = |_: &Frame| {
         calls += 1;
-        if calls % 3 == 0 {
+        if calls.is_multiple_of(3) {
             Err(format!("inference failed on call {calls} (injected)"))
         } else {
             Ok(Seen { people: Vec::new(), vehicles: vec![BBox::new(0.0, 0.0, 320.0, 240.0)] })
@@ -378,7 +378,7 @@ fn a_detector_failing_during_a_blurred_export_pixelates_those_frames_whole_and_s
     eprintln!("mean |Δluma| per exported frame: {diffs:.1?}");
     // (The first frame is pixelated whole anyway if the motion model met no earlier frame.)
     for (i, d) in diffs.iter().enumerate().skip(1) {
-        if (i + 1) % 3 == 0 {
+        if (i + 1).is_multiple_of(3) {
             assert!(*d > 6.0, "frame {i} (detector failed) left in clear: {d:.2}");
         } else {
             assert!(*d < 4.0, "frame {i} (decided) should only carry encoding noise: {d:.2}");

@@ -380,7 +380,7 @@ mod tests {
         let mask = Polygon::new(vec![(200.0, 20.0), (260.0, 20.0), (260.0, 80.0), (200.0, 80.0)]);
         let plan = decide(&PrivacyInputs {
             undecidable: Some("detector: model failed"),
-            ..inputs(&[], &[], &[], &[mask.clone()])
+            ..inputs(&[], &[], &[], std::slice::from_ref(&mask))
         });
         assert_eq!(plan.whole_frame.as_deref(), Some("detector: model failed"));
         let mut img = checker(320, 240);
