@@ -176,6 +176,8 @@ pub struct Archive {
     track_purge: Mutex<Option<Arc<dyn TrackPurge>>>,
     /// Set while the limits or the reserve want room that only held footage could give.
     held_full: Mutex<Option<String>>,
+    /// Each camera's privacy masks (full-frame pixels), filled opaque in every export.
+    privacy_masks: Mutex<BTreeMap<String, Vec<vigie_core::Polygon>>>,
 }
 
 impl std::fmt::Debug for Archive {
@@ -252,6 +254,7 @@ impl Archive {
             evicting: Mutex::new(()),
             track_purge: Mutex::new(None),
             held_full: Mutex::new(None),
+            privacy_masks: Mutex::new(BTreeMap::new()),
         }))
     }
 
@@ -289,6 +292,16 @@ impl Archive {
 
     pub(crate) fn track_purge(&self) -> Option<Arc<dyn TrackPurge>> {
         self.track_purge.lock().clone()
+    }
+
+    /// Sets a camera's privacy masks: every export of it fills them opaque, unmasked ones
+    /// included (which are then re-encoded instead of copied).
+    pub fn set_privacy_masks(&self, camera: &str, masks: Vec<vigie_core::Polygon>) {
+        self.privacy_masks.lock().insert(camera.to_string(), masks);
+    }
+
+    pub fn privacy_masks(&self, camera: &str) -> Vec<vigie_core::Polygon> {
+        self.privacy_masks.lock().get(camera).cloned().unwrap_or_default()
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -37,7 +37,7 @@ pub use archive::{
 pub use catalog::{CameraUsage, DeletionRow, FootageCatalog, NewSegment, SegmentRow, SegmentState, SqliteCatalog};
 pub use config::{parse_bytes, ArchiveConfig, MAX_RETENTION_DAYS};
 pub use db::DbError;
-pub use export::{anonymise_frame, ExportRequest, ExportResult, Gap, PeopleBoxes, RangeReader};
+pub use export::{ExportRequest, ExportResult, Gap, Mp4Writer, PeopleBoxes, RangeReader, Reencoder, Seen};
 pub use holds::{
     HeldSegment, Hold, HoldCounts, HoldExport, HoldRef, HoldState, NewHold, MAX_HOLD_CAMERAS, MAX_HOLD_REASON_CHARS,
     MAX_REFERENCE_CHARS,

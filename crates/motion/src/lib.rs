@@ -11,7 +11,7 @@
 
 use serde::Deserialize;
 use std::time::Duration;
-use vigie_core::{BBox, ConfigError, Frame};
+use vigie_core::{BBox, ConfigError, Frame, Polygon};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -87,8 +87,16 @@ pub struct MotionResult {
     pub fraction: f32,
     /// Moving areas in full-frame coordinates.
     pub regions: Vec<BBox>,
+    /// Moving cells, finer than the gate's, row by row (full-frame coordinates): tighter than
+    /// `regions`, whose boxes around groups of people also cover the ground between them. What
+    /// pictures hide.
+    pub cells: Vec<BBox>,
     pub run_detector: bool,
     pub reason: Reason,
+    /// Whether `regions` can be trusted to show every moving thing: not on the first frame (no
+    /// background yet) nor on a lighting change (the background was just reset). Pictures of a
+    /// frame without it are pixelated whole.
+    pub ready: bool,
 }
 
 pub struct MotionGate {
@@ -102,10 +110,21 @@ pub struct MotionGate {
     last_detect: Option<Duration>,
     frame_w: usize,
     frame_h: usize,
+    /// Privacy masks: nothing inside them is analysed.
+    ignore: Vec<Polygon>,
+    /// `ignore` rasterised on the analysis picture.
+    ignored: Vec<bool>,
+    /// Frames averaged into the background since it was (re)started.
+    seen: u32,
+    /// The previous analysis picture, and where the current one differs from it.
+    previous: Vec<u8>,
+    changed_since: Vec<bool>,
 }
 
 /// Motion cells are this many analysis pixels wide, so regions stay few and cheap to label.
 const CELL: usize = 8;
+/// The finer cells that pictures hide.
+const FINE: usize = 4;
 
 impl MotionGate {
     pub fn new(cfg: MotionConfig) -> Self {
@@ -120,7 +139,32 @@ impl MotionGate {
             last_detect: None,
             frame_w: 0,
             frame_h: 0,
+            ignore: Vec::new(),
+            ignored: Vec::new(),
+            seen: 1,
+            previous: Vec::new(),
+            changed_since: Vec::new(),
         }
+    }
+
+    /// Areas (full-frame pixels) where motion is ignored: a camera's privacy masks.
+    pub fn set_ignore(&mut self, masks: &[Polygon]) {
+        self.ignore = masks.to_vec();
+        self.rasterise_ignore();
+    }
+
+    fn rasterise_ignore(&mut self) {
+        self.ignored.clear();
+        if self.ignore.is_empty() || self.small_w == 0 {
+            return;
+        }
+        let b = self.block as f32;
+        self.ignored = (0..self.small_w * self.small_h)
+            .map(|i| {
+                let (x, y) = ((i % self.small_w) as f32 * b + b / 2.0, (i / self.small_w) as f32 * b + b / 2.0);
+                self.ignore.iter().any(|m| m.contains(x, y))
+            })
+            .collect();
     }
 
     fn shrink(&mut self, f: &Frame) {
@@ -132,6 +176,7 @@ impl MotionGate {
             self.small_h = f.height / self.block;
             self.current = vec![0; self.small_w * self.small_h];
             self.background.clear();
+            self.rasterise_ignore();
         }
         let b = self.block;
         let area = (b * b) as u32;
@@ -154,21 +199,49 @@ impl MotionGate {
     /// Looks at one frame. `tracks_moving`: whether the tracker currently follows objects that
     /// move (their next positions need the detector even if the picture barely changes).
     pub fn update(&mut self, frame: &Frame, tracks_moving: bool) -> MotionResult {
-        if !self.cfg.enabled {
-            return MotionResult { fraction: 1.0, regions: Vec::new(), run_detector: true, reason: Reason::Disabled };
-        }
+        // Regions are computed even with the gate off: pictures need them to hide people the
+        // detector missed.
         self.shrink(frame);
         let now = frame.pts;
+        let enabled = self.cfg.enabled;
+        let disabled = |mut r: MotionResult| {
+            if !enabled {
+                r.run_detector = true;
+                r.reason = Reason::Disabled;
+            }
+            r
+        };
         if self.background.is_empty() {
             self.background = self.current.iter().map(|&v| v as f32).collect();
+            self.seen = 1;
             self.last_detect = Some(now);
-            return MotionResult { fraction: 0.0, regions: Vec::new(), run_detector: true, reason: Reason::FirstFrame };
+            return disabled(MotionResult {
+                fraction: 0.0,
+                regions: Vec::new(),
+                cells: Vec::new(),
+                run_detector: true,
+                reason: Reason::FirstFrame,
+                ready: false,
+            });
         }
         let thr = self.cfg.threshold as f32;
-        let mut changed = 0usize;
+        // What changed since the previous frame: a trail a walker leaves in the slowly
+        // adapting background has stopped changing, a walker has not.
+        self.changed_since.clear();
+        if self.previous.len() == self.current.len() {
+            self.changed_since.extend(
+                self.current.iter().zip(&self.previous).map(|(&c, &p)| (c as f32 - p as f32).abs() > thr / 2.0),
+            );
+        }
+        self.previous.clone_from(&self.current);
         self.mask.clear();
         self.mask.extend(self.current.iter().zip(&self.background).map(|(&c, &b)| (c as f32 - b).abs() > thr));
-        changed += self.mask.iter().filter(|&&m| m).count();
+        if !self.ignored.is_empty() {
+            for (m, &ig) in self.mask.iter_mut().zip(&self.ignored) {
+                *m &= !ig;
+            }
+        }
+        let changed = self.mask.iter().filter(|&&m| m).count();
         let fraction = changed as f32 / self.current.len() as f32;
 
         let lighting = fraction >= self.cfg.lighting_fraction;
@@ -176,13 +249,17 @@ impl MotionGate {
             for (b, &c) in self.background.iter_mut().zip(&self.current) {
                 *b = c as f32;
             }
+            self.seen = 1;
         } else {
-            let a = self.cfg.alpha;
+            // A running mean while young, so that whoever stood in the first frame does not
+            // linger as a moving "ghost" for the dozens of frames the slow rate would take.
+            self.seen += 1;
+            let a = self.cfg.alpha.max(1.0 / self.seen as f32);
             for (b, &c) in self.background.iter_mut().zip(&self.current) {
                 *b += a * (c as f32 - *b);
             }
         }
-        let regions = if lighting { Vec::new() } else { self.regions() };
+        let (regions, cells) = if lighting { (Vec::new(), Vec::new()) } else { self.regions() };
         let due = self.last_detect.is_none_or(|t| now.saturating_sub(t).as_secs_f32() >= self.cfg.refresh_s);
         let reason = if lighting {
             Reason::Lighting
@@ -195,15 +272,16 @@ impl MotionGate {
         } else {
             Reason::Still
         };
-        let run_detector = reason != Reason::Still;
+        let run_detector = reason != Reason::Still || !enabled;
         if run_detector {
             self.last_detect = Some(now);
         }
-        MotionResult { fraction, regions, run_detector, reason }
+        disabled(MotionResult { fraction, regions, cells, run_detector, reason, ready: !lighting })
     }
 
-    /// Groups moving cells into boxes (4-connected components on a coarse grid).
-    fn regions(&self) -> Vec<BBox> {
+    /// Groups moving cells into boxes (4-connected components on a coarse grid); also returns
+    /// the cells as horizontal runs.
+    fn regions(&self) -> (Vec<BBox>, Vec<BBox>) {
         let cw = self.small_w.div_ceil(CELL);
         let ch = self.small_h.div_ceil(CELL);
         let mut cells = vec![false; cw * ch];
@@ -261,7 +339,51 @@ impl MotionGate {
                     .clamp(self.frame_w as f32, self.frame_h as f32),
             );
         }
-        out
+        // Pictures hide moving cells at a finer grain than the gate needs: a person is two
+        // coarse cells wide, and the rest of those cells is ground that must stay clear.
+        let (fw, fh) = (self.small_w.div_ceil(FINE), self.small_h.div_ceil(FINE));
+        let fscale = (self.block * FINE) as f32;
+        let fresh: Vec<bool> = (0..fw * fh)
+            .map(|i| {
+                let (cx, cy) = (i % fw, i / fw);
+                let ys = cy * FINE..((cy + 1) * FINE).min(self.small_h);
+                self.changed_since.is_empty()
+                    || ys.into_iter().any(|y| {
+                        (cx * FINE..((cx + 1) * FINE).min(self.small_w))
+                            .any(|x| self.changed_since[y * self.small_w + x])
+                    })
+            })
+            .collect();
+        // Changed from the background but not since the last frame, with no fresh change next
+        // to it either: a trail left in the background, not a moving person.
+        let fresh_near = |cx: usize, cy: usize| {
+            (cy.saturating_sub(1)..(cy + 2).min(fh))
+                .any(|y| (cx.saturating_sub(1)..(cx + 2).min(fw)).any(|x| fresh[y * fw + x]))
+        };
+        let mut cells_out = Vec::new();
+        for cy in 0..fh {
+            for cx in 0..fw {
+                let (mut n, mut tot) = (0, 0);
+                for y in cy * FINE..((cy + 1) * FINE).min(self.small_h) {
+                    for x in cx * FINE..((cx + 1) * FINE).min(self.small_w) {
+                        tot += 1;
+                        n += self.mask[y * self.small_w + x] as usize;
+                    }
+                }
+                if n * 8 >= tot.max(1) && n >= 2 && fresh_near(cx, cy) {
+                    cells_out.push(
+                        BBox::new(
+                            cx as f32 * fscale,
+                            cy as f32 * fscale,
+                            (cx + 1) as f32 * fscale,
+                            (cy + 1) as f32 * fscale,
+                        )
+                        .clamp(self.frame_w as f32, self.frame_h as f32),
+                    );
+                }
+            }
+        }
+        (out, cells_out)
     }
 }
 
@@ -308,6 +430,7 @@ mod tests {
         let b = r.regions[0];
         assert!(b.x1 <= 100.0 && b.x2 >= 120.0 && b.y1 <= 60.0 && b.y2 >= 100.0, "{b:?}");
         assert!(b.width() < 80.0, "region stays local: {b:?}");
+        assert!(!r.cells.is_empty() && r.cells.iter().all(|c| b.intersection(c) >= c.area() - 1e-3), "{r:?}");
     }
 
     #[test]
@@ -319,6 +442,27 @@ mod tests {
         assert!(r.regions.is_empty());
         // The background took the new level at once: the next frame is still.
         assert_eq!(g.update(&frame(200, None, 140), false).reason, Reason::Still);
+    }
+
+    #[test]
+    fn motion_inside_an_ignored_area_is_not_seen_and_readiness_is_reported() {
+        let mut g = gate();
+        g.set_ignore(&[Polygon::new(vec![(80.0, 40.0), (160.0, 40.0), (160.0, 120.0), (80.0, 120.0)])]);
+        assert!(!g.update(&frame(0, None, 80), false).ready, "no background on the first frame");
+        let r = g.update(&frame(100, Some((100, 60)), 80), false);
+        assert!(r.ready && r.regions.is_empty(), "{r:?}");
+        let r = g.update(&frame(200, Some((220, 60)), 80), false);
+        assert_eq!(r.regions.len(), 1, "outside the mask: seen");
+        assert!(!g.update(&frame(300, None, 160), false).ready, "lighting change: not ready");
+    }
+
+    #[test]
+    fn disabled_gate_still_finds_regions_for_pictures() {
+        let mut g = MotionGate::new(MotionConfig { enabled: false, width: 160, ..Default::default() });
+        g.update(&frame(0, None, 80), false);
+        let r = g.update(&frame(100, Some((100, 60)), 80), false);
+        assert!(r.run_detector && r.reason == Reason::Disabled && r.ready);
+        assert_eq!(r.regions.len(), 1);
     }
 
     #[test]

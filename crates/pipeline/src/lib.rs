@@ -12,5 +12,6 @@ pub mod live;
 
 pub use clip::{analyze, ClipOptions, ClipStats, FrameResult, PipelineError};
 pub use live::{
-    CameraCounters, CameraHooks, CameraSpec, DetectorPool, DetectorStats, FrameDetector, LiveOptions, LivePipeline,
+    outside_masks, CameraCounters, CameraHooks, CameraSpec, DetectorPool, DetectorStats, FrameDetector, LiveOptions,
+    LivePipeline, Sight,
 };
