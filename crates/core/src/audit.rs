@@ -66,10 +66,13 @@ pub enum AuditAction {
     RetentionDelete,
     ArchiveEvict,
     ArchiveReconcile,
+    // Privacy masks.
+    /// A camera's mask set changed: its new version, with every mask's name and outline.
+    PrivacyMasksChange,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 45] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -114,6 +117,7 @@ impl AuditAction {
         AuditAction::RetentionDelete,
         AuditAction::ArchiveEvict,
         AuditAction::ArchiveReconcile,
+        AuditAction::PrivacyMasksChange,
     ];
 
     /// The action as the trail stores it.
@@ -163,6 +167,7 @@ impl AuditAction {
             AuditAction::RetentionDelete => "retention.delete",
             AuditAction::ArchiveEvict => "archive.evict",
             AuditAction::ArchiveReconcile => "archive.reconcile",
+            AuditAction::PrivacyMasksChange => "privacy_masks.change",
         }
     }
 

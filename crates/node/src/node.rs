@@ -159,9 +159,18 @@ impl Node {
             path: config_path.to_path_buf(),
             slots: slots.clone(),
             lock: Mutex::new(()),
+            masks: store.clone(),
         });
-        let watcher = watch_config(config_path.to_path_buf(), slots, audit.clone(), pipeline.shutdown_receiver())
-            .context("spawn config watcher")?;
+        config_admin.record_running_masks(vigie_store::MaskSource::Start);
+        let on_reload = config_admin.clone();
+        let watcher = watch_config(
+            config_path.to_path_buf(),
+            slots,
+            audit.clone(),
+            pipeline.shutdown_receiver(),
+            Box::new(move || on_reload.record_running_masks(vigie_store::MaskSource::ConfigFile)),
+        )
+        .context("spawn config watcher")?;
 
         let clips = Arc::new(Clips { wall: wall.clone(), archive: Some(archive_export(archive.clone(), &cfg)) });
         let search = Arc::new(Search { index: index.clone(), tz: cfg.events.time_zone()?, clock: clock.clone() });

@@ -27,6 +27,7 @@ pub use providers::{
     CameraHealth, CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, ConfigAdmin, LiveView, NoClips, NoLive,
     SearchFailure, SearchParams, SearchProvider, ZoneInfo,
 };
+pub use providers::MaskEditError;
 pub use routes::{Access, Perm, RouteSpec, ROUTES};
 pub use view::AlertView;
 

@@ -133,6 +133,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/config", Access::Perm(ConfigRead), "read the configuration"),
     r("PUT", "/api/config", Access::Perm(ConfigEdit), "change the configuration"),
     r("GET", "/api/notifications", Access::Perm(NotifyStatus), "read notification status"),
+    r("GET", "/api/cameras/{id}/privacy_masks", Access::Perm(ConfigRead), "read privacy masks"),
+    r("PUT", "/api/cameras/{id}/privacy_masks", Access::Perm(ConfigEdit), "change privacy masks"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

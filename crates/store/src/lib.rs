@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod checkpoint;
+pub mod masks;
 mod migrate;
 pub mod report;
 pub mod text;
@@ -19,10 +20,11 @@ pub mod users;
 pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
 pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
+pub use masks::{MaskSet, MaskSource, PrivacyMask};
 pub use migrate::latest as latest_schema_version;
-pub use report::{ReportRow, TransparencyReport};
+pub use report::{CameraMasks, MaskSummary, PictureSize, ReportRow, TransparencyReport};
 pub use text::{FreeText, MAX_FREE_TEXT_CHARS};
-pub use traits::{Accounts, AlertStore, AuditTrail};
+pub use traits::{Accounts, AlertStore, AuditTrail, MaskVersions};
 pub use users::{
     LoginOutcome, Role, Session, SessionLookup, User, INITIAL_PASSWORD_FILE, MAX_PASSWORD_CHARS, MIN_PASSWORD_LEN,
 };

@@ -109,6 +109,17 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 4: every version of each camera's privacy masks (the file holds the set in force).
+    r#"
+    CREATE TABLE privacy_mask_sets (
+        camera TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        masks TEXT NOT NULL,
+        changed_at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        PRIMARY KEY (camera, version)
+    );
+    "#,
 ];
 
 pub fn latest() -> u32 {

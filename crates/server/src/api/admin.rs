@@ -269,8 +269,15 @@ pub(crate) async fn transparency(
         Some("csv") => true,
         Some(f) => return Err(ApiError::bad_request(format!("unknown format '{f}': expected json or csv"))),
     };
-    let s = st.alerts.clone();
-    let report = blocking(move || s.transparency(from, to).map_err(ApiError::from)).await?;
+    let (s, live) = (st.alerts.clone(), st.live.clone());
+    let report = blocking(move || {
+        let mut r = s.transparency(from, to).map_err(ApiError::from)?;
+        // The masks' shares of the picture need its size, which only the running camera knows.
+        let cams = live.cameras();
+        r.set_picture_sizes(|id| cams.iter().find(|c| c.id == id).map(|c| (c.width, c.height)));
+        Ok(r)
+    })
+    .await?;
     let action = if csv { AuditAction::ReportExport } else { AuditAction::ReportView };
     let d = serde_json::json!({"from_ms": from, "to_ms": to, "format": if csv { "csv" } else { "json" }});
     audit(&st, &ctx.user.username, action, "transparency", d).await?;
@@ -427,7 +434,7 @@ pub(crate) async fn set_password(
     Ok(Json(Done::OK))
 }
 
-fn config_admin(st: &super::AppState) -> Result<std::sync::Arc<dyn crate::ConfigAdmin>, ApiError> {
+pub(crate) fn config_admin(st: &super::AppState) -> Result<std::sync::Arc<dyn crate::ConfigAdmin>, ApiError> {
     st.config_admin.clone().ok_or_else(|| ApiError::not_found("configuration is not editable on this node"))
 }
 

@@ -23,6 +23,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("reports.js", include_str!("../../assets/reports.js")),
     ("admin.js", include_str!("../../assets/admin.js")),
     ("scene.js", include_str!("../../assets/scene.js")),
+    ("masks.js", include_str!("../../assets/masks.js")),
 ];
 
 fn typed(body: &'static str, content_type: &'static str) -> Response {

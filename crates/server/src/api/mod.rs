@@ -5,6 +5,7 @@ mod alerts;
 mod anon;
 mod assets;
 mod auth;
+mod masks;
 mod streams;
 
 use crate::error::ApiError;
@@ -195,6 +196,7 @@ impl Server {
             .route("/api/users/{name}/password", post(admin::set_password))
             .route("/api/config", get(admin::config_get).put(admin::config_put))
             .route("/api/notifications", get(admin::notifications))
+            .route("/api/cameras/{id}/privacy_masks", get(masks::get).put(masks::put))
             .route_layer(middleware::from_fn_with_state(st.clone(), access))
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
