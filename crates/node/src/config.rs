@@ -3,7 +3,7 @@
 
 use crate::settings::{asset_root, parse_toml};
 use anyhow::anyhow;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use vigie_core::{ConfigError, ConfigErrors};
@@ -98,6 +98,68 @@ pub struct CameraConfig {
     pub rules: Vec<RuleConfig>,
     #[serde(default)]
     pub calibration: Option<Calibration>,
+    /// Areas never shown nor analysed (windows and entrances of homes, a private garden: CSI
+    /// L251-3): filled opaque in every picture leaving the node, unmasked evidence included.
+    #[serde(default)]
+    pub privacy_masks: Vec<PrivacyMaskConfig>,
+}
+
+/// `[[cameras.privacy_masks]] name = "…" polygon = [[x, y], …]`, in main-stream pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyMaskConfig {
+    pub name: String,
+    pub polygon: Vec<[f64; 2]>,
+}
+
+impl PrivacyMaskConfig {
+    pub fn to_polygon(&self) -> vigie_core::Polygon {
+        vigie_core::Polygon::new(self.polygon.iter().map(|p| (p[0] as f32, p[1] as f32)).collect())
+    }
+
+    /// Every mistake of one mask, each under `at` (e.g. `cameras.cam1.privacy_masks[0]`). Whether
+    /// the polygon lies inside the picture is checked against the stream's size, once known.
+    pub fn validate(&self, at: &str) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        if self.name.trim().is_empty() {
+            errs.push(ConfigError::new(format!("{at}.name"), "is empty"));
+        }
+        let key = format!("{at}.polygon");
+        if self.polygon.len() < 3 {
+            errs.push(ConfigError::new(&key, format!("has {} points: a mask needs at least 3", self.polygon.len())));
+            return errs;
+        }
+        if let Some((i, p)) = self.polygon.iter().enumerate().find(|(_, p)| !(p[0].is_finite() && p[1].is_finite())) {
+            errs.push(ConfigError::new(format!("{key}[{i}]"), format!("{p:?} is not a number")));
+            return errs;
+        }
+        for (i, p) in self.polygon.iter().enumerate() {
+            if p[0] < 0.0 || p[1] < 0.0 {
+                errs.push(ConfigError::new(
+                    format!("{key}[{i}]"),
+                    format!("[{}, {}] is negative: pixel coordinates start at 0", p[0], p[1]),
+                ));
+            }
+        }
+        let poly = self.to_polygon();
+        if !poly.is_simple() {
+            errs.push(ConfigError::new(&key, "crosses itself: draw the outline in order, without a bow-tie"));
+        } else if poly.area() < 1.0 {
+            errs.push(ConfigError::new(&key, "has no area (its points are on one line)"));
+        }
+        errs
+    }
+
+    /// The check that needs the picture: every point inside `width` × `height`.
+    pub fn check_inside(&self, at: &str, width: usize, height: usize) -> Result<(), ConfigError> {
+        match self.polygon.iter().enumerate().find(|(_, p)| p[0] > width as f64 || p[1] > height as f64) {
+            Some((i, p)) => Err(ConfigError::new(
+                format!("{at}.polygon[{i}]"),
+                format!("[{}, {}] is outside the {width}×{height} picture", p[0], p[1]),
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -206,8 +268,64 @@ impl VigieConfig {
                     ));
                 }
             }
+            let mut mask_names = HashSet::new();
+            for (m, mask) in c.privacy_masks.iter().enumerate() {
+                let at = format!("{key}.privacy_masks[{m}]");
+                mask.validate(&at).into_iter().for_each(|e| errs.push(e));
+                if !mask.name.trim().is_empty() && !mask_names.insert(mask.name.as_str()) {
+                    errs.push(ConfigError::new(format!("{at}.name"), format!("\"{}\" names two masks", mask.name)));
+                }
+            }
             errs.absorb(vigie_rules::validate_camera(&c.id, &c.zones, &c.rules, c.calibration.as_ref(), &self.events));
         }
         errs.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAMERA: &str = r#"
+[[cameras]]
+id = "plaza"
+url = "assets/video/pets09-s2l1.mp4"
+"#;
+
+    fn load(extra: &str) -> anyhow::Result<VigieConfig> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigie.toml");
+        std::fs::write(&path, format!("{CAMERA}{extra}")).unwrap();
+        VigieConfig::load(&path)
+    }
+
+    #[test]
+    fn privacy_masks_are_read_and_every_mistake_is_named() {
+        let good = "[[cameras.privacy_masks]]\nname = \"window\"\npolygon = [[10, 10], [60, 10], [60, 40]]\n";
+        let cfg = load(good).unwrap();
+        assert_eq!(cfg.cameras[0].privacy_masks[0].name, "window");
+        assert!(cfg.cameras[0].privacy_masks[0].to_polygon().contains(50.0, 15.0));
+        assert!(load("").unwrap().cameras[0].privacy_masks.is_empty(), "no mask by default");
+
+        let bad = "[[cameras.privacy_masks]]\nname = \"two\"\npolygon = [[10, 10], [60, 10]]\n\
+                   [[cameras.privacy_masks]]\nname = \"neg\"\npolygon = [[-5, 10], [60, 10], [60, 40]]\n\
+                   [[cameras.privacy_masks]]\nname = \"bow\"\npolygon = [[0, 0], [50, 50], [50, 0], [0, 50]]\n\
+                   [[cameras.privacy_masks]]\nname = \"bow\"\npolygon = [[0, 0], [50, 0], [50, 50]]\n";
+        let err = format!("{:#}", load(bad).unwrap_err());
+        for key in [
+            "cameras.plaza.privacy_masks[0].polygon: has 2 points",
+            "cameras.plaza.privacy_masks[1].polygon[0]: [-5, 10] is negative",
+            "cameras.plaza.privacy_masks[2].polygon: crosses itself",
+            "cameras.plaza.privacy_masks[3].name: \"bow\" names two masks",
+        ] {
+            assert!(err.contains(key), "missing {key:?} in {err}");
+        }
+        let unknown = format!("{:#}", load(&good.replace("name =", "colour = \"black\"\nname =")).unwrap_err());
+        assert!(unknown.contains("colour"), "{unknown}");
+
+        let m = &cfg.cameras[0].privacy_masks[0];
+        assert!(m.check_inside("cameras.plaza.privacy_masks[0]", 768, 576).is_ok());
+        let out = m.check_inside("cameras.plaza.privacy_masks[0]", 50, 50).unwrap_err().to_string();
+        assert!(out.contains("privacy_masks[0].polygon[1]") && out.contains("outside the 50×50 picture"), "{out}");
     }
 }
