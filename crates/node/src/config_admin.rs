@@ -76,10 +76,8 @@ pub fn check_masks(masks: &[PrivacyMaskConfig], (width, height): (u32, u32)) -> 
             ));
             continue;
         }
-        let own = m.validate(&at);
-        let finite = !own.iter().any(|e| e.message.contains("not a number"));
-        errs.extend(own);
-        if finite && m.polygon.len() >= 3 {
+        errs.extend(m.validate(&at));
+        if m.polygon.len() >= 3 {
             if let Err(e) = m.check_inside(&at, width as usize, height as usize) {
                 errs.push(e);
             }
