@@ -18,6 +18,7 @@ pub mod lsa;
 pub mod metrics;
 pub mod mot;
 pub mod mot_files;
+pub mod privacy;
 pub mod probe;
 pub mod scenario;
 pub mod scenario_gen;

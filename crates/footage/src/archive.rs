@@ -174,6 +174,8 @@ pub struct Archive {
     evicting: Mutex<()>,
     /// The track index, purged with the footage by each retention pass (none: no index).
     track_purge: Mutex<Option<Arc<dyn TrackPurge>>>,
+    /// Each camera's privacy masks (full-frame pixels), filled opaque in every export.
+    privacy_masks: Mutex<BTreeMap<String, Vec<vigie_core::Polygon>>>,
 }
 
 impl std::fmt::Debug for Archive {
@@ -249,6 +251,7 @@ impl Archive {
             recorders: Mutex::new(BTreeMap::new()),
             evicting: Mutex::new(()),
             track_purge: Mutex::new(None),
+            privacy_masks: Mutex::new(BTreeMap::new()),
         }))
     }
 
@@ -286,6 +289,16 @@ impl Archive {
 
     pub(crate) fn track_purge(&self) -> Option<Arc<dyn TrackPurge>> {
         self.track_purge.lock().clone()
+    }
+
+    /// Sets a camera's privacy masks: every export of it fills them opaque, unmasked ones
+    /// included (which are then re-encoded instead of copied).
+    pub fn set_privacy_masks(&self, camera: &str, masks: Vec<vigie_core::Polygon>) {
+        self.privacy_masks.lock().insert(camera.to_string(), masks);
+    }
+
+    pub fn privacy_masks(&self, camera: &str) -> Vec<vigie_core::Polygon> {
+        self.privacy_masks.lock().get(camera).cloned().unwrap_or_default()
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

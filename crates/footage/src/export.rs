@@ -1,10 +1,13 @@
 //! Playback and export of a time range of one camera as a single MP4 file.
 //!
 //! Without blurring, the packets of the covered segments are remuxed untouched (no re-encode),
-//! starting at the key frame at or before `from` so the first picture decodes. With blurring
-//! (the default for anyone but a supervisor who gives a reason), frames are decoded, the people
-//! boxes found by the caller's detector are pixelated with the same code as every other
-//! picture leaving the system, and the result is re-encoded with OpenH264.
+//! starting at the key frame at or before `from` so the first picture decodes, unless the camera
+//! has privacy masks, which even an unmask never reveals. With blurring (the default for anyone
+//! but a supervisor who gives a reason), frames are decoded, and what to hide is decided by
+//! `vigie_imaging::privacy::decide` like every other picture leaving the node: the people found
+//! by the caller's detector and the moving regions of a motion model run over the decoded
+//! frames; a frame the detector fails on is pixelated whole (fail closed). The result is
+//! re-encoded with OpenH264.
 //!
 //! The output is a plain (non-fragmented, fast-start) MP4 so that any player, and the tools a
 //! court or the police use, can open it. `muxide` assembles it in memory, which is why one
@@ -27,7 +30,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use vigie_core::{BBox, Frame, Packet, StopToken, UnixMs};
 use vigie_decode::H264Decoder;
-use vigie_imaging::crop_frame;
+use vigie_imaging::privacy::{decide, HidePlan, PrivacyInputs};
+use vigie_motion::{MotionConfig, MotionGate};
 
 /// A stretch of the requested range with no footage, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -190,44 +194,23 @@ pub struct ExportResult {
     pub duration_s: f64,
     pub blurred: bool,
     pub gaps: Vec<Gap>,
+    /// Frames pixelated whole because what to hide could not be decided (detector errors).
+    pub pixelated_whole: u64,
 }
 
-/// People boxes for a decoded frame, supplied by the caller's detector.
-pub type PeopleBoxes<'a> = &'a mut dyn FnMut(&Frame) -> Vec<BBox>;
-
-/// Pixelates `boxes` in a YUV frame, through `vigie_imaging` so exports look like every other
-/// anonymised picture. Only the regions around the boxes are converted.
-pub fn anonymise_frame(frame: &mut Frame, boxes: &[BBox]) {
-    let (w, h) = (frame.width, frame.height);
-    for b in boxes {
-        // Same enlargement as `RgbImage::anonymise`, plus room for its block rounding.
-        let (px, py) = (b.width() * 0.08 + 2.0, b.height() * 0.05 + 2.0);
-        let x0 = ((b.x1 - px).floor().max(0.0) as usize) & !1;
-        let y0 = ((b.y1 - py).floor().max(0.0) as usize) & !1;
-        let x1 = (((b.x2 + px).ceil().max(0.0) as usize + 1) & !1).min(w);
-        let y1 = (((b.y2 + py).ceil().max(0.0) as usize + 1) & !1).min(h);
-        if x1 <= x0 || y1 <= y0 {
-            continue;
-        }
-        let region = BBox::new(x0 as f32, y0 as f32, x1 as f32, y1 as f32);
-        let Some(mut img) = crop_frame(frame, &region) else { continue };
-        img.anonymise(&BBox::new(b.x1 - x0 as f32, b.y1 - y0 as f32, b.x2 - x0 as f32, b.y2 - y0 as f32));
-        let patch = Frame::from_rgb(img.width, img.height, &img.data);
-        for y in 0..patch.height {
-            let dst = (y0 + y) * w + x0;
-            frame.y[dst..dst + patch.width].copy_from_slice(&patch.y[y * patch.width..(y + 1) * patch.width]);
-        }
-        let (cw, pcw) = (frame.chroma_width(), patch.chroma_width());
-        let n = pcw.min(cw - x0 / 2);
-        for y in 0..patch.chroma_height().min(frame.chroma_height() - y0 / 2) {
-            let dst = (y0 / 2 + y) * cw + x0 / 2;
-            frame.u[dst..dst + n].copy_from_slice(&patch.u[y * pcw..y * pcw + n]);
-            frame.v[dst..dst + n].copy_from_slice(&patch.v[y * pcw..y * pcw + n]);
-        }
-    }
+/// What the caller's detector found in a decoded frame: the people to hide, and the vehicles
+/// whose own motion stays clear.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Seen {
+    pub people: Vec<BBox>,
+    pub vehicles: Vec<BBox>,
 }
 
-struct Reencoder {
+/// The caller's detector over a decoded frame; an error makes that frame pixelated whole.
+pub type PeopleBoxes<'a> = &'a mut dyn FnMut(&Frame) -> Result<Seen, String>;
+
+/// H.264 encoder of decoded frames, for exports and `vigie analyze --privacy-out`.
+pub struct Reencoder {
     encoder: Encoder,
     even: (usize, usize),
     scratch: (Vec<u8>, Vec<u8>, Vec<u8>),
@@ -235,7 +218,7 @@ struct Reencoder {
 }
 
 impl Reencoder {
-    fn new(width: usize, height: usize, fps: f64) -> Result<Self, ArchiveError> {
+    pub fn new(width: usize, height: usize, fps: f64) -> Result<Self, ArchiveError> {
         // Quality mode within QP 16-22 and no frame skipping: an export must keep every frame
         // (OpenH264 can only hold a bitrate by dropping some), and footage handed over as
         // evidence must stay legible. People are pixelated before encoding anyway. (OpenH264
@@ -253,7 +236,7 @@ impl Reencoder {
     }
 
     /// Encodes one frame; returns the Annex-B access unit and whether it is a key frame.
-    fn encode(&mut self, f: &Frame) -> Result<Option<(&[u8], bool)>, ArchiveError> {
+    pub fn encode(&mut self, f: &Frame) -> Result<Option<(&[u8], bool)>, ArchiveError> {
         let (w, h) = self.even;
         let (cw, ch) = (w / 2, h / 2);
         let yuv = if (w, h) == (f.width, f.height) {
@@ -285,6 +268,45 @@ impl Reencoder {
     }
 }
 
+/// Decoded frames to a plain H.264 MP4 in memory, one sample per frame pushed (the operator
+/// view of `vigie analyze --privacy-out`).
+pub struct Mp4Writer {
+    mux: muxide::api::Muxer<Vec<u8>>,
+    encoder: Reencoder,
+    last_pts: Option<f64>,
+    pub frames: u64,
+}
+
+impl Mp4Writer {
+    pub fn new(width: usize, height: usize, fps: f64) -> Result<Self, ArchiveError> {
+        let mux = muxide::api::MuxerBuilder::new(Vec::new())
+            .video(muxide::api::VideoCodec::H264, (width & !1) as u32, (height & !1) as u32, fps)
+            .with_fast_start(true)
+            .build()
+            .map_err(|e| ArchiveError::Media(format!("mp4: {e}")))?;
+        Ok(Self { mux, encoder: Reencoder::new(width, height, fps)?, last_pts: None, frames: 0 })
+    }
+
+    /// Encodes and muxes a frame shown at `pts_s` seconds (kept increasing).
+    pub fn push(&mut self, frame: &Frame, pts_s: f64) -> Result<(), ArchiveError> {
+        let pts = match self.last_pts {
+            Some(prev) if pts_s <= prev => prev + 0.001,
+            _ => pts_s,
+        };
+        if let Some((au, key)) = self.encoder.encode(frame)? {
+            self.mux.write_video(pts, au, key).map_err(|e| ArchiveError::Media(format!("mp4: {e}")))?;
+            self.last_pts = Some(pts);
+            self.frames += 1;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<Vec<u8>, ArchiveError> {
+        self.mux.finish_in_place().map_err(|e| ArchiveError::Media(format!("mp4: {e}")))?;
+        Ok(self.mux.into_writer())
+    }
+}
+
 /// What [`Archive::render`] made: the MP4 bytes and what they hold.
 struct Rendered {
     mp4: Vec<u8>,
@@ -296,6 +318,7 @@ struct Rendered {
     /// Start of the oldest segment the footage comes from: a kept copy expires with it.
     footage_start_ms: UnixMs,
     gaps: Vec<Gap>,
+    pixelated_whole: u64,
 }
 
 /// Name of a kept export: it starts with the start of the footage it holds (UTC, to the second,
@@ -389,6 +412,7 @@ impl Archive {
             duration_s: r.last_pts + 1.0 / r.fps,
             blurred: req.blur_people,
             gaps: r.gaps.clone(),
+            pixelated_whole: r.pixelated_whole,
         }
     }
 
@@ -405,6 +429,7 @@ impl Archive {
             "frames": res.frames,
             "file": res.path.as_ref().map(|p| p.display().to_string()),
             "gaps": res.gaps,
+            "pixelated_whole": res.pixelated_whole,
         });
         self.audit()
             .record(&req.actor, vigie_core::AuditAction::Export, &req.camera, &details.to_string())
@@ -471,8 +496,14 @@ impl Archive {
             .build()
             .map_err(|e| ArchiveError::Media(format!("export: {e}")))?;
 
+        let masks = self.privacy_masks(&req.camera);
+        // Decoded, hidden and re-encoded unless nothing is to be hidden at all.
+        let reencode = req.blur_people || !masks.is_empty();
+        let mut motion = MotionGate::new(MotionConfig::default());
+        motion.set_ignore(&masks);
+        let mut pixelated_whole = 0u64;
         let mut reader = self.read_range(&req.camera, req.from_ms, req.to_ms)?;
-        let mut decoder = if req.blur_people {
+        let mut decoder = if reencode {
             Some(H264Decoder::new(&req.camera).map_err(|e| ArchiveError::Media(e.to_string()))?)
         } else {
             None
@@ -497,12 +528,41 @@ impl Archive {
                                 continue;
                             }
                         };
+                        // Frames before the range teach the motion model the background.
+                        let moving = motion.update(&frame, false);
                         if UnixMs::from(pkt.received_at) < req.from_ms {
                             continue; // decoded only as a reference for the frames in range
                         }
                         let mut frame = frame;
-                        let boxes = (people_boxes.as_mut().expect("checked above"))(&frame);
-                        anonymise_frame(&mut frame, &boxes);
+                        let plan = match people_boxes.as_mut() {
+                            Some(detect) if req.blur_people => {
+                                let seen = detect(&frame);
+                                let undecidable = match &seen {
+                                    Err(e) => Some(format!("detector: {e}")),
+                                    Ok(_) if !moving.ready => Some("the motion model has no background yet".into()),
+                                    Ok(_) => None,
+                                };
+                                if let (Err(e), 0) = (&seen, pixelated_whole) {
+                                    // Once per export; the count goes to its audit record.
+                                    tracing::warn!(camera = %req.camera, error = %e, "export: detector failed, frames pixelated whole");
+                                }
+                                let seen = seen.unwrap_or_default();
+                                decide(&PrivacyInputs {
+                                    width: frame.width,
+                                    height: frame.height,
+                                    people: &seen.people,
+                                    vehicles: &seen.vehicles,
+                                    motion: &moving.regions,
+                                    masks: &masks,
+                                    undecidable: undecidable.as_deref(),
+                                })
+                            }
+                            _ => HidePlan::masks_only(frame.width, frame.height, &masks),
+                        };
+                        if plan.whole_frame.as_deref().is_some_and(|w| w.starts_with("detector: ")) {
+                            pixelated_whole += 1;
+                        }
+                        plan.apply_frame(&mut frame);
                         if encoder.is_none() {
                             encoder = Some(Reencoder::new(frame.width, frame.height, fps)?);
                         }
@@ -545,6 +605,7 @@ impl Archive {
             fps,
             footage_start_ms,
             gaps: reader.gaps.clone(),
+            pixelated_whole,
         })
     }
 }

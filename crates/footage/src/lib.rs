@@ -33,7 +33,7 @@ pub use archive::{
 pub use catalog::{CameraUsage, DeletionRow, FootageCatalog, NewSegment, SegmentRow, SegmentState, SqliteCatalog};
 pub use config::{parse_bytes, ArchiveConfig, MAX_RETENTION_DAYS};
 pub use db::DbError;
-pub use export::{anonymise_frame, ExportRequest, ExportResult, Gap, PeopleBoxes, RangeReader};
+pub use export::{ExportRequest, ExportResult, Gap, Mp4Writer, PeopleBoxes, RangeReader, Reencoder, Seen};
 pub use reconcile::ReconcileReport;
 pub use recorder::{Recorder, TIMESCALE};
 pub use retention::{

@@ -52,7 +52,7 @@ fn slow_export(
                 let _ = s.send(());
             }
             std::thread::sleep(Duration::from_millis(10));
-            vec![]
+            Ok(Seen::default())
         };
         let r = archive.export_to_memory(&request(ms(t(T0)), ms(t(T0)) + 80_000, true), Some(&mut detector), &stop);
         done.store(true, Ordering::SeqCst);

@@ -4,6 +4,8 @@
 //! people are pixelated with blocks sized to the person, which (unlike a light Gaussian blur)
 //! cannot be undone by sharpening and leaves no face or gait detail to recognise.
 
+pub mod privacy;
+
 use vigie_core::{BBox, Frame};
 
 /// Interleaved 8-bit RGB image.

@@ -11,7 +11,7 @@
 
 use serde::Deserialize;
 use std::time::Duration;
-use vigie_core::{BBox, ConfigError, Frame};
+use vigie_core::{BBox, ConfigError, Frame, Polygon};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -89,6 +89,10 @@ pub struct MotionResult {
     pub regions: Vec<BBox>,
     pub run_detector: bool,
     pub reason: Reason,
+    /// Whether `regions` can be trusted to show every moving thing: not on the first frame (no
+    /// background yet) nor on a lighting change (the background was just reset). Pictures of a
+    /// frame without it are pixelated whole.
+    pub ready: bool,
 }
 
 pub struct MotionGate {
@@ -102,6 +106,10 @@ pub struct MotionGate {
     last_detect: Option<Duration>,
     frame_w: usize,
     frame_h: usize,
+    /// Privacy masks: nothing inside them is analysed.
+    ignore: Vec<Polygon>,
+    /// `ignore` rasterised on the analysis picture.
+    ignored: Vec<bool>,
 }
 
 /// Motion cells are this many analysis pixels wide, so regions stay few and cheap to label.
@@ -120,7 +128,29 @@ impl MotionGate {
             last_detect: None,
             frame_w: 0,
             frame_h: 0,
+            ignore: Vec::new(),
+            ignored: Vec::new(),
         }
+    }
+
+    /// Areas (full-frame pixels) where motion is ignored: a camera's privacy masks.
+    pub fn set_ignore(&mut self, masks: &[Polygon]) {
+        self.ignore = masks.to_vec();
+        self.rasterise_ignore();
+    }
+
+    fn rasterise_ignore(&mut self) {
+        self.ignored.clear();
+        if self.ignore.is_empty() || self.small_w == 0 {
+            return;
+        }
+        let b = self.block as f32;
+        self.ignored = (0..self.small_w * self.small_h)
+            .map(|i| {
+                let (x, y) = ((i % self.small_w) as f32 * b + b / 2.0, (i / self.small_w) as f32 * b + b / 2.0);
+                self.ignore.iter().any(|m| m.contains(x, y))
+            })
+            .collect();
     }
 
     fn shrink(&mut self, f: &Frame) {
@@ -132,6 +162,7 @@ impl MotionGate {
             self.small_h = f.height / self.block;
             self.current = vec![0; self.small_w * self.small_h];
             self.background.clear();
+            self.rasterise_ignore();
         }
         let b = self.block;
         let area = (b * b) as u32;
@@ -154,21 +185,38 @@ impl MotionGate {
     /// Looks at one frame. `tracks_moving`: whether the tracker currently follows objects that
     /// move (their next positions need the detector even if the picture barely changes).
     pub fn update(&mut self, frame: &Frame, tracks_moving: bool) -> MotionResult {
-        if !self.cfg.enabled {
-            return MotionResult { fraction: 1.0, regions: Vec::new(), run_detector: true, reason: Reason::Disabled };
-        }
+        // Regions are computed even with the gate off: pictures need them to hide people the
+        // detector missed.
         self.shrink(frame);
         let now = frame.pts;
+        let enabled = self.cfg.enabled;
+        let disabled = |mut r: MotionResult| {
+            if !enabled {
+                r.run_detector = true;
+                r.reason = Reason::Disabled;
+            }
+            r
+        };
         if self.background.is_empty() {
             self.background = self.current.iter().map(|&v| v as f32).collect();
             self.last_detect = Some(now);
-            return MotionResult { fraction: 0.0, regions: Vec::new(), run_detector: true, reason: Reason::FirstFrame };
+            return disabled(MotionResult {
+                fraction: 0.0,
+                regions: Vec::new(),
+                run_detector: true,
+                reason: Reason::FirstFrame,
+                ready: false,
+            });
         }
         let thr = self.cfg.threshold as f32;
-        let mut changed = 0usize;
         self.mask.clear();
         self.mask.extend(self.current.iter().zip(&self.background).map(|(&c, &b)| (c as f32 - b).abs() > thr));
-        changed += self.mask.iter().filter(|&&m| m).count();
+        if !self.ignored.is_empty() {
+            for (m, &ig) in self.mask.iter_mut().zip(&self.ignored) {
+                *m &= !ig;
+            }
+        }
+        let changed = self.mask.iter().filter(|&&m| m).count();
         let fraction = changed as f32 / self.current.len() as f32;
 
         let lighting = fraction >= self.cfg.lighting_fraction;
@@ -195,11 +243,11 @@ impl MotionGate {
         } else {
             Reason::Still
         };
-        let run_detector = reason != Reason::Still;
+        let run_detector = reason != Reason::Still || !enabled;
         if run_detector {
             self.last_detect = Some(now);
         }
-        MotionResult { fraction, regions, run_detector, reason }
+        disabled(MotionResult { fraction, regions, run_detector, reason, ready: !lighting })
     }
 
     /// Groups moving cells into boxes (4-connected components on a coarse grid).
@@ -319,6 +367,27 @@ mod tests {
         assert!(r.regions.is_empty());
         // The background took the new level at once: the next frame is still.
         assert_eq!(g.update(&frame(200, None, 140), false).reason, Reason::Still);
+    }
+
+    #[test]
+    fn motion_inside_an_ignored_area_is_not_seen_and_readiness_is_reported() {
+        let mut g = gate();
+        g.set_ignore(&[Polygon::new(vec![(80.0, 40.0), (160.0, 40.0), (160.0, 120.0), (80.0, 120.0)])]);
+        assert!(!g.update(&frame(0, None, 80), false).ready, "no background on the first frame");
+        let r = g.update(&frame(100, Some((100, 60)), 80), false);
+        assert!(r.ready && r.regions.is_empty(), "{r:?}");
+        let r = g.update(&frame(200, Some((220, 60)), 80), false);
+        assert_eq!(r.regions.len(), 1, "outside the mask: seen");
+        assert!(!g.update(&frame(300, None, 160), false).ready, "lighting change: not ready");
+    }
+
+    #[test]
+    fn disabled_gate_still_finds_regions_for_pictures() {
+        let mut g = MotionGate::new(MotionConfig { enabled: false, width: 160, ..Default::default() });
+        g.update(&frame(0, None, 80), false);
+        let r = g.update(&frame(100, Some((100, 60)), 80), false);
+        assert!(r.run_detector && r.reason == Reason::Disabled && r.ready);
+        assert_eq!(r.regions.len(), 1);
     }
 
     #[test]

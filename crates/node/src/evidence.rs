@@ -1,12 +1,16 @@
 //! The evidence stage: the pictures of an alert, rendered once, when it opens, from what the
 //! rules engine says matters ([`Evidence`]). One anonymisation policy for both pictures:
 //!
-//! - the **pixelated** picture is what operators see: every person pixelated, the subject
-//!   included, and every person the detector saw even before they became tracks;
+//! - the **pixelated** picture is what operators see: what the frame's [`HidePlan`] hides (every
+//!   person, the subject included, every person the detector saw even before they became
+//!   tracks, every unexplained motion; the whole frame when that cannot be decided);
 //! - the **clear** picture is what a supervisor's audited unmask reveals: the subjects clear,
 //!   bystanders still pixelated (all of them for a crowd, which has no single subject).
+//!
+//! Both fill the camera's privacy masks: an unmask never reveals a mask.
 
-use vigie_core::{BBox, ClassMap, Frame, TrackedObject};
+use vigie_core::{ClassMap, Frame, TrackedObject};
+use vigie_imaging::privacy::HidePlan;
 use vigie_imaging::RgbImage;
 use vigie_rules::Evidence;
 
@@ -34,18 +38,17 @@ impl EvidenceStage {
         Some(t.class_id) == self.person
     }
 
-    /// `people`: every person box the detector saw on its last run, tracked or not.
-    pub fn render(&self, frame: &Frame, tracks: &[TrackedObject], people: &[BBox], ev: &Evidence) -> Pictures {
+    /// `plan`: what the frame's pictures hide (`vigie_imaging::privacy::decide`).
+    pub fn render(&self, frame: &Frame, tracks: &[TrackedObject], plan: &HidePlan, ev: &Evidence) -> Pictures {
         let base = RgbImage::from_frame(frame);
         let persons = || tracks.iter().filter(|t| self.is_person(t));
         let mut clear = base.clone();
         for t in persons().filter(|t| ev.blur_all || !ev.subjects.contains(&t.track_id)) {
             clear.anonymise(&t.bbox);
         }
+        HidePlan::masks_only(plan.width, plan.height, &plan.masks).apply(&mut clear);
         let mut pixelated = base;
-        for b in persons().map(|t| &t.bbox).chain(people) {
-            pixelated.anonymise(b);
-        }
+        plan.apply(&mut pixelated);
         let subject_is_person = persons().any(|t| ev.subjects.contains(&t.track_id));
         if let (Some(r), true) = (ev.region, subject_is_person) {
             pixelated.anonymise(&r);
@@ -68,6 +71,8 @@ mod tests {
     use super::*;
     use crate::config::CameraConfig;
     use std::time::{Duration, UNIX_EPOCH};
+    use vigie_core::{BBox, Polygon};
+    use vigie_imaging::privacy::{decide, PrivacyInputs};
     use vigie_rules::{CameraRules, EventsConfig};
 
     fn coco() -> ClassMap {
@@ -134,6 +139,14 @@ min_duration_s = 1.0
     /// The rules engine on a sharp frame with a subject in the zone and a bystander outside:
     /// the evidence it asks for, rendered.
     fn intrusion_pictures(people: &[BBox]) -> (RgbImage, RgbImage, BBox, BBox) {
+        intrusion_pictures_with(people, None, &[])
+    }
+
+    fn intrusion_pictures_with(
+        people: &[BBox],
+        undecidable: Option<&str>,
+        masks: &[Polygon],
+    ) -> (RgbImage, RgbImage, BBox, BBox) {
         let c: CameraConfig = toml::from_str(CAMERA).unwrap();
         let (w, h) = (640, 480);
         let mut rules =
@@ -149,7 +162,18 @@ min_duration_s = 1.0
             let now = UNIX_EPOCH + Duration::from_secs(1_719_828_000) + Duration::from_millis(100 * i);
             rules.process(&frame, &tracks, now);
             if let Some(ev) = rules.evidence().first() {
-                let p = stage.render(&frame, &tracks, people, ev);
+                let mut boxes: Vec<BBox> = tracks.iter().map(|t| t.bbox).collect();
+                boxes.extend_from_slice(people);
+                let plan = decide(&PrivacyInputs {
+                    width: w,
+                    height: h,
+                    people: &boxes,
+                    vehicles: &[],
+                    motion: &[],
+                    masks,
+                    undecidable,
+                });
+                let p = stage.render(&frame, &tracks, &plan, ev);
                 let img = |j: &[u8]| RgbImage::decode_jpeg(j).unwrap();
                 return (img(&p.clear), img(&p.pixelated), subject, bystander);
             }
@@ -174,5 +198,23 @@ min_duration_s = 1.0
             assert!(d < 15.0, "{what} pixelated: {d}");
         }
         assert!(detail(&clear, &untracked) > 40.0, "a detection alone does not blur the unmasked picture");
+    }
+
+    #[test]
+    fn a_failed_detector_pixelates_the_whole_snapshot_and_masks_survive_the_unmask() {
+        let mask = Polygon::new(vec![(500.0, 20.0), (620.0, 20.0), (620.0, 120.0), (500.0, 120.0)]);
+        let (clear, pixelated, subject, _) =
+            intrusion_pictures_with(&[], Some("detector: inference failed (injected)"), &[mask]);
+        for b in [BBox::new(20.0, 20.0, 200.0, 150.0), BBox::new(300.0, 150.0, 600.0, 300.0), subject] {
+            let d = detail(&pixelated, &b);
+            assert!(d < 15.0, "left in clear although nothing could be decided: {b:?} {d}");
+        }
+        assert!(detail(&clear, &subject) > 40.0, "the audited unmask still shows the subject");
+        let inside = BBox::new(510.0, 30.0, 610.0, 110.0);
+        for (what, img) in [("unmasked", &clear), ("pixelated", &pixelated)] {
+            assert!(detail(img, &inside) < 1.0, "{what} picture shows the privacy mask");
+            let p = img.pixel(560, 70);
+            assert!(p.iter().all(|&c| (c as i32 - 48).abs() < 12), "{what}: mask not opaque grey: {p:?}");
+        }
     }
 }

@@ -34,15 +34,12 @@ use rules_stage::{RulesOutput, RulesStage};
 use std::sync::Arc;
 use std::time::SystemTime;
 use track_index::TrackIndexSink;
-use vigie_core::{BBox, Detection, EventPhase, Frame, Packet, Polygon, StreamInfo, TrackedObject};
-use vigie_pipeline::CameraHooks;
+use vigie_core::{BBox, ClassMap, Detection, EventPhase, Frame, Packet, Polygon, StreamInfo, TrackedObject};
+use vigie_imaging::privacy::{decide, HidePlan, PrivacyClasses, PrivacyInputs};
+use vigie_pipeline::{CameraHooks, Sight};
 use vigie_server::hub::{AlertHub, PublishExtras};
 use vigie_server::providers::ZoneInfo;
 use wall::Wall;
-
-/// Detections of people at or above this score are blurred even before they become tracks;
-/// blurring a few false positives costs nothing, leaving a real person clear does.
-const PEOPLE_BLUR_SCORE: f32 = 0.25;
 
 /// One camera's stages after the tracker, in the order a frame goes through them.
 pub struct CameraStages {
@@ -54,7 +51,7 @@ pub struct CameraStages {
     pub alerts: Arc<AlertHub>,
     pub index: TrackIndexSink,
     pub wall: Arc<Wall>,
-    /// The person class, for the people boxes below.
+    /// The person class (and, once [`CameraStages::with_privacy`] is called, the vehicles).
     pub person: Option<u16>,
     /// People seen by the last detector run, tracked or not: pictures blur them all.
     people: Vec<BBox>,
@@ -62,6 +59,16 @@ pub struct CameraStages {
     zones: Vec<(String, Polygon)>,
     /// Capture time of the last frame: when the camera stops, open events end there.
     last_frame_at: Option<SystemTime>,
+    /// Vehicles seen by the last detector run: their own motion is not hidden.
+    vehicles: Vec<BBox>,
+    classes: PrivacyClasses,
+    /// The camera's privacy masks, full-frame pixels, and as configured.
+    masks: Vec<Polygon>,
+    mask_configs: Vec<config::PrivacyMaskConfig>,
+    /// The pipeline's motion and trust for the frame about to come.
+    sight: Sight,
+    /// Why pictures are pixelated whole right now: logged once when it starts, not per frame.
+    fail_closed: Option<String>,
 }
 
 impl CameraStages {
@@ -88,18 +95,67 @@ impl CameraStages {
             people: Vec::new(),
             zones: Vec::new(),
             last_frame_at: None,
+            vehicles: Vec::new(),
+            classes: PrivacyClasses { person, vehicles: Vec::new() },
+            masks: Vec::new(),
+            mask_configs: Vec::new(),
+            sight: Sight::default(),
+            fail_closed: None,
         }
     }
 
+    /// The camera's privacy masks, and the classes whose motion stays clear (vehicles).
+    pub fn with_privacy(mut self, masks: &[config::PrivacyMaskConfig], classes: &ClassMap) -> Self {
+        self.masks = masks.iter().map(|m| m.to_polygon()).collect();
+        self.mask_configs = masks.to_vec();
+        self.classes = PrivacyClasses::new(classes);
+        self
+    }
+
+    /// Masks reaching outside the picture are a config mistake only the stream's size shows.
+    fn check_masks(&self, width: usize, height: usize) {
+        for (i, m) in self.mask_configs.iter().enumerate() {
+            if let Err(e) = m.check_inside(&format!("cameras.{}.privacy_masks[{i}]", self.camera), width, height) {
+                tracing::error!(camera = %self.camera, "{e} (the part inside is still masked)");
+            }
+        }
+    }
+
+    /// What every picture of this frame hides: the one decision, from the tracks, the last
+    /// detector run, the motion and the masks.
+    fn hide_plan(&mut self, frame: &Frame, tracks: &[TrackedObject]) -> HidePlan {
+        let (mut people, mut vehicles) = self.classes.tracks(tracks);
+        people.extend_from_slice(&self.people);
+        vehicles.extend_from_slice(&self.vehicles);
+        let plan = decide(&PrivacyInputs {
+            width: frame.width,
+            height: frame.height,
+            people: &people,
+            vehicles: &vehicles,
+            motion: &self.sight.motion,
+            masks: &self.masks,
+            undecidable: self.sight.undecidable.as_deref(),
+        });
+        match (&plan.whole_frame, &self.fail_closed) {
+            (Some(why), None) => {
+                tracing::warn!(camera = %self.camera, reason = %why, "pictures pixelated whole: what to hide cannot be decided")
+            }
+            (None, Some(_)) => tracing::info!(camera = %self.camera, "pictures pixelated by people and motion again"),
+            _ => {}
+        }
+        self.fail_closed = plan.whole_frame.clone();
+        plan
+    }
+
     /// Events to alerts: an opening gets its two pictures, then every phase is published.
-    fn publish(&mut self, frame: &Frame, tracks: &[TrackedObject], out: RulesOutput) {
+    fn publish(&mut self, frame: &Frame, tracks: &[TrackedObject], plan: &HidePlan, out: RulesOutput) {
         for mut ev in out.events {
             let pictures = match ev.phase {
                 EventPhase::Opened => out
                     .evidence
                     .iter()
                     .find(|e| e.event_id == ev.id)
-                    .map(|e| self.evidence.render(frame, tracks, &self.people, e)),
+                    .map(|e| self.evidence.render(frame, tracks, plan, e)),
                 _ => None,
             };
             let clear = pictures.map(|p| {
@@ -130,13 +186,13 @@ impl CameraHooks for CameraStages {
     fn on_frame(&mut self, frame: &Arc<Frame>, tracks: &[TrackedObject], detections: Option<&[Detection]>) {
         if let Some(d) = detections {
             // Held frames keep the last detector run's people: they have not moved far.
-            self.people = d
-                .iter()
-                .filter(|d| d.score >= PEOPLE_BLUR_SCORE && Some(d.class_id) == self.person)
-                .map(|d| d.bbox)
-                .collect();
+            (self.people, self.vehicles) = self.classes.detections(d);
         }
+        let plan = self.hide_plan(frame, tracks);
         let now = frame.captured_at;
+        if self.last_frame_at.is_none() {
+            self.check_masks(frame.width, frame.height);
+        }
         self.last_frame_at = Some(now);
         let mut out = self.rules.process(frame, tracks);
         if let Some(zones) = out.zones.take() {
@@ -144,9 +200,13 @@ impl CameraHooks for CameraStages {
             self.wall.set_zones(&self.camera, info);
             self.zones = zones;
         }
-        self.publish(frame, tracks, out);
-        self.index.observe(frame, tracks, &self.zones, now);
-        self.wall.update(&self.camera, frame, tracks, &self.people);
+        self.publish(frame, tracks, &plan, out);
+        self.index.observe(frame, tracks, &self.zones, &plan, now);
+        self.wall.update(&self.camera, frame, tracks, &plan);
+    }
+
+    fn on_sight(&mut self, sight: &Sight) {
+        self.sight = sight.clone();
     }
 }
 

@@ -132,7 +132,10 @@ impl Node {
                 ),
                 wall.clone(),
                 classes.id("person"),
-            );
+            )
+            .with_privacy(&c.privacy_masks, &classes);
+            let masks: Vec<vigie_core::Polygon> = c.privacy_masks.iter().map(|m| m.to_polygon()).collect();
+            archive.set_privacy_masks(&c.id, masks.clone());
             specs.push(CameraSpec {
                 id: c.id.clone(),
                 url: c.url.clone(),
@@ -141,6 +144,7 @@ impl Node {
                 rtsp: rtsp_options(c)?,
                 hooks: Box::new(stages),
                 health: health.clone(),
+                privacy_masks: masks,
             });
         }
         let opts = LiveOptions {
@@ -172,7 +176,8 @@ impl Node {
         )
         .context("spawn config watcher")?;
 
-        let clips = Arc::new(Clips { wall: wall.clone(), archive: Some(archive_export(archive.clone(), &cfg)) });
+        let clips =
+            Arc::new(Clips { wall: wall.clone(), archive: Some(archive_export(archive.clone(), &cfg, &classes)) });
         let search = Arc::new(Search { index: index.clone(), tz: cfg.events.time_zone()?, clock: clock.clone() });
         let server = Server::new(vigie_server::ServerDeps {
             alerts: store.clone(),
@@ -275,12 +280,14 @@ fn camera_status(
 
 /// Clips the rolling buffer no longer covers, exported from the archive (people blurred unless
 /// the request is an audited unmask).
-fn archive_export(archive: Arc<Archive>, cfg: &VigieConfig) -> crate::wall::ArchiveExport {
-    let people_cfg =
-        vigie_detect::DetectorConfig { classes: vec!["person".into()], threads: 1, ..cfg.detector.clone() };
+fn archive_export(archive: Arc<Archive>, cfg: &VigieConfig, classes: &ClassMap) -> crate::wall::ArchiveExport {
+    let mut wanted = vec![vigie_core::classes::PERSON.to_string()];
+    wanted.extend(vigie_core::classes::VEHICLE_CLASSES.iter().map(|c| c.to_string()));
+    let people_cfg = vigie_detect::DetectorConfig { classes: wanted, threads: 1, ..cfg.detector.clone() };
     // One people detector per export in progress (the server runs at most
     // `max_concurrent_exports`), kept for the next ones: exports never wait on each other.
     let people: Arc<Mutex<Vec<vigie_detect::Detector>>> = Arc::new(Mutex::new(Vec::new()));
+    let split = vigie_imaging::privacy::PrivacyClasses::new(classes);
     Arc::new(move |c: &vigie_server::ClipRequest<'_>| -> Result<Vec<u8>, ClipError> {
         let blurred = c.blurred;
         let req = ExportRequest {
@@ -301,9 +308,10 @@ fn archive_export(archive: Arc<Archive>, cfg: &VigieConfig) -> crate::wall::Arch
             None
         };
         let res = {
-            let mut boxes = |f: &Frame| {
+            let mut boxes = |f: &Frame| -> Result<vigie_footage::Seen, String> {
                 let d = det.as_mut().expect("blurred exports have a detector");
-                d.detect(f).map(|d| d.into_iter().map(|d| d.bbox).collect()).unwrap_or_default()
+                let (people, vehicles) = split.detections(&d.detect(f).map_err(|e| e.to_string())?);
+                Ok(vigie_footage::Seen { people, vehicles })
             };
             archive.export_to_memory(&req, if blurred { Some(&mut boxes) } else { None }, c.stop)
         };

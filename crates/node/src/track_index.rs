@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 use vigie_core::{Event, Frame, Polygon, TrackedObject};
+use vigie_imaging::privacy::HidePlan;
 use vigie_search::{TrackStore, TrackSummarizer};
 
 pub struct TrackIndexSink {
@@ -17,9 +18,17 @@ impl TrackIndexSink {
         Self { camera: camera.to_string(), summarizer, index }
     }
 
-    /// `zones`: the camera's zones in pixels, named, for the summaries' zone lists.
-    pub fn observe(&mut self, frame: &Frame, tracks: &[TrackedObject], zones: &[(String, Polygon)], now: SystemTime) {
-        let records = self.summarizer.observe(frame, tracks, zones, now);
+    /// `zones`: the camera's zones in pixels, named, for the summaries' zone lists; `plan`: what
+    /// the frame's pictures hide, thumbnails included.
+    pub fn observe(
+        &mut self,
+        frame: &Frame,
+        tracks: &[TrackedObject],
+        zones: &[(String, Polygon)],
+        plan: &HidePlan,
+        now: SystemTime,
+    ) {
+        let records = self.summarizer.observe_hidden(frame, tracks, zones, Some(plan), now);
         if !records.is_empty() {
             if let Err(e) = self.index.insert_batch(&records) {
                 tracing::warn!(camera = %self.camera, error = %e, "track index");

@@ -6,6 +6,7 @@ use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use vigie_core::{BBox, ClassMap, Frame, TrackedObject, UnixMs};
+use vigie_imaging::privacy::HidePlan;
 use vigie_imaging::RgbImage;
 use vigie_server::providers::{
     CameraHealth, CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, LiveView, ZoneInfo,
@@ -22,7 +23,7 @@ const BUFFER_S: i64 = 75;
 struct Latest {
     frame: Arc<Frame>,
     tracks: Vec<TrackedObject>,
-    people: Vec<BBox>,
+    plan: HidePlan,
     /// JPEG rendered for this frame, shared by every viewer until the next frame.
     jpeg: Option<(u64, Arc<Vec<u8>>)>,
 }
@@ -88,24 +89,24 @@ impl Wall {
         self.classes.name(t.class_id) == "person"
     }
 
-    /// Renders a frame for people: scaled to the wall's width, every person pixelated unless
-    /// `clear`, zones and tracks drawn.
+    /// Renders a frame for people: scaled to the wall's width, hidden as `plan` decided (only
+    /// its privacy masks if `clear`), zones and tracks drawn.
     fn render(
         &self,
         frame: &Frame,
         tracks: &[TrackedObject],
-        people: &[BBox],
+        plan: &HidePlan,
         zones: &[ZoneInfo],
         clear: bool,
     ) -> RgbImage {
         let full = RgbImage::from_frame(frame);
-        let s = (VIEW_WIDTH as f32 / frame.width as f32).min(1.0);
         let mut img = full.fit(VIEW_WIDTH, VIEW_WIDTH * 2);
-        if !clear {
-            for b in tracks.iter().filter(|t| self.is_person(t)).map(|t| &t.bbox).chain(people) {
-                img.anonymise(&b.scale(s));
-            }
-        }
+        let s = img.width as f32 / frame.width as f32;
+        let plan = if clear { HidePlan::masks_only(plan.width, plan.height, &plan.masks) } else { plan.clone() };
+        let mut scaled = plan.scaled(s);
+        // Rounding may make the scaled plan a pixel off the fitted picture.
+        (scaled.width, scaled.height) = (img.width, img.height);
+        scaled.apply(&mut img);
         for z in zones {
             let pts: Vec<(f32, f32)> = z.polygon.iter().map(|&(x, y)| (x * s, y * s)).collect();
             img.draw_polygon(&pts, [255, 200, 0], 2);
@@ -118,18 +119,18 @@ impl Wall {
     }
 
     /// Called by a camera's thread for every frame; cheap unless a buffered picture is due.
-    /// `people`: every person box to blur besides the person tracks.
-    pub fn update(&self, camera: &str, frame: &Arc<Frame>, tracks: &[TrackedObject], people: &[BBox]) {
+    /// `plan`: what the frame's pictures hide (`vigie_imaging::privacy::decide`).
+    pub fn update(&self, camera: &str, frame: &Arc<Frame>, tracks: &[TrackedObject], plan: &HidePlan) {
         let Some(c) = self.cameras.get(camera) else { return };
         *c.size.lock() = (frame.width as u32, frame.height as u32);
         *c.latest.lock() =
-            Some(Latest { frame: frame.clone(), tracks: tracks.to_vec(), people: people.to_vec(), jpeg: None });
+            Some(Latest { frame: frame.clone(), tracks: tracks.to_vec(), plan: plan.clone(), jpeg: None });
         let at_ms = UnixMs::from(frame.captured_at);
         let due = c.buffer.lock().back().is_none_or(|p| at_ms.ms_since(p.at_ms) as f64 >= 1000.0 / BUFFER_FPS);
         if due {
             let zones = c.zones.lock().clone();
-            let blurred = Arc::new(self.render(frame, tracks, people, &zones, false).encode_jpeg(70));
-            let clear = Arc::new(self.render(frame, tracks, people, &zones, true).encode_jpeg(70));
+            let blurred = Arc::new(self.render(frame, tracks, plan, &zones, false).encode_jpeg(70));
+            let clear = Arc::new(self.render(frame, tracks, plan, &zones, true).encode_jpeg(70));
             let mut buf = c.buffer.lock();
             buf.push_back(BufferedPicture { at_ms, blurred, clear });
             while buf.front().is_some_and(|p| at_ms.ms_since(p.at_ms) > BUFFER_S * 1000) {
@@ -188,7 +189,7 @@ impl LiveView for Wall {
 
     fn jpeg(&self, camera: &str) -> Option<Vec<u8>> {
         let c = self.cameras.get(camera)?;
-        let (frame, tracks, people) = {
+        let (frame, tracks, plan) = {
             let l = c.latest.lock();
             let l = l.as_ref()?;
             if let Some((seq, j)) = &l.jpeg {
@@ -196,10 +197,10 @@ impl LiveView for Wall {
                     return Some(j.as_ref().clone());
                 }
             }
-            (l.frame.clone(), l.tracks.clone(), l.people.clone())
+            (l.frame.clone(), l.tracks.clone(), l.plan.clone())
         };
         let zones = c.zones.lock().clone();
-        let jpeg = Arc::new(self.render(&frame, &tracks, &people, &zones, false).encode_jpeg(75));
+        let jpeg = Arc::new(self.render(&frame, &tracks, &plan, &zones, false).encode_jpeg(75));
         if let Some(l) = c.latest.lock().as_mut() {
             if l.frame.seq == frame.seq {
                 l.jpeg = Some((frame.seq, jpeg.clone()));
@@ -227,5 +228,73 @@ impl ClipProvider for Clips {
             Some(export) => Ok(Clip::Video { content_type: "video/mp4".into(), bytes: export(req)? }),
             None => Err(ClipError::NotAvailable(format!("no footage of camera {} is kept for that time", req.camera))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+    use vigie_core::Polygon;
+    use vigie_imaging::privacy::{decide, PrivacyInputs};
+
+    fn sharp(w: usize, h: usize) -> Arc<Frame> {
+        let mut rgb = vec![0u8; w * h * 3];
+        for y in 0..h {
+            for x in 0..w {
+                let v = if (x / 3 + y / 3) % 2 == 0 { 230 } else { 20 };
+                rgb[(y * w + x) * 3..][..3].copy_from_slice(&[v, v, v]);
+            }
+        }
+        let mut f = Frame::from_rgb(w, h, &rgb);
+        f.captured_at = UNIX_EPOCH + Duration::from_secs(1_719_828_000);
+        Arc::new(f)
+    }
+
+    /// Share of horizontal neighbours in `[x0, x1) × [y0, y1)` that differ clearly: detail left.
+    fn detail(img: &RgbImage, (x0, y0, x1, y1): (usize, usize, usize, usize)) -> f32 {
+        let mut d = 0;
+        for y in y0..y1 {
+            for x in x0..x1 - 1 {
+                d += ((img.pixel(x, y)[1] as i32 - img.pixel(x + 1, y)[1] as i32).abs() > 60) as usize;
+            }
+        }
+        d as f32 / ((y1 - y0) * (x1 - x0 - 1)) as f32
+    }
+
+    fn wall() -> Arc<Wall> {
+        let classes = ClassMap::parse(include_str!("../../../assets/models/coco80_labels.txt"));
+        Wall::new(vec![("cam".into(), "Cam".into(), Health::new("cam"))], classes)
+    }
+
+    fn plan(undecidable: Option<&str>, people: &[BBox], masks: &[Polygon]) -> HidePlan {
+        decide(&PrivacyInputs { width: 480, height: 360, people, vehicles: &[], motion: &[], masks, undecidable })
+    }
+
+    #[test]
+    fn the_wall_shows_people_pixelated_and_the_scene_clear() {
+        let w = wall();
+        let person = BBox::new(100.0, 100.0, 160.0, 260.0);
+        w.update("cam", &sharp(480, 360), &[], &plan(None, &[person], &[]));
+        let img = RgbImage::decode_jpeg(&w.jpeg("cam").unwrap()).unwrap();
+        assert!(detail(&img, (110, 110, 150, 250)) < 0.05, "person pixelated");
+        assert!(detail(&img, (300, 50, 460, 300)) > 0.2, "scene clear");
+    }
+
+    #[test]
+    fn a_failed_detector_leaves_nothing_clear_on_the_wall_nor_in_the_clip_buffer() {
+        let w = wall();
+        let mask = Polygon::new(vec![(300.0, 40.0), (440.0, 40.0), (440.0, 160.0), (300.0, 160.0)]);
+        let frame = sharp(480, 360);
+        w.update("cam", &frame, &[], &plan(Some("detector: inference failed (injected)"), &[], &[mask]));
+        let live = RgbImage::decode_jpeg(&w.jpeg("cam").unwrap()).unwrap();
+        assert!(detail(&live, (0, 0, 480, 360)) < 0.05, "live picture pixelated whole");
+        let at = UnixMs::from(frame.captured_at);
+        let blurred = w.buffered("cam", at, at, true).unwrap();
+        assert!(detail(&RgbImage::decode_jpeg(&blurred[0]).unwrap(), (0, 0, 480, 360)) < 0.05);
+        // The clear picture an unmask shows still hides the mask.
+        let clear = RgbImage::decode_jpeg(&w.buffered("cam", at, at, false).unwrap()[0]).unwrap();
+        assert!(detail(&clear, (0, 200, 480, 360)) > 0.2, "unmasked: the scene in clear");
+        assert!(detail(&clear, (310, 50, 430, 150)) < 0.01, "unmasked: the privacy mask still opaque");
     }
 }

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use vigie_core::{Detection, Frame, TrackedObject};
+use vigie_core::{BBox, Detection, Frame, TrackedObject};
 use vigie_decode::H264Decoder;
 use vigie_detect::{Detector, DetectorConfig, ModelInfo};
 use vigie_motion::{MotionConfig, MotionGate};
@@ -46,6 +46,11 @@ pub struct FrameResult<'a> {
     /// Raw detections, when the detector ran on this frame.
     pub detections: Option<&'a [Detection]>,
     pub tracks: &'a [TrackedObject],
+    /// Moving regions of the motion model (computed even when it does not gate the detector).
+    pub motion: &'a [BBox],
+    /// Whether the motion model had a background to compare with (not on the first frame nor
+    /// a lighting change): without it, pictures of the frame are pixelated whole.
+    pub motion_ready: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -83,10 +88,13 @@ struct Job {
     index: u64,
     frame: Frame,
     run_detector: bool,
+    motion: (Vec<BBox>, bool),
 }
 
+type Pending = (Frame, Option<Vec<Detection>>, (Vec<BBox>, bool));
+
 struct OrderStage<F> {
-    pending: BTreeMap<u64, (Frame, Option<Vec<Detection>>)>,
+    pending: BTreeMap<u64, Pending>,
     next: u64,
     tracker: ByteTracker,
     sink: F,
@@ -157,7 +165,7 @@ where
                 } else {
                     None
                 };
-                drain_in_order(order, stats, tracks_moving, job.index, job.frame, dets);
+                drain_in_order(order, stats, tracks_moving, job.index, (job.frame, dets, job.motion));
             });
         }
     });
@@ -201,7 +209,8 @@ fn next_job<S: VideoSource>(
                 let gate = d.gate.update(&frame, tracks_moving.load(Ordering::Relaxed));
                 let index = d.next_index;
                 d.next_index += 1;
-                return Ok(Some(Job { index, frame, run_detector: gate.run_detector }));
+                let motion = (gate.regions, gate.ready);
+                return Ok(Some(Job { index, frame, run_detector: gate.run_detector, motion }));
             }
             Ok(None) => continue,
             Err(e) => {
@@ -218,14 +227,13 @@ fn drain_in_order<F: FnMut(FrameResult<'_>)>(
     stats: &Mutex<ClipStats>,
     tracks_moving: &AtomicBool,
     index: u64,
-    frame: Frame,
-    dets: Option<Vec<Detection>>,
+    job: Pending,
 ) {
     let mut o = order.lock();
-    o.pending.insert(index, (frame, dets));
+    o.pending.insert(index, job);
     loop {
         let next = o.next;
-        let Some((frame, dets)) = o.pending.remove(&next) else { break };
+        let Some((frame, dets, (motion, motion_ready))) = o.pending.remove(&next) else { break };
         o.next += 1;
         let t0 = Instant::now();
         let tracks = match &dets {
@@ -234,7 +242,13 @@ fn drain_in_order<F: FnMut(FrameResult<'_>)>(
         };
         let dt = t0.elapsed();
         tracks_moving.store(any_moving(&tracks), Ordering::Relaxed);
-        (o.sink)(FrameResult { frame: &frame, detections: dets.as_deref(), tracks: &tracks });
+        (o.sink)(FrameResult {
+            frame: &frame,
+            detections: dets.as_deref(),
+            tracks: &tracks,
+            motion: &motion,
+            motion_ready,
+        });
         let mut st = stats.lock();
         st.frames += 1;
         st.track += dt;

@@ -11,4 +11,7 @@ pub mod clip;
 pub mod live;
 
 pub use clip::{analyze, ClipOptions, ClipStats, FrameResult, PipelineError};
-pub use live::{CameraCounters, CameraHooks, CameraSpec, DetectorPool, FrameDetector, LiveOptions, LivePipeline};
+pub use live::{
+    outside_masks, CameraCounters, CameraHooks, CameraSpec, DetectorPool, FrameDetector, LiveOptions, LivePipeline,
+    Sight,
+};

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use vigie_core::{shutdown, Clock, Detection, Frame, Packet, StreamInfo, TrackedObject};
+use vigie_core::{shutdown, BBox, Clock, Detection, Frame, Packet, Polygon, StreamInfo, TrackedObject};
 use vigie_decode::H264Decoder;
 use vigie_detect::{DetectError, Detector, DetectorConfig, ModelInfo};
 use vigie_motion::{MotionConfig, MotionGate};
@@ -30,6 +30,34 @@ pub trait CameraHooks: Send {
     /// when the motion gate or an overloaded detector skipped detection and the tracks were held.
     /// (Raw detections include people not yet confirmed as tracks, whom pictures must blur too.)
     fn on_frame(&mut self, frame: &Arc<Frame>, tracks: &[TrackedObject], detections: Option<&[Detection]>);
+    /// Called just before [`CameraHooks::on_frame`] with what else is known of the frame, for
+    /// deciding what its pictures hide (`vigie_imaging::privacy`).
+    fn on_sight(&mut self, _sight: &Sight) {}
+}
+
+/// What the pipeline knows of a frame beyond its tracks: the motion model's moving regions, and
+/// whether anything about the frame's people can be trusted at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sight {
+    /// Moving regions, full-frame pixels (privacy masks excluded).
+    pub motion: Vec<BBox>,
+    /// Why this frame's people cannot be known (the detector failed on it, the motion model has
+    /// no background yet); pictures of it are then pixelated whole.
+    pub undecidable: Option<String>,
+}
+
+/// Drops detections whose box centre lies in a privacy mask: nothing inside a mask is tracked
+/// nor raises an event.
+pub fn outside_masks(dets: Vec<Detection>, masks: &[Polygon]) -> Vec<Detection> {
+    if masks.is_empty() {
+        return dets;
+    }
+    dets.into_iter()
+        .filter(|d| {
+            let (x, y) = d.bbox.center();
+            !masks.iter().any(|m| m.contains(x, y))
+        })
+        .collect()
 }
 
 pub struct CameraSpec {
@@ -44,6 +72,8 @@ pub struct CameraSpec {
     pub hooks: Box<dyn CameraHooks>,
     /// Where the camera's state is reported (shared with whoever displays it).
     pub health: Health,
+    /// Privacy masks (full-frame pixels): excluded from motion, detection and tracking.
+    pub privacy_masks: Vec<Polygon>,
 }
 
 #[derive(Debug, Clone)]
@@ -247,12 +277,15 @@ impl LivePipeline {
                 clock.clone(),
                 stop.clone(),
             );
+            let mut gate = MotionGate::new(opts.motion.clone());
+            gate.set_ignore(&spec.privacy_masks);
             let worker = CameraWorker {
                 id: spec.id.clone(),
                 feed,
                 hooks: spec.hooks,
                 pool: pool.clone(),
-                gate: MotionGate::new(opts.motion.clone()),
+                masks: spec.privacy_masks,
+                gate,
                 tracker_cfg: opts.tracker.clone(),
                 health: health.clone(),
                 counters: counters.clone(),
@@ -296,6 +329,7 @@ struct CameraWorker {
     feed: CameraFeed,
     hooks: Box<dyn CameraHooks>,
     pool: Arc<DetectorPool>,
+    masks: Vec<Polygon>,
     gate: MotionGate,
     tracker_cfg: TrackerConfig,
     health: Health,
@@ -357,15 +391,17 @@ impl CameraWorker {
                 },
             };
             let gate = self.gate.update(&frame, moving);
+            let mut undecidable = (!gate.ready).then(|| "the motion model has no background yet".to_string());
             let dets = if gate.run_detector {
                 match self.pool.try_detect(&frame) {
                     Some(Ok(d)) => {
                         self.counters.detector_runs.fetch_add(1, Ordering::Relaxed);
-                        Some(d)
+                        Some(outside_masks(d, &self.masks))
                     }
                     Some(Err(e)) => {
                         self.counters.detector_errors.fetch_add(1, Ordering::Relaxed);
                         self.health.error(format!("detector: {e}"), self.clock.now());
+                        undecidable = Some(format!("detector: {e}"));
                         None
                     }
                     None => {
@@ -382,7 +418,23 @@ impl CameraWorker {
                 None => trk.hold(frame.pts),
             };
             moving = crate::clip::any_moving(&tracks);
+            self.hooks.on_sight(&Sight { motion: gate.regions, undecidable });
             self.hooks.on_frame(&frame, &tracks, dets.as_deref());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detections_centred_in_a_privacy_mask_are_dropped_before_tracking() {
+        let det = |x: f32| Detection { bbox: BBox::new(x, 100.0, x + 40.0, 200.0), score: 0.9, class_id: 0 };
+        let window = Polygon::new(vec![(0.0, 0.0), (100.0, 0.0), (100.0, 300.0), (0.0, 300.0)]);
+        let kept = outside_masks(vec![det(10.0), det(70.0), det(300.0)], std::slice::from_ref(&window));
+        // Centres at x = 30 (inside), 90 (inside), 320 (outside).
+        assert_eq!(kept, vec![det(300.0)]);
+        assert_eq!(outside_masks(vec![det(10.0)], &[]).len(), 1, "no mask, nothing dropped");
     }
 }

@@ -5,20 +5,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vigie_core::{Detection, Frame, SystemClock, TrackedObject};
-use vigie_pipeline::{CameraHooks, CameraSpec, DetectorPool, FrameDetector, LiveOptions, LivePipeline};
+use vigie_pipeline::{CameraHooks, CameraSpec, DetectorPool, FrameDetector, LiveOptions, LivePipeline, Sight};
 use vigie_source::{CameraState, Health, RtspOptions};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Counts frames, and (in [`UNDECIDED`]) frames whose detection failed as the pictures'
+/// decision sees them.
 struct Count(Arc<AtomicU64>);
 
 impl CameraHooks for Count {
     fn on_frame(&mut self, _frame: &Arc<Frame>, _tracks: &[TrackedObject], _dets: Option<&[Detection]>) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
+
+    fn on_sight(&mut self, sight: &Sight) {
+        if sight.undecidable.as_deref().is_some_and(|u| u.starts_with("detector: ")) {
+            UNDECIDED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
+
+/// Only the failing-detector test fails detections.
+static UNDECIDED: AtomicU64 = AtomicU64::new(0);
 
 fn spec(id: &str, url: String, frames: &Arc<AtomicU64>) -> CameraSpec {
     CameraSpec {
@@ -29,6 +40,7 @@ fn spec(id: &str, url: String, frames: &Arc<AtomicU64>) -> CameraSpec {
         rtsp: RtspOptions { connect_timeout: Duration::from_secs(2), ..Default::default() },
         hooks: Box::new(Count(frames.clone())),
         health: Health::new(id),
+        privacy_masks: Vec::new(),
     }
 }
 
@@ -227,6 +239,8 @@ fn a_failing_detector_shows_in_health_and_the_camera_keeps_going() {
     assert_eq!((n, h.frames, frames[0].load(Ordering::Relaxed)), (748, 748, 748), "every frame went on");
     assert_eq!(runs + busy + still + errors, n);
     assert!(errors > 0 && runs >= errors, "runs {runs} errors {errors}");
+    // Each failed frame reached the pictures as undecidable: pixelated whole, never in clear.
+    assert_eq!(UNDECIDED.load(Ordering::Relaxed), errors);
     let err = h.last_error.unwrap_or_default();
     assert!(err.starts_with("detector: inference failed on call") && err.ends_with("(injected)"), "{err}");
 }

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use vigie_core::classes::is_person;
 use vigie_core::{BBox, ClassMap, Event, Frame, Polygon, TrackedObject, UnixMs};
 use vigie_imaging::crop_frame;
+use vigie_imaging::privacy::{decide, HidePlan, PrivacyInputs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Direction {
@@ -214,12 +215,26 @@ impl TrackSummarizer {
         Self { camera: camera.to_string(), classes, cfg, live: HashMap::new(), frame_no: 0 }
     }
 
-    /// Feeds one frame's tracks; returns the tracks that ended.
+    /// Feeds one frame's tracks; returns the tracks that ended. Thumbnails hide the person
+    /// tracks only: a node passes the frame's whole decision to [`TrackSummarizer::observe_hidden`].
     pub fn observe(
         &mut self,
         frame: &Frame,
         objects: &[TrackedObject],
         zones: &[(String, Polygon)],
+        now: SystemTime,
+    ) -> Vec<TrackRecord> {
+        self.observe_hidden(frame, objects, zones, None, now)
+    }
+
+    /// As [`TrackSummarizer::observe`], thumbnails hiding what `plan` decided for the frame
+    /// (people, motion, masks; all of it when nothing could be decided).
+    pub fn observe_hidden(
+        &mut self,
+        frame: &Frame,
+        objects: &[TrackedObject],
+        zones: &[(String, Polygon)],
+        plan: Option<&HidePlan>,
         now: SystemTime,
     ) -> Vec<TrackRecord> {
         self.frame_no += 1;
@@ -229,6 +244,22 @@ impl TrackSummarizer {
             .filter(|o| o.frames_since_update == 0 && is_person(self.classes.name(o.class_id)))
             .map(|o| o.bbox)
             .collect();
+        let own;
+        let plan = match plan {
+            Some(p) => p,
+            None => {
+                own = decide(&PrivacyInputs {
+                    width: frame.width,
+                    height: frame.height,
+                    people: &people,
+                    vehicles: &[],
+                    motion: &[],
+                    masks: &[],
+                    undecidable: None,
+                });
+                &own
+            }
+        };
         for o in objects.iter().filter(|o| o.frames_since_update == 0) {
             let class = self.classes.name(o.class_id).to_string();
             let foot = o.bbox.foot();
@@ -276,7 +307,7 @@ impl TrackSummarizer {
                 let area = o.bbox.area();
                 if area > t.thumb_area * 1.1 {
                     t.thumb_area = area;
-                    t.thumb = thumbnail(frame, &o.bbox, t.person, &people, &self.cfg);
+                    t.thumb = thumbnail(frame, &o.bbox, t.person, plan, &self.cfg);
                 }
             }
         }
@@ -358,9 +389,10 @@ impl TrackSummarizer {
     }
 }
 
-/// Small JPEG of the object with some context; the person itself (if it is one) and any other
-/// person overlapping the crop are pixelated before anything is encoded.
-fn thumbnail(frame: &Frame, b: &BBox, person: bool, people: &[BBox], cfg: &SummarizerConfig) -> Option<Vec<u8>> {
+/// Small JPEG of the object with some context, hidden as the frame's plan decided (every
+/// person, unexplained motion and mask in the crop), and the person itself if it is one,
+/// before anything is encoded.
+fn thumbnail(frame: &Frame, b: &BBox, person: bool, plan: &HidePlan, cfg: &SummarizerConfig) -> Option<Vec<u8>> {
     let (pw, ph) = (b.width() * 0.15, b.height() * 0.15);
     let region = BBox::new(b.x1 - pw, b.y1 - ph, b.x2 + pw, b.y2 + ph).clamp(frame.width as f32, frame.height as f32);
     let mut img = crop_frame(frame, &region)?;
@@ -369,9 +401,7 @@ fn thumbnail(frame: &Frame, b: &BBox, person: bool, people: &[BBox], cfg: &Summa
     if person {
         img.anonymise(&shift(b));
     }
-    for p in people.iter().filter(|p| p.intersection(&region) > 0.0) {
-        img.anonymise(&shift(p));
-    }
+    plan.cropped(ox as usize, oy as usize, img.width, img.height).apply(&mut img);
     let small = img.fit(cfg.thumbnail_max_width, cfg.thumbnail_height);
     Some(small.encode_jpeg(75))
 }
@@ -481,6 +511,54 @@ mod tests {
         let (cx, cy) = (t.width / 2, t.height / 2);
         let (a, b) = (t.pixel(cx, cy), t.pixel(cx + 1, cy));
         assert!((a[0] as i32 - b[0] as i32).abs() < 40, "detail left in a person's thumbnail: {a:?} {b:?}");
+    }
+
+    /// Fine detail left in a thumbnail: share of horizontal neighbours that differ clearly.
+    fn detail(t: &RgbImage) -> f32 {
+        let mut d = 0;
+        for y in 0..t.height {
+            for x in 0..t.width - 1 {
+                d += ((t.pixel(x, y)[1] as i32 - t.pixel(x + 1, y)[1] as i32).abs() > 40) as usize;
+            }
+        }
+        d as f32 / (t.height * (t.width - 1)) as f32
+    }
+
+    #[test]
+    fn thumbnails_follow_the_decision_and_fail_closed_with_it() {
+        // A sharp striped scene; a car crossing it.
+        let (w, h) = (320, 240);
+        let mut img = RgbImage::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let v = if (x / 3) % 2 == 0 { 230 } else { 20 };
+                img.put(x, y, [v, v, v]);
+            }
+        }
+        let f = Frame::from_rgb(w, h, &img.data);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let b = |i: u64| BBox::new(20.0 + i as f32 * 5.0, 100.0, 100.0 + i as f32 * 5.0, 150.0);
+        let thumb = |undecidable: Option<&str>| {
+            let mut s = TrackSummarizer::new("cam", classes(), SummarizerConfig::default());
+            let mut out = Vec::new();
+            for i in 0..40u64 {
+                let plan = decide(&PrivacyInputs {
+                    width: w,
+                    height: h,
+                    people: &[],
+                    vehicles: &[b(i)],
+                    motion: &[],
+                    masks: &[],
+                    undecidable,
+                });
+                let objs = if i < 8 { vec![obj(1, 2, b(i))] } else { vec![] };
+                out.extend(s.observe_hidden(&f, &objs, &[], Some(&plan), t0 + Duration::from_millis(i * 100)));
+            }
+            RgbImage::decode_jpeg(out[0].thumbnail_jpeg.as_ref().unwrap()).unwrap()
+        };
+        assert!(detail(&thumb(None)) > 0.2, "a car's thumbnail keeps its detail");
+        let failed = detail(&thumb(Some("detector: inference failed (injected)")));
+        assert!(failed < 0.05, "a thumbnail of an undecidable frame is pixelated whole: {failed}");
     }
 
     #[test]

@@ -215,6 +215,20 @@ pub fn run(a: &FiguresOptions) -> anyhow::Result<()> {
     let per = t0.elapsed().as_secs_f64() * 1e6 / updates as f64;
     let objs = all_dets.iter().map(|(_, d)| d.len()).sum::<usize>() as f64 / all_dets.len().max(1) as f64;
     rows.push(row("tracker update", format!("{per:.1} µs/frame"), format!("{objs:.1} detections/frame")));
+
+    // Hiding people: the one decision (people and motion) against the previous per-box path.
+    let labels = std::fs::read_to_string(&a.detector.labels)
+        .with_context(|| format!("cannot read class list {}", a.detector.labels.display()))?;
+    let dets: Vec<Vec<Detection>> = all_dets.iter().map(|(_, d)| d.clone()).collect();
+    let px = super::pixelation::pixelation_cost(&frames, &dets, &vigie_core::ClassMap::parse(&labels), 5);
+    rows.push(row(
+        format!("pixelation, decide + apply ({}x{})", px.width, px.height),
+        format!("{:.2} ms/frame", px.decide_apply_ms),
+        format!(
+            "people and motion, {:.1} areas/frame; previous path (people boxes only) {:.2} ms/frame",
+            px.hidden_per_frame, px.previous_ms
+        ),
+    ));
     drop(frames);
 
     // Rules and scene models, 20 zones on one 768x576 camera.

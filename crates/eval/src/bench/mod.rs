@@ -5,5 +5,6 @@
 pub mod figures;
 pub mod fuzz;
 pub mod latency;
+pub mod pixelation;
 pub mod recording;
 pub mod rules;

@@ -4,9 +4,10 @@
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
+use vigie_eval::privacy::OperatorView;
 use vigie_node::settings::AnalysisSettings;
 use vigie_pipeline::{ClipOptions, FrameResult};
-use vigie_source::{Mp4FileSource, Mp4Options};
+use vigie_source::{Mp4FileSource, Mp4Options, VideoSource};
 
 #[derive(clap::Args)]
 pub struct AnalyzeArgs {
@@ -31,6 +32,11 @@ pub struct AnalyzeArgs {
     /// detector runs on every frame, as accuracy is measured).
     #[arg(long)]
     pub motion_gate: bool,
+    /// Write the operator view: the clip as every picture leaving a node shows it (people and
+    /// unexplained motion pixelated), H.264 MP4 with the same frames and size, for
+    /// `vigie eval privacy`.
+    #[arg(long)]
+    pub privacy_out: Option<PathBuf>,
 }
 
 fn create(path: &PathBuf) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
@@ -45,7 +51,14 @@ pub fn run(a: &AnalyzeArgs) -> anyhow::Result<()> {
         settings.detector.classes = a.classes.clone();
     }
     settings.motion.enabled = a.motion_gate;
+    if a.privacy_out.is_some() && !settings.detector.classes.is_empty() {
+        anyhow::ensure!(
+            settings.detector.classes.iter().any(|c| c == vigie_core::classes::PERSON),
+            "--privacy-out hides people: --classes must include person (or be left out)"
+        );
+    }
     let source = Mp4FileSource::open(&a.video, Mp4Options::default())?;
+    let fps = source.info().fps.unwrap_or(25.0);
     let mut mot = a.mot.as_ref().map(create).transpose()?;
     let mut json = a.json.as_ref().map(create).transpose()?;
     let opts = ClipOptions {
@@ -57,8 +70,13 @@ pub fn run(a: &AnalyzeArgs) -> anyhow::Result<()> {
     let labels = std::fs::read_to_string(&settings.detector.labels)
         .with_context(|| format!("cannot read class list {}", settings.detector.labels.display()))?;
     let classes = vigie_core::ClassMap::parse(&labels);
+    let mut view = a.privacy_out.as_ref().map(|_| OperatorView::new(&classes, fps, Vec::new()));
     let mut write_err: Option<std::io::Error> = None;
+    let mut view_err: Option<vigie_footage::ArchiveError> = None;
     let stats = vigie_pipeline::analyze(source, &opts, |r: FrameResult<'_>| {
+        if let (Some(v), true) = (view.as_mut(), view_err.is_none()) {
+            view_err = v.push(&r).err();
+        }
         if write_err.is_some() {
             return;
         }
@@ -101,6 +119,15 @@ pub fn run(a: &AnalyzeArgs) -> anyhow::Result<()> {
     }
     for w in [mot.as_mut(), json.as_mut()].into_iter().flatten() {
         w.flush().context("cannot write the track files")?;
+    }
+    if let (Some(path), Some(v)) = (&a.privacy_out, view) {
+        if let Some(e) = view_err {
+            anyhow::bail!("--privacy-out {}: {e}", path.display());
+        }
+        let (frames, whole) = (v.frames(), v.pixelated_whole);
+        let mp4 = v.finish()?.ok_or_else(|| anyhow::anyhow!("--privacy-out: the clip has no decodable frame"))?;
+        std::fs::write(path, mp4).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("privacy_out={} frames={frames} pixelated_whole={whole}", path.display());
     }
     for w in &stats.warnings {
         eprintln!("warning: {w}");

@@ -14,6 +14,24 @@ pub enum EvalCmd {
     Mot(EvalMotArgs),
     /// Event rules on scenarios: precision, recall and alert delay per event type.
     Events(EvalEventsArgs),
+    /// How well an operator view (`vigie analyze --privacy-out`) hides the ground truth's people
+    /// while the background keeps its detail.
+    Privacy(EvalPrivacyArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalPrivacyArgs {
+    /// The original clip (H.264 MP4).
+    pub original: PathBuf,
+    /// The operator view of it, same frames and size.
+    pub view: PathBuf,
+    /// MOT ground truth of the people (`frame,id,x,y,w,h,...`, 1-based frames); frames after the
+    /// last annotated one are not measured.
+    #[arg(long)]
+    pub gt: PathBuf,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Score a tracker result against MOTChallenge ground truth (CLEAR MOT, IDF1, HOTA).
@@ -52,7 +70,40 @@ pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
     match cmd {
         EvalCmd::Mot(a) => run_mot(a),
         EvalCmd::Events(a) => run_events(a),
+        EvalCmd::Privacy(a) => run_privacy(a),
     }
+}
+
+/// Prints the share of people hidden and of background tiles that kept their detail.
+pub fn run_privacy(a: &EvalPrivacyArgs) -> anyhow::Result<()> {
+    use vigie_eval::privacy::{decode_frames, measure, HIDDEN_BELOW, KEPT_FROM, TILE};
+    let gt = vigie_eval::read_mot(&a.gt)?;
+    let last = gt.iter().map(|r| r.frame as usize).max().unwrap_or(0);
+    let count = |p: &PathBuf| -> anyhow::Result<Option<u64>> {
+        Ok(vigie_source::VideoSource::info(&vigie_source::Mp4FileSource::open(p, Default::default())?).frame_count)
+    };
+    let (n_orig, n_view) = (count(&a.original)?, count(&a.view)?);
+    anyhow::ensure!(n_orig == n_view, "the operator view has {n_view:?} frames, the original {n_orig:?}");
+    // Only the annotated frames are decoded: a whole clip would not fit in memory twice.
+    let original = decode_frames(&a.original, Some(last))?;
+    let view = decode_frames(&a.view, Some(last))?;
+    let fig = measure(&original, &view, &gt).map_err(|e| anyhow!("{}: {e}", a.view.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&fig)?);
+    } else {
+        println!(
+            "people_hidden={:.2}% ({}/{}, correlation < {HIDDEN_BELOW}) background_kept={:.2}% ({}/{} {TILE}-px tiles, correlation >= {KEPT_FROM}; {} flat tiles left out) frames={}",
+            100.0 * fig.hidden_share(),
+            fig.people_hidden,
+            fig.people,
+            100.0 * fig.kept_share(),
+            fig.tiles_kept,
+            fig.tiles,
+            fig.tiles_flat,
+            fig.frames
+        );
+    }
+    Ok(())
 }
 
 /// Prints the table (or JSON with `--json`) to stdout.
