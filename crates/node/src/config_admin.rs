@@ -294,7 +294,7 @@ impl ConfigAdmin for FileConfigAdmin {
             .record_privacy_masks(camera, &masks, actor, MaskSource::Console, Some(picture))
             .map_err(|e| restore(format!("masks not recorded (nothing changed): {e}")))?;
         let mut s = slot.lock();
-        s.camera.privacy_masks = new;
+        s.set_privacy_masks(new);
         s.version += 1;
         Ok(set)
     }

@@ -119,6 +119,8 @@ impl Node {
                 .map_err(|e| anyhow!("{e}"))?;
             let slot = Arc::new(Mutex::new(RulesSlot::new(c.clone(), cfg.events.clone())));
             slots.push((c.id.clone(), slot.clone()));
+            // One handle per camera, changed through its slot: every stage follows an edit.
+            let masks = slot.lock().masks.clone();
             let stages = CameraStages::new(
                 &c.id,
                 RecordingSink::new(&c.id, archive.clone(), c.record),
@@ -133,9 +135,10 @@ impl Node {
                 wall.clone(),
                 classes.id("person"),
             )
-            .with_privacy(&c.privacy_masks, &classes);
-            let masks: Vec<vigie_core::Polygon> = c.privacy_masks.iter().map(|m| m.to_polygon()).collect();
-            archive.set_privacy_masks(&c.id, masks.clone());
+            .with_privacy(&c.privacy_masks, &classes)
+            .with_live_masks(masks.clone());
+            archive.share_privacy_masks(&c.id, masks.clone());
+            wall.share_privacy_masks(&c.id, masks.clone());
             specs.push(CameraSpec {
                 id: c.id.clone(),
                 url: c.url.clone(),

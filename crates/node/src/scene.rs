@@ -17,11 +17,20 @@ pub struct RulesSlot {
     pub camera: CameraConfig,
     pub events: EventsConfig,
     pub version: u64,
+    /// The camera's privacy masks as every stage reads them (pipeline, pictures, exports).
+    pub masks: vigie_core::LiveMasks,
 }
 
 impl RulesSlot {
     pub fn new(camera: CameraConfig, events: EventsConfig) -> Self {
-        Self { camera, events, version: 0 }
+        let masks = vigie_core::LiveMasks::new(camera.privacy_masks.iter().map(|m| m.to_polygon()).collect());
+        Self { camera, events, version: 0, masks }
+    }
+
+    /// New privacy masks, in force for every stage from its next frame or picture.
+    pub fn set_privacy_masks(&mut self, masks: Vec<crate::config::PrivacyMaskConfig>) {
+        self.masks.set(masks.iter().map(|m| m.to_polygon()).collect());
+        self.camera.privacy_masks = masks;
     }
 }
 
@@ -96,7 +105,7 @@ impl ConfigDiff {
             s.camera.zones = c.zones.clone();
             s.camera.rules = c.rules.clone();
             s.camera.calibration = c.calibration.clone();
-            s.camera.privacy_masks = c.privacy_masks.clone();
+            s.set_privacy_masks(c.privacy_masks.clone());
             s.events = new_events.clone();
             s.version += 1;
         }

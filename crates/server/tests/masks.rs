@@ -59,6 +59,8 @@ fn harness() -> M {
         vec![("cam1".into(), "Market square".into(), vigie_source::Health::new("cam1"))],
         ClassMap::parse("person\ncar\n"),
     );
+    // As the node wires it: the wall follows the camera's mask handle.
+    wall.share_privacy_masks("cam1", slots[0].1.lock().masks.clone());
     let admin = Arc::new(FileConfigAdmin { path: path.clone(), slots, lock: Mutex::new(()), masks: store.clone() });
     let hub = AlertHub::new(store.clone(), None);
     let clips = Arc::new(TestClips::default());
@@ -100,6 +102,12 @@ fn textured_frame(seq: u64) -> Arc<Frame> {
     })
 }
 
+/// A frame reaches the wall as the camera's stages hand it over, with what they decided to
+/// hide (no one in the picture here; the masks come from the camera's handle).
+fn show(m: &M, seq: u64) {
+    m.wall.update("cam1", &textured_frame(seq), &[], &vigie_imaging::privacy::HidePlan::masks_only(W, H_, &[]));
+}
+
 /// Spread (max - min of the luma) of the wall's picture over a box given in main-stream pixels.
 fn spread(jpeg: &[u8], (x1, y1, x2, y2): (usize, usize, usize, usize)) -> u8 {
     let img = RgbImage::decode_jpeg(jpeg).unwrap();
@@ -130,7 +138,7 @@ const URL: &str = "/api/cameras/cam1/privacy_masks";
 #[tokio::test]
 async fn only_administrators_read_or_change_masks() {
     let m = harness();
-    m.wall.update("cam1", &textured_frame(1), &[], &[]);
+    show(&m, 1);
     for name in ["op", "sup", "aud"] {
         let s = m.h.session(name);
         let r = m.h.call("GET", URL, Some(&s), None).await;
@@ -160,7 +168,7 @@ async fn each_bad_input_is_named_and_changes_nothing() {
     let r = m.h.call("PUT", URL, Some(&adm), Some(&put_body(&[WINDOW], None))).await;
     assert_eq!(r.status, 409, "{}", r.error());
     assert!(r.error().contains("no picture yet"), "{}", r.error());
-    m.wall.update("cam1", &textured_frame(1), &[], &[]);
+    show(&m, 1);
 
     let cases: &[(&str, &str)] = &[
         (
@@ -208,7 +216,7 @@ async fn each_bad_input_is_named_and_changes_nothing() {
 async fn every_change_is_a_new_audited_version_written_back_and_applied_live() {
     let m = harness();
     let adm = m.h.session("adm");
-    m.wall.update("cam1", &textured_frame(1), &[], &[]);
+    show(&m, 1);
     let inside = (120, 120, 280, 230);
     let live = m.h.call("GET", "/api/cameras/cam1/live", Some(&adm), None).await;
     assert!(spread(&live.body, inside) > 100, "the picture has detail there before any mask");
@@ -223,9 +231,10 @@ async fn every_change_is_a_new_audited_version_written_back_and_applied_live() {
     // Applied live: the running camera has it, and the wall's picture is flat inside the mask,
     // for the frame already shown as for the next ones.
     assert_eq!(m.admin.slots[0].1.lock().camera.privacy_masks.len(), 1);
+    assert_eq!(m.admin.slots[0].1.lock().masks.get().len(), 1, "the handle every stage reads");
     let live = m.h.call("GET", "/api/cameras/cam1/live", Some(&adm), None).await;
     assert!(spread(&live.body, inside) < 25, "opaque inside the new mask");
-    m.wall.update("cam1", &textured_frame(2), &[], &[]);
+    show(&m, 2);
     let live = m.h.call("GET", "/api/cameras/cam1/live", Some(&adm), None).await;
     assert!(spread(&live.body, inside) < 25, "opaque inside the new mask");
     assert!(spread(&live.body, (400, 300, 560, 410)) > 100, "clear outside it");
@@ -284,7 +293,7 @@ async fn every_change_is_a_new_audited_version_written_back_and_applied_live() {
 async fn the_transparency_report_lists_each_cameras_masks() {
     let m = harness();
     let adm = m.h.session("adm");
-    m.wall.update("cam1", &textured_frame(1), &[], &[]);
+    show(&m, 1);
     let tri = r#"{"name": "garden, no. 3", "polygon": [[0, 0], [768, 0], [0, 576]]}"#;
     let r = m.h.call("PUT", URL, Some(&adm), Some(&put_body(&[WINDOW, tri], None))).await;
     assert_eq!(r.status, 200, "{}", r.error());
