@@ -92,9 +92,10 @@ test('admin draws a mask on the picture, saves it, and it hides that part of eve
 
   // Four clicks on the picture, then a click on the first point closes the outline.
   const { width, height } = await page.evaluate(async (c) => (await (await fetch(`/api/cameras/${c}/privacy_masks`)).json()).picture, CAMERA);
+  await page.click('#masks-new');
+  await page.locator('#masks-stage').scrollIntoViewIfNeeded();
   const box = await page.locator('#masks-svg').boundingBox();
   const at = (x, y) => [box.x + (x / width) * box.width, box.y + (y / height) * box.height];
-  await page.click('#masks-new');
   for (const [x, y] of [[40, 40], [260, 40], [260, 200], [40, 200]]) await page.mouse.click(...at(x, y));
   await page.mouse.click(...at(40, 40));
   assert.equal(await page.isDisabled('#masks-finish'), true, 'the outline is closed');
