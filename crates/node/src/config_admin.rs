@@ -65,7 +65,10 @@ pub fn check_masks(masks: &[PrivacyMaskConfig], (width, height): (u32, u32)) -> 
         let at = format!("privacy_masks[{i}]");
         let chars = m.name.chars().count();
         if chars > MAX_MASK_NAME_CHARS {
-            errs.push(ConfigError::new(format!("{at}.name"), format!("{chars} characters: at most {MAX_MASK_NAME_CHARS}")));
+            errs.push(ConfigError::new(
+                format!("{at}.name"),
+                format!("{chars} characters: at most {MAX_MASK_NAME_CHARS}"),
+            ));
         } else if !m.name.trim().is_empty() && !names.insert(m.name.trim()) {
             errs.push(ConfigError::new(format!("{at}.name"), format!("\"{}\" names two masks", m.name)));
         }
@@ -278,7 +281,8 @@ impl ConfigAdmin for FileConfigAdmin {
         }
         // File first, then the version and its audit entry; a failure of either puts the file
         // back, so nothing runs that is not both saved and audited.
-        let before = std::fs::read_to_string(&self.path).map_err(|e| failed(format!("{}: {e}", self.path.display())))?;
+        let before =
+            std::fs::read_to_string(&self.path).map_err(|e| failed(format!("{}: {e}", self.path.display())))?;
         let restore = |why: String| {
             if let Err(e) = write_atomic(&self.path, &before) {
                 tracing::error!(file = %self.path.display(), error = %e, "config file not restored");
@@ -371,8 +375,12 @@ min_count = 3
             panic!("not a validation error")
         };
         let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
-        for k in ["privacy_masks[1].polygon[3]", "privacy_masks[2].polygon", "privacy_masks[3].polygon", "privacy_masks[4].name"]
-        {
+        for k in [
+            "privacy_masks[1].polygon[3]",
+            "privacy_masks[2].polygon",
+            "privacy_masks[3].polygon",
+            "privacy_masks[4].name",
+        ] {
             assert!(keys.contains(&k), "{k} missing in {errs:?}");
         }
         assert_eq!(std::fs::read_to_string(&a.path).unwrap(), file);

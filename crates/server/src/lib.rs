@@ -23,11 +23,11 @@ pub use config::{MqttConfig, NotifyConfig, ServerConfig, WebhookConfig};
 pub use error::ApiError;
 pub use hub::{AlertHub, PublishExtras};
 pub use notify::{ChannelStatus, Notifier, NotifySnapshot, NotifyStatus};
+pub use providers::MaskEditError;
 pub use providers::{
     CameraHealth, CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, ConfigAdmin, LiveView, NoClips, NoLive,
     SearchFailure, SearchParams, SearchProvider, ZoneInfo,
 };
-pub use providers::MaskEditError;
 pub use routes::{Access, Perm, RouteSpec, ROUTES};
 pub use view::AlertView;
 

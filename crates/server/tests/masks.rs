@@ -171,10 +171,7 @@ async fn each_bad_input_is_named_and_changes_nothing() {
     show(&m, 1);
 
     let cases: &[(&str, &str)] = &[
-        (
-            r#"{"name": "door", "polygon": [[10, 10], [60, 10], [60, 40], [800, 40]]}"#,
-            "privacy_masks[1].polygon[3]",
-        ),
+        (r#"{"name": "door", "polygon": [[10, 10], [60, 10], [60, 40], [800, 40]]}"#, "privacy_masks[1].polygon[3]"),
         (r#"{"name": "door", "polygon": [[10, 10], [60, 10], [60, 600]]}"#, "privacy_masks[1].polygon[2]"),
         (r#"{"name": "bow", "polygon": [[0, 0], [50, 50], [50, 0], [0, 50]]}"#, "privacy_masks[1].polygon"),
         (r#"{"name": "two", "polygon": [[0, 0], [50, 50]]}"#, "privacy_masks[1].polygon"),
@@ -243,22 +240,27 @@ async fn every_change_is_a_new_audited_version_written_back_and_applied_live() {
     let text = std::fs::read_to_string(&m.path).unwrap();
     assert!(text.contains("# the city's pilot node: comments stay") && text.contains("# as the wall shows it"));
     let cfg = VigieConfig::load(&m.path).unwrap();
-    assert_eq!(cfg.cameras[0].privacy_masks[0].polygon, vec![[100.0, 100.0], [300.0, 100.0], [300.0, 250.0], [100.0, 250.0]]);
+    assert_eq!(
+        cfg.cameras[0].privacy_masks[0].polygon,
+        vec![[100.0, 100.0], [300.0, 100.0], [300.0, 250.0], [100.0, 250.0]]
+    );
 
     // Audited with camera, version, names and polygons.
-    let e = m
-        .h
-        .store
-        .audit_entries(&vigie_store::AuditQuery {
-            action_prefix: Some("privacy_masks.".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap();
+    let e =
+        m.h.store
+            .audit_entries(&vigie_store::AuditQuery {
+                action_prefix: Some("privacy_masks.".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
     assert_eq!(e.len(), 1);
     assert_eq!((e[0].actor.as_str(), e[0].target.as_str()), ("adm", "cam1"));
     let d: serde_json::Value = serde_json::from_str(&e[0].details).unwrap();
-    assert_eq!((d["camera"].as_str(), d["version"].as_u64(), d["source"].as_str()), (Some("cam1"), Some(1), Some("console")));
+    assert_eq!(
+        (d["camera"].as_str(), d["version"].as_u64(), d["source"].as_str()),
+        (Some("cam1"), Some(1), Some("console"))
+    );
     assert_eq!(d["names"], serde_json::json!(["window of no. 12"]));
     assert_eq!(d["masks"][0]["polygon"][2], serde_json::json!([300.0, 250.0]));
 
@@ -276,15 +278,14 @@ async fn every_change_is_a_new_audited_version_written_back_and_applied_live() {
     assert_eq!((r.json()["version"].as_u64(), r.json()["masks"].as_array().map(Vec::len)), (Some(3), Some(0)));
     let live = m.h.call("GET", "/api/cameras/cam1/live", Some(&adm), None).await;
     assert!(spread(&live.body, inside) > 100, "a removed mask shows the scene again");
-    let n = m
-        .h
-        .store
-        .audit_entries(&vigie_store::AuditQuery {
-            action_prefix: Some("privacy_masks.change".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap();
+    let n =
+        m.h.store
+            .audit_entries(&vigie_store::AuditQuery {
+                action_prefix: Some("privacy_masks.change".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
     assert_eq!(n.iter().map(|e| e.seq).count(), 3);
     assert!(m.h.store.verify_audit().unwrap().is_ok());
 }

@@ -273,10 +273,9 @@ impl TransparencyReport {
     /// does) and with it the masks' shares of the picture.
     pub fn set_picture_sizes(&mut self, size_of: impl Fn(&str) -> Option<(u32, u32)>) {
         for c in &mut self.privacy_masks {
-            c.picture = size_of(&c.camera).filter(|&(w, h)| w > 0 && h > 0).map(|(width, height)| PictureSize {
-                width,
-                height,
-            });
+            c.picture = size_of(&c.camera)
+                .filter(|&(w, h)| w > 0 && h > 0)
+                .map(|(width, height)| PictureSize { width, height });
             let Some(size) = c.picture else { continue };
             for m in &mut c.masks {
                 m.area_percent = Some(percent(m.area_px, size));

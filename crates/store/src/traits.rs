@@ -7,8 +7,8 @@
 use crate::Session;
 use crate::{
     Alert, AlertAction, AlertQuery, AuditBreak, AuditEntry, AuditQuery, AuditSummary, Checkpoint, CheckpointError,
-    Decision, IngestOutcome, LoginOutcome, MaskSet, MaskSource, NodeKey, PrivacyMask, Result, Role, SessionLookup, Store,
-    TransparencyReport, UnmaskGrant, User,
+    Decision, IngestOutcome, LoginOutcome, MaskSet, MaskSource, NodeKey, PrivacyMask, Result, Role, SessionLookup,
+    Store, TransparencyReport, UnmaskGrant, User,
 };
 use std::path::PathBuf;
 use std::sync::Arc;

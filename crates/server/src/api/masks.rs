@@ -3,13 +3,13 @@
 //! catalogue versions them and audits each change (see `vigie_store::masks`).
 
 use super::{audit, blocking, AppState, Body, Ctx, St};
-use std::sync::Arc;
 use crate::error::ApiError;
 use crate::providers::MaskEditError;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use vigie_core::AuditAction;
 use vigie_store::{MaskSet, PictureSize, PrivacyMask};
 
@@ -82,13 +82,16 @@ pub(crate) async fn put(
     let size = picture(&st, &id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
-            format!("camera '{id}' has sent no picture yet: masks are checked against its size, try again once it shows"),
+            format!(
+                "camera '{id}' has sent no picture yet: masks are checked against its size, try again once it shows"
+            ),
         )
     })?;
     let admin = super::admin::config_admin(&st)?;
     let (cam, actor) = (id.clone(), ctx.user.username.clone());
-    let set =
-        blocking(move || Ok(admin.set_privacy_masks(&actor, &cam, req.masks, (size.width, size.height), req.version)?))
-            .await?;
+    let set = blocking(move || {
+        Ok(admin.set_privacy_masks(&actor, &cam, req.masks, (size.width, size.height), req.version)?)
+    })
+    .await?;
     Ok(Json(MasksView { set, picture: Some(size) }))
 }
