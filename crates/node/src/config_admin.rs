@@ -279,6 +279,10 @@ impl ConfigAdmin for FileConfigAdmin {
         if !errs.is_empty() {
             return Err(MaskEditError::Invalid(errs));
         }
+        // The set in force again: nothing to save, rebuild or record.
+        if current.masks == masks && slot.lock().camera.privacy_masks == new {
+            return Ok(current);
+        }
         // File first, then the version and its audit entry; a failure of either puts the file
         // back, so nothing runs that is not both saved and audited.
         let before =
