@@ -286,7 +286,7 @@ async fn every_change_is_a_new_audited_version_written_back_and_applied_live() {
                 ..Default::default()
             })
             .unwrap();
-    assert_eq!(n.iter().map(|e| e.seq).count(), 3);
+    assert_eq!(n.len(), 3);
     assert!(m.h.store.verify_audit().unwrap().is_ok());
 }
 
