@@ -19,4 +19,4 @@ elif [ -z "${VIGIE_SERVER_CMD:-}" ]; then
   case "$target" in /*) ;; *) target="$root/$target" ;; esac
   export VIGIE_BIN="$target/release/vigie"
 fi
-exec node --test --test-concurrency=1 mjpeg.test.mjs scene.test.mjs chart.test.mjs console.test.mjs stats.test.mjs
+exec node --test --test-concurrency=1 mjpeg.test.mjs scene.test.mjs chart.test.mjs console.test.mjs stats.test.mjs masks.test.mjs

@@ -86,10 +86,13 @@ pub enum AuditAction {
     HoldExport,
     /// Holds listed or one hold viewed.
     HoldView,
+    // Privacy masks.
+    /// A camera's mask set changed: its new version, with every mask's name and outline.
+    PrivacyMasksChange,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 55] = [
+    pub const ALL: [AuditAction; 56] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -145,6 +148,7 @@ impl AuditAction {
         AuditAction::HoldExpire,
         AuditAction::HoldExport,
         AuditAction::HoldView,
+        AuditAction::PrivacyMasksChange,
     ];
 
     /// The action as the trail stores it.
@@ -205,6 +209,7 @@ impl AuditAction {
             AuditAction::HoldExpire => "hold.expire",
             AuditAction::HoldExport => "hold.export",
             AuditAction::HoldView => "hold.view",
+            AuditAction::PrivacyMasksChange => "privacy_masks.change",
         }
     }
 

@@ -177,7 +177,7 @@ pub struct Archive {
     /// Set while the limits or the reserve want room that only held footage could give.
     held_full: Mutex<Option<String>>,
     /// Each camera's privacy masks (full-frame pixels), filled opaque in every export.
-    privacy_masks: Mutex<BTreeMap<String, Vec<vigie_core::Polygon>>>,
+    privacy_masks: Mutex<BTreeMap<String, vigie_core::LiveMasks>>,
 }
 
 impl std::fmt::Debug for Archive {
@@ -297,11 +297,16 @@ impl Archive {
     /// Sets a camera's privacy masks: every export of it fills them opaque, unmasked ones
     /// included (which are then re-encoded instead of copied).
     pub fn set_privacy_masks(&self, camera: &str, masks: Vec<vigie_core::Polygon>) {
+        self.privacy_masks.lock().entry(camera.to_string()).or_default().set(masks);
+    }
+
+    /// Follows the running camera's masks: an edit applies to the next export.
+    pub fn share_privacy_masks(&self, camera: &str, masks: vigie_core::LiveMasks) {
         self.privacy_masks.lock().insert(camera.to_string(), masks);
     }
 
     pub fn privacy_masks(&self, camera: &str) -> Vec<vigie_core::Polygon> {
-        self.privacy_masks.lock().get(camera).cloned().unwrap_or_default()
+        self.privacy_masks.lock().get(camera).map(|m| m.get().to_vec()).unwrap_or_default()
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

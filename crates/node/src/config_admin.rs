@@ -4,14 +4,17 @@
 //! `[events]`; comments elsewhere are kept). Adding or removing cameras stays a file edit and a
 //! restart, since it starts or stops threads and connections.
 
-use crate::config::VigieConfig;
+use crate::config::{PrivacyMaskConfig, VigieConfig};
 use crate::scene::{ConfigDiff, Slots};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use vigie_core::ConfigError;
 use vigie_rules::{Calibration, EventsConfig, RuleConfig, ZoneConfig};
-use vigie_server::providers::ConfigAdmin;
+use vigie_server::providers::{ConfigAdmin, MaskEditError};
+use vigie_store::{MaskSet, MaskSource, MaskVersions, PrivacyMask};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +43,100 @@ pub struct FileConfigAdmin {
     pub slots: Slots,
     /// One edit at a time, so two admins cannot interleave writes to the file.
     pub lock: Mutex<()>,
+    /// Where each camera's privacy masks are versioned (and their changes audited).
+    pub masks: Arc<dyn MaskVersions>,
+}
+
+/// Most masks per camera, points per mask and characters per name: more is a drawing mistake,
+/// and every picture leaving the node pays for each point.
+pub const MAX_MASKS: usize = 64;
+pub const MAX_MASK_POINTS: usize = 256;
+pub const MAX_MASK_NAME_CHARS: usize = 100;
+
+/// Every mistake of a camera's new masks, keyed from `privacy_masks` (the console shows each
+/// next to its field): the file's own checks, then what needs the picture and the set.
+pub fn check_masks(masks: &[PrivacyMaskConfig], (width, height): (u32, u32)) -> Vec<ConfigError> {
+    if masks.len() > MAX_MASKS {
+        return vec![ConfigError::new("privacy_masks", format!("{} masks: at most {MAX_MASKS}", masks.len()))];
+    }
+    let mut errs = Vec::new();
+    let mut names = HashSet::new();
+    for (i, m) in masks.iter().enumerate() {
+        let at = format!("privacy_masks[{i}]");
+        let chars = m.name.chars().count();
+        if chars > MAX_MASK_NAME_CHARS {
+            errs.push(ConfigError::new(
+                format!("{at}.name"),
+                format!("{chars} characters: at most {MAX_MASK_NAME_CHARS}"),
+            ));
+        } else if !m.name.trim().is_empty() && !names.insert(m.name.trim()) {
+            errs.push(ConfigError::new(format!("{at}.name"), format!("\"{}\" names two masks", m.name)));
+        }
+        if m.polygon.len() > MAX_MASK_POINTS {
+            errs.push(ConfigError::new(
+                format!("{at}.polygon"),
+                format!("has {} points: at most {MAX_MASK_POINTS}", m.polygon.len()),
+            ));
+            continue;
+        }
+        errs.extend(m.validate(&at));
+        if m.polygon.len() >= 3 {
+            if let Err(e) = m.check_inside(&at, width as usize, height as usize) {
+                errs.push(e);
+            }
+        }
+    }
+    errs
+}
+
+fn to_config(m: &PrivacyMask) -> PrivacyMaskConfig {
+    PrivacyMaskConfig { name: m.name.clone(), polygon: m.polygon.clone() }
+}
+
+fn to_record(m: &PrivacyMaskConfig) -> PrivacyMask {
+    PrivacyMask { name: m.name.clone(), polygon: m.polygon.clone() }
+}
+
+/// Replaces one camera's `privacy_masks` in the config file, keeping everything else as written.
+fn write_masks_back(path: &PathBuf, camera: &str, masks: &[PrivacyMaskConfig]) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{}: {e}", path.display()))?;
+    let cams = doc
+        .get_mut("cameras")
+        .and_then(|c| c.as_array_of_tables_mut())
+        .ok_or_else(|| format!("{}: no [[cameras]]", path.display()))?;
+    let t = cams
+        .iter_mut()
+        .find(|t| t.get("id").and_then(|v| v.as_str()) == Some(camera))
+        .ok_or_else(|| format!("{}: no camera \"{camera}\"", path.display()))?;
+    t.remove("privacy_masks");
+    if !masks.is_empty() {
+        t.insert("privacy_masks", to_item(&masks)?);
+    }
+    write_atomic(path, &doc.to_string())
+}
+
+fn write_atomic(path: &PathBuf, text: &str) -> Result<(), String> {
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl FileConfigAdmin {
+    /// Records each running camera's masks as the set in force (a new, audited version where
+    /// they differ from the last recorded): at start and after the file was reloaded, so that
+    /// changes made in the file are versioned like those made in the console.
+    pub fn record_running_masks(&self, source: MaskSource) {
+        let _one = self.lock.lock();
+        for (id, slot) in &self.slots {
+            let masks: Vec<PrivacyMask> = slot.lock().camera.privacy_masks.iter().map(to_record).collect();
+            match self.masks.record_privacy_masks(id, &masks, "system", source, None) {
+                Ok((set, true)) => tracing::info!(camera = %id, version = set.version, "privacy masks recorded"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(camera = %id, error = %e, "privacy masks not recorded"),
+            }
+        }
+    }
 }
 
 fn scene_of(slots: &Slots) -> SceneConfig {
@@ -149,6 +246,66 @@ impl ConfigAdmin for FileConfigAdmin {
         ConfigDiff::between(&self.slots, &cameras, &new.events).apply(&self.slots, &cameras, &new.events);
         Ok(self.current())
     }
+
+    fn privacy_masks(&self, camera: &str) -> Result<MaskSet, MaskEditError> {
+        if !self.slots.iter().any(|(id, _)| id == camera) {
+            return Err(MaskEditError::UnknownCamera(format!("no camera '{camera}' on this node")));
+        }
+        self.masks.privacy_masks(camera).map_err(|e| MaskEditError::Failed(e.to_string()))
+    }
+
+    fn set_privacy_masks(
+        &self,
+        actor: &str,
+        camera: &str,
+        masks: Vec<PrivacyMask>,
+        picture: (u32, u32),
+        base_version: Option<u64>,
+    ) -> Result<MaskSet, MaskEditError> {
+        let _one = self.lock.lock();
+        let Some((_, slot)) = self.slots.iter().find(|(id, _)| id == camera) else {
+            return Err(MaskEditError::UnknownCamera(format!("no camera '{camera}' on this node")));
+        };
+        let failed = |e: String| MaskEditError::Failed(e);
+        let current = self.masks.privacy_masks(camera).map_err(|e| failed(e.to_string()))?;
+        if let Some(base) = base_version.filter(|b| *b != current.version) {
+            return Err(MaskEditError::Stale(format!(
+                "version: the masks of camera '{camera}' changed since version {base} (now {}): reload them and edit again",
+                current.version
+            )));
+        }
+        let new: Vec<PrivacyMaskConfig> = masks.iter().map(to_config).collect();
+        let errs = check_masks(&new, picture);
+        if !errs.is_empty() {
+            return Err(MaskEditError::Invalid(errs));
+        }
+        // The set in force again: nothing to save, rebuild or record.
+        if current.masks == masks && slot.lock().camera.privacy_masks == new {
+            return Ok(current);
+        }
+        // File first, then the version and its audit entry; a failure of either puts the file
+        // back, so nothing runs that is not both saved and audited.
+        let before =
+            std::fs::read_to_string(&self.path).map_err(|e| failed(format!("{}: {e}", self.path.display())))?;
+        let restore = |why: String| {
+            if let Err(e) = write_atomic(&self.path, &before) {
+                tracing::error!(file = %self.path.display(), error = %e, "config file not restored");
+            }
+            failed(why)
+        };
+        write_masks_back(&self.path, camera, &new).map_err(|e| restore(format!("config file not saved: {e}")))?;
+        if let Err(e) = VigieConfig::load(&self.path) {
+            return Err(restore(format!("config file saved but does not load, put back: {e:#}")));
+        }
+        let (set, _) = self
+            .masks
+            .record_privacy_masks(camera, &masks, actor, MaskSource::Console, Some(picture))
+            .map_err(|e| restore(format!("masks not recorded (nothing changed): {e}")))?;
+        let mut s = slot.lock();
+        s.set_privacy_masks(new);
+        s.version += 1;
+        Ok(set)
+    }
 }
 
 #[cfg(test)]
@@ -182,7 +339,63 @@ min_count = 3
         std::fs::write(&path, FILE).unwrap();
         let cfg = VigieConfig::load(&path).unwrap();
         let slot = Arc::new(Mutex::new(RulesSlot::new(cfg.cameras[0].clone(), cfg.events.clone())));
-        (dir, FileConfigAdmin { path, slots: vec![("plaza".into(), slot)], lock: Mutex::new(()) })
+        let store = vigie_store::Store::open(dir.path(), Arc::new(vigie_core::SystemClock::default())).unwrap();
+        let masks = Arc::new(store);
+        (dir, FileConfigAdmin { path, slots: vec![("plaza".into(), slot)], lock: Mutex::new(()), masks })
+    }
+
+    fn mask(name: &str, polygon: &[[f64; 2]]) -> PrivacyMask {
+        PrivacyMask { name: name.into(), polygon: polygon.to_vec() }
+    }
+
+    #[test]
+    fn masks_are_checked_against_the_picture_written_back_applied_and_versioned() {
+        let (_dir, a) = admin();
+        let window = mask("window", &[[10.0, 10.0], [60.0, 10.0], [60.0, 40.0], [10.0, 40.0]]);
+        let set = a.set_privacy_masks("adm", "plaza", vec![window.clone()], (768, 576), Some(0)).unwrap();
+        assert_eq!((set.version, set.masks.len()), (1, 1));
+        assert_eq!(a.slots[0].1.lock().version, 1, "handed to the running camera");
+        assert_eq!(a.slots[0].1.lock().camera.privacy_masks[0].name, "window");
+        let text = std::fs::read_to_string(&a.path).unwrap();
+        assert!(text.contains("# the city's pilot node") && text.contains("privacy_masks"), "{text}");
+        let reloaded = VigieConfig::load(&a.path).unwrap();
+        assert_eq!(reloaded.cameras[0].privacy_masks[0].polygon[2], [60.0, 40.0]);
+        // The same set again is no new version; a stale base version is refused.
+        assert_eq!(a.set_privacy_masks("adm", "plaza", vec![window.clone()], (768, 576), None).unwrap().version, 1);
+        let stale = a.set_privacy_masks("adm", "plaza", vec![], (768, 576), Some(0)).unwrap_err();
+        assert!(matches!(stale, MaskEditError::Stale(_)), "{stale:?}");
+
+        // Every mistake is named; nothing changes.
+        let file = std::fs::read_to_string(&a.path).unwrap();
+        let bad = vec![
+            window.clone(),
+            mask("door", &[[10.0, 10.0], [60.0, 10.0], [60.0, 40.0], [800.0, 40.0]]),
+            mask("bow", &[[0.0, 0.0], [50.0, 50.0], [50.0, 0.0], [0.0, 50.0]]),
+            mask("two", &[[0.0, 0.0], [50.0, 50.0]]),
+            mask("window", &[[100.0, 100.0], [160.0, 100.0], [160.0, 140.0]]),
+        ];
+        let MaskEditError::Invalid(errs) = a.set_privacy_masks("adm", "plaza", bad, (768, 576), None).unwrap_err()
+        else {
+            panic!("not a validation error")
+        };
+        let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+        for k in [
+            "privacy_masks[1].polygon[3]",
+            "privacy_masks[2].polygon",
+            "privacy_masks[3].polygon",
+            "privacy_masks[4].name",
+        ] {
+            assert!(keys.contains(&k), "{k} missing in {errs:?}");
+        }
+        assert_eq!(std::fs::read_to_string(&a.path).unwrap(), file);
+        assert_eq!(a.slots[0].1.lock().version, 1);
+        assert_eq!(a.privacy_masks("plaza").unwrap().version, 1);
+        assert!(matches!(a.privacy_masks("elsewhere"), Err(MaskEditError::UnknownCamera(_))));
+
+        // Removing every mask is a change too.
+        let none = a.set_privacy_masks("adm", "plaza", vec![], (768, 576), Some(1)).unwrap();
+        assert_eq!((none.version, none.masks.len()), (2, 0));
+        assert!(VigieConfig::load(&a.path).unwrap().cameras[0].privacy_masks.is_empty());
     }
 
     #[test]

@@ -36,7 +36,7 @@ use rules_stage::{RulesOutput, RulesStage};
 use std::sync::Arc;
 use std::time::SystemTime;
 use track_index::TrackIndexSink;
-use vigie_core::{BBox, ClassMap, Detection, EventPhase, Frame, Packet, Polygon, StreamInfo, TrackedObject};
+use vigie_core::{BBox, ClassMap, Detection, EventPhase, Frame, LiveMasks, Packet, Polygon, StreamInfo, TrackedObject};
 use vigie_imaging::privacy::{decide, HidePlan, PrivacyClasses, PrivacyInputs};
 use vigie_pipeline::{CameraHooks, Sight};
 use vigie_server::hub::{AlertHub, PublishExtras};
@@ -67,7 +67,7 @@ pub struct CameraStages {
     vehicles: Vec<BBox>,
     classes: PrivacyClasses,
     /// The camera's privacy masks, full-frame pixels, and as configured.
-    masks: Vec<Polygon>,
+    masks: LiveMasks,
     mask_configs: Vec<config::PrivacyMaskConfig>,
     /// The pipeline's motion and trust for the frame about to come.
     sight: Sight,
@@ -102,7 +102,7 @@ impl CameraStages {
             stats: None,
             vehicles: Vec::new(),
             classes: PrivacyClasses { person, vehicles: Vec::new() },
-            masks: Vec::new(),
+            masks: LiveMasks::default(),
             mask_configs: Vec::new(),
             sight: Sight::default(),
             fail_closed: None,
@@ -117,9 +117,16 @@ impl CameraStages {
 
     /// The camera's privacy masks, and the classes whose motion stays clear (vehicles).
     pub fn with_privacy(mut self, masks: &[config::PrivacyMaskConfig], classes: &ClassMap) -> Self {
-        self.masks = masks.iter().map(|m| m.to_polygon()).collect();
+        self.masks = LiveMasks::new(masks.iter().map(|m| m.to_polygon()).collect());
         self.mask_configs = masks.to_vec();
         self.classes = PrivacyClasses::new(classes);
+        self
+    }
+
+    /// Follows the running camera's masks (its [`scene::RulesSlot`]'s): an edit from the console
+    /// or the config file applies from the next frame.
+    pub fn with_live_masks(mut self, masks: LiveMasks) -> Self {
+        self.masks = masks;
         self
     }
 
@@ -138,13 +145,14 @@ impl CameraStages {
         let (mut people, mut vehicles) = self.classes.tracks(tracks);
         people.extend_from_slice(&self.people);
         vehicles.extend_from_slice(&self.vehicles);
+        let masks = self.masks.get();
         let plan = decide(&PrivacyInputs {
             width: frame.width,
             height: frame.height,
             people: &people,
             vehicles: &vehicles,
             motion: &self.sight.motion,
-            masks: &self.masks,
+            masks: &masks,
             undecidable: self.sight.undecidable.as_deref(),
         });
         match (&plan.whole_frame, &self.fail_closed) {

@@ -127,6 +127,8 @@ impl Node {
                 .map_err(|e| anyhow!("{e}"))?;
             let slot = Arc::new(Mutex::new(RulesSlot::new(c.clone(), cfg.events.clone())));
             slots.push((c.id.clone(), slot.clone()));
+            // One handle per camera, changed through its slot: every stage follows an edit.
+            let masks = slot.lock().masks.clone();
             let stages = CameraStages::new(
                 &c.id,
                 RecordingSink::new(&c.id, archive.clone(), c.record),
@@ -141,15 +143,11 @@ impl Node {
                 wall.clone(),
                 classes.id("person"),
             )
-            .with_stats(crate::stats_stage::StatsStage::new(
-                &c.id,
-                slot.clone(),
-                classes.clone(),
-                stats_writer.clone(),
-            ))
-            .with_privacy(&c.privacy_masks, &classes);
-            let masks: Vec<vigie_core::Polygon> = c.privacy_masks.iter().map(|m| m.to_polygon()).collect();
-            archive.set_privacy_masks(&c.id, masks.clone());
+            .with_stats(crate::stats_stage::StatsStage::new(&c.id, slot.clone(), classes.clone(), stats_writer.clone()))
+            .with_privacy(&c.privacy_masks, &classes)
+            .with_live_masks(masks.clone());
+            archive.share_privacy_masks(&c.id, masks.clone());
+            wall.share_privacy_masks(&c.id, masks.clone());
             specs.push(CameraSpec {
                 id: c.id.clone(),
                 url: c.url.clone(),
@@ -177,10 +175,19 @@ impl Node {
             path: config_path.to_path_buf(),
             slots: slots.clone(),
             lock: Mutex::new(()),
+            masks: store.clone(),
         });
         let node_stats = Arc::new(crate::stats_stage::NodeStats::new(stats_db, slots.clone(), &classes));
-        let watcher = watch_config(config_path.to_path_buf(), slots, audit.clone(), pipeline.shutdown_receiver())
-            .context("spawn config watcher")?;
+        config_admin.record_running_masks(vigie_store::MaskSource::Start);
+        let on_reload = config_admin.clone();
+        let watcher = watch_config(
+            config_path.to_path_buf(),
+            slots,
+            audit.clone(),
+            pipeline.shutdown_receiver(),
+            Box::new(move || on_reload.record_running_masks(vigie_store::MaskSource::ConfigFile)),
+        )
+        .context("spawn config watcher")?;
 
         let clips =
             Arc::new(Clips { wall: wall.clone(), archive: Some(archive_export(archive.clone(), &cfg, &classes)) });

@@ -17,11 +17,20 @@ pub struct RulesSlot {
     pub camera: CameraConfig,
     pub events: EventsConfig,
     pub version: u64,
+    /// The camera's privacy masks as every stage reads them (pipeline, pictures, exports).
+    pub masks: vigie_core::LiveMasks,
 }
 
 impl RulesSlot {
     pub fn new(camera: CameraConfig, events: EventsConfig) -> Self {
-        Self { camera, events, version: 0 }
+        let masks = vigie_core::LiveMasks::new(camera.privacy_masks.iter().map(|m| m.to_polygon()).collect());
+        Self { camera, events, version: 0, masks }
+    }
+
+    /// New privacy masks, in force for every stage from its next frame or picture.
+    pub fn set_privacy_masks(&mut self, masks: Vec<crate::config::PrivacyMaskConfig>) {
+        self.masks.set(masks.iter().map(|m| m.to_polygon()).collect());
+        self.camera.privacy_masks = masks;
     }
 }
 
@@ -32,7 +41,8 @@ pub type Slots = Vec<(String, Arc<Mutex<RulesSlot>>)>;
 /// model): which cameras' rules must be rebuilt, and what only a restart can apply.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ConfigDiff {
-    /// Cameras whose zones, rules or calibration changed, or all of them when `[events]` did.
+    /// Cameras whose zones, rules, calibration or privacy masks changed, or all of them when
+    /// `[events]` did.
     pub rules_changed: Vec<String>,
     /// Cameras in the new config that do not run (starting one needs a restart).
     pub added: Vec<String>,
@@ -63,6 +73,7 @@ impl ConfigDiff {
             let rules_changed = old.zones != c.zones
                 || old.rules != c.rules
                 || old.calibration != c.calibration
+                || old.privacy_masks != c.privacy_masks
                 || &s.events != new_events;
             if rules_changed {
                 diff.rules_changed.push(id.clone());
@@ -95,6 +106,7 @@ impl ConfigDiff {
             s.camera.zones = c.zones.clone();
             s.camera.rules = c.rules.clone();
             s.camera.calibration = c.calibration.clone();
+            s.set_privacy_masks(c.privacy_masks.clone());
             s.events = new_events.clone();
             s.version += 1;
         }
@@ -143,11 +155,13 @@ pub fn reload(path: &Path, slots: &Slots, audit: &dyn AuditSink) -> anyhow::Resu
 const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Reloads the config file whenever it is saved, until shutdown.
+/// `reloaded` runs after each reload that changed something (it versions privacy masks).
 pub fn watch_config(
     path: PathBuf,
     slots: Slots,
     audit: Arc<dyn AuditSink>,
     shutdown: shutdown::Receiver,
+    reloaded: Box<dyn Fn() + Send>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let mut last = mtime(&path);
@@ -160,7 +174,10 @@ pub fn watch_config(
             last = now;
             match reload(&path, &slots, audit.as_ref()) {
                 Ok(changed) => {
-                    tracing::info!(file = %path.display(), ?changed, "configuration reloaded (zones and rules)")
+                    tracing::info!(file = %path.display(), ?changed, "configuration reloaded (zones and rules)");
+                    if !changed.is_empty() {
+                        reloaded();
+                    }
                 }
                 Err(e) => tracing::error!("configuration not reloaded, the previous one keeps running: {e:#}"),
             }
@@ -281,7 +298,7 @@ min_count = 3
         std::fs::write(&path, GOOD).unwrap();
         let (tx, rx) = shutdown::channel();
         let t = std::thread::spawn(move || {
-            let w = watch_config(path, Vec::new(), Arc::new(Trail::default()), rx).unwrap();
+            let w = watch_config(path, Vec::new(), Arc::new(Trail::default()), rx, Box::new(|| {})).unwrap();
             let started = std::time::Instant::now();
             w.join().unwrap();
             started.elapsed()

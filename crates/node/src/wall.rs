@@ -24,8 +24,9 @@ struct Latest {
     frame: Arc<Frame>,
     tracks: Vec<TrackedObject>,
     plan: HidePlan,
-    /// JPEG rendered for this frame, shared by every viewer until the next frame.
-    jpeg: Option<(u64, Arc<Vec<u8>>)>,
+    /// JPEG rendered for this frame and these masks, shared by every viewer until the next
+    /// frame or mask edit.
+    jpeg: Option<(u64, usize, Arc<Vec<u8>>)>,
 }
 
 struct BufferedPicture {
@@ -45,6 +46,9 @@ struct CameraView {
     latest: Mutex<Option<Latest>>,
     buffer: Mutex<VecDeque<BufferedPicture>>,
     extra: Mutex<Option<StatusFn>>,
+    /// The camera's privacy masks as they are now: an edit hides its area on the picture
+    /// already shown, not only from the next frame.
+    masks: Mutex<Option<vigie_core::LiveMasks>>,
 }
 
 /// Shared between the camera threads (writers) and the console (readers).
@@ -66,6 +70,7 @@ impl Wall {
                     latest: Mutex::new(None),
                     buffer: Mutex::new(VecDeque::new()),
                     extra: Mutex::new(None),
+                    masks: Mutex::new(None),
                 };
                 (id, v)
             })
@@ -76,6 +81,12 @@ impl Wall {
     pub fn set_zones(&self, camera: &str, zones: Vec<ZoneInfo>) {
         if let Some(c) = self.cameras.get(camera) {
             *c.zones.lock() = zones;
+        }
+    }
+
+    pub fn share_privacy_masks(&self, camera: &str, masks: vigie_core::LiveMasks) {
+        if let Some(c) = self.cameras.get(camera) {
+            *c.masks.lock() = Some(masks);
         }
     }
 
@@ -189,21 +200,26 @@ impl LiveView for Wall {
 
     fn jpeg(&self, camera: &str) -> Option<Vec<u8>> {
         let c = self.cameras.get(camera)?;
-        let (frame, tracks, plan) = {
+        let masks = c.masks.lock().as_ref().map(|m| m.get());
+        let key = masks.as_ref().map_or(0, |m| Arc::as_ptr(m) as usize);
+        let (frame, tracks, mut plan) = {
             let l = c.latest.lock();
             let l = l.as_ref()?;
-            if let Some((seq, j)) = &l.jpeg {
-                if *seq == l.frame.seq {
+            if let Some((seq, k, j)) = &l.jpeg {
+                if *seq == l.frame.seq && *k == key {
                     return Some(j.as_ref().clone());
                 }
             }
             (l.frame.clone(), l.tracks.clone(), l.plan.clone())
         };
+        if let Some(m) = masks {
+            plan.masks = m.to_vec();
+        }
         let zones = c.zones.lock().clone();
         let jpeg = Arc::new(self.render(&frame, &tracks, &plan, &zones, false).encode_jpeg(75));
         if let Some(l) = c.latest.lock().as_mut() {
             if l.frame.seq == frame.seq {
-                l.jpeg = Some((frame.seq, jpeg.clone()));
+                l.jpeg = Some((frame.seq, key, jpeg.clone()));
             }
         }
         Some(jpeg.as_ref().clone())

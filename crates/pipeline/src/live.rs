@@ -72,8 +72,9 @@ pub struct CameraSpec {
     pub hooks: Box<dyn CameraHooks>,
     /// Where the camera's state is reported (shared with whoever displays it).
     pub health: Health,
-    /// Privacy masks (full-frame pixels): excluded from motion, detection and tracking.
-    pub privacy_masks: Vec<Polygon>,
+    /// Privacy masks (full-frame pixels): excluded from motion, detection and tracking. Read
+    /// at every frame: a change applies from the next one.
+    pub privacy_masks: vigie_core::LiveMasks,
 }
 
 #[derive(Debug, Clone)]
@@ -343,13 +344,15 @@ impl LivePipeline {
                 stop.clone(),
             );
             let mut gate = MotionGate::new(opts.motion.clone());
-            gate.set_ignore(&spec.privacy_masks);
+            let gate_masks = spec.privacy_masks.get();
+            gate.set_ignore(&gate_masks);
             let worker = CameraWorker {
                 id: spec.id.clone(),
                 feed,
                 hooks: spec.hooks,
                 pool: pool.clone(),
                 masks: spec.privacy_masks,
+                gate_masks,
                 gate,
                 tracker_cfg: opts.tracker.clone(),
                 health: health.clone(),
@@ -399,7 +402,9 @@ struct CameraWorker {
     feed: CameraFeed,
     hooks: Box<dyn CameraHooks>,
     pool: Arc<DetectorPool>,
-    masks: Vec<Polygon>,
+    masks: vigie_core::LiveMasks,
+    /// The set the motion gate ignores now.
+    gate_masks: Arc<Vec<Polygon>>,
     gate: MotionGate,
     tracker_cfg: TrackerConfig,
     health: Health,
@@ -461,13 +466,18 @@ impl CameraWorker {
                     }
                 },
             };
+            let masks = self.masks.get();
+            if !Arc::ptr_eq(&masks, &self.gate_masks) {
+                self.gate.set_ignore(&masks);
+                self.gate_masks = masks.clone();
+            }
             let gate = self.gate.update(&frame, moving);
             let mut undecidable = (!gate.ready).then(|| "the motion model has no background yet".to_string());
             let dets = if gate.run_detector {
                 match self.pool.try_detect(&frame) {
                     Some(Ok(d)) => {
                         self.counters.detector_runs.fetch_add(1, Ordering::Relaxed);
-                        Some(outside_masks(d, &self.masks))
+                        Some(outside_masks(d, &masks))
                     }
                     Some(Err(e)) => {
                         self.counters.detector_errors.fetch_add(1, Ordering::Relaxed);

@@ -40,7 +40,7 @@ fn spec(id: &str, url: String, frames: &Arc<AtomicU64>) -> CameraSpec {
         rtsp: RtspOptions { connect_timeout: Duration::from_secs(2), ..Default::default() },
         hooks: Box::new(Count(frames.clone())),
         health: Health::new(id),
-        privacy_masks: Vec::new(),
+        privacy_masks: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ import {
   EVENT_TYPES, FieldError, RULE_KEYS, ZONE_KEYS, ZONE_KINDS, errorKeys, formatPoints, paramsFor, parseList,
   parseNumber, parsePair, parsePoints, sameJson,
 } from './scene.js';
+import { initMasks, loadMasks } from './masks.js';
 
 // ---------- users ----------
 export async function loadUsers() {
@@ -94,6 +95,7 @@ function showCamera(id) {
   cfg.camera = id;
   $('#config-camera').value = id;
   for (const el of document.querySelectorAll('#config-forms > .camera-form')) el.hidden = el.dataset.camera !== id;
+  loadMasks(id);
 }
 
 /** A labelled control with its unit and a place for the server's word about it. */
@@ -334,6 +336,7 @@ export async function saveConfigJson() {
 }
 
 export function initConfigView() {
+  initMasks();
   $('#config-camera').addEventListener('change', (ev) => showCamera(ev.target.value));
   $('#config-save').addEventListener('click', saveConfigForm);
   $('#config-json-save').addEventListener('click', saveConfigJson);

@@ -27,7 +27,18 @@ export async function loadReport(ev) {
     $('#report-models').textContent = `Models: ${r.models.join(', ') || '—'} · Rules: ${r.rule_versions.join(', ') || '—'} · Audit trail head: entry ${r.audit_head.seq}, hash ${r.audit_head.hash}`;
     const hd = r.holds;
     if (hd) $('#report-models').textContent += ` · Legal holds: ${hd.active} active at the end, ${hd.placed} placed, ${hd.released} released, ${hd.expired} expired in the period`;
+    showMasks(r.privacy_masks || []);
   } catch (e) { $('#report-models').textContent = e.message; }
+}
+
+/** Each camera's privacy masks in force: one row per mask (a camera whose masks were all removed, one row). */
+function showMasks(cams) {
+  const pct = (v) => (v === null || v === undefined ? '—' : `${round(v)} %`);
+  $('#report-masks tbody').replaceChildren(...cams.flatMap((c) => (c.masks.length ? c.masks : [null]).map((m) => h('tr', {},
+    h('td', { text: c.camera }), h('td', { text: m ? m.name : '(none)' }), h('td', { text: c.version }),
+    h('td', { text: fmtTime(c.in_force_since_ms) }), h('td', { text: c.changes_in_period }),
+    h('td', { text: m ? m.points : 0 }), h('td', { text: m ? pct(m.area_percent) : '—' }), h('td', { text: pct(c.hidden_percent) })))));
+  $('#report-masks-empty').hidden = cams.length > 0;
 }
 
 export async function loadAudit() {

@@ -27,6 +27,7 @@ pub use error::ApiError;
 pub use hub::{AlertHub, PublishExtras};
 pub use metrics::{MetricsText, NodeOps, ReadyCheck};
 pub use notify::{ChannelStatus, Notifier, NotifySnapshot, NotifyStatus};
+pub use providers::MaskEditError;
 pub use providers::{
     CameraHealth, CameraStatus, Clip, ClipError, ClipProvider, ClipRequest, ConfigAdmin, LiveView, NoClips, NoLive,
     SearchFailure, SearchParams, SearchProvider, ZoneInfo,

@@ -125,6 +125,46 @@ pub trait ConfigAdmin: Send + Sync {
     /// Validates and applies a new configuration; returns it as now in force, or every error
     /// naming its key.
     fn apply(&self, actor: &str, new: serde_json::Value) -> Result<serde_json::Value, Vec<vigie_core::ConfigError>>;
+
+    /// A camera's privacy masks in force and their version.
+    fn privacy_masks(&self, camera: &str) -> Result<vigie_store::MaskSet, MaskEditError> {
+        Err(MaskEditError::NotEditable(format!("privacy masks of camera '{camera}' are not editable on this node")))
+    }
+
+    /// Checks `masks` against the camera's picture (`width` × `height`), applies them to the
+    /// running camera (every picture and the analysis use them from the next frame), writes them
+    /// into the config file and records the new version with its audit entry. Nothing changes
+    /// when any mask is refused; each error names its key (`privacy_masks[1].polygon[3]`).
+    /// `base_version`: the version the edit started from; refused as stale if it moved since.
+    fn set_privacy_masks(
+        &self,
+        actor: &str,
+        camera: &str,
+        masks: Vec<vigie_store::PrivacyMask>,
+        picture: (u32, u32),
+        base_version: Option<u64>,
+    ) -> Result<vigie_store::MaskSet, MaskEditError> {
+        let _ = (actor, masks, picture, base_version);
+        Err(MaskEditError::NotEditable(format!("privacy masks of camera '{camera}' are not editable on this node")))
+    }
+}
+
+/// Why privacy masks were not changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MaskEditError {
+    #[error("{0}")]
+    UnknownCamera(String),
+    /// Every mistake, each under its key.
+    #[error("privacy masks refused: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<vigie_core::ConfigError>),
+    #[error("{0}")]
+    NotEditable(String),
+    /// Changed by someone else since the edit started.
+    #[error("{0}")]
+    Stale(String),
+    /// Valid, but could not be saved or recorded.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// For a node without a camera wall.

@@ -197,6 +197,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/metrics", Public, "read metrics"),
     r("GET", "/healthz", Public, "check that the node is alive"),
     r("GET", "/readyz", Public, "check that the node is ready"),
+    r("GET", "/api/cameras/{id}/privacy_masks", Access::Perm(ConfigRead), "read privacy masks"),
+    r("PUT", "/api/cameras/{id}/privacy_masks", Access::Perm(ConfigEdit), "change privacy masks"),
 ];
 
 /// What a user whose password someone else chose (first start, administrator's reset) may do

@@ -179,7 +179,8 @@ fn harness() -> S {
     }
     let hub = AlertHub::new(store.clone(), None);
     let archive =
-        vigie_footage::Archive::open(dir.path(), Default::default(), Arc::new(clock_for_archive()), store.clone()).unwrap();
+        vigie_footage::Archive::open(dir.path(), Default::default(), Arc::new(clock_for_archive()), store.clone())
+            .unwrap();
     // Every camera has a rule in calibration, for the calibration routes.
     let calibrating = serde_json::json!([{"id": "r", "type": "crowd", "mode": "calibration", "version": 1}]);
     let scenes = serde_json::json!({"events": {}, "cameras": CAMERAS.iter().map(|c| serde_json::json!({"id": c, "rules": calibrating})).collect::<Vec<_>>()});
@@ -318,6 +319,7 @@ fn rule(method: &str, path: &str) -> Rule {
         ("GET", "/api/stats" | "/api/stats/zones") => Rule::NoCamera,
         // For scrapers and load balancers, outside sessions (`/metrics` has its own access rule).
         ("GET", "/metrics" | "/healthz" | "/readyz") => Rule::NoCamera,
+        ("GET" | "PUT", "/api/cameras/{id}/privacy_masks") => Rule::Own("masks_keep_to_sectors"),
         ("GET", "/api/holds" | "/api/holds/{id}" | "/api/holds/{id}/export")
         | ("POST", "/api/holds" | "/api/holds/{id}/release") => Rule::Own("holds_keep_to_sectors"),
         ("GET", "/api/alerts") => Rule::List("/api/alerts", |v| cameras_in(v, "alerts", "camera")),
@@ -373,8 +375,13 @@ async fn every_route_shows_only_the_callers_sectors() {
         match rule(spec.method, spec.path) {
             Rule::NoCamera => {}
             Rule::Own(test) => assert!(
-                ["the_feed_carries_only_the_users_sectors", "search_and_thumbnails_keep_to_sectors", "holds_keep_to_sectors"]
-                    .contains(&test),
+                [
+                    "the_feed_carries_only_the_users_sectors",
+                    "search_and_thumbnails_keep_to_sectors",
+                    "holds_keep_to_sectors",
+                    "masks_keep_to_sectors"
+                ]
+                .contains(&test),
                 "{test}"
             ),
             Rule::List(path, cams) => {
@@ -652,7 +659,11 @@ async fn holds_keep_to_sectors() {
                     assert!(past, "{name} {m} {path}: {}", r.error());
                 } else {
                     assert_eq!(r.status, 404, "{name} {m} {path}");
-                    assert_eq!(r.error().replace(&format!("hold {id}"), "hold 99"), unknown.error(), "{name} {m} {path}");
+                    assert_eq!(
+                        r.error().replace(&format!("hold {id}"), "hold 99"),
+                        unknown.error(),
+                        "{name} {m} {path}"
+                    );
                     assert_eq!(s.last_audit().1, "access.out_of_sector", "{name} {m} {path}");
                 }
                 checked += 1;
@@ -667,10 +678,30 @@ async fn holds_keep_to_sectors() {
     assert_eq!(s.archive.active_holds(UnixMs(T0_MS)).unwrap().len(), 3);
     // Placing one on another sector's camera is refused as for a camera that does not exist.
     let body = |cam: &str| {
-        format!(r#"{{"cameras":["{cam}"],"from":"{T0_MS}","to":"{}","reference":"PV 9","reason":"requisition"}}"#, T0_MS + 5000)
+        format!(
+            r#"{{"cameras":["{cam}"],"from":"{T0_MS}","to":"{}","reference":"PV 9","reason":"requisition"}}"#,
+            T0_MS + 5000
+        )
     };
     let other = s.call("POST", "/api/holds", &sup_c, Some(&body("g1"))).await;
     let none = s.call("POST", "/api/holds", &sup_c, Some(&body("nosuch"))).await;
     assert_eq!((other.status, other.error().replace("g1", "nosuch")), (none.status, none.error()));
     assert_eq!(s.call("POST", "/api/holds", &sup_c, Some(&body("c1"))).await.status, 201);
+}
+
+/// Privacy masks of another sector's camera: read or changed, answered as an unknown camera.
+#[tokio::test]
+async fn masks_keep_to_sectors() {
+    let s = harness();
+    let adm_c = s.session("adm_c");
+    let body = r#"{"masks":[{"name":"w","polygon":[[1,1],[20,1],[20,20]]}]}"#;
+    for (m, b) in [("GET", None), ("PUT", Some(body))] {
+        let unknown = s.call(m, "/api/cameras/nosuch/privacy_masks", &adm_c, b).await;
+        let other = s.call(m, "/api/cameras/g1/privacy_masks", &adm_c, b).await;
+        assert_eq!((other.status, other.error().replace("g1", "nosuch")), (unknown.status, unknown.error()), "{m}");
+        assert_eq!(s.last_audit().1, "access.out_of_sector", "{m}");
+        // Their own camera is past the check (this harness's config cannot edit masks).
+        let own = s.call(m, "/api/cameras/c1/privacy_masks", &adm_c, b).await;
+        assert!(!own.error().contains("no camera"), "{m}: {}", own.error());
+    }
 }

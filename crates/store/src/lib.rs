@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod audit;
 pub mod calibration;
 pub mod checkpoint;
+pub mod masks;
 mod migrate;
 pub mod probe;
 pub mod report;
@@ -22,11 +23,12 @@ pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissRe
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
 pub use calibration::{CalibrationFigures, Review, Verdict};
 pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};
+pub use masks::{MaskSet, MaskSource, PrivacyMask};
 pub use migrate::latest as latest_schema_version;
 pub use probe::{AlertCount, CatalogueFigures, DbProbe};
-pub use report::{ReportRow, TransparencyReport};
+pub use report::{CameraMasks, MaskSummary, PictureSize, ReportRow, TransparencyReport};
 pub use text::{FreeText, MAX_FREE_TEXT_CHARS};
-pub use traits::{Accounts, AlertStore, AuditTrail};
+pub use traits::{Accounts, AlertStore, AuditTrail, MaskVersions};
 pub use users::{
     LoginOutcome, Role, Session, SessionLookup, User, INITIAL_PASSWORD_FILE, MAX_PASSWORD_CHARS, MIN_PASSWORD_LEN,
 };

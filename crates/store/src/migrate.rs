@@ -123,6 +123,17 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE alerts ADD COLUMN review_note TEXT;
     CREATE INDEX alerts_calibration ON alerts(mode, camera, rule);
     "#,
+    // 6: every version of each camera's privacy masks (the file holds the set in force).
+    r#"
+    CREATE TABLE privacy_mask_sets (
+        camera TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        masks TEXT NOT NULL,
+        changed_at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        PRIMARY KEY (camera, version)
+    );
+    "#,
 ];
 
 pub fn latest() -> u32 {

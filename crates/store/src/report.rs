@@ -52,6 +52,51 @@ pub struct TransparencyReport {
     /// them), only here with the supervisors' marks.
     pub calibration: Vec<crate::CalibrationFigures>,
     pub audit_head: AuditHead,
+    /// Each camera's privacy masks in force when the report was made (cameras that never had
+    /// any are left out).
+    pub privacy_masks: Vec<CameraMasks>,
+}
+
+/// A camera's privacy masks as the public and the DPO read them: which version runs since
+/// when, how often it changed in the period, and how much of the picture each mask hides. The
+/// outlines themselves are in the audit trail (`privacy_masks.change`), not in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CameraMasks {
+    pub camera: String,
+    pub version: u64,
+    pub in_force_since: String,
+    pub in_force_since_ms: UnixMs,
+    /// Versions recorded within the report's period.
+    pub changes_in_period: u64,
+    /// The picture the areas are a share of (`None` while the camera has sent no frame).
+    pub picture: Option<PictureSize>,
+    pub masks: Vec<MaskSummary>,
+    /// Share of the picture under any mask, in % (masks are summed: overlaps count twice).
+    pub hidden_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PictureSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MaskSummary {
+    pub name: String,
+    pub points: usize,
+    /// In % of the picture, two decimals.
+    pub area_percent: Option<f64>,
+    #[serde(skip)]
+    pub area_px: f64,
+}
+
+fn percent(part: f64, size: PictureSize) -> f64 {
+    let whole = size.width as f64 * size.height as f64;
+    if whole <= 0.0 {
+        return 0.0;
+    }
+    (part / whole * 10_000.0).round() / 100.0
 }
 
 /// The audit trail's head as the catalogue records it (seq 0 and the genesis hash when empty).
@@ -175,7 +220,32 @@ impl Store {
                 }
             })
             .collect();
+        let changes: BTreeMap<String, u64> = self.privacy_mask_changes(from_ms, to_ms)?.into_iter().collect();
+        let privacy_masks = self
+            .all_privacy_masks()?
+            .into_iter()
+            .map(|set| CameraMasks {
+                changes_in_period: changes.get(&set.camera).copied().unwrap_or(0),
+                camera: set.camera,
+                version: set.version,
+                in_force_since: set.changed_at,
+                in_force_since_ms: set.changed_at_ms,
+                picture: None,
+                masks: set
+                    .masks
+                    .iter()
+                    .map(|m| MaskSummary {
+                        name: m.name.clone(),
+                        points: m.polygon.len(),
+                        area_percent: None,
+                        area_px: m.area_px(),
+                    })
+                    .collect(),
+                hidden_percent: None,
+            })
+            .collect();
         Ok(TransparencyReport {
+            privacy_masks,
             from: from_ms.rfc3339(),
             to: to_ms.rfc3339(),
             from_ms,
@@ -203,6 +273,21 @@ fn opt(v: Option<f64>) -> String {
 }
 
 impl TransparencyReport {
+    /// Sets each camera's picture size (the catalogue does not know it; the running camera
+    /// does) and with it the masks' shares of the picture.
+    pub fn set_picture_sizes(&mut self, size_of: impl Fn(&str) -> Option<(u32, u32)>) {
+        for c in &mut self.privacy_masks {
+            c.picture = size_of(&c.camera)
+                .filter(|&(w, h)| w > 0 && h > 0)
+                .map(|(width, height)| PictureSize { width, height });
+            let Some(size) = c.picture else { continue };
+            for m in &mut c.masks {
+                m.area_percent = Some(percent(m.area_px, size));
+            }
+            c.hidden_percent = Some(percent(c.masks.iter().map(|m| m.area_px).sum(), size));
+        }
+    }
+
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
             "camera,event_type,alerts,confirmed,dismissed,dismissed_false_detection,dismissed_authorised_activity,\
@@ -232,6 +317,31 @@ impl TransparencyReport {
             ];
             out.push_str(&fields.join(","));
             out.push('\n');
+        }
+        // The masks are a second table after a blank line: one row per mask (a camera whose
+        // masks were all removed has one row without a mask name).
+        if !self.privacy_masks.is_empty() {
+            out.push_str(
+                "\ncamera,privacy_mask,mask_set_version,in_force_since,changes_in_period,points,area_percent\n",
+            );
+            for c in &self.privacy_masks {
+                let head = [
+                    csv_field(&c.camera),
+                    String::new(),
+                    c.version.to_string(),
+                    c.in_force_since.clone(),
+                    c.changes_in_period.to_string(),
+                ];
+                if c.masks.is_empty() {
+                    out.push_str(&format!("{},0,\n", head.join(",")));
+                }
+                for m in &c.masks {
+                    let mut f = head.clone();
+                    f[1] = csv_field(&m.name);
+                    let area = m.area_percent.map(|a| format!("{a:.2}")).unwrap_or_default();
+                    out.push_str(&format!("{},{},{area}\n", f.join(","), m.points));
+                }
+            }
         }
         out
     }

@@ -7,8 +7,8 @@
 use crate::Session;
 use crate::{
     Alert, AlertAction, AlertQuery, AuditBreak, AuditEntry, AuditQuery, AuditSummary, CalibrationFigures, Checkpoint,
-    CheckpointError, Decision, IngestOutcome, LoginOutcome, NodeKey, Result, Role, SessionLookup, Store,
-    TransparencyReport, UnmaskGrant, User, Verdict,
+    CheckpointError, Decision, IngestOutcome, LoginOutcome, MaskSet, MaskSource, NodeKey, PrivacyMask, Result, Role,
+    SessionLookup, Store, TransparencyReport, UnmaskGrant, User, Verdict,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,6 +69,37 @@ pub trait AuditTrail: AuditSink {
     ) -> Result<Result<(Checkpoint, PathBuf), AuditBreak>>;
     /// Whether the trail still holds the checkpoint's entry with its hash.
     fn verify_against(&self, cp: &Checkpoint) -> Result<Result<AuditSummary, CheckpointError>>;
+}
+
+/// Every version of each camera's privacy masks ([`crate::masks`]).
+pub trait MaskVersions: Send + Sync {
+    /// The camera's latest recorded set (version 0 when none was).
+    fn privacy_masks(&self, camera: &str) -> Result<MaskSet>;
+    /// Records the set in force; a new version (audited) only when it differs from the latest.
+    fn record_privacy_masks(
+        &self,
+        camera: &str,
+        masks: &[PrivacyMask],
+        actor: &str,
+        source: MaskSource,
+        picture: Option<(u32, u32)>,
+    ) -> Result<(MaskSet, bool)>;
+}
+
+impl MaskVersions for Store {
+    fn privacy_masks(&self, camera: &str) -> Result<MaskSet> {
+        Store::privacy_masks(self, camera)
+    }
+    fn record_privacy_masks(
+        &self,
+        camera: &str,
+        masks: &[PrivacyMask],
+        actor: &str,
+        source: MaskSource,
+        picture: Option<(u32, u32)>,
+    ) -> Result<(MaskSet, bool)> {
+        Store::record_privacy_masks(self, camera, masks, actor, source, picture)
+    }
 }
 
 /// Users, their passwords and their sessions.

@@ -297,11 +297,19 @@ pub(crate) async fn transparency(
         Some("csv") => true,
         Some(f) => return Err(ApiError::bad_request(format!("unknown format '{f}': expected json or csv"))),
     };
-    let s = st.alerts.clone();
-    let mut report = blocking(move || s.transparency(from, to).map_err(ApiError::from)).await?;
+    let (s, live) = (st.alerts.clone(), st.live.clone());
+    let mut report = blocking(move || {
+        let mut r = s.transparency(from, to).map_err(ApiError::from)?;
+        // The masks' shares of the picture need its size, which only the running camera knows.
+        let cams = live.cameras();
+        r.set_picture_sizes(|id| cams.iter().find(|c| c.id == id).map(|c| (c.width, c.height)));
+        Ok(r)
+    })
+    .await?;
     if !ctx.scope.is_city_wide() {
         // Other sectors' cameras are left out, with the models and rules only they used.
         report.rows = ctx.scope.filter(std::mem::take(&mut report.rows), |r| r.camera.as_str());
+        report.privacy_masks = ctx.scope.filter(std::mem::take(&mut report.privacy_masks), |m| m.camera.as_str());
         report.calibration = ctx.scope.filter(std::mem::take(&mut report.calibration), |r| r.camera.as_str());
         let models: std::collections::BTreeSet<String> = report.rows.iter().flat_map(|r| r.models.clone()).collect();
         let rules: std::collections::BTreeSet<String> =
@@ -519,7 +527,7 @@ fn scope_cameras(ctx: &Ctx, cfg: &mut serde_json::Value) {
     }
 }
 
-fn config_admin(st: &super::AppState) -> Result<std::sync::Arc<dyn crate::ConfigAdmin>, ApiError> {
+pub(crate) fn config_admin(st: &super::AppState) -> Result<std::sync::Arc<dyn crate::ConfigAdmin>, ApiError> {
     st.config_admin.clone().ok_or_else(|| ApiError::not_found("configuration is not editable on this node"))
 }
 

@@ -27,6 +27,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("stats.js", include_str!("../../assets/stats.js")),
     ("chart.js", include_str!("../../assets/chart.js")),
     ("holds.js", include_str!("../../assets/holds.js")),
+    ("masks.js", include_str!("../../assets/masks.js")),
 ];
 
 fn typed(body: &'static str, content_type: &'static str) -> Response {

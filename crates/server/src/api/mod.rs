@@ -6,9 +6,10 @@ mod anon;
 mod assets;
 mod auth;
 mod calibration;
-pub mod stats;
 mod holds;
+mod masks;
 mod metrics;
+pub mod stats;
 mod streams;
 
 use crate::error::ApiError;
@@ -269,6 +270,7 @@ impl Server {
             .route("/metrics", get(metrics::scrape))
             .route("/healthz", get(metrics::healthz))
             .route("/readyz", get(metrics::readyz))
+            .route("/api/cameras/{id}/privacy_masks", get(masks::get).put(masks::put))
             .route_layer(middleware::from_fn_with_state(st.clone(), access))
             .fallback(no_route)
             .method_not_allowed_fallback(wrong_method)
