@@ -76,7 +76,13 @@ function show(set) {
 
 function refreshPicture() {
   if (!st.camera) return;
-  $('#masks-img').src = `/api/cameras/${enc(st.camera)}/live?at=${Date.now()}`;
+  // Made here, not in the page: roles that never see a picture get no image element at all.
+  let img = $('#masks-img');
+  if (!img) {
+    img = h('img', { id: 'masks-img', alt: 'Live picture of the camera, people blurred and the masks in force filled' });
+    $('#masks-stage').prepend(img);
+  }
+  img.src = `/api/cameras/${enc(st.camera)}/live?at=${Date.now()}`;
 }
 
 /** A point of the picture, in camera pixels, from a pointer event. */
