@@ -47,7 +47,9 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
             Some(r#"{"reason":"precision good enough over two weeks"}"#)
         }
         ("POST", "/api/users/{name}/sectors") => Some(r#"{"sectors":[]}"#),
-        ("PUT", "/api/cameras/{id}/privacy_masks") => Some(r#"{"masks":[{"name":"w","polygon":[[1,1],[20,1],[20,20]]}]}"#),
+        ("PUT", "/api/cameras/{id}/privacy_masks") => {
+            Some(r#"{"masks":[{"name":"w","polygon":[[1,1],[20,1],[20,20]]}]}"#)
+        }
         ("POST", "/api/holds") => Some(
             r#"{"cameras":["cam1"],"from":"1750000000000","to":"1750000010000","reference":"PV 1","reason":"requisition"}"#,
         ),
