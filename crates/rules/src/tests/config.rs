@@ -44,7 +44,7 @@ fn calibration_rules_need_a_legal_basis_and_round_trip_through_the_file() {
             .unwrap();
     assert_eq!(r.mode, vigie_core::RuleMode::Calibration);
     assert_eq!(
-        err(&zones(), &[r.clone()]),
+        err(&zones(), std::slice::from_ref(&r)),
         "cameras.plaza.rules.r1.legal_basis: rule is in calibration mode but has no legal basis; state the decision or article that authorises it"
     );
     let mut r = r;
