@@ -231,6 +231,22 @@ pub(crate) async fn clip(
     Ok(resp)
 }
 
+/// One of the `max_concurrent_exports` slots every footage export holds while it runs, or 503
+/// with Retry-After when all are taken.
+pub(crate) fn export_permit(st: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    st.exports.clone().try_acquire_owned().map_err(|_| {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the node is already producing {} clip(s): try again in a few seconds",
+                st.cfg.max_concurrent_exports
+            ),
+        );
+        e.retry_after_s = Some(5);
+        e
+    })
+}
+
 /// Serves footage, blurred unless `unmask_reason` is given (the caller has checked the right).
 /// At most `max_concurrent_exports` at once (503 with Retry-After beyond), each stopped when its
 /// client goes away or after `export_budget_s`.
@@ -242,17 +258,7 @@ pub(crate) async fn serve_clip(
     actor: &str,
     unmask_reason: Option<String>,
 ) -> Result<Response, ApiError> {
-    let Ok(permit) = st.exports.clone().try_acquire_owned() else {
-        let mut e = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the node is already producing {} clip(s): try again in a few seconds",
-                st.cfg.max_concurrent_exports
-            ),
-        );
-        e.retry_after_s = Some(5);
-        return Err(e);
-    };
+    let permit = export_permit(st)?;
     let budget = Duration::from_secs(st.cfg.export_budget_s as u64);
     let stop = vigie_core::StopToken::new(Some(budget));
     // Dropped with this future when the client disconnects: the export stops at its next frame.

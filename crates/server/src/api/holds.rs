@@ -176,17 +176,7 @@ pub(crate) async fn export(
     let unknown = ApiError::not_found(format!("no camera '{}' in hold {id}", q.camera));
     super::require_visible(&st, &ctx, &q.camera, &format!("hold/{id}"), unknown).await?;
     let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
-    let Ok(permit) = st.exports.clone().try_acquire_owned() else {
-        let mut e = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the node is already producing {} clip(s): try again in a few seconds",
-                st.cfg.max_concurrent_exports
-            ),
-        );
-        e.retry_after_s = Some(5);
-        return Err(e);
-    };
+    let permit = super::alerts::export_permit(&st)?;
     let stop = vigie_core::StopToken::new(Some(Duration::from_secs(st.cfg.export_budget_s as u64)));
     let _cancel = stop.cancel_on_drop();
     let (actor, camera) = (ctx.user.username.clone(), q.camera.clone());
