@@ -19,4 +19,8 @@ elif [ -z "${VIGIE_SERVER_CMD:-}" ]; then
   case "$target" in /*) ;; *) target="$root/$target" ;; esac
   export VIGIE_BIN="$target/release/vigie"
 fi
-exec node --test --test-concurrency=1 mjpeg.test.mjs scene.test.mjs chart.test.mjs console.test.mjs stats.test.mjs masks.test.mjs
+# The module tests that need no browser first, then every other *.test.mjs (each starts its own node).
+unit=(mjpeg.test.mjs scene.test.mjs chart.test.mjs)
+rest=()
+for f in *.test.mjs; do case " ${unit[*]} " in *" $f "*) ;; *) rest+=("$f") ;; esac; done
+exec node --test --test-concurrency=1 "${unit[@]}" "${rest[@]}"

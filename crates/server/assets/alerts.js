@@ -4,11 +4,11 @@ import { api, can } from './api.js';
 import { $, fmtTime, h, round } from './dom.js';
 
 /** Alerts by id, the one shown in the detail pane, and how many arrived since the last look. */
-export const queue = { alerts: new Map(), selected: null, unseen: 0, feed: null };
+export const queue = { alerts: new Map(), selected: null, unseen: 0 };
 
-let listeners = { select: () => {}, update: () => {} };
+export const listeners = { select: () => {}, update: () => {} };
 /** `select(id)` when the operator opens an alert, `update(id)` when the server changes one. */
-export function onAlertEvents(l) { listeners = { ...listeners, ...l }; }
+export function onAlertEvents(l) { Object.assign(listeners, l); }
 
 const OPEN = ['new', 'confirmed', 'dispatched'];
 
@@ -57,35 +57,9 @@ export async function selectAlert(id) {
   await listeners.select(id);
 }
 
-export function openFeed() {
-  closeFeed();
-  const es = new EventSource('/api/alerts/stream');
-  queue.feed = es;
-  const status = $('#feed-status');
-  es.addEventListener('ready', () => { status.textContent = 'live'; status.classList.add('live'); });
-  es.addEventListener('alert', (m) => { const a = JSON.parse(m.data); a._fresh = true; queue.alerts.set(a.id, a); renderQueue(); cue(a); });
-  es.addEventListener('update', (m) => {
-    const a = JSON.parse(m.data);
-    queue.alerts.set(a.id, a);
-    renderQueue();
-    listeners.update(a.id);
-  });
-  // Calibration alerts (supervisors' feeds only) never enter the operators' queue.
-  es.addEventListener('calibration', () => { if (listeners.calibration) listeners.calibration(); });
-  es.addEventListener('resync', loadAlerts);
-  es.onerror = async () => {
-    status.textContent = 'reconnecting'; status.classList.remove('live');
-    if (es.readyState === EventSource.CLOSED) {
-      try { await api('GET', '/api/me'); setTimeout(openFeed, 2000); } catch (_) { /* the login form is already shown */ }
-    }
-  };
-}
-
-export function closeFeed() { if (queue.feed) { queue.feed.close(); queue.feed = null; } }
-
 let audioCtx = null;
 let bannerTimer = null;
-function cue(a) {
+export function cue(a) {
   queue.unseen += 1;
   document.title = `(${queue.unseen}) Vigie console`;
   const banner = $('#arrival');

@@ -4,7 +4,8 @@
 // stats with chart).
 import { api, can, onSessionEnd, session } from './api.js';
 import { $, h } from './dom.js';
-import { closeFeed, loadAlerts, onAlertEvents, openFeed, queue, renderQueue } from './alerts.js';
+import { loadAlerts, onAlertEvents, queue, renderQueue } from './alerts.js';
+import { closeFeed, openFeed } from './feed.js';
 import { refreshDetail } from './detail.js';
 import { startWall, stopWall } from './wall.js';
 import { doSearch } from './search.js';

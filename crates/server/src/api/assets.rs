@@ -15,6 +15,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("api.js", include_str!("../../assets/api.js")),
     ("dom.js", include_str!("../../assets/dom.js")),
     ("alerts.js", include_str!("../../assets/alerts.js")),
+    ("feed.js", include_str!("../../assets/feed.js")),
+    ("i18n.js", include_str!("../../assets/i18n.js")),
     ("detail.js", include_str!("../../assets/detail.js")),
     ("clip.js", include_str!("../../assets/clip.js")),
     ("mjpeg.js", include_str!("../../assets/mjpeg.js")),
