@@ -8,9 +8,16 @@ use crate::scene::{components, dilate, restrict, Component, SceneModel, CELL, ST
 use std::collections::{BTreeSet, HashMap};
 use vigie_core::BBox;
 
-/// A person standing by an object for this long becomes one of its keepers (track ids change,
-/// and the person who stays with a bag is as good as the one who brought it).
-const ATTEND_S: f64 = 3.0;
+/// The standard definition (PETS 2006, i-LIDS) keeps only the person who brought an object as
+/// its keeper: a stranger lingering by a bag does not make it attended. Track ids change,
+/// though (occlusion, a detector miss), so a person track that starts within this many seconds
+/// of an owner's track ending, where that owner was last seen, continues the owner. Tracks
+/// only: nothing about how anyone looks.
+const HANDOVER_S: f64 = 3.0;
+/// How far (in the owner's body heights) from the owner's last box a continuing track may start.
+const HANDOVER_REACH: f32 = 1.0;
+/// Person tracks unseen for this long are forgotten (kept only to tell new tracks from old).
+const TRACK_MEMORY_S: f64 = 10.0;
 /// An object region unseen (and not hidden behind a track) for this long is gone.
 const BLOB_LOST_S: f64 = 2.0;
 /// Seconds of track history searched, before a region became static, for who brought it.
@@ -38,8 +45,8 @@ struct Blob {
     last_seen: f64,
     owners: BTreeSet<u64>,
     owner_last_near: f64,
-    /// People near the object now: since when, and where they stood then.
-    near_since: HashMap<u64, (f64, BBox)>,
+    /// When and where an owner was last seen anywhere in the picture (for the handover).
+    owner_seen: Option<(f64, BBox)>,
     /// A parked vehicle or a person the detector lost: tracked, not left.
     explained: bool,
 }
@@ -53,6 +60,8 @@ pub(crate) struct AbandonedObjectRule {
     zone: Vec<bool>,
     zone_cells: usize,
     blobs: Vec<Blob>,
+    /// Person tracks by id: first seen (time, box) and last seen time.
+    people: HashMap<u64, (f64, BBox, f64)>,
     work: Vec<bool>,
     dilated: Vec<bool>,
 }
@@ -68,6 +77,7 @@ impl AbandonedObjectRule {
             zone,
             zone_cells,
             blobs: Vec::new(),
+            people: HashMap::new(),
             work: vec![false; n],
             dilated: vec![false; n],
         }
@@ -82,6 +92,10 @@ impl AbandonedObjectRule {
     ) -> Observation {
         let now = ctx.now;
         let mut obs = Observation::new("dwell_s");
+        for t in ctx.tracks.iter().filter(|t| Some(t.class_id) == ctx.classes.person) {
+            self.people.entry(t.track_id).or_insert((now, t.bbox, now)).2 = now;
+        }
+        self.people.retain(|_, p| now - p.2 <= TRACK_MEMORY_S);
         let mut candidates = 0usize;
         for (i, w) in self.work.iter_mut().enumerate() {
             *w = self.zone[i] && !track_mask[i] && scene.static_s[i] >= STATIC_MIN_S;
@@ -129,9 +143,9 @@ impl AbandonedObjectRule {
             let settled = now - static_for;
             let since = settled - OWNER_LOOKBACK_S;
             let (bx, by) = bbox.center();
-            let mut closest: HashMap<u64, (f32, f64)> = HashMap::new();
+            let mut closest: HashMap<u64, f32> = HashMap::new();
             let mut explained = false;
-            for (t, objs) in ctx.history.iter().filter(|(t, _)| *t >= since) {
+            for (_, objs) in ctx.history.iter().filter(|(t, _)| *t >= since) {
                 for &(id, class, b) in objs {
                     let overlap = b.intersection(&bbox) / bbox.area().max(1.0);
                     if ctx.classes.is_vehicle(class) && overlap >= 0.5 {
@@ -142,28 +156,33 @@ impl AbandonedObjectRule {
                         } else if near(&b, &bbox) {
                             let (fx, fy) = b.foot();
                             let d = (fx - bx).hypot(fy - by) / b.height().max(1.0);
-                            let e = closest.entry(id).or_insert((f32::MAX, *t));
-                            e.0 = e.0.min(d);
-                            e.1 = *t;
+                            let e = closest.entry(id).or_insert(f32::MAX);
+                            *e = e.min(d);
                         }
                     }
                 }
             }
-            let dmin = closest.values().map(|v| v.0).fold(f32::MAX, f32::min);
+            let dmin = closest.values().copied().fold(f32::MAX, f32::min);
             let owners: BTreeSet<u64> =
-                closest.iter().filter(|(_, v)| v.0 <= 1.2 * dmin + 0.1).map(|(id, _)| *id).collect();
+                closest.iter().filter(|(_, d)| **d <= 1.2 * dmin + 0.1).map(|(id, _)| *id).collect();
             // With nobody near, the clock starts when the object came to rest.
-            let owner_last_near =
-                closest.iter().filter(|(id, _)| owners.contains(id)).map(|(_, v)| v.1).fold(settled, f64::max).min(now);
-            self.blobs.push(Blob {
-                bounds: b,
-                bbox,
-                last_seen: now,
-                owners,
-                owner_last_near,
-                near_since: HashMap::new(),
-                explained,
-            });
+            // Owners stay with it after it settled as well: the clock starts when they last were.
+            let owner_last_near = ctx
+                .history
+                .iter()
+                .filter(|(t, objs)| *t >= since && objs.iter().any(|o| owners.contains(&o.0) && near(&o.2, &bbox)))
+                .map(|(t, _)| *t)
+                .fold(settled, f64::max)
+                .min(now);
+            // Where an owner was last seen, so that a track of theirs that breaks from now on
+            // can be continued.
+            let owner_seen = ctx
+                .history
+                .iter()
+                .filter(|(t, _)| *t >= since)
+                .flat_map(|(t, objs)| objs.iter().filter(|o| owners.contains(&o.0)).map(move |o| (*t, o.2)))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            self.blobs.push(Blob { bounds: b, bbox, last_seen: now, owner_seen, owners, owner_last_near, explained });
             matched.push(true);
         }
         let (w, h) = (scene.w, scene.h);
@@ -188,26 +207,31 @@ impl AbandonedObjectRule {
         self.blobs.retain(|_| *k.next().unwrap_or(&true));
 
         for bl in &mut self.blobs {
-            let mut near_now = Vec::new();
-            for t in ctx.tracks.iter().filter(|t| Some(t.class_id) == ctx.classes.person) {
+            let people = ctx.tracks.iter().filter(|t| Some(t.class_id) == ctx.classes.person);
+            let mut owner_here = false;
+            for t in people.clone().filter(|t| bl.owners.contains(&t.track_id)) {
+                owner_here = true;
+                bl.owner_seen = Some((now, t.bbox));
                 if near(&t.bbox, &bl.bbox) {
-                    near_now.push((t.track_id, t.bbox));
+                    bl.owner_last_near = now;
                 }
             }
-            bl.near_since.retain(|id, _| near_now.iter().any(|n| n.0 == *id));
-            for (id, b) in near_now {
-                if bl.owners.contains(&id) {
-                    bl.owner_last_near = now;
-                    continue;
-                }
-                // Someone who stops by the object becomes its keeper; passers-by do not.
-                let (s, b0) = *bl.near_since.entry(id).or_insert((now, b));
-                let (c0, c1) = (b0.center(), b.center());
-                if (c1.0 - c0.0).hypot(c1.1 - c0.1) > 0.3 * b.height() {
-                    bl.near_since.insert(id, (now, b));
-                } else if now - s >= ATTEND_S {
-                    bl.owners.insert(id);
-                    bl.owner_last_near = now;
+            if let (false, Some((gone_at, last))) = (owner_here, bl.owner_seen) {
+                // The owner's track ended: a person track born right then, where they were,
+                // is the same person under a new id.
+                let heir = people.clone().find(|t| {
+                    let Some(&(born, first, _)) = self.people.get(&t.track_id) else { return false };
+                    let (a, b) = (first.foot(), last.foot());
+                    born >= gone_at - 0.5
+                        && born - gone_at <= HANDOVER_S
+                        && (a.0 - b.0).hypot(a.1 - b.1) <= HANDOVER_REACH * last.height().max(first.height())
+                });
+                if let Some(t) = heir {
+                    bl.owners.insert(t.track_id);
+                    bl.owner_seen = Some((now, t.bbox));
+                    if near(&t.bbox, &bl.bbox) {
+                        bl.owner_last_near = now;
+                    }
                 }
             }
             let left_for = now - bl.owner_last_near;

@@ -107,3 +107,96 @@ fn an_object_taken_away_leaves_a_ghost_that_is_not_an_object() {
     film(&mut s, 40.0, |t| t < 7.0, walker, |_| true, |_| 1.0);
     assert!(s.opened().is_empty(), "{:?}", s.opened());
 }
+
+/// Like [`film`] with several people: each `(track id at time t, where at time t)`; an id of
+/// `None` is a person the tracker does not follow at that moment.
+#[allow(clippy::type_complexity)]
+fn film_people(
+    s: &mut Sim,
+    secs: f64,
+    object: impl Fn(f64) -> bool,
+    people: &[&dyn Fn(f64) -> Option<(Option<u64>, BBox)>],
+) {
+    let bg = Canvas::background(W, H, 60);
+    let end = s.t + secs - 1e-9;
+    while s.t < end {
+        let t = s.t;
+        let mut c = bg.scaled(1.0);
+        if object(t) {
+            c.block(&OBJECT, [200, 190, 60], 7);
+        }
+        let mut tracks = Vec::new();
+        for p in people {
+            if let Some((id, b)) = p(t) {
+                c.block(&b, [40, 50, 70], 3);
+                if let Some(id) = id {
+                    tracks.push(trk(id, "person", b));
+                }
+            }
+        }
+        s.frame = c.scaled(1.0).frame();
+        s.step(&tracks);
+    }
+}
+
+/// The PETS 2006 / i-LIDS definition: the object is abandoned once the person who brought it is
+/// away, whoever else walks by. A stranger waiting by the bag and pacing beside it, within a body
+/// height, does not make it attended.
+#[test]
+fn a_stranger_lingering_by_the_object_does_not_keep_it() {
+    let mut s = setup(true);
+    let owner = |t: f64| walker(t).map(|b| (Some(5), b));
+    // From 10 s a stranger walks up, waits by the bag (on the phone, say) for long stretches,
+    // paces a few steps and waits again, never further than a body height from it.
+    let stranger = |t: f64| {
+        (t >= 10.0).then(|| {
+            let x = if t < 12.0 {
+                300.0 - 40.0 * (t - 10.0)
+            } else {
+                let phase = (t - 12.0) % 10.0;
+                if phase < 6.0 {
+                    220.0
+                } else if phase < 8.0 {
+                    220.0 + 8.0 * (phase - 6.0)
+                } else {
+                    236.0 - 8.0 * (phase - 8.0)
+                }
+            };
+            (Some(9), at(x as f32, 205.0, 20.0, 50.0))
+        })
+    };
+    film_people(&mut s, 40.0, |t| t >= 6.5, &[&owner, &stranger]);
+    let o = s.opened();
+    assert_eq!(o.len(), 1, "{:?}", s.events.iter().map(|(t, e)| (*t, e.phase)).collect::<Vec<_>>());
+    assert!(o[0].0 >= 16.0 && o[0].0 <= 18.5, "alert at {}: the owner left at about 8.7 s", o[0].0);
+    assert_eq!(o[0].1.track_ids, vec![5], "the owner, never the stranger");
+}
+
+/// Tracks break: the owner standing by the bag is lost for a moment and comes back under a new
+/// id where they stood. That is still the owner (track continuity, no appearance): no alert
+/// until they walk away, then one after the duration.
+#[test]
+fn the_owner_under_a_new_track_id_still_keeps_the_object() {
+    let mut s = setup(true);
+    let owner = |t: f64| {
+        let x = if t < 5.0 {
+            20.0 + 26.0 * t
+        } else if t < 30.0 {
+            150.0
+        } else {
+            150.0 - 30.0 * (t - 30.0)
+        };
+        let id = if t < 15.0 {
+            Some(5)
+        } else if t < 16.0 {
+            None
+        } else {
+            Some(6)
+        };
+        (x > -10.0).then(|| (id, at(x as f32, 200.0, 20.0, 50.0)))
+    };
+    film_people(&mut s, 50.0, |t| t >= 6.5, &[&owner]);
+    let o = s.opened();
+    assert_eq!(o.len(), 1, "{:?}", s.events.iter().map(|(t, e)| (*t, e.phase)).collect::<Vec<_>>());
+    assert!(o[0].0 >= 38.0 && o[0].0 <= 41.0, "alert at {}: the owner left at about 30.7 s", o[0].0);
+}
