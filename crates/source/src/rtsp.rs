@@ -90,6 +90,7 @@ pub struct RtspOptions {
     /// Frames held for a slow consumer. When full, frames are dropped up to the next key frame,
     /// so the decoder always gets a decodable stream and the camera connection never stalls.
     pub queue_frames: usize,
+    /// Which RTP transport to ask for (`rtsp_transport`).
     pub transport: RtspTransport,
     /// What `auto` learned; clones share it (one per camera, kept across reconnections).
     pub learned: TransportMemory,
