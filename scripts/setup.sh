@@ -73,3 +73,28 @@ install_onnxruntime() {
 
 install_packages
 install_onnxruntime
+
+# VLC's RTSP server: the second RTSP implementation the rtsp_transport tests run against (it sends
+# RTP over UDP only and refuses interleaving, as some encoders do). VLC will not run as root, so
+# the tests run it as this unprivileged system user.
+VLC_PACKAGES=(vlc-bin vlc-plugin-base)
+VLC_USER=vigie-vlc
+
+install_vlc() {
+  local missing=() SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  for p in "${VLC_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if ! id -u "$VLC_USER" >/dev/null 2>&1; then
+    log "creating system user $VLC_USER (runs VLC in the RTSP tests)"
+    $SUDO useradd --system --no-create-home --shell /usr/sbin/nologin "$VLC_USER"
+  fi
+}
+
+install_vlc

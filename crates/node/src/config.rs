@@ -117,6 +117,10 @@ pub struct CameraConfig {
     pub username: Option<String>,
     #[serde(default)]
     pub password_env: Option<String>,
+    /// RTSP cameras: how RTP is received. `auto` (the default): interleaved in the RTSP TCP
+    /// connection, then UDP if the camera refuses that; `tcp` or `udp` to insist on one.
+    #[serde(default)]
+    pub rtsp_transport: Option<vigie_source::RtspTransport>,
     /// Files only: loop forever (a file standing in for a live camera).
     #[serde(default, rename = "loop")]
     pub looping: bool,
@@ -370,6 +374,12 @@ impl VigieConfig {
             } else if c.url.contains("://") && !is_rtsp && !c.url.starts_with("file://") {
                 errs.push(ConfigError::new(format!("{key}.url"), "must be an rtsp:// URL or an MP4 file path"));
             }
+            if c.rtsp_transport.is_some() && !is_rtsp {
+                errs.push(ConfigError::new(
+                    format!("{key}.rtsp_transport"),
+                    "applies to rtsp:// cameras only: this camera's url is a file",
+                ));
+            }
             if let Some(var) = &c.password_env {
                 if std::env::var_os(var).is_none() {
                     errs.push(ConfigError::new(
@@ -507,6 +517,28 @@ url = "assets/video/pets09-s2l1.mp4"
         let path = dir.path().join("vigie.toml");
         std::fs::write(&path, format!("{CAMERA}{extra}")).unwrap();
         VigieConfig::load(&path)
+    }
+
+    #[test]
+    fn rtsp_transport_is_read_and_bad_values_are_named() {
+        let camera = |url: &str, extra: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("vigie.toml");
+            std::fs::write(&path, format!("[[cameras]]\nid = \"gate\"\nurl = \"{url}\"\n{extra}")).unwrap();
+            VigieConfig::load(&path)
+        };
+        use vigie_source::RtspTransport;
+        let cfg = camera("rtsp://10.0.0.7/live", "").unwrap();
+        assert_eq!(cfg.cameras[0].rtsp_transport, None, "auto unless written");
+        for (text, want) in [("udp", RtspTransport::Udp), ("tcp", RtspTransport::Tcp), ("auto", RtspTransport::Auto)] {
+            let cfg = camera("rtsp://10.0.0.7/live", &format!("rtsp_transport = \"{text}\"\n")).unwrap();
+            assert_eq!(cfg.cameras[0].rtsp_transport, Some(want));
+        }
+        let e = camera("rtsp://10.0.0.7/live", "rtsp_transport = \"quic\"\n").unwrap_err().to_string();
+        assert!(e.contains("cameras[0].rtsp_transport") && e.contains("quic"), "{e}");
+        assert!(e.contains("auto") && e.contains("tcp") && e.contains("udp"), "says what is accepted: {e}");
+        let e = camera("assets/video/pets09-s2l1.mp4", "rtsp_transport = \"udp\"\n").unwrap_err().to_string();
+        assert!(e.contains("cameras.gate.rtsp_transport: applies to rtsp:// cameras only"), "{e}");
     }
 
     #[test]

@@ -394,7 +394,7 @@ impl SearchProvider for Search {
 }
 
 fn rtsp_options(c: &CameraConfig) -> anyhow::Result<RtspOptions> {
-    let mut o = RtspOptions::default();
+    let mut o = RtspOptions { transport: c.rtsp_transport.unwrap_or_default(), ..RtspOptions::default() };
     if let Some(user) = &c.username {
         let password = match &c.password_env {
             Some(var) => std::env::var(var).map_err(|_| anyhow!("cameras.{}.password_env: {var} is not set", c.id))?,

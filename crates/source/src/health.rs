@@ -19,6 +19,33 @@ pub enum CameraState {
     Failed,
 }
 
+/// How RTP packets reach Vigie from a camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkTransport {
+    /// Interleaved in the RTSP TCP connection.
+    Tcp,
+    Udp,
+}
+
+impl std::fmt::Display for LinkTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LinkTransport::Tcp => "tcp",
+            LinkTransport::Udp => "udp",
+        })
+    }
+}
+
+/// A network source's transport and what it lost, since it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkStats {
+    pub transport: LinkTransport,
+    /// RTP packets missing from the sequence. Over UDP this includes packets that arrived out of
+    /// order: the RTSP client has no reordering buffer and discards them.
+    pub packets_lost: u64,
+}
+
 /// What an operator sees about a camera: is it up, how fast, what went wrong last.
 #[derive(Debug, Clone, Serialize)]
 pub struct HealthSnapshot {
@@ -29,6 +56,13 @@ pub struct HealthSnapshot {
     pub frames: u64,
     pub decode_errors: u64,
     pub reconnects: u64,
+    /// Live cameras: the RTP transport of the current (or last) connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<LinkTransport>,
+    /// Live cameras: RTP packets lost since the node started, all connections together
+    /// (out-of-order UDP packets included, see [`LinkStats::packets_lost`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets_lost: Option<u64>,
     pub last_error: Option<String>,
     #[serde(rename = "last_error_at_ms", serialize_with = "unix_ms")]
     pub last_error_at: Option<SystemTime>,
@@ -67,6 +101,8 @@ impl Health {
                     frames: 0,
                     decode_errors: 0,
                     reconnects: 0,
+                    transport: None,
+                    packets_lost: None,
                     last_error: None,
                     last_error_at: None,
                     last_frame_at: None,
@@ -113,6 +149,14 @@ impl Health {
             g.window_start = Some(mono);
             g.window_frames = 1;
         }
+    }
+
+    /// Records a network source's transport and its packets lost so far, `total_lost` counting
+    /// every connection of this camera.
+    pub fn link(&self, transport: LinkTransport, total_lost: u64) {
+        let mut g = self.inner.lock();
+        g.snap.transport = Some(transport);
+        g.snap.packets_lost = Some(total_lost);
     }
 
     pub fn snapshot(&self) -> HealthSnapshot {

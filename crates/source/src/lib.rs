@@ -9,9 +9,9 @@ mod rtsp;
 mod runner;
 
 pub use backoff::Backoff;
-pub use health::{CameraState, Health, HealthSnapshot};
+pub use health::{CameraState, Health, HealthSnapshot, LinkStats, LinkTransport};
 pub use mp4file::{Mp4FileSource, Mp4Options, Pacing};
-pub use rtsp::{check_camera_url, RtspCredentials, RtspOptions, RtspSource};
+pub use rtsp::{check_camera_url, RtspCredentials, RtspOptions, RtspSource, RtspTransport, TransportMemory};
 pub use runner::{CameraFeed, SourceFactory};
 
 use vigie_core::{Packet, StreamInfo};
@@ -50,6 +50,12 @@ pub trait VideoSource: Send {
 
     /// A printable name of where the stream comes from, never containing credentials.
     fn describe(&self) -> String;
+
+    /// How a network source receives its packets, and what it lost on the way; `None` for
+    /// files.
+    fn link(&self) -> Option<LinkStats> {
+        None
+    }
 }
 
 impl VideoSource for Box<dyn VideoSource> {
@@ -61,6 +67,9 @@ impl VideoSource for Box<dyn VideoSource> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn link(&self) -> Option<LinkStats> {
+        (**self).link()
     }
 }
 

@@ -1,4 +1,5 @@
-//! Live cameras over RTSP, received with `retina` (RTP over the RTSP TCP connection).
+//! Live cameras over RTSP, received with `retina`: RTP interleaved in the RTSP TCP connection,
+//! or RTP over UDP for cameras that refuse interleaving (VLC's RTSP server, some encoders).
 //!
 //! retina is async; [`VideoSource`] is blocking. [`RtspSource::open`] spawns one task on the
 //! caller's tokio runtime that connects, then depacketizes frames into a small bounded queue that
@@ -6,15 +7,16 @@
 //! userinfo is moved into retina's credentials before anything is logged, and every name and
 //! error uses the URL without it.
 
-use crate::{SourceError, VideoSource};
+use crate::{LinkStats, LinkTransport, SourceError, VideoSource};
 use bytes::Bytes;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use retina::client::{Credentials, PlayOptions, Session, SessionOptions, SetupOptions, Transport};
 use retina::codec::{CodecItem, FrameFormat, ParametersRef};
+use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -33,6 +35,47 @@ impl fmt::Debug for RtspCredentials {
     }
 }
 
+/// How RTP reaches Vigie: `rtsp_transport` in a camera's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RtspTransport {
+    /// Interleaved in the RTSP connection; when the camera refuses that (461 Unsupported
+    /// Transport), UDP. Whichever worked is tried first on the next connections.
+    #[default]
+    Auto,
+    Tcp,
+    Udp,
+}
+
+/// The transport that worked last for a camera in `auto`, shared by every clone of its
+/// [`RtspOptions`] so reconnections go straight to it instead of being refused again first.
+/// 0 until a connection succeeds.
+#[derive(Debug, Clone, Default)]
+pub struct TransportMemory(Arc<AtomicU8>);
+
+impl TransportMemory {
+    const TCP: u8 = 1;
+    const UDP: u8 = 2;
+
+    pub fn get(&self) -> Option<LinkTransport> {
+        match self.0.load(Ordering::Relaxed) {
+            Self::TCP => Some(LinkTransport::Tcp),
+            Self::UDP => Some(LinkTransport::Udp),
+            _ => None,
+        }
+    }
+
+    /// Set by each successful connection in `auto`; a caller may also seed it with a transport
+    /// known to work for the camera.
+    pub fn set(&self, t: LinkTransport) {
+        let v = match t {
+            LinkTransport::Tcp => Self::TCP,
+            LinkTransport::Udp => Self::UDP,
+        };
+        self.0.store(v, Ordering::Relaxed);
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RtspOptions {
     /// Name used in errors and health (the camera id); defaults to the URL without credentials.
@@ -47,6 +90,10 @@ pub struct RtspOptions {
     /// Frames held for a slow consumer. When full, frames are dropped up to the next key frame,
     /// so the decoder always gets a decodable stream and the camera connection never stalls.
     pub queue_frames: usize,
+    /// Which RTP transport to ask for (`rtsp_transport`).
+    pub transport: RtspTransport,
+    /// What `auto` learned; clones share it (one per camera, kept across reconnections).
+    pub learned: TransportMemory,
 }
 
 impl Default for RtspOptions {
@@ -58,6 +105,8 @@ impl Default for RtspOptions {
             read_timeout: Duration::from_secs(10),
             user_agent: concat!("vigie/", env!("CARGO_PKG_VERSION")).to_string(),
             queue_frames: 64,
+            transport: RtspTransport::Auto,
+            learned: TransportMemory::default(),
         }
     }
 }
@@ -129,6 +178,33 @@ fn retina_reason(e: &retina::Error) -> String {
     e.to_string().lines().next().unwrap_or_default().trim().to_string()
 }
 
+/// Whether a failed SETUP means "not this transport" rather than anything else: 461 Unsupported
+/// Transport (RFC 2326 §11.4.1; VLC's answer to interleaving), or a success whose Transport
+/// header is for the other kind (encoders that ignore what was asked).
+fn refuses_transport(e: &retina::Error) -> bool {
+    if e.status_code() == Some(461) {
+        return true;
+    }
+    let reason = retina_reason(e).to_ascii_lowercase();
+    reason.contains("unsupported transport")
+        || reason.contains("missing interleaved parameter")
+        || reason.contains("missing server_port parameter")
+}
+
+fn transport_name(t: LinkTransport) -> &'static str {
+    match t {
+        LinkTransport::Tcp => "RTP over TCP",
+        LinkTransport::Udp => "RTP over UDP",
+    }
+}
+
+fn other(t: LinkTransport) -> LinkTransport {
+    match t {
+        LinkTransport::Tcp => LinkTransport::Udp,
+        LinkTransport::Udp => LinkTransport::Tcp,
+    }
+}
+
 /// Everything the connection task needs; no borrowed state so it can move into the task.
 struct Setup {
     url: Url,
@@ -160,11 +236,34 @@ impl Setup {
             None => self.open_err(format!("{}: {}", self.host_port, retina_reason(e))),
         }
     }
+
+    /// The camera refused every transport it was offered. Not retried: only a configuration
+    /// change (or the camera's) can fix it, so the message says which.
+    fn refused(&self, tried: &[(LinkTransport, String)]) -> SourceError {
+        let what: Vec<String> = tried.iter().map(|(t, why)| format!("{} ({why})", transport_name(*t))).collect();
+        let hint = match self.opts.transport {
+            RtspTransport::Tcp => "; set rtsp_transport = \"udp\" (or \"auto\") for this camera",
+            RtspTransport::Udp => "; set rtsp_transport = \"tcp\" (or \"auto\") for this camera",
+            RtspTransport::Auto => "; check the camera's RTSP settings",
+        };
+        SourceError::Unsupported {
+            source_name: self.name.clone(),
+            reason: format!("{}: the camera refuses {}{hint}", self.host_port, what.join(" and ")),
+        }
+    }
+}
+
+/// Why the SETUP of one transport failed.
+enum Attempt {
+    /// The camera does not do this transport (the reason as the camera put it).
+    Refused(String),
+    Failed(SourceError),
 }
 
 /// What the task reports once PLAY succeeded.
 struct Opened {
     info: StreamInfo,
+    transport: LinkTransport,
 }
 
 /// Receiving end shared with the task: a terminal error is parked here rather than queued, so it
@@ -181,6 +280,10 @@ pub struct RtspSource {
     task: tokio::task::JoinHandle<()>,
     read_timeout: Duration,
     dropped: Arc<AtomicU64>,
+    transport: LinkTransport,
+    /// RTP packets lost, as sequence-number gaps seen by retina (which discards packets arriving
+    /// out of order over UDP, so those count here too).
+    lost: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for RtspSource {
@@ -216,7 +319,9 @@ impl RtspSource {
         let (open_tx, open_rx) = crossbeam_channel::bounded(1);
         let fate: Fate = Arc::default();
         let dropped = Arc::new(AtomicU64::new(0));
-        let task = runtime.spawn(run(setup, open_tx, tx, fate.clone(), dropped.clone(), clock));
+        let lost = Arc::new(AtomicU64::new(0));
+        let counters = Counters { dropped: dropped.clone(), lost: lost.clone() };
+        let task = runtime.spawn(run(setup, open_tx, tx, fate.clone(), counters, clock));
         // The task enforces connect_timeout itself; this margin only guards against a runtime
         // that is not running the task at all.
         let opened = match open_rx.recv_timeout(opts.connect_timeout + Duration::from_secs(5)) {
@@ -239,7 +344,14 @@ impl RtspSource {
             task,
             read_timeout: opts.read_timeout,
             dropped,
+            transport: opened.transport,
+            lost,
         })
+    }
+
+    /// The transport this connection uses (in `auto`, the one the camera accepted).
+    pub fn transport(&self) -> LinkTransport {
+        self.transport
     }
 
     /// Frames dropped because the consumer fell behind (each drop skips to the next key frame).
@@ -267,6 +379,10 @@ impl VideoSource for RtspSource {
         self.display.clone()
     }
 
+    fn link(&self) -> Option<LinkStats> {
+        Some(LinkStats { transport: self.transport, packets_lost: self.lost.load(Ordering::Relaxed) })
+    }
+
     fn next_packet(&mut self) -> Result<Option<Packet>, SourceError> {
         // The task times out reads itself; the extra second only covers a task that died silently.
         match self.rx.recv_timeout(self.read_timeout + Duration::from_secs(1)) {
@@ -292,11 +408,52 @@ fn stream_info(stream: &retina::client::Stream) -> Option<StreamInfo> {
     Some(StreamInfo { codec: VideoCodec::H264, width, height, fps, frame_count: None })
 }
 
-async fn connect(s: &Setup) -> Result<(retina::client::Demuxed, usize, Option<StreamInfo>), SourceError> {
+struct Connected {
+    demuxed: retina::client::Demuxed,
+    idx: usize,
+    info: Option<StreamInfo>,
+    transport: LinkTransport,
+}
+
+/// Connects with the configured transport; in `auto`, the one that worked last (TCP at first),
+/// then the other when the camera refuses it.
+async fn connect(s: &Setup) -> Result<Connected, SourceError> {
+    let order = match s.opts.transport {
+        RtspTransport::Tcp => vec![LinkTransport::Tcp],
+        RtspTransport::Udp => vec![LinkTransport::Udp],
+        RtspTransport::Auto => {
+            let first = s.opts.learned.get().unwrap_or(LinkTransport::Tcp);
+            vec![first, other(first)]
+        }
+    };
+    let mut refused = Vec::new();
+    for transport in order {
+        match connect_with(s, transport).await {
+            Ok(c) => {
+                if s.opts.transport == RtspTransport::Auto {
+                    s.opts.learned.set(transport);
+                }
+                if !refused.is_empty() {
+                    let (refused, used) = (transport_name(other(transport)), transport_name(transport));
+                    tracing::info!(camera = %s.name, %transport, "camera refused {refused}; using {used}");
+                }
+                return Ok(c);
+            }
+            Err(Attempt::Refused(why)) => refused.push((transport, why)),
+            Err(Attempt::Failed(e)) => return Err(e),
+        }
+    }
+    Err(s.refused(&refused))
+}
+
+/// One DESCRIBE, SETUP, PLAY with the given transport. A new session each time: retina marks a
+/// session with the transport of its first SETUP, even a refused one.
+async fn connect_with(s: &Setup, transport: LinkTransport) -> Result<Connected, Attempt> {
+    let failed = |e: &retina::Error| Attempt::Failed(s.classify_open(e));
     let creds =
         s.credentials.as_ref().map(|c| Credentials { username: c.username.clone(), password: c.password.clone() });
     let options = SessionOptions::default().creds(creds).user_agent(s.opts.user_agent.clone());
-    let mut session = Session::describe(s.url.clone(), options).await.map_err(|e| s.classify_open(&e))?;
+    let mut session = Session::describe(s.url.clone(), options).await.map_err(|e| failed(&e))?;
     let video = session
         .streams()
         .iter()
@@ -305,20 +462,41 @@ async fn connect(s: &Setup) -> Result<(retina::client::Demuxed, usize, Option<St
         let found: Vec<String> =
             session.streams().iter().map(|st| format!("{}/{}", st.media(), st.encoding_name())).collect();
         let found = if found.is_empty() { "no streams".to_string() } else { found.join(", ") };
-        return Err(SourceError::Unsupported {
+        return Err(Attempt::Failed(SourceError::Unsupported {
             source_name: s.name.clone(),
             reason: format!("no H.264 video stream (found: {found}); Vigie decodes H.264 only"),
-        });
+        }));
+    };
+    let retina_transport = match transport {
+        LinkTransport::Tcp => Transport::Tcp(Default::default()),
+        LinkTransport::Udp => Transport::Udp(Default::default()),
     };
     // FrameFormat::SIMPLE has retina emit Annex B with the current SPS/PPS in front of every key
     // frame (and strips in-band copies), which is exactly the Packet contract; converting AVCC
     // here with avcc_to_annexb would duplicate its parameter-set tracking.
-    let setup = SetupOptions::default().transport(Transport::Tcp(Default::default())).frame_format(FrameFormat::SIMPLE);
-    session.setup(idx, setup).await.map_err(|e| s.classify_open(&e))?;
+    let setup = SetupOptions::default().transport(retina_transport).frame_format(FrameFormat::SIMPLE);
+    if let Err(e) = session.setup(idx, setup).await {
+        return Err(if refuses_transport(&e) {
+            let why = match e.status_code() {
+                Some(461) => "461 Unsupported Transport".to_string(),
+                Some(code) => format!("{code}: {}", retina_reason(&e)),
+                None => retina_reason(&e),
+            };
+            Attempt::Refused(why)
+        } else {
+            failed(&e)
+        });
+    }
     let info = stream_info(&session.streams()[idx]);
-    let playing = session.play(PlayOptions::default()).await.map_err(|e| s.classify_open(&e))?;
-    let demuxed = playing.demuxed().map_err(|e| s.classify_open(&e))?;
-    Ok((demuxed, idx, info))
+    let playing = session.play(PlayOptions::default()).await.map_err(|e| failed(&e))?;
+    let demuxed = playing.demuxed().map_err(|e| failed(&e))?;
+    Ok(Connected { demuxed, idx, info, transport })
+}
+
+/// Counters the task updates and the source reads.
+struct Counters {
+    dropped: Arc<AtomicU64>,
+    lost: Arc<AtomicU64>,
 }
 
 async fn run(
@@ -326,9 +504,10 @@ async fn run(
     open_tx: Sender<Result<Opened, SourceError>>,
     tx: Sender<Packet>,
     fate: Fate,
-    dropped: Arc<AtomicU64>,
+    counters: Counters,
     clock: Arc<dyn Clock>,
 ) {
+    let Counters { dropped, lost } = counters;
     let deadline = tokio::time::Instant::now() + s.opts.connect_timeout;
     let timed_out = || {
         s.open_err(format!(
@@ -337,7 +516,7 @@ async fn run(
             s.opts.connect_timeout.as_secs_f64()
         ))
     };
-    let (mut demuxed, idx, info) = match tokio::time::timeout_at(deadline, connect(&s)).await {
+    let Connected { mut demuxed, idx, info, transport } = match tokio::time::timeout_at(deadline, connect(&s)).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => {
             let _ = open_tx.send(Err(e));
@@ -351,7 +530,7 @@ async fn run(
     // Still Some while open() waits: the SDP had no parameter sets, so the first frames bring them.
     let mut open_tx = match info {
         Some(info) => {
-            let _ = open_tx.send(Ok(Opened { info }));
+            let _ = open_tx.send(Ok(Opened { info, transport }));
             None
         }
         None => Some(open_tx),
@@ -394,7 +573,7 @@ async fn run(
             if let Some(i) = stream_info(&demuxed.streams()[idx]) {
                 match open_tx.take() {
                     Some(t) => {
-                        let _ = t.send(Ok(Opened { info: i }));
+                        let _ = t.send(Ok(Opened { info: i, transport }));
                     }
                     // StreamInfo is fixed at open; the decoder follows the in-band SPS anyway.
                     None => {
@@ -404,6 +583,7 @@ async fn run(
             }
         }
         if frame.loss() > 0 {
+            lost.fetch_add(u64::from(frame.loss()), Ordering::Relaxed);
             tracing::debug!(camera = %s.name, lost = frame.loss(), "RTP packets lost before this frame");
         }
         let keyframe = frame.is_random_access_point();

@@ -1,7 +1,7 @@
 //! Keeps one camera's packets coming: opens the source, reopens it with capped exponential
 //! backoff when the network fails, and keeps the camera's [`Health`] up to date.
 
-use crate::{Backoff, CameraState, Health, SourceError, VideoSource};
+use crate::{Backoff, CameraState, Health, LinkStats, SourceError, VideoSource};
 use std::sync::Arc;
 use std::time::Duration;
 use vigie_core::shutdown;
@@ -29,6 +29,11 @@ pub struct CameraFeed {
     /// camera that accepts connections and drops them at once is not hammered.
     fresh: bool,
     sessions: u64,
+    /// The current source's link as last put in the health, so the health is only locked when
+    /// it changes.
+    link: Option<LinkStats>,
+    /// Packets lost by the sources before the current one.
+    lost_before: u64,
 }
 
 impl CameraFeed {
@@ -39,7 +44,19 @@ impl CameraFeed {
         clock: Arc<dyn Clock>,
         shutdown: shutdown::Receiver,
     ) -> Self {
-        Self { factory, source: None, backoff, health, clock, shutdown, finished: false, fresh: true, sessions: 0 }
+        Self {
+            factory,
+            source: None,
+            backoff,
+            health,
+            clock,
+            shutdown,
+            finished: false,
+            fresh: true,
+            sessions: 0,
+            link: None,
+            lost_before: 0,
+        }
     }
 
     pub fn health(&self) -> &Health {
@@ -76,6 +93,8 @@ impl CameraFeed {
                         self.source = Some(s);
                         self.fresh = true;
                         self.sessions += 1;
+                        self.lost_before += self.link.take().map_or(0, |l| l.packets_lost);
+                        self.note_link();
                         self.health.set_state(CameraState::Connected);
                     }
                     Err(e) => {
@@ -92,6 +111,7 @@ impl CameraFeed {
                         self.fresh = false;
                         self.backoff.reset();
                     }
+                    self.note_link();
                     return Some(Ok(p));
                 }
                 Ok(None) => {
@@ -111,6 +131,14 @@ impl CameraFeed {
                     }
                 }
             }
+        }
+    }
+
+    fn note_link(&mut self) {
+        let Some(l) = self.source.as_ref().and_then(|s| s.link()) else { return };
+        if self.link != Some(l) {
+            self.health.link(l.transport, self.lost_before + l.packets_lost);
+            self.link = Some(l);
         }
     }
 
@@ -344,6 +372,71 @@ mod tests {
         assert_eq!(snap.state, CameraState::Ended);
         assert_eq!(feed.sessions(), 3);
         assert!(feed.next_packet().is_none(), "an ended feed stays ended");
+    }
+
+    #[test]
+    fn health_shows_the_link_and_packets_lost_over_every_connection() {
+        /// Loses two RTP packets before each of its packets, then drops after `left`.
+        struct Lossy {
+            info: StreamInfo,
+            transport: crate::LinkTransport,
+            left: u64,
+            sent: u64,
+        }
+        impl VideoSource for Lossy {
+            fn info(&self) -> &StreamInfo {
+                &self.info
+            }
+            fn next_packet(&mut self) -> Result<Option<Packet>, SourceError> {
+                if self.left == 0 {
+                    return Err(dropped());
+                }
+                self.left -= 1;
+                self.sent += 1;
+                Ok(Some(Packet {
+                    seq: self.sent,
+                    pts: Duration::ZERO,
+                    received_at: SystemTime::UNIX_EPOCH,
+                    keyframe: self.sent == 1,
+                    data: Bytes::from_static(&[0, 0, 0, 1, 0x65]),
+                    position: String::new(),
+                }))
+            }
+            fn describe(&self) -> String {
+                "lossy".into()
+            }
+            fn link(&self) -> Option<LinkStats> {
+                Some(LinkStats { transport: self.transport, packets_lost: 2 * self.sent })
+            }
+        }
+        use crate::LinkTransport::{Tcp, Udp};
+        let mut opens = vec![(Udp, 1), (Tcp, 3)];
+        let factory: SourceFactory = Box::new(move || {
+            let (transport, left) = opens.pop().expect("opened more often than scripted");
+            Ok(Box::new(Lossy {
+                info: StreamInfo { codec: VideoCodec::H264, width: 8, height: 8, fps: None, frame_count: None },
+                transport,
+                left,
+                sent: 0,
+            }))
+        });
+        let health = Health::new("cam");
+        let clock = Arc::new(SimClock::new(SystemTime::UNIX_EPOCH));
+        let backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(10));
+        let mut feed = CameraFeed::new(factory, backoff, health.clone(), clock, shutdown::Receiver::never());
+        for n in 1..=3 {
+            feed.next_packet().unwrap().unwrap();
+            let snap = health.snapshot();
+            assert_eq!((snap.transport, snap.packets_lost), (Some(Tcp), Some(2 * n)));
+        }
+        feed.next_packet().unwrap().unwrap();
+        let snap = health.snapshot();
+        assert_eq!(snap.transport, Some(Udp), "the health follows the new connection's transport");
+        assert_eq!(snap.packets_lost, Some(6 + 2), "losses add up across connections");
+        let json = serde_json::to_value(&snap).unwrap();
+        assert_eq!((json["transport"].as_str(), json["packets_lost"].as_u64()), (Some("udp"), Some(8)));
+        let file = serde_json::to_value(Health::new("file").snapshot()).unwrap();
+        assert!(file.get("transport").is_none() && file.get("packets_lost").is_none(), "{file}");
     }
 
     #[test]
