@@ -140,3 +140,22 @@ export async function shoot(page, name) {
 }
 
 export { sleep };
+
+/**
+ * Stops `node` as `node.stop()` does (browser closed, SIGTERM, SIGKILL after `timeoutMs`, data
+ * folder removed), without leaving a pending timer behind once the node has exited:
+ * `stopProcess`'s timeout keeps the test process alive for its full length otherwise.
+ */
+export async function stopNode(node, timeoutMs = 10_000) {
+  if (node.browser) await node.browser.close();
+  const p = node.proc;
+  if (p && p.exitCode === null && p.signalCode === null) {
+    let timer;
+    const exited = new Promise((r) => p.once('exit', r));
+    try { process.kill(-p.pid, 'SIGTERM'); } catch (_) { /* gone */ }
+    await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, timeoutMs); })]);
+    clearTimeout(timer);
+    if (p.exitCode === null && p.signalCode === null) { try { process.kill(-p.pid, 'SIGKILL'); } catch (_) { /* gone */ } }
+  }
+  rmSync(node.data, { recursive: true, force: true });
+}

@@ -40,6 +40,12 @@ pub enum AuditAction {
     /// Closed by the node at start-up: it was open when the node last stopped.
     AlertInterrupted,
     AlertUnmask,
+    /// An operator takes an unheld alert: the others see who works it and cannot act on it.
+    AlertTake,
+    /// An operator takes an alert another holds, explicitly (the previous holder recorded).
+    AlertTakeover,
+    /// The holder lets an alert go.
+    AlertRelease,
     // Footage and search.
     LiveView,
     FootageView,
@@ -92,7 +98,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 56] = [
+    pub const ALL: [AuditAction; 59] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -116,6 +122,9 @@ impl AuditAction {
         AuditAction::AlertResolve,
         AuditAction::AlertInterrupted,
         AuditAction::AlertUnmask,
+        AuditAction::AlertTake,
+        AuditAction::AlertTakeover,
+        AuditAction::AlertRelease,
         AuditAction::LiveView,
         AuditAction::FootageView,
         AuditAction::Export,
@@ -177,6 +186,9 @@ impl AuditAction {
             AuditAction::AlertResolve => "alert.resolve",
             AuditAction::AlertInterrupted => "alert.interrupted",
             AuditAction::AlertUnmask => "alert.unmask",
+            AuditAction::AlertTake => "alert.take",
+            AuditAction::AlertTakeover => "alert.takeover",
+            AuditAction::AlertRelease => "alert.release",
             AuditAction::LiveView => "live.view",
             AuditAction::FootageView => "footage.view",
             AuditAction::Export => "export",

@@ -39,6 +39,10 @@ pub struct AlertView {
     pub clip_url: String,
     pub received_at_ms: UnixMs,
     pub updated_at_ms: UnixMs,
+    /// The operator working on it (others' actions are refused until they take it over); null:
+    /// nobody.
+    pub held_by: Option<String>,
+    pub held_at_ms: Option<UnixMs>,
     /// Capture time of the frame in which the rule fired, when the pipeline gives it (live feed only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fired_at_ms: Option<UnixMs>,
@@ -80,6 +84,8 @@ impl AlertView {
             clip_url: format!("{base}/clip"),
             received_at_ms: a.received_at_ms,
             updated_at_ms: a.updated_at_ms,
+            held_by: a.held_by.clone(),
+            held_at_ms: a.held_at_ms,
             fired_at_ms: None,
             published_at_ms: None,
         }
@@ -118,6 +124,8 @@ impl AlertView {
             clip_url: format!("{base}/clip"),
             received_at_ms: now_ms,
             updated_at_ms: now_ms,
+            held_by: None,
+            held_at_ms: None,
             fired_at_ms: None,
             published_at_ms: None,
         }

@@ -18,9 +18,13 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
     let state = |s: AlertState| {
         if s == AlertState::Confirmed {
             h.store.act(&alert, "setup", &AlertAction::Confirm).unwrap();
+            // Confirming took it: let it go, or the role under test would find it held.
+            h.store.release(&alert, "setup").unwrap();
         }
     };
+    let bulk = format!(r#"{{"ids":["{alert}"],"reason":"duplicate"}}"#);
     let body: Option<&str> = match (method, path) {
+        ("POST", "/api/alerts/dismiss") => Some(bulk.as_str()),
         ("POST", "/api/alerts/{id}/dismiss") => Some(r#"{"reason":"false_detection"}"#),
         ("POST", "/api/alerts/{id}/dispatch") => {
             state(AlertState::Confirmed);

@@ -321,8 +321,9 @@ async fn operator_free_text_refuses_overrides_controls_and_length() {
     for id in ["t1", "t2", "t3"] {
         h.publish(id);
     }
-    h.store.act("t2", "setup", &AlertAction::Confirm).unwrap();
-    h.store.act("t3", "setup", &AlertAction::Confirm).unwrap();
+    // Confirmed by the operator who then writes the texts (confirming takes the alert).
+    h.store.act("t2", "op", &AlertAction::Confirm).unwrap();
+    h.store.act("t3", "op", &AlertAction::Confirm).unwrap();
     let (op, sup) = (h.session("op"), h.session("sup"));
     let long = "x".repeat(501);
     let bad = [

@@ -301,6 +301,8 @@ fn alert_path(suffix: &'static str) -> fn(&str) -> (String, Option<String>) {
         "/dispatch" => |c| (format!("/api/alerts/{}/dispatch", alert_of(c)), Some(r#"{"unit":"P-12"}"#.into())),
         "/resolve" => |c| (format!("/api/alerts/{}/resolve", alert_of(c)), Some(r#"{"note":"done"}"#.into())),
         "/unmask" => |c| (format!("/api/alerts/{}/unmask", alert_of(c)), Some(r#"{"reason":"case 12"}"#.into())),
+        "/take" => |c| (format!("/api/alerts/{}/take", alert_of(c)), None),
+        "/release" => |c| (format!("/api/alerts/{}/release", alert_of(c)), None),
         other => panic!("{other}"),
     }
 }
@@ -332,6 +334,10 @@ fn rule(method: &str, path: &str) -> Rule {
         ("POST", "/api/alerts/{id}/dispatch") => Rule::Object(alert_path("/dispatch")),
         ("POST", "/api/alerts/{id}/resolve") => Rule::Object(alert_path("/resolve")),
         ("POST", "/api/alerts/{id}/unmask") => Rule::Object(alert_path("/unmask")),
+        ("POST", "/api/alerts/{id}/take") => Rule::Object(alert_path("/take")),
+        ("POST", "/api/alerts/{id}/release") => Rule::Object(alert_path("/release")),
+        // Unknown and other sectors' ids are refused one by one inside a 200 answer.
+        ("POST", "/api/alerts/dismiss") => Rule::Own("bulk_dismissal_keeps_to_sectors"),
         ("GET", "/api/cameras") => Rule::List("/api/cameras", |v| cameras_in(v, "cameras", "id")),
         ("GET", "/api/cameras/{id}/live") => Rule::Object(|c| (format!("/api/cameras/{c}/live"), None)),
         ("GET", "/api/cameras/{id}/clip") => {
@@ -379,7 +385,8 @@ async fn every_route_shows_only_the_callers_sectors() {
                     "the_feed_carries_only_the_users_sectors",
                     "search_and_thumbnails_keep_to_sectors",
                     "holds_keep_to_sectors",
-                    "masks_keep_to_sectors"
+                    "masks_keep_to_sectors",
+                    "bulk_dismissal_keeps_to_sectors"
                 ]
                 .contains(&test),
                 "{test}"
@@ -704,4 +711,29 @@ async fn masks_keep_to_sectors() {
         let own = s.call(m, "/api/cameras/c1/privacy_masks", &adm_c, b).await;
         assert!(!own.error().contains("no camera"), "{m}: {}", own.error());
     }
+}
+
+/// A bulk dismissal naming another sector's alert refuses it exactly as an unknown id (audited as
+/// out of sector, nothing changed) and dismisses the caller's own.
+#[tokio::test]
+async fn bulk_dismissal_keeps_to_sectors() {
+    let s = harness();
+    let op_c = s.session("op_c");
+    let body = serde_json::json!({"ids": [alert_of("g1"), alert_of("c1"), "alert-nosuch"], "reason": "duplicate"});
+    let r = s.call("POST", "/api/alerts/dismiss", &op_c, Some(&body.to_string())).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let j = r.json();
+    assert_eq!(j["dismissed"], serde_json::json!([alert_of("c1")]));
+    let refused = j["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 2, "{j}");
+    let err = |id: &str| refused.iter().find(|x| x["id"] == id).unwrap()["error"].as_str().unwrap().to_string();
+    assert_eq!(err(&alert_of("g1")).replace(&alert_of("g1"), "alert-nosuch"), err("alert-nosuch"));
+    let states: std::collections::BTreeMap<_, _> = s.states().into_iter().collect();
+    assert_eq!(states[&alert_of("g1")], "new", "another sector's alert was left alone");
+    assert_eq!(states[&alert_of("c1")], "dismissed");
+    let e = s.store.audit_entries(&vigie_store::AuditQuery { limit: 10, ..Default::default() }).unwrap();
+    assert!(
+        e.iter().any(|x| x.action == "access.out_of_sector" && x.actor == "op_c" && x.target == alert_of("g1")),
+        "the attempt on g1 is recorded"
+    );
 }

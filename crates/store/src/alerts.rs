@@ -12,10 +12,18 @@
 //! A confirmed alert may still be dismissed (a closer look shows authorised activity); once a
 //! patrol is on its way the alert can only be resolved, with a note, so that the dispatch is never
 //! erased from the statistics. Dismissed and resolved are final.
+//!
+//! Shared work: an operator *holds* the alert they work on ([`Store::take`]); the others see who
+//! and since when, and their actions on it are refused (409 naming the holder) until they take it
+//! over explicitly (audited with the previous holder). Acting on an unheld alert takes it, in the
+//! same conditional update as the state change, so of two operators acting at once exactly one
+//! wins. A closed alert (dismissed, resolved) is held by nobody. These decisions run in
+//! immediate transactions: the write lock is taken before reading, so a second process writing
+//! the same catalogue waits and then decides on what the first wrote.
 
 use crate::audit::append;
 use crate::{write_atomic, Db, FreeText, Result, Store, StoreError, CLEAR_DIR, SNAPSHOT_DIR};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -122,6 +130,29 @@ impl AlertAction {
         }
     }
 
+    /// The action's reason and text as recorded, or why they are refused (an `other` dismissal
+    /// without text, free text the trail cannot hold). Checked before anything is touched, also
+    /// by callers that apply one action to many alerts.
+    pub fn checked_texts(&self) -> Result<(Option<String>, Option<String>)> {
+        Ok(match self {
+            AlertAction::Confirm => (None, None),
+            AlertAction::Dismiss { reason, text } => {
+                let text = match (reason, text.as_deref().map(str::trim)) {
+                    (DismissReason::Other, None | Some("")) => {
+                        return Err(StoreError::Invalid("dismissal reason 'other' needs a text".into()))
+                    }
+                    (_, None | Some("")) => None,
+                    (_, Some(t)) => Some(FreeText::parse("dismissal text", "text", t)?.into_string()),
+                };
+                (Some(reason.as_str().to_string()), text)
+            }
+            AlertAction::Dispatch { unit } => (None, Some(FreeText::parse("unit", "unit", unit)?.into_string())),
+            AlertAction::Resolve { note } => {
+                (None, Some(FreeText::parse("resolution note", "note", note)?.into_string()))
+            }
+        })
+    }
+
     /// The trail's entry for this action (`alert.<name>`).
     pub fn audit_action(&self) -> AuditAction {
         match self {
@@ -173,6 +204,10 @@ pub struct Alert {
     /// When the catalogue received the first event (the console's clock for time-to-decision).
     pub received_at_ms: UnixMs,
     pub updated_at_ms: UnixMs,
+    /// The operator working on it (see [`Store::take`]); `None`: nobody.
+    pub held_by: Option<String>,
+    /// Since when `held_by` holds it.
+    pub held_at_ms: Option<UnixMs>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -238,7 +273,8 @@ fn file_stem(id: &str) -> String {
 pub(crate) const ALERT_COLS: &str =
     "id, event_type, camera, zone, rule, rule_version, legal_basis, started_at_ms, ended_at_ms, \
     frame_seq, track_ids, peak_kind, peak_value, region, model_sha256, state, urgency, snapshot_path, \
-    clear_snapshot_path, received_at_ms, updated_at_ms, mode, review, reviewed_by, reviewed_at_ms, review_note";
+    clear_snapshot_path, received_at_ms, updated_at_ms, mode, review, reviewed_by, reviewed_at_ms, review_note, \
+    held_by, held_at_ms";
 
 pub(crate) fn row_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
     let t: String = r.get(1)?;
@@ -268,6 +304,8 @@ pub(crate) fn row_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
         has_clear_snapshot: r.get::<_, Option<String>>(18)?.is_some(),
         received_at_ms: r.get(19)?,
         updated_at_ms: r.get(20)?,
+        held_by: r.get(26)?,
+        held_at_ms: r.get(27)?,
     })
 }
 
@@ -285,6 +323,10 @@ fn refuse(id: &str, action: &AlertAction, state: AlertState) -> StoreError {
     StoreError::Conflict(format!("cannot {} alert {id}: {why}", action.name()))
 }
 
+fn select_alert(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Alert> {
+    tx.query_row(&format!("SELECT {ALERT_COLS} FROM alerts WHERE id = ?1"), [id], row_alert).db()
+}
+
 fn next_state(action: &AlertAction, from: AlertState) -> Option<AlertState> {
     use AlertState::*;
     match (action, from) {
@@ -294,6 +336,58 @@ fn next_state(action: &AlertAction, from: AlertState) -> Option<AlertState> {
         (AlertAction::Resolve { .. }, Confirmed | Dispatched) => Some(Resolved),
         _ => None,
     }
+}
+
+/// Who holds an alert and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Holder {
+    by: String,
+    since: UnixMs,
+}
+
+impl Holder {
+    /// Why someone else may not act: names the holder, so the operator knows whom to ask.
+    fn refusal(&self) -> String {
+        // Whole seconds: the milliseconds would only make the message harder to read.
+        let since = UnixMs(self.since.0 - self.since.0.rem_euclid(1000)).rfc3339();
+        format!("it is held by {} since {since}; take it over explicitly", self.by)
+    }
+}
+
+/// What a hold decision reads of an alert, in the deciding transaction.
+struct HoldRow {
+    state: AlertState,
+    calibration: bool,
+    holder: Option<Holder>,
+}
+
+fn read_hold(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<HoldRow> {
+    let row: Option<(String, String, Option<String>, Option<UnixMs>)> = tx
+        .query_row("SELECT state, mode, held_by, held_at_ms FROM alerts WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()
+        .db()?;
+    let (state, mode, by, since) = row.ok_or_else(|| StoreError::NotFound(format!("no alert '{id}'")))?;
+    Ok(HoldRow {
+        state: AlertState::parse(&state)?,
+        calibration: mode == RuleMode::Calibration.as_str(),
+        holder: by.map(|by| Holder { by, since: since.unwrap_or(UnixMs(0)) }),
+    })
+}
+
+fn changed_meanwhile(id: &str, what: &str) -> StoreError {
+    StoreError::Conflict(format!("cannot {what} alert {id}: it changed meanwhile; look at it again"))
+}
+
+/// The result of a take or release: the alert as it now is, and whether anything changed (taking
+/// an alert one already holds, or releasing one nobody holds, changes nothing and is not audited).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldChange {
+    pub alert: Alert,
+    pub changed: bool,
+    /// On a takeover, who held it before.
+    pub previous: Option<String>,
 }
 
 impl Store {
@@ -398,7 +492,7 @@ impl Store {
             tx.execute(
                 &format!(
                     "INSERT INTO alerts ({ALERT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
-                     ?14, ?15, 'new', ?16, ?17, ?18, ?19, ?19, ?20, NULL, NULL, NULL, NULL)"
+                     ?14, ?15, 'new', ?16, ?17, ?18, ?19, ?19, ?20, NULL, NULL, NULL, NULL, NULL, NULL)"
                 ),
                 params![
                     ev.id,
@@ -498,53 +592,144 @@ impl Store {
 
     /// Applies an operator's action. The state change, the decision record and the audit entry
     /// commit together, or nothing changes.
+    ///
+    /// Refused (409) when another operator holds the alert; an unheld alert is taken by `actor`
+    /// with the action, and a closing action (dismiss, resolve) drops the hold.
     pub fn act(&self, id: &str, actor: &str, action: &AlertAction) -> Result<Alert> {
-        let (reason, text) = match action {
-            AlertAction::Confirm => (None, None),
-            AlertAction::Dismiss { reason, text } => {
-                let text = match (reason, text.as_deref().map(str::trim)) {
-                    (DismissReason::Other, None | Some("")) => {
-                        return Err(StoreError::Invalid("dismissal reason 'other' needs a text".into()))
-                    }
-                    (_, None | Some("")) => None,
-                    (_, Some(t)) => Some(FreeText::parse("dismissal text", "text", t)?.into_string()),
-                };
-                (Some(reason.as_str().to_string()), text)
-            }
-            AlertAction::Dispatch { unit } => (None, Some(FreeText::parse("unit", "unit", unit)?.into_string())),
-            AlertAction::Resolve { note } => {
-                (None, Some(FreeText::parse("resolution note", "note", note)?.into_string()))
-            }
-        };
+        let (reason, text) = action.checked_texts()?;
         let now = self.now_ms();
         let mut conn = self.conn.lock();
-        let tx = conn.transaction().db()?;
-        let (state, mode): (String, String) = tx
-            .query_row("SELECT state, mode FROM alerts WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .db()?
-            .ok_or_else(|| StoreError::NotFound(format!("no alert '{id}'")))?;
-        if mode == RuleMode::Calibration.as_str() {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).db()?;
+        let cur = read_hold(&tx, id)?;
+        if cur.calibration {
             return Err(StoreError::Conflict(format!(
                 "cannot {} alert {id}: it comes from a rule in calibration; mark it right or wrong in the review queue",
                 action.name()
             )));
         }
-        let from = AlertState::parse(&state)?;
+        if let Some(h) = cur.holder.as_ref().filter(|h| h.by != actor) {
+            return Err(StoreError::Conflict(format!("cannot {} alert {id}: {}", action.name(), h.refusal())));
+        }
+        let from = cur.state;
         let to = next_state(action, from).ok_or_else(|| refuse(id, action, from))?;
-        tx.execute("UPDATE alerts SET state = ?2, updated_at_ms = ?3 WHERE id = ?1", params![id, to.as_str(), now])
+        let (held_by, held_at) =
+            if to.is_open() { (Some(actor), Some(cur.holder.as_ref().map_or(now, |h| h.since))) } else { (None, None) };
+        // Conditional on what was read: under another writer of the same catalogue (a second
+        // process), the loser changes nothing and is told so.
+        let changed = tx
+            .execute(
+                "UPDATE alerts SET state = ?2, updated_at_ms = ?3, held_by = ?4, held_at_ms = ?5 \
+                 WHERE id = ?1 AND state = ?6 AND (held_by IS NULL OR held_by = ?7)",
+                params![id, to.as_str(), now, held_by, held_at, from.as_str(), actor],
+            )
             .db()?;
+        if changed == 0 {
+            return Err(changed_meanwhile(id, action.name()));
+        }
         tx.execute(
             "INSERT INTO decisions (alert_id, action, from_state, to_state, actor, at_ms, reason, text) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![id, action.name(), from.as_str(), to.as_str(), actor, now, reason, text],
         )
         .db()?;
-        let details = serde_json::json!({"from": from, "to": to, "reason": reason, "text": text});
+        let mut details = serde_json::json!({"from": from, "to": to, "reason": reason, "text": text});
+        if cur.holder.is_none() && to.is_open() {
+            // The implicit take: the trail says from when this operator held it.
+            details["took_hold"] = true.into();
+        }
         append(&tx, now, actor, action.audit_action(), id, &details.to_string())?;
         let alert = tx.query_row(&format!("SELECT {ALERT_COLS} FROM alerts WHERE id = ?1"), [id], row_alert).db()?;
         tx.commit().db()?;
         Ok(alert)
+    }
+
+    /// `actor` takes (acknowledges) an open alert: from now on the others see who works on it and
+    /// their actions on it are refused. An alert another operator holds is refused (409 naming
+    /// them) unless `takeover`, which is audited with the previous holder. Taking an alert one
+    /// already holds changes nothing.
+    pub fn take(&self, id: &str, actor: &str, takeover: bool) -> Result<HoldChange> {
+        let now = self.now_ms();
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).db()?;
+        let cur = read_hold(&tx, id)?;
+        if cur.calibration {
+            return Err(StoreError::Conflict(format!(
+                "cannot take alert {id}: it comes from a rule in calibration; supervisors review it, nobody holds it"
+            )));
+        }
+        if !cur.state.is_open() {
+            return Err(StoreError::Conflict(format!(
+                "cannot take alert {id}: it is already {} (final)",
+                cur.state.as_str()
+            )));
+        }
+        let previous = match &cur.holder {
+            Some(h) if h.by == actor => {
+                let alert = select_alert(&tx, id)?;
+                return Ok(HoldChange { alert, changed: false, previous: None });
+            }
+            Some(h) if !takeover => {
+                return Err(StoreError::Conflict(format!("cannot take alert {id}: {}", h.refusal())));
+            }
+            other => other.clone(),
+        };
+        let changed = tx
+            .execute(
+                "UPDATE alerts SET held_by = ?2, held_at_ms = ?3, updated_at_ms = ?3 \
+                 WHERE id = ?1 AND state = ?4 AND held_by IS ?5",
+                params![id, actor, now, cur.state.as_str(), previous.as_ref().map(|h| h.by.as_str())],
+            )
+            .db()?;
+        if changed == 0 {
+            return Err(changed_meanwhile(id, "take"));
+        }
+        match &previous {
+            Some(p) => {
+                let d = serde_json::json!({"previous": p.by, "previous_since_ms": p.since, "state": cur.state});
+                append(&tx, now, actor, AuditAction::AlertTakeover, id, &d.to_string())?;
+            }
+            None => {
+                let d = serde_json::json!({"state": cur.state});
+                append(&tx, now, actor, AuditAction::AlertTake, id, &d.to_string())?;
+            }
+        }
+        let alert = select_alert(&tx, id)?;
+        tx.commit().db()?;
+        Ok(HoldChange { alert, changed: true, previous: previous.map(|p| p.by) })
+    }
+
+    /// The holder lets an alert go (back to nobody's). Releasing an alert nobody holds changes
+    /// nothing; one held by someone else is refused, naming them.
+    pub fn release(&self, id: &str, actor: &str) -> Result<HoldChange> {
+        let now = self.now_ms();
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).db()?;
+        let cur = read_hold(&tx, id)?;
+        let held = match &cur.holder {
+            None => {
+                let alert = select_alert(&tx, id)?;
+                return Ok(HoldChange { alert, changed: false, previous: None });
+            }
+            Some(h) if h.by != actor => {
+                let why = format!("it is held by {}; only they can release it, or take it over first", h.by);
+                return Err(StoreError::Conflict(format!("cannot release alert {id}: {why}")));
+            }
+            Some(h) => h.clone(),
+        };
+        let changed = tx
+            .execute(
+                "UPDATE alerts SET held_by = NULL, held_at_ms = NULL, updated_at_ms = ?3 WHERE id = ?1 AND held_by = ?2",
+                params![id, actor, now],
+            )
+            .db()?;
+        if changed == 0 {
+            return Err(changed_meanwhile(id, "release"));
+        }
+        let d = serde_json::json!({"held_since_ms": held.since, "state": cur.state});
+        append(&tx, now, actor, AuditAction::AlertRelease, id, &d.to_string())?;
+        let alert = select_alert(&tx, id)?;
+        tx.commit().db()?;
+        Ok(HoldChange { alert, changed: true, previous: None })
     }
 
     /// Ends alerts still ongoing when a node starts: nothing runs yet, so they were left open by

@@ -19,7 +19,9 @@ pub mod text;
 pub mod traits;
 pub mod users;
 
-pub use alerts::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, IngestOutcome, UnmaskGrant};
+pub use alerts::{
+    Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, HoldChange, IngestOutcome, UnmaskGrant,
+};
 pub use audit::{AuditBreak, AuditEntry, AuditQuery, AuditSummary};
 pub use calibration::{CalibrationFigures, Review, Verdict};
 pub use checkpoint::{Checkpoint, CheckpointError, NodeKey};

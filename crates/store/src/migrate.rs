@@ -134,6 +134,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (camera, version)
     );
     "#,
+    // 7: shared work: the operator who holds (works) an alert and since when; both NULL when
+    // nobody does. Others' actions on a held alert are refused unless they take it over.
+    r#"
+    ALTER TABLE alerts ADD COLUMN held_by TEXT;
+    ALTER TABLE alerts ADD COLUMN held_at_ms INTEGER;
+    "#,
 ];
 
 pub fn latest() -> u32 {
@@ -262,6 +268,11 @@ mod tests {
         assert_eq!(
             q("SELECT id || ':' || mode || ':' || coalesce(review, '-') FROM alerts ORDER BY id"),
             ["down:live:-", "odd:live:-", "tag:live:-"]
+        );
+        // Nobody held an alert before shared work existed.
+        assert_eq!(
+            q("SELECT id || ':' || coalesce(held_by, '-') || ':' || coalesce(held_at_ms, '-') FROM alerts ORDER BY id"),
+            ["down:-:-", "odd:-:-", "tag:-:-"]
         );
         assert_eq!(q("SELECT alert_id || ':' || to_state FROM decisions"), ["tag:confirmed"]);
         assert_eq!(q("SELECT last_seq || ':' || last_hash FROM audit_head"), ["2:h2"]);

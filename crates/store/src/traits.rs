@@ -7,8 +7,8 @@
 use crate::Session;
 use crate::{
     Alert, AlertAction, AlertQuery, AuditBreak, AuditEntry, AuditQuery, AuditSummary, CalibrationFigures, Checkpoint,
-    CheckpointError, Decision, IngestOutcome, LoginOutcome, MaskSet, MaskSource, NodeKey, PrivacyMask, Result, Role,
-    SessionLookup, Store, TransparencyReport, UnmaskGrant, User, Verdict,
+    CheckpointError, Decision, HoldChange, IngestOutcome, LoginOutcome, MaskSet, MaskSource, NodeKey, PrivacyMask,
+    Result, Role, SessionLookup, Store, TransparencyReport, UnmaskGrant, User, Verdict,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,8 +26,13 @@ pub trait AlertStore: Send + Sync {
     fn alert(&self, id: &str) -> Result<Alert>;
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>>;
     fn decisions(&self, id: &str) -> Result<Vec<Decision>>;
-    /// An operator's action: state change, decision and audit entry, all or nothing.
+    /// An operator's action: state change, decision and audit entry, all or nothing. Refused
+    /// when another operator holds the alert; takes an unheld one; a closing action drops the hold.
     fn act(&self, id: &str, actor: &str, action: &AlertAction) -> Result<Alert>;
+    /// Takes an open alert (or, with `takeover`, one another operator holds), audited.
+    fn take(&self, id: &str, actor: &str, takeover: bool) -> Result<HoldChange>;
+    /// The holder lets the alert go (audited); nobody's alert: no change; another's: refused.
+    fn release(&self, id: &str, actor: &str) -> Result<HoldChange>;
     /// Closes the alerts left open by a node that stopped; returns their ids.
     fn close_interrupted_alerts(&self) -> Result<Vec<String>>;
     /// The evidence picture (JPEG): blurred, or the clear one (callers check the grant first).
@@ -142,6 +147,12 @@ impl AlertStore for Store {
     }
     fn act(&self, id: &str, actor: &str, action: &AlertAction) -> Result<Alert> {
         Store::act(self, id, actor, action)
+    }
+    fn take(&self, id: &str, actor: &str, takeover: bool) -> Result<HoldChange> {
+        Store::take(self, id, actor, takeover)
+    }
+    fn release(&self, id: &str, actor: &str) -> Result<HoldChange> {
+        Store::release(self, id, actor)
     }
     fn close_interrupted_alerts(&self) -> Result<Vec<String>> {
         Store::close_interrupted_alerts(self)

@@ -1,11 +1,12 @@
-//! Alert queue, live feed, detail, evidence (snapshot, clip), decisions and unmasking.
+//! Alert queue, live feed, detail, evidence (snapshot, clip), decisions, shared work (who holds an
+//! alert), bulk dismissal and unmasking.
 
 use super::{audit, blocking, now_ms, AppState, Body, Ctx, St, Q};
 use crate::error::ApiError;
 use crate::providers::{Clip, ClipError, ClipRequest};
 use crate::routes::Perm;
 use crate::view::AlertView;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, FromRequest, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use vigie_core::{AuditAction, UnixMs};
-use vigie_store::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, UnmaskGrant};
+use vigie_store::{Alert, AlertAction, AlertQuery, AlertState, Decision, DismissReason, HoldChange, UnmaskGrant};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -412,4 +413,146 @@ pub(crate) async fn unmask(
             clip_url: format!("{base}/clip?unmasked=true"),
         }),
     ))
+}
+
+/// A JSON body that may be left out (an empty body without Content-Type reads as the default);
+/// anything else is read as [`Body`] is, with its errors.
+pub(crate) struct OptionalBody<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if req.headers().contains_key(header::CONTENT_TYPE) {
+            return Body::<T>::from_request(req, state).await.map(|b| OptionalBody(b.0));
+        }
+        let bytes =
+            bytes::Bytes::from_request(req, state).await.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        if bytes.is_empty() {
+            Ok(OptionalBody(T::default()))
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a JSON body with Content-Type: application/json",
+            ))
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TakeReq {
+    /// Take an alert another operator holds (audited with them); without it, 409 naming them.
+    #[serde(default)]
+    takeover: bool,
+}
+
+/// Answers a take or release, and tells every console when the holder changed.
+fn held(st: &AppState, ch: HoldChange) -> Json<AlertView> {
+    if ch.changed {
+        st.hub.announce_update(&ch.alert);
+    }
+    Json(AlertView::from_alert(&ch.alert))
+}
+
+pub(crate) async fn take(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    OptionalBody(req): OptionalBody<TakeReq>,
+) -> Result<Json<AlertView>, ApiError> {
+    load_for(&st, &ctx, &id).await?;
+    let (s, actor) = (st.alerts.clone(), ctx.user.username.clone());
+    let ch = blocking(move || s.take(&id, &actor, req.takeover).map_err(ApiError::from)).await?;
+    Ok(held(&st, ch))
+}
+
+pub(crate) async fn release(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Result<Json<AlertView>, ApiError> {
+    load_for(&st, &ctx, &id).await?;
+    let (s, actor) = (st.alerts.clone(), ctx.user.username.clone());
+    let ch = blocking(move || s.release(&id, &actor).map_err(ApiError::from)).await?;
+    Ok(held(&st, ch))
+}
+
+/// At most this many alerts per bulk dismissal: a screenful of duplicates, not the whole history.
+pub(crate) const MAX_BULK_DISMISS: usize = 500;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BulkDismissReq {
+    ids: Vec<String>,
+    reason: String,
+    text: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct BulkRefusal {
+    id: String,
+    error: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct BulkDismissed {
+    dismissed: Vec<String>,
+    refused: Vec<BulkRefusal>,
+}
+
+/// Dismisses many alerts with one reason. Each is dismissed and audited exactly as one dismissal
+/// (same state and hold rules); those refused are listed with why, the others go ahead.
+pub(crate) async fn dismiss_many(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Body(req): Body<BulkDismissReq>,
+) -> Result<Json<BulkDismissed>, ApiError> {
+    if req.ids.is_empty() {
+        return Err(ApiError::bad_request("'ids' is empty: name the alerts to dismiss"));
+    }
+    if req.ids.len() > MAX_BULK_DISMISS {
+        return Err(ApiError::bad_request(format!(
+            "'ids' names {} alerts: at most {MAX_BULK_DISMISS} per call",
+            req.ids.len()
+        )));
+    }
+    let reason = DismissReason::parse(&req.reason)?;
+    let action = AlertAction::Dismiss { reason, text: req.text };
+    // A bad text is the same mistake for every alert: refused once, before any is touched.
+    action.checked_texts()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut ids = req.ids;
+    ids.retain(|id| seen.insert(id.clone()));
+    let mut refused = Vec::new();
+    let mut visible = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Other sectors' alerts answer as unknown ones, and the attempt is recorded.
+        match load_for(&st, &ctx, &id).await {
+            Ok(_) => visible.push(id),
+            Err(e) => refused.push(BulkRefusal { id, error: e.message }),
+        }
+    }
+    let (s, actor) = (st.alerts.clone(), ctx.user.username.clone());
+    let results = blocking(move || {
+        Ok(visible
+            .into_iter()
+            .map(|id| {
+                let r = s.act(&id, &actor, &action);
+                (id, r)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let mut dismissed = Vec::new();
+    for (id, r) in results {
+        match r {
+            Ok(a) => {
+                st.hub.announce_update(&a);
+                dismissed.push(id);
+            }
+            Err(e) => refused.push(BulkRefusal { id, error: ApiError::from(e).message }),
+        }
+    }
+    Ok(Json(BulkDismissed { dismissed, refused }))
 }
