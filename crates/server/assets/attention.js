@@ -182,7 +182,10 @@ export function initAttention() {
     if ('Notification' in window) await Notification.requestPermission();
     showNotifyButton();
   });
-  window.addEventListener('hashchange', () => { if (location.hash.startsWith('#/wall')) setTimeout(resendUnhandled, 0); });
+  // The wall draws its tiles after fetching the camera list: told now and once they are likely there.
+  window.addEventListener('hashchange', () => {
+    if (location.hash.startsWith('#/wall')) { setTimeout(resendUnhandled, 0); setTimeout(resendUnhandled, 1500); }
+  });
   showSignal();
   showNotifyButton();
 }

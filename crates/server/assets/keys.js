@@ -19,7 +19,7 @@ register({
 });
 
 export const SHORTCUTS = [
-  ['j / ↓', 'next alert'], ['k / ↑', 'previous alert'], ['Home / End', 'first / last alert'], ['Enter', 'open the alert'],
+  ['j / ↓', 'next alert'], ['k / ↑', 'previous alert'], ['Home / End', 'first / last alert'], ['Enter / Space', 'open the alert'],
   ['→ / ←', 'show / hide the alerts of an incident'], ['t', 'take the alert'], ['c', 'confirm'],
   ['d', 'dismiss: choose the reason, then Enter'], ['p', 'dispatch: type the unit, then Enter'],
   ['r', 'resolve: type the note, then Enter'], ['Esc', 'back to the queue'], ['m', 'mute / unmute the signal'], ['?', 'show this list'],
@@ -95,6 +95,7 @@ function onKey(e) {
     case 'ArrowRight': toggleExpand(queue.cursor, true); break;
     case 'ArrowLeft': toggleExpand(queue.cursor, false); break;
     case 'Enter': openCursor(); break;
+    case ' ': if (!inQueue) return; openCursor(); break;
     case 't': act('take'); break;
     case 'c': act('confirm'); break;
     case 'd': act('dismiss'); break;
