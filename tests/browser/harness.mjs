@@ -140,3 +140,19 @@ export async function shoot(page, name) {
 }
 
 export { sleep };
+
+/** As `node.login(user)`, with `init(context)` awaited on the fresh context before its page opens
+ * (init scripts standing in for browser APIs, routes). */
+export async function loginWith(node, user, init) {
+  const context = await node.browser.newContext();
+  await init(context);
+  const page = await context.newPage();
+  page.__errors = [];
+  page.on('pageerror', (e) => page.__errors.push(String(e)));
+  await page.goto(node.url);
+  await page.fill('#username', user);
+  await page.fill('#password', pw(user));
+  await page.click('#login-btn');
+  await page.waitForSelector('#app:not([hidden])');
+  return { context, page };
+}

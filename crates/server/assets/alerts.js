@@ -42,10 +42,11 @@ register({
   graffiti: 'graffiti', 'wrong way': 'contresens', intrusion: 'intrusion', 'person down': 'personne au sol',
 });
 
-/** Alerts by id, the one shown in the detail pane, how many arrived since the last look; the
+/** Alerts by id, the one opened (and `detailFor`, once the detail pane shows it), how many
+ * arrived since the last look; the
  * row under the keyboard (`cursor`, a row key), expanded incidents, filters and render figures. */
 export const queue = {
-  alerts: new Map(), selected: null, unseen: 0, cursor: null, expanded: new Set(),
+  alerts: new Map(), selected: null, detailFor: null, opening: null, unseen: 0, cursor: null, expanded: new Set(),
   filters: { camera: '', sector: '', type: '', priority: '', state: 'open' },
   cameras: new Map(), sectors: [],
   stats: { renders: 0, created: 0, patched: 0, moved: 0, removed: 0, lastMs: 0 },
@@ -306,7 +307,10 @@ export async function selectAlert(id) {
   const a = queue.alerts.get(id); if (a) a._fresh = false;
   seen(id);
   renderQueue();
-  await listeners.select(id);
+  queue.opening = listeners.select(id);
+  await queue.opening;
+  // Shortcuts wait for this before reaching into the pane (a stale pane has the same ids).
+  if (queue.selected === id) queue.detailFor = id;
 }
 
 /** Opens an alert from outside the queue (banner, notification): the alerts view, its row. */

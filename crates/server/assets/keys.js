@@ -28,7 +28,7 @@ export const SHORTCUTS = [
 /** Keys the console acted on (the tests count keys per triage). */
 export const keyStats = { handled: 0 };
 
-/** Enter in one of these fields presses its action's button (when no form does it already). */
+/** Enter in one of these fields presses its action's button (unless a form does it already). */
 const FIELD_BUTTON = { 'dismiss-reason': '#btn-dismiss', 'dismiss-text': '#btn-dismiss', 'dispatch-unit': '#btn-dispatch', 'resolve-note': '#btn-resolve' };
 
 const typing = (el) => !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
@@ -49,6 +49,7 @@ async function act(name) {
   const a = cursorAlert();
   if (!a) return;
   if (queue.selected !== a.id) await openCursor();
+  else if (queue.detailFor !== a.id) await queue.opening;
   const click = async (sel) => (await element(sel))?.click();
   const focus = async (sel) => (await element(sel))?.focus();
   if (name === 'take') await click('#btn-take');
@@ -75,7 +76,8 @@ function onKey(e) {
     return;
   }
   if (typing(el)) {
-    if (e.key === 'Enter' && FIELD_BUTTON[el.id] && !el.form) {
+    // A text field in a form submits it on Enter by itself; a select never does.
+    if (e.key === 'Enter' && FIELD_BUTTON[el.id] && !(el.tagName === 'INPUT' && el.form)) {
       e.preventDefault();
       keyStats.handled += 1;
       document.querySelector(FIELD_BUTTON[el.id])?.click();
