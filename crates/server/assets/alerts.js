@@ -355,6 +355,9 @@ function fillCameraFilters() {
   options($('#filter-sector'), [['', t('any')], ...sectors.map((s) => [s.id, s.name]),
     ...([...queue.cameras.values()].some((c) => !c.sector) ? [['-', t('no sector')]] : [])]);
   $('#filter-sector').closest('label').hidden = !queue.sectors.length;
+  // A camera or sector that went away leaves its filter.
+  queue.filters.camera = $('#filter-camera').value;
+  queue.filters.sector = $('#filter-sector').value;
 }
 
 function filterField(id, label, list) {

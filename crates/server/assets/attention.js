@@ -175,6 +175,7 @@ function showNotifyButton() {
 }
 
 export function initAttention() {
+  $('#arrival-close').setAttribute('aria-label', t('Close the banner'));
   $('#arrival-open').addEventListener('click', openFromBanner);
   $('#arrival-close').addEventListener('click', closeBanner);
   $('#signal-mute').addEventListener('click', () => setMuted(!attention.muted));
