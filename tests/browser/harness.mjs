@@ -88,7 +88,10 @@ export class Node {
     if (!p || p.exitCode !== null) return p ? p.exitCode : null;
     const exited = new Promise((r) => p.once('exit', (code, sig) => r(code ?? sig)));
     try { process.kill(-p.pid, signal); } catch (_) { return p.exitCode; }
-    return Promise.race([exited, sleep(timeoutMs).then(() => null)]);
+    // A pending timer would keep the test process alive for its full length after the exit.
+    let timer;
+    const late = new Promise((r) => { timer = setTimeout(() => r(null), timeoutMs); });
+    try { return await Promise.race([exited, late]); } finally { clearTimeout(timer); }
   }
 
   /** A fresh browser context logged in as `user`; page errors are collected in `page.__errors`. */
@@ -158,4 +161,20 @@ export async function stopNode(node, timeoutMs = 10_000) {
     if (p.exitCode === null && p.signalCode === null) { try { process.kill(-p.pid, 'SIGKILL'); } catch (_) { /* gone */ } }
   }
   rmSync(node.data, { recursive: true, force: true });
+}
+
+/** As `node.login(user)`, with `init(context)` awaited on the fresh context before its page opens
+ * (init scripts standing in for browser APIs, routes). */
+export async function loginWith(node, user, init) {
+  const context = await node.browser.newContext();
+  await init(context);
+  const page = await context.newPage();
+  page.__errors = [];
+  page.on('pageerror', (e) => page.__errors.push(String(e)));
+  await page.goto(node.url);
+  await page.fill('#username', user);
+  await page.fill('#password', pw(user));
+  await page.click('#login-btn');
+  await page.waitForSelector('#app:not([hidden])');
+  return { context, page };
 }

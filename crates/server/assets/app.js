@@ -4,7 +4,9 @@
 // stats with chart).
 import { api, can, onSessionEnd, session } from './api.js';
 import { $, h } from './dom.js';
-import { loadAlerts, onAlertEvents, queue, renderQueue } from './alerts.js';
+import { initQueue, loadAlerts, onAlertEvents, queue } from './alerts.js';
+import { initAttention, stopAttention } from './attention.js';
+import { initKeys } from './keys.js';
 import { closeFeed, openFeed } from './feed.js';
 import { refreshDetail } from './detail.js';
 import { startWall, stopWall } from './wall.js';
@@ -19,6 +21,7 @@ import { loadHolds, placeHold } from './holds.js';
 function showLogin(msg) {
   session.me = null;
   closeFeed();
+  stopAttention();
   stopWall();
   $('#app').hidden = true;
   $('#password-view').hidden = true;
@@ -113,7 +116,9 @@ onAlertEvents({
 $('#login-form').addEventListener('submit', doLogin);
 $('#password-form').addEventListener('submit', doPasswordChange);
 $('#logout-btn').addEventListener('click', logout);
-$('#show-closed').addEventListener('change', renderQueue);
+initQueue();
+initAttention();
+initKeys();
 $('#search-form').addEventListener('submit', doSearch);
 $('#report-form').addEventListener('submit', loadReport);
 $('#audit-refresh').addEventListener('click', loadAudit);

@@ -1,6 +1,7 @@
 //! The measurements behind `vigie bench`: [`figures`] (speed and memory, side by side with the
 //! Python reference), [`rules`] (the rules engine and scene models per frame), [`latency`]
-//! (frame → console with live RTSP cameras) and [`fuzz`] (every input parser for a bounded time).
+//! (frame → console with live RTSP cameras), [`fuzz`] (every input parser for a bounded time) and
+//! [`seed_alerts`] (a busy alert queue for the console's scaling tests).
 
 pub mod figures;
 pub mod fuzz;
@@ -8,3 +9,4 @@ pub mod latency;
 pub mod pixelation;
 pub mod recording;
 pub mod rules;
+pub mod seed_alerts;

@@ -30,6 +30,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("chart.js", include_str!("../../assets/chart.js")),
     ("holds.js", include_str!("../../assets/holds.js")),
     ("masks.js", include_str!("../../assets/masks.js")),
+    ("attention.js", include_str!("../../assets/attention.js")),
+    ("keys.js", include_str!("../../assets/keys.js")),
 ];
 
 fn typed(body: &'static str, content_type: &'static str) -> Response {

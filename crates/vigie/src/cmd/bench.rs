@@ -4,6 +4,7 @@
 //! the analysis settings it loads and the config parser it fuzzes.
 
 mod fuzz_config;
+mod seed_alerts;
 
 use anyhow::anyhow;
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ pub enum BenchWhat {
     /// Every input parser (config, search text, MP4, RTSP URL and H.264) on random and mutated
     /// inputs for a bounded time: inputs tried and findings per target.
     Fuzz(FuzzArgs),
+    /// A busy alert queue in a data folder (the console's 1,000-alert test): alerts of the demo
+    /// cameras, zones and several types, some repeated within minutes.
+    SeedAlerts(seed_alerts::SeedAlertsArgs),
 }
 
 #[derive(clap::Args)]
@@ -91,6 +95,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
             seconds: l.seconds,
         }),
         Some(BenchWhat::Fuzz(f)) => run_fuzz(f),
+        Some(BenchWhat::SeedAlerts(s)) => seed_alerts::run(s),
         None => {
             let settings = AnalysisSettings::load(None)?;
             figures::run(&figures::FiguresOptions {
