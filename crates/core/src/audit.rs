@@ -43,6 +43,9 @@ pub enum AuditAction {
     // Footage and search.
     LiveView,
     FootageView,
+    /// Footage downloaded as a file from the console (the archive's own `export` entry, with the
+    /// file's SHA-256, comes with it when the footage is the archive's).
+    FootageExport,
     Export,
     Search,
     SearchSimilar,
@@ -92,7 +95,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 56] = [
+    pub const ALL: [AuditAction; 57] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -118,6 +121,7 @@ impl AuditAction {
         AuditAction::AlertUnmask,
         AuditAction::LiveView,
         AuditAction::FootageView,
+        AuditAction::FootageExport,
         AuditAction::Export,
         AuditAction::Search,
         AuditAction::SearchSimilar,
@@ -179,6 +183,7 @@ impl AuditAction {
             AuditAction::AlertUnmask => "alert.unmask",
             AuditAction::LiveView => "live.view",
             AuditAction::FootageView => "footage.view",
+            AuditAction::FootageExport => "footage.export",
             AuditAction::Export => "export",
             AuditAction::Search => "search",
             AuditAction::SearchSimilar => "search.similar",

@@ -23,7 +23,7 @@ export async function refreshDetail(id) {
       const q = grant ? '?unmasked=true' : '';
       if (a.snapshot_url) media.append(h('div', {}, h('h3', { text: grant ? 'Snapshot (UNMASKED)' : 'Snapshot' }),
         h('img', { id: 'evidence-img', class: 'evidence' + (grant ? ' unmasked' : ''), src: a.snapshot_url + q, alt: 'evidence snapshot' })));
-      media.append(h('div', {}, h('h3', { text: grant ? 'Clip (UNMASKED)' : 'Clip' }), clipPlayer(a.clip_url + q)));
+      media.append(h('div', {}, h('h3', { text: grant ? 'Clip (UNMASKED)' : 'Clip' }), clipPlayer(a.clip_url + q, { exportOf: { camera: a.camera, from: d.clip.from_ms, to: d.clip.to_ms } })));
     }
     shown.mediaKey = mediaKey; shown.media = media;
   }
