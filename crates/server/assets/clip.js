@@ -66,6 +66,8 @@ class Player {
     Object.assign(this, { box, url, opts, frames: [], fps: 2, index: 0, playing: true, zoom: 1, pan: [0, 0] });
     this.abort = null;
     this.timer = null;
+    /** Which load is current: a replaced one (full resolution asked) stops touching the player. */
+    this.gen = 0;
   }
 
   stop() {
@@ -78,6 +80,7 @@ class Player {
 
   async load(url) {
     this.stop();
+    const gen = ++this.gen;
     this.url = url;
     this.abort = new AbortController();
     let r;
@@ -115,7 +118,7 @@ class Player {
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) break;
+        if (done || gen !== this.gen) break;
         for (const { body } of parser.push(value)) {
           if (!isJpeg(body)) continue;
           const n = this.frames.length;
@@ -125,6 +128,7 @@ class Player {
         }
       }
     } catch (e) { if (e.name !== 'AbortError') this.msg.textContent = e.message; }
+    if (gen !== this.gen) return;
     this.complete = true;
     this.show();
   }
