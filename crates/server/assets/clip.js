@@ -150,7 +150,7 @@ class Player {
     const controls = h('div', { class: 'clip-controls row' },
       kind !== 'still' ? [this.playBtn, btn('clip-prev', t('Previous picture'), '◀︎|', () => this.step(-1)),
         btn('clip-next', t('Next picture'), '|▶︎', () => this.step(1)), this.seek] : [],
-      this.zoomSel, btn('clip-fullscreen', t('Full screen'), '⛶', () => this.fullscreen()), this.info);
+      this.zoomSel, btn('clip-fullscreen', t('Full screen'), t('Full screen'), () => this.fullscreen()), this.info);
     const extra = h('div', { class: 'clip-extra row' }, this.res);
     if (kind === 'frames') {
       extra.append(btn('clip-full link', t('Full resolution'), t('Full resolution'), () => this.load(withFull(this.url))));
