@@ -89,7 +89,7 @@ function markTile(tile) {
 
 function tile(c) {
   const img = h('img', { class: 'live', alt: t('Live picture of {name}', { name: c.name }) });
-  const el = h('figure', { class: 'wall-tile', 'data-camera': c.id, 'data-name': c.name },
+  const el = h('figure', { class: 'card wall-tile', 'data-camera': c.id, 'data-name': c.name },
     h('button', { type: 'button', class: 'wall-open', onclick: () => openLarge(c) },
       img,
       h('span', { class: 'wall-badge', hidden: true, text: t('Unhandled alert') })),
@@ -101,14 +101,14 @@ function tile(c) {
   return el;
 }
 
-/** The cameras the sector selector keeps, in sector order, each with its group's name. */
+/** The cameras the sector selector keeps, in sector order, each with its group's id and name. */
 function selected() {
   const only = $('#wall-sector').value || '*';
   const groups = state.sectors.map((s) => [s.id, s.name]).concat([['', t('No sector')]]);
   const out = [];
   for (const [id, name] of groups) {
     if (only !== '*' && only !== id) continue;
-    for (const c of state.cams.filter((x) => (x.sector || '') === id)) out.push([name, c]);
+    for (const c of state.cams.filter((x) => (x.sector || '') === id)) out.push([id, name, c]);
   }
   return out;
 }
@@ -127,16 +127,15 @@ function render() {
     { page: state.page + 1, pages, first: state.page * size + 1, last: state.page * size + shown.length, total: list.length }) : '';
   $('#wall-prev').disabled = state.page === 0;
   $('#wall-next').disabled = state.page >= pages - 1;
-  wall.className = `wall-grid wall-size-${size}`;
   if (!list.length) { wall.replaceChildren(h('p', { class: 'muted', text: t('No camera in your sectors.') })); return; }
   // Sector headings stay on every page, over that page's cameras of the sector.
-  const kids = [];
-  let group = null;
-  for (const [name, c] of shown) {
-    if (name !== group) { group = name; kids.push(h('h3', { class: 'wall-group', text: name })); }
-    kids.push(tile(c));
+  const groups = new Map();
+  for (const [id, name, c] of shown) {
+    if (!groups.has(id)) groups.set(id, { name, tiles: [] });
+    groups.get(id).tiles.push(tile(c));
   }
-  wall.replaceChildren(...kids);
+  wall.replaceChildren(...[...groups].map(([id, g]) => h('section', { class: 'sector-group', 'data-sector': id },
+    h('h3', { text: g.name }), h('div', { class: `wall-grid wall-size-${size}` }, ...g.tiles))));
   state.observer = new IntersectionObserver((entries) => {
     for (const e of entries) {
       const id = e.target.dataset.camera;
