@@ -49,6 +49,9 @@ pub enum AuditAction {
     // Footage and search.
     LiveView,
     FootageView,
+    /// Footage downloaded as a file from the console (the archive's own `export` entry, with the
+    /// file's SHA-256, comes with it when the footage is the archive's).
+    FootageExport,
     Export,
     Search,
     SearchSimilar,
@@ -98,7 +101,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 59] = [
+    pub const ALL: [AuditAction; 60] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -127,6 +130,7 @@ impl AuditAction {
         AuditAction::AlertRelease,
         AuditAction::LiveView,
         AuditAction::FootageView,
+        AuditAction::FootageExport,
         AuditAction::Export,
         AuditAction::Search,
         AuditAction::SearchSimilar,
@@ -191,6 +195,7 @@ impl AuditAction {
             AuditAction::AlertRelease => "alert.release",
             AuditAction::LiveView => "live.view",
             AuditAction::FootageView => "footage.view",
+            AuditAction::FootageExport => "footage.export",
             AuditAction::Export => "export",
             AuditAction::Search => "search",
             AuditAction::SearchSimilar => "search.similar",

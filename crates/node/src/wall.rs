@@ -236,13 +236,28 @@ pub struct Clips {
 }
 
 impl ClipProvider for Clips {
+    /// The buffer first (instant, reduced), unless the camera's own resolution is wanted: then
+    /// the archive first, and the buffer only for moments the archive does not hold yet (its
+    /// segment still open).
     fn clip(&self, req: &ClipRequest<'_>) -> Result<Clip, ClipError> {
-        if let Some(jpegs) = self.wall.buffered(req.camera, req.from_ms, req.to_ms, req.blurred) {
-            return Ok(Clip::Frames { fps: self.wall.buffer_fps(), jpegs });
-        }
-        match &self.archive {
-            Some(export) => Ok(Clip::Video { content_type: "video/mp4".into(), bytes: export(req)? }),
-            None => Err(ClipError::NotAvailable(format!("no footage of camera {} is kept for that time", req.camera))),
+        let buffered = || {
+            let jpegs = self.wall.buffered(req.camera, req.from_ms, req.to_ms, req.blurred)?;
+            Some(Clip::Frames { fps: self.wall.buffer_fps(), jpegs })
+        };
+        let archived = |export: &ArchiveExport| -> Result<Clip, ClipError> {
+            Ok(Clip::Video { content_type: "video/mp4".into(), bytes: export(req)? })
+        };
+        let none = || ClipError::NotAvailable(format!("no footage of camera {} is kept for that time", req.camera));
+        match (&self.archive, req.full_resolution) {
+            (Some(export), true) => match archived(export) {
+                Err(ClipError::NotAvailable(m)) => buffered().ok_or(ClipError::NotAvailable(m)),
+                other => other,
+            },
+            (archive, _) => match (buffered(), archive) {
+                (Some(clip), _) => Ok(clip),
+                (None, Some(export)) => archived(export),
+                (None, None) => Err(none()),
+            },
         }
     }
 }
@@ -295,6 +310,48 @@ mod tests {
         let img = RgbImage::decode_jpeg(&w.jpeg("cam").unwrap()).unwrap();
         assert!(detail(&img, (110, 110, 150, 250)) < 0.05, "person pixelated");
         assert!(detail(&img, (300, 50, 460, 300)) > 0.2, "scene clear");
+    }
+
+    #[test]
+    fn full_resolution_prefers_the_archive_and_falls_back_to_the_buffer() {
+        let w = wall();
+        let frame = sharp(480, 360);
+        w.update("cam", &frame, &[], &plan(None, &[], &[]));
+        let at = UnixMs::from(frame.captured_at);
+        let archive = |holds: bool| -> ArchiveExport {
+            Arc::new(move |_: &ClipRequest<'_>| {
+                if holds {
+                    Ok(b"mp4".to_vec())
+                } else {
+                    Err(ClipError::NotAvailable("segment still open".into()))
+                }
+            })
+        };
+        let stop = vigie_core::StopToken::never();
+        let ask = |clips: &Clips, full_resolution: bool| {
+            let req = ClipRequest {
+                camera: "cam",
+                from_ms: at,
+                to_ms: at,
+                blurred: true,
+                actor: "sup",
+                reason: None,
+                stop: &stop,
+                full_resolution,
+            };
+            match clips.clip(&req) {
+                Ok(Clip::Video { .. }) => "archive",
+                Ok(Clip::Frames { .. }) => "buffer",
+                Err(_) => "none",
+            }
+        };
+        let archived = Clips { wall: w.clone(), archive: Some(archive(true)) };
+        assert_eq!(ask(&archived, false), "buffer", "instant playback keeps to the buffer");
+        assert_eq!(ask(&archived, true), "archive", "the camera's own resolution is the archive's");
+        let open = Clips { wall: w.clone(), archive: Some(archive(false)) };
+        assert_eq!(ask(&open, true), "buffer", "what the archive has not closed yet comes from the buffer");
+        let nothing = Clips { wall: wall(), archive: Some(archive(false)) };
+        assert_eq!(ask(&nothing, true), "none");
     }
 
     #[test]

@@ -161,7 +161,7 @@ function update(a, d) {
       const q = grant ? '?unmasked=true' : '';
       if (a.snapshot_url) kids.push(h('div', {}, h('h3', { text: t(grant ? 'Snapshot (UNMASKED)' : 'Snapshot') }),
         h('img', { id: 'evidence-img', class: 'evidence' + (grant ? ' unmasked' : ''), src: a.snapshot_url + q, alt: t('evidence snapshot') })));
-      kids.push(h('div', {}, h('h3', { text: t(grant ? 'Clip (UNMASKED)' : 'Clip') }), clipPlayer(a.clip_url + q)));
+      kids.push(h('div', {}, h('h3', { text: t(grant ? 'Clip (UNMASKED)' : 'Clip') }), clipPlayer(a.clip_url + q, { exportOf: { camera: a.camera, from: d.clip.from_ms, to: d.clip.to_ms } })));
     }
     p.media.replaceChildren(...kids);
   }

@@ -88,6 +88,9 @@ pub struct ClipRequest<'a> {
     pub reason: Option<&'a str>,
     /// Cancelled when the client goes away; carries the export's time budget. Long work polls it.
     pub stop: &'a vigie_core::StopToken,
+    /// The camera's own resolution wanted (evidence review, export): the archive first, the
+    /// reduced rolling buffer only for what the archive does not hold yet.
+    pub full_resolution: bool,
 }
 
 pub trait ClipProvider: Send + Sync {

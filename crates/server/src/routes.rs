@@ -36,10 +36,13 @@ pub enum Perm {
     HoldsRead,
     /// Place and release legal holds, and export held footage unblurred for its hold.
     HoldsManage,
+    /// Download recorded footage as a file (blurred unless unmasked with a reason): a copy leaves
+    /// the system, so a supervisor decides, as for a requisition.
+    FootageExport,
 }
 
 impl Perm {
-    pub const ALL: [Perm; 17] = [
+    pub const ALL: [Perm; 18] = [
         Perm::AlertsRead,
         Perm::AlertsAct,
         Perm::Evidence,
@@ -57,6 +60,7 @@ impl Perm {
         Perm::CalibrationReview,
         Perm::HoldsRead,
         Perm::HoldsManage,
+        Perm::FootageExport,
     ];
 
     /// Name used in `GET /api/me` and the OpenAPI file.
@@ -79,6 +83,7 @@ impl Perm {
             Perm::Stats => "stats",
             Perm::HoldsRead => "holds_read",
             Perm::HoldsManage => "holds_manage",
+            Perm::FootageExport => "footage_export",
         }
     }
 
@@ -102,6 +107,7 @@ impl Perm {
                     | Live
                     | Search
                     | Unmask
+                    | FootageExport
                     | Reports
                     | Stats
                     | CalibrationRead
@@ -171,6 +177,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/cameras", Access::Perm(Live), "list cameras"),
     r("GET", "/api/cameras/{id}/live", Access::Perm(Live), "view live cameras"),
     r("GET", "/api/cameras/{id}/clip", Access::Perm(Evidence), "view recorded footage"),
+    r("GET", "/api/cameras/{id}/export", Access::Perm(FootageExport), "export footage"),
     r("GET", "/api/search", Access::Perm(Search), "search the archive"),
     r("GET", "/api/search/thumbnails/{id}", Access::Perm(Search), "view search thumbnails"),
     r("GET", "/api/reports/transparency", Access::Perm(Reports), "read transparency reports"),

@@ -83,6 +83,7 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
         .replace("/api/calibration/alerts/{id}", &format!("/api/calibration/alerts/cal-{case}"))
         .replace("{camera}/{rule}", &format!("cam1/r-{case}"))
         .replace("/api/cameras/{id}/clip", "/api/cameras/cam1/clip?from=1750000000000&to=1750000060000")
+        .replace("/api/cameras/{id}/export", "/api/cameras/cam1/export?from=1750000000000&to=1750000060000")
         .replace("/api/cameras/{id}", "/api/cameras/cam1")
         .replace("/api/search/thumbnails/{id}", "/api/search/thumbnails/1")
         .replace(
@@ -552,6 +553,36 @@ async fn unblurred_footage_export_needs_a_supervisor_and_a_reason() {
     assert_eq!(flags, [false, true], "unblurred only with the reason");
     let audit = h.audit_actions(2);
     assert!(audit.iter().all(|e| e.1 == "footage.view"), "{audit:?}");
+}
+
+#[tokio::test]
+async fn footage_exports_are_supervisors_files_audited_with_their_hash() {
+    use sha2::Digest;
+    let h = harness();
+    let (op, sup) = (h.session("op"), h.session("sup"));
+    let base = "/api/cameras/cam1/export?from=1750000000000&to=1750000060000";
+    let r = h.call("GET", base, Some(&op), None).await;
+    assert_eq!(r.status, 403, "an operator's copy would leave the system unaccounted for");
+    let r = h.call("GET", base, Some(&sup), None).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.headers["content-type"], "video/x-motion-jpeg");
+    assert_eq!(r.headers["x-footage-source"], "buffer");
+    assert_eq!(r.headers["content-disposition"], "attachment; filename=\"vigie-cam1-20250615T150640Z.mjpeg\"");
+    let sha = hex::encode(sha2::Sha256::digest(&r.body));
+    assert_eq!(r.headers["x-content-sha256"], sha.as_str());
+    assert_eq!(r.body.len(), 2 * common::jpeg(10).len(), "both pictures, unpaced");
+    let e = &h.audit_actions(1)[0];
+    assert_eq!((e.0.as_str(), e.1.as_str(), e.2.as_str()), ("sup", "footage.export", "cam1"));
+    let entry = &h.store.audit_entries(&vigie_store::AuditQuery { limit: 1, ..Default::default() }).unwrap()[0];
+    let d: serde_json::Value = serde_json::from_str(&entry.details).unwrap();
+    assert_eq!((d["sha256"].as_str(), d["unmasked"].as_bool()), (Some(sha.as_str()), Some(false)));
+    let r = h.call("GET", &format!("{base}&unmask_reason=PV%202025-114"), Some(&sup), None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-disposition"].to_str().unwrap().ends_with("-unmasked.mjpeg\""));
+    let flags: Vec<bool> = h.clips.calls.lock().iter().map(|c| c.3).collect();
+    assert_eq!(flags, [true, false], "pixelated unless a reason is given");
+    let r = h.call("GET", "/api/cameras/cam1/export?from=1750000000000&to=1750000900000", Some(&sup), None).await;
+    assert_eq!(r.status, 400, "over 10 minutes");
 }
 
 /// Logs in (then out) from `peer`, optionally through a proxy saying the client used `proto`;

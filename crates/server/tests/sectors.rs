@@ -343,6 +343,9 @@ fn rule(method: &str, path: &str) -> Rule {
         ("GET", "/api/cameras/{id}/clip") => {
             Rule::Object(|c| (format!("/api/cameras/{c}/clip?from={}&to={}", T0_MS, T0_MS + 10_000), None))
         }
+        ("GET", "/api/cameras/{id}/export") => {
+            Rule::Object(|c| (format!("/api/cameras/{c}/export?from={}&to={}", T0_MS, T0_MS + 10_000), None))
+        }
         ("GET", "/api/search") => Rule::List("/api/search?q=cars", |v| cameras_in(v, "tracks", "camera")),
         ("GET", "/api/search/thumbnails/{id}") => Rule::Own("search_and_thumbnails_keep_to_sectors"),
         ("GET", "/api/reports/transparency") => {

@@ -85,10 +85,12 @@ pub(crate) struct WindowQuery {
     to: String,
     /// Supervisors only: export without blurring, for this stated reason (e.g. a case number).
     unmask_reason: Option<String>,
+    /// The camera's own resolution (archive) rather than the instant reduced buffer.
+    full: Option<bool>,
 }
 
 /// Longest footage one request may ask for: what a search hit needs, and a bounded export.
-const MAX_CLIP_MS: i64 = 600_000;
+pub(crate) const MAX_CLIP_MS: i64 = 600_000;
 
 /// Recorded footage of a camera (from a search result), at most 10 minutes; blurred unless a
 /// supervisor states a reason.
@@ -98,15 +100,34 @@ pub(crate) async fn camera_clip(
     Path(id): Path<String>,
     Q(q): Q<WindowQuery>,
 ) -> Result<Response, ApiError> {
-    let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
+    let (from, to, reason) = footage_request(&st, &ctx, &id, &q.from, &q.to, q.unmask_reason.as_deref()).await?;
+    let d = serde_json::json!({"from_ms": from, "to_ms": to, "unmasked": reason.is_some(), "reason": reason});
+    let full = q.full.unwrap_or(false);
+    let resp = super::alerts::serve_clip(&st, &id, from, to, &ctx.user.username, reason, full).await?;
+    audit(&st, &ctx.user.username, AuditAction::FootageView, &id, d).await?;
+    Ok(resp)
+}
+
+/// The checks every request for a camera's recorded footage passes: a window of at most 10
+/// minutes, a camera of the caller's sectors, and an unmask only for a supervisor who says why
+/// (the refusal audited). Returns the window and the unmask reason.
+pub(crate) async fn footage_request(
+    st: &std::sync::Arc<super::AppState>,
+    ctx: &Ctx,
+    id: &str,
+    from: &str,
+    to: &str,
+    unmask_reason: Option<&str>,
+) -> Result<(vigie_core::UnixMs, vigie_core::UnixMs, Option<String>), ApiError> {
+    let (from, to) = (parse_time("from", from)?, parse_time("to", to)?);
     let unknown = ApiError::not_found(format!("no footage of camera {id} is kept for that time"));
-    super::require_visible(&st, &ctx, &id, &id, unknown).await?;
+    super::require_visible(st, ctx, id, id, unknown).await?;
     if !to.0.checked_sub(from.0).is_some_and(|len| len > 0 && len <= MAX_CLIP_MS) {
         return Err(ApiError::bad_request(format!(
             "'to' ({to}) must be after 'from' ({from}) and at most 10 minutes later"
         )));
     }
-    let reason = match q.unmask_reason.as_deref() {
+    let reason = match unmask_reason {
         None => None,
         Some(r) if r.trim().is_empty() => {
             return Err(ApiError::bad_request("unmask_reason is empty: say why the footage must be seen unblurred"))
@@ -115,13 +136,10 @@ pub(crate) async fn camera_clip(
     };
     if reason.is_some() && !Perm::Unmask.allowed(ctx.user.role) {
         let d = serde_json::json!({"role": ctx.user.role, "needs": "unmask", "camera": id});
-        audit(&st, &ctx.user.username, AuditAction::AccessDenied, &id, d).await?;
+        audit(st, &ctx.user.username, AuditAction::AccessDenied, id, d).await?;
         return Err(ApiError::forbidden(format!("role {} may not see unblurred footage", ctx.user.role)));
     }
-    let d = serde_json::json!({"from_ms": from, "to_ms": to, "unmasked": reason.is_some(), "reason": reason});
-    let resp = super::alerts::serve_clip(&st, &id, from, to, &ctx.user.username, reason).await?;
-    audit(&st, &ctx.user.username, AuditAction::FootageView, &id, d).await?;
-    Ok(resp)
+    Ok((from, to, reason))
 }
 
 pub(crate) async fn search(

@@ -167,6 +167,8 @@ pub(crate) async fn detail(
 #[serde(deny_unknown_fields)]
 pub(crate) struct EvidenceQuery {
     unmasked: Option<bool>,
+    /// Clips only: the camera's own resolution (archive) rather than the instant reduced buffer.
+    full: Option<bool>,
 }
 
 /// Unblurred evidence needs the unmask right and a grant of this user for this alert in force.
@@ -226,7 +228,8 @@ pub(crate) async fn clip(
     let a = load_for(&st, &ctx, &id).await?;
     let reason = if unmasked { Some(check_unmasked(&st, &ctx, &id).await?) } else { None };
     let (from, to) = clip_window(&st, &a);
-    let resp = serve_clip(&st, &a.camera, from, to, &ctx.user.username, reason).await?;
+    let full = q.full.unwrap_or(false);
+    let resp = serve_clip(&st, &a.camera, from, to, &ctx.user.username, reason, full).await?;
     let d = serde_json::json!({"unmasked": unmasked, "camera": a.camera, "from_ms": from, "to_ms": to});
     audit(&st, &ctx.user.username, AuditAction::AlertClipView, &id, d).await?;
     Ok(resp)
@@ -248,9 +251,8 @@ pub(crate) fn export_permit(st: &AppState) -> Result<tokio::sync::OwnedSemaphore
     })
 }
 
-/// Serves footage, blurred unless `unmask_reason` is given (the caller has checked the right).
-/// At most `max_concurrent_exports` at once (503 with Retry-After beyond), each stopped when its
-/// client goes away or after `export_budget_s`.
+/// Serves footage, blurred unless `unmask_reason` is given (the caller has checked the right),
+/// at the camera's own resolution when `full_resolution` and the archive holds it.
 pub(crate) async fn serve_clip(
     st: &Arc<AppState>,
     camera: &str,
@@ -258,14 +260,33 @@ pub(crate) async fn serve_clip(
     to: UnixMs,
     actor: &str,
     unmask_reason: Option<String>,
+    full_resolution: bool,
 ) -> Result<Response, ApiError> {
+    Ok(match produce_clip(st, camera, from, to, actor, unmask_reason, full_resolution).await? {
+        Clip::Video { content_type, bytes } => private_image(bytes, &content_type),
+        Clip::Frames { fps, jpegs } => mjpeg(jpegs, fps),
+    })
+}
+
+/// Makes footage, blurred unless `unmask_reason` is given (the caller has checked the right).
+/// At most `max_concurrent_exports` at once (503 with Retry-After beyond), each stopped when its
+/// client goes away or after `export_budget_s`.
+pub(crate) async fn produce_clip(
+    st: &Arc<AppState>,
+    camera: &str,
+    from: UnixMs,
+    to: UnixMs,
+    actor: &str,
+    unmask_reason: Option<String>,
+    full_resolution: bool,
+) -> Result<Clip, ApiError> {
     let permit = export_permit(st)?;
     let budget = Duration::from_secs(st.cfg.export_budget_s as u64);
     let stop = vigie_core::StopToken::new(Some(budget));
     // Dropped with this future when the client disconnects: the export stops at its next frame.
     let _cancel = stop.cancel_on_drop();
     let (clips, cam, actor) = (st.clips.clone(), camera.to_string(), actor.to_string());
-    let clip = blocking(move || {
+    blocking(move || {
         // Held by the work itself, so a slot frees only once the export has really stopped.
         let _permit = permit;
         let req = ClipRequest {
@@ -276,6 +297,7 @@ pub(crate) async fn serve_clip(
             actor: &actor,
             reason: unmask_reason.as_deref(),
             stop: &stop,
+            full_resolution,
         };
         clips.clip(&req).map_err(|e| match e {
             ClipError::NotAvailable(m) => ApiError::not_found(m),
@@ -286,11 +308,7 @@ pub(crate) async fn serve_clip(
             ),
         })
     })
-    .await?;
-    Ok(match clip {
-        Clip::Video { content_type, bytes } => private_image(bytes, &content_type),
-        Clip::Frames { fps, jpegs } => mjpeg(jpegs, fps),
-    })
+    .await
 }
 
 /// Plays buffered pictures as `multipart/x-mixed-replace` (MJPEG), which an `<img>` shows as video.
@@ -314,6 +332,10 @@ fn mjpeg(jpegs: Vec<Vec<u8>>, fps: f32) -> Response {
     let mut r = axum::body::Body::from_stream(parts).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("multipart/x-mixed-replace; boundary=vigieframe"));
+    // The player steps and seeks by picture: their times are their rank over this rate.
+    if let Ok(v) = HeaderValue::from_str(&format!("{fps}")) {
+        h.insert("x-frame-rate", v);
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
     r
 }

@@ -6,6 +6,7 @@ mod anon;
 mod assets;
 mod auth;
 mod calibration;
+mod export;
 mod holds;
 mod masks;
 mod metrics;
@@ -249,6 +250,7 @@ impl Server {
             .route("/api/cameras", get(admin::cameras))
             .route("/api/cameras/{id}/live", get(admin::live))
             .route("/api/cameras/{id}/clip", get(admin::camera_clip))
+            .route("/api/cameras/{id}/export", get(export::camera_export))
             .route("/api/search", get(admin::search))
             .route("/api/search/thumbnails/{id}", get(admin::thumbnail))
             .route("/api/reports/transparency", get(admin::transparency))
