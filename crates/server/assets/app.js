@@ -21,7 +21,7 @@ import { initLangSwitch } from './lang.js';
 register({
   Reports: 'Rapports', Calibration: 'Calibrage',
   'all sectors': 'tous les secteurs', 'sectors: {list}': 'secteurs : {list}', none: 'aucun',
-  '{user} ({role})': '{user} ({role})', 'Logged out.': 'Déconnecté.',
+  'Logged out.': 'Déconnecté.',
   'the two new passwords differ': 'les deux nouveaux mots de passe diffèrent',
   'Your session has ended: log in again.': 'Votre session a pris fin : reconnectez-vous.',
 });
