@@ -178,3 +178,28 @@ export async function loginWith(node, user, init) {
   await page.waitForSelector('#app:not([hidden])');
   return { context, page };
 }
+
+/** The WCAG 2.0 and 2.1 success criteria at levels A and AA, as axe-core tags them. */
+export const WCAG21AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/**
+ * Runs axe-core's WCAG 2.1 A and AA rules over the page as it is now and returns the violations,
+ * each as `{ id, impact, help, nodes: ['selector: what is wrong', …] }`. axe.min.js comes from
+ * node_modules; it is evaluated through the DevTools protocol because the console's
+ * Content-Security-Policy (rightly) refuses the inline script `page.addScriptTag` would add,
+ * which would then test a page without its real policy.
+ */
+export async function axeCheck(page, { tags = WCAG21AA } = {}) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    const { createRequire } = await import('node:module');
+    const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    await page.evaluate(source);
+  }
+  return page.evaluate(async (values) => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values }, resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`),
+    }));
+  }, tags);
+}

@@ -16,6 +16,17 @@ import { addUser, initConfigView, loadConfig, loadUsers } from './admin.js';
 import { loadCalibration, onCalibrationEvent } from './calibration.js';
 import { initStats, initStatsView } from './stats.js';
 import { loadHolds, placeHold } from './holds.js';
+import { i18n, onLangChange, register, t } from './i18n.js';
+import { initLangSwitch } from './lang.js';
+
+// The menu's other labels are headings of the page too: their French is in lang.js.
+register({
+  Reports: 'Rapports', Calibration: 'Calibrage',
+  'all sectors': 'tous les secteurs', 'sectors: {list}': 'secteurs : {list}', none: 'aucun',
+  'Logged out.': 'Déconnecté.',
+  'the two new passwords differ': 'les deux nouveaux mots de passe diffèrent',
+  'Your session has ended: log in again.': 'Votre session a pris fin : reconnectez-vous.',
+});
 
 // ---------- login ----------
 function showLogin(msg) {
@@ -26,7 +37,7 @@ function showLogin(msg) {
   $('#app').hidden = true;
   $('#password-view').hidden = true;
   $('#login-view').hidden = false;
-  $('#login-error').textContent = msg || '';
+  $('#login-error').textContent = msg ? t(msg) : '';
   $('#username').focus();
 }
 
@@ -52,7 +63,7 @@ function showPasswordChange() {
 async function doPasswordChange(ev) {
   ev.preventDefault();
   const [oldPw, newPw, again] = ['#old-password', '#new-password', '#new-password2'].map((s) => $(s).value);
-  if (newPw !== again) { $('#password-error').textContent = 'the two new passwords differ'; return; }
+  if (newPw !== again) { $('#password-error').textContent = t('the two new passwords differ'); return; }
   try {
     session.me = await api('POST', '/api/me/password', { old_password: oldPw, new_password: newPw });
     for (const s of ['#old-password', '#new-password', '#new-password2']) $(s).value = '';
@@ -79,13 +90,19 @@ function startApp() {
   if (session.me.password_change_required) { showPasswordChange(); return; }
   $('#login-view').hidden = true;
   $('#app').hidden = false;
-  $('#whoami').textContent = `${session.me.username} (${session.me.role})`;
-  // Which cameras this user sees everywhere in the console: their sectors', or all.
-  $('#my-sectors').textContent = session.me.city_wide ? 'all sectors'
-    : `sectors: ${(session.me.sectors || []).map((x) => x.name).join(', ') || 'none'}`;
-  $('#nav').replaceChildren(...VIEWS.filter(([, , p]) => can(p)).map(([id, label]) => h('a', { href: `#/${id}`, id: `nav-${id}`, text: label })));
+  i18n.timeZone = session.me.timezone || null;
+  renderChrome();
   if (can('alerts_read')) { loadAlerts(); openFeed(); } else { $('#feed-status').hidden = true; }
   route();
+}
+
+/** Who is logged in, their sectors and the menu: redrawn when the language changes. */
+function renderChrome() {
+  $('#whoami').textContent = t('{user} ({role})', { user: session.me.username, role: t(session.me.role) });
+  // Which cameras this user sees everywhere in the console: their sectors', or all.
+  $('#my-sectors').textContent = session.me.city_wide ? t('all sectors')
+    : t('sectors: {list}', { list: (session.me.sectors || []).map((x) => x.name).join(', ') || t('none') });
+  $('#nav').replaceChildren(...VIEWS.filter(([, , p]) => can(p)).map(([id, label]) => h('a', { href: `#/${id}`, id: `nav-${id}`, text: t(label) })));
 }
 
 function route() {
@@ -94,7 +111,10 @@ function route() {
   let view = (location.hash.match(/^#\/(\w+)/) || [])[1];
   if (!allowed.includes(view)) view = allowed[0];
   for (const [id] of VIEWS) $(`#view-${id}`).hidden = id !== view;
-  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.id === `nav-${view}`);
+  for (const a of document.querySelectorAll('#nav a')) {
+    a.classList.toggle('active', a.id === `nav-${view}`);
+    if (a.id === `nav-${view}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
   if (view === 'wall') startWall(); else stopWall();
   if (view === 'audit') loadAudit();
   if (view === 'users') loadUsers();
@@ -129,4 +149,7 @@ $('#hold-form').addEventListener('submit', placeHold);
 initConfigView();
 initStatsView();
 window.addEventListener('hashchange', route);
+initLangSwitch();
+// Views draw their text when they open: the current one is opened again in the new language.
+onLangChange(() => { if (session.me && !$('#app').hidden) { renderChrome(); route(); } });
 try { session.me = await api('GET', '/api/me'); startApp(); } catch (_) { showLogin(); }

@@ -1,5 +1,6 @@
 // DOM helpers shared by the console's views. Text from the server is always inserted with
 // textContent (the `text` attribute or string children), never as HTML.
+import { i18n, locale } from './i18n.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -15,6 +16,16 @@ export function h(tag, attrs = {}, ...kids) {
   return el;
 }
 
-export const fmtTime = (ms) => (ms ? new Date(ms).toLocaleString() : '');
+/**
+ * A time as the city reads it: in its time zone (the node's, once /api/me said it; the
+ * browser's until then), so that a console in another zone shows the times the cameras saw,
+ * written the way the console's language writes them.
+ */
+export function fmtTime(ms) {
+  if (!ms) return '';
+  const opts = { dateStyle: 'short', timeStyle: 'medium' };
+  try { return new Date(ms).toLocaleString(locale(), { ...opts, timeZone: i18n.timeZone || undefined }); }
+  catch (_) { return new Date(ms).toLocaleString(locale(), opts); } // a zone this browser does not know
+}
 export const enc = encodeURIComponent;
 export const round = (v) => (Math.round(v * 100) / 100).toString();

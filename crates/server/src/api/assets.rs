@@ -17,6 +17,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("alerts.js", include_str!("../../assets/alerts.js")),
     ("feed.js", include_str!("../../assets/feed.js")),
     ("i18n.js", include_str!("../../assets/i18n.js")),
+    ("lang.js", include_str!("../../assets/lang.js")),
     ("detail.js", include_str!("../../assets/detail.js")),
     ("clip.js", include_str!("../../assets/clip.js")),
     ("mjpeg.js", include_str!("../../assets/mjpeg.js")),
