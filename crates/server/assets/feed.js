@@ -30,7 +30,7 @@ register({
 /** No message (heartbeats included) for this long: the connection is taken as cut. */
 const SILENT_MS = 12_000;
 /** How long "live again" stays on screen. */
-const RECOVERED_SHOWN_MS = 6_000;
+const RECOVERED_SHOWN_MS = 5_000;
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 15_000;
 
@@ -240,6 +240,13 @@ function setPill(state) {
   pill.classList.toggle('down', state === 'not live');
 }
 
-// The browser knows before any timeout when the network goes (and comes back).
-window.addEventListener('offline', () => { if (!feed.stopped && feed.live) wentDown(); });
+// The browser knows before any timeout when the network goes (and comes back). A connection that
+// survives it (the browser keeps it open while its network is down) is not trusted: the feed is
+// reopened from its last id once the network is back.
+window.addEventListener('offline', () => {
+  if (feed.stopped) return;
+  wentDown();
+  if (feed.source) { feed.source.close(); feed.source = null; }
+  retryLater();
+});
 window.addEventListener('online', () => { if (!feed.stopped && !feed.live) { feed.retryMs = RETRY_FIRST_MS; connect(); } });
