@@ -104,7 +104,7 @@ async fn a_reconnecting_console_gets_what_it_missed_once_and_in_order() {
 
     // The last position resumes with nothing more to replay.
     let (text, _body) = open(&h, &op, "/api/alerts/stream", &[("last-event-id", &seen)]).await;
-    let last = events(&text).iter().filter_map(|e| e.1.clone()).last().unwrap();
+    let last = events(&text).iter().rev().find_map(|e| e.1.clone()).unwrap();
     let (text, _body) = open(&h, &op, "/api/alerts/stream", &[("last-event-id", &last)]).await;
     assert_eq!(events(&text).iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["ready"], "{text}");
 

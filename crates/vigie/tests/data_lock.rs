@@ -20,7 +20,7 @@ fn a_second_node_on_a_data_folder_in_use_stops_at_once_naming_the_holder() {
     let data = tmp.path().join("data");
     std::fs::create_dir(&data).unwrap();
     let d = data.to_str().unwrap();
-    assert!(vigie(&["retention", "run", "--data", d, "--actor", "test"]).status.success());
+    assert!(vigie(&["audit", "verify", "--data", d]).status.success());
 
     // The running node's lock, as `vigie run` holds it: the kernel's, with the holder's pid.
     let mut lock =
@@ -39,8 +39,8 @@ fn a_second_node_on_a_data_folder_in_use_stops_at_once_naming_the_holder() {
     assert_eq!(std::fs::read_to_string(data.join("vigie.lock")).unwrap(), "4242", "the holder's pid is kept");
 
     // Maintenance beside the running node is fine: it takes no lock.
-    let out = vigie(&["retention", "run", "--data", d, "--actor", "test"]);
+    let out = vigie(&["audit", "verify", "--data", d]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = vigie(&["retention", "status", "--data", d]);
+    let out = vigie(&["audit", "checkpoint", "--data", d]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
