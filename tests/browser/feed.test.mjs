@@ -50,18 +50,9 @@ ${ZONES.join('')}`;
 const node = new Node({ name: 'feed', port: 18111, users: { feedop: 'operator' }, editConfig: () => CONFIG });
 
 before(async () => {
+  const t0 = Date.now();
   await node.start();
-  // DEV-ONLY-ASSETS
-  if (process.env.FEED_DEV_ASSETS) {
-    const { readFileSync } = await import('node:fs');
-    const newContext = node.browser.newContext.bind(node.browser);
-    node.browser.newContext = async (o) => {
-      const c = await newContext(o);
-      await c.route(/\/assets\/(feed\.js|style\.css)$/, (r) => r.fulfill({ body: readFileSync(`${process.env.FEED_DEV_ASSETS}/${new URL(r.request().url()).pathname.split('/').pop()}`, 'utf8'), contentType: r.request().url().endsWith('.css') ? 'text/css' : 'text/javascript' }));
-      await c.route(/127\.0\.0\.1:18111\/$/, (r) => r.fulfill({ body: readFileSync(`${process.env.FEED_DEV_ASSETS}/index.html`, 'utf8'), contentType: 'text/html' }));
-      return c;
-    };
-  }
+  console.log(`node and browser started in ${Date.now() - t0} ms`);
 });
 after(async () => { await node.stop(); });
 
