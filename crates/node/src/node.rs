@@ -251,32 +251,53 @@ impl Node {
     /// Serves the console until `stop` resolves (see [`termination_signal`]), then stops the
     /// cameras (closing their open segments and alerts), the background tasks, and signs a
     /// last audit checkpoint.
-    pub fn run(mut self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let listen = self.listen.clone();
-        let server = self.server;
-        let (cameras, model_sha256) = (self.cameras, self.model_sha256.clone());
-        let served: anyhow::Result<()> = self.rt.block_on(async move {
+    ///
+    /// The console goes first and entirely: its open feeds and picture streams end, and no
+    /// connection is left (see [`vigie_server::serve::serve`]), so no console shows "live" while
+    /// the node stops. The data folder's lock goes last, once everything is written.
+    pub fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Node {
+            rt,
+            server,
+            listen,
+            cameras,
+            model_sha256,
+            pipeline,
+            retention,
+            hub,
+            checkpoints,
+            stats,
+            mut watcher,
+            _data_lock,
+        } = self;
+        let served: anyhow::Result<()> = rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("server.listen: cannot listen on {listen}"))?;
             println!("console on http://{listen} ({cameras} camera(s), model sha256 {model_sha256})");
             server.serve_with_shutdown(listener, stop).await.context("console server")
         });
-        tracing::info!("stopping");
-        self.pipeline.shutdown();
-        if !self.stats.sync(Duration::from_secs(10)) {
+        let began = std::time::Instant::now();
+        tracing::info!("stopping: console closed, stopping the cameras");
+        pipeline.shutdown();
+        if !stats.sync(Duration::from_secs(10)) {
             tracing::error!("the last minutes of statistics could not be written before stopping");
         }
-        if let Some(w) = self.watcher.take() {
+        if let Some(w) = watcher.take() {
             let _ = w.join();
         }
-        self.retention.stop();
-        self.hub.retry_pending();
-        if self.hub.pending() > 0 {
-            tracing::error!(waiting = self.hub.pending(), "alerts shown live could not be stored before stopping");
+        retention.stop();
+        hub.retry_pending();
+        if hub.pending() > 0 {
+            tracing::error!(waiting = hub.pending(), "alerts shown live could not be stored before stopping");
         }
         // After the cameras, so that the last checkpoint covers the alerts they closed.
-        self.checkpoints.stop();
+        checkpoints.stop();
+        // Tasks still on the runtime (a notification being retried) are dropped; blocking work
+        // has its own stop tokens, and is not waited for beyond this.
+        rt.shutdown_timeout(Duration::from_secs(2));
+        tracing::info!(after_ms = began.elapsed().as_millis() as u64, "stopped");
+        drop(_data_lock);
         served
     }
 }
@@ -406,11 +427,11 @@ fn rtsp_options(c: &CameraConfig) -> anyhow::Result<RtspOptions> {
 }
 
 /// One node per data folder: two would write the same segment files and race on the catalogue's
-/// migrations. The lock is the kernel's (`flock`), so it goes with the process, however it ends,
-/// and a stale lock file never blocks a restart.
+/// migrations. The lock is the kernel's (`flock`, through `File::try_lock`), so it goes with the
+/// process however it ends, and a stale lock file never blocks a restart. Only `vigie run` takes
+/// it: the maintenance commands (`retention run`, `user`, `audit`...) work beside a running node.
 fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
     use std::io::{Read, Seek, Write};
-    use std::os::fd::AsRawFd;
     let path = data.join("vigie.lock");
     let mut f = std::fs::OpenOptions::new()
         .read(true)
@@ -419,16 +440,21 @@ fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
         .truncate(false)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    // SAFETY: flock on a descriptor this function owns; no memory is shared with the kernel.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let mut holder = String::new();
-        let _ = f.read_to_string(&mut holder);
-        let holder = holder.trim();
-        let who = if holder.is_empty() { String::new() } else { format!(" (pid {holder})") };
-        anyhow::bail!(
-            "data folder {} is already used by another vigie node{who}: one node per data folder; stop it or give this one another --data",
-            data.display()
-        );
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = f.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() { String::new() } else { format!(" (pid {holder})") };
+            anyhow::bail!(
+                "data folder {} is in use by another vigie node{who}: one node per data folder; stop it or give this one another --data",
+                data.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
     }
     f.set_len(0)?;
     f.rewind()?;

@@ -23,9 +23,17 @@ struct Pending {
     clear_jpeg: Option<Vec<u8>>,
 }
 
+/// Messages of the live feed kept for consoles that reconnect (`Last-Event-ID`): a cut longer
+/// than this many messages is answered with `resync` (the console reloads its list).
+pub const REPLAY_RING: usize = 1024;
+
 /// One message of the live feed, serialised once for all subscribers.
 #[derive(Debug)]
 pub struct HubMessage {
+    /// Position in this hub's feed, from 1; with the hub's run it makes the SSE `id:`.
+    pub seq: u64,
+    /// The SSE `id:` line (`RUN-SEQ`, see [`FeedId`]).
+    pub id: String,
     /// SSE event name: `alert` for a new alert, `update` for any change to a known one,
     /// `calibration` for anything about an alert of a rule in calibration.
     pub kind: &'static str,
@@ -42,6 +50,54 @@ impl HubMessage {
 }
 
 const CALIBRATION: &str = "calibration";
+
+/// A position in one hub's feed, written `RUN-SEQ`. The run (random, fixed for the hub's life)
+/// tells a console that comes back after a restart that its position means nothing here: what
+/// was raised meanwhile is not in the ring, so it must reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedId {
+    pub run: String,
+    pub seq: u64,
+}
+
+impl FeedId {
+    /// Parses an id as the feed sent it; `what` names where it came from for the error.
+    pub fn parse(what: &str, s: &str) -> Result<FeedId, String> {
+        let bad =
+            || format!("{what} '{s}' is not an id of this feed (expected RUN-SEQ, as sent in the feed's id: lines)");
+        let (run, seq) = s.trim().split_once('-').ok_or_else(bad)?;
+        if run.is_empty() || run.len() > 32 || !run.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(FeedId { run: run.to_string(), seq: seq.parse().map_err(|_| bad())? })
+    }
+}
+
+impl std::fmt::Display for FeedId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.run, self.seq)
+    }
+}
+
+/// What a (re)connecting console gets before the live messages: see [`AlertHub::subscribe_from`].
+pub struct Subscription {
+    pub rx: broadcast::Receiver<Arc<HubMessage>>,
+    /// Messages after the console's last id, oldest first (not yet filtered by sector).
+    pub replay: Vec<Arc<HubMessage>>,
+    /// Why the console's last id cannot be resumed (older than the ring, another run of the
+    /// node): it must reload the list. `None` for a fresh feed or a complete replay.
+    pub gap: Option<&'static str>,
+    /// The feed's position as of this subscription: what the console resumes from if it sees
+    /// nothing before its next cut.
+    pub position: FeedId,
+}
+
+/// The feed's numbering and the ring of its latest messages; sending happens under this lock,
+/// so a subscription sees every message exactly once, in the replay or on its receiver.
+struct Feed {
+    last_seq: u64,
+    ring: VecDeque<Arc<HubMessage>>,
+}
 
 /// The feed's event name for a view; calibration alerts never go out as `alert`, so no console
 /// rings for them and no operator's queue lists them.
@@ -64,6 +120,8 @@ pub struct PublishExtras<'a> {
 pub struct AlertHub {
     store: Arc<dyn AlertStore>,
     tx: broadcast::Sender<Arc<HubMessage>>,
+    feed: Mutex<Feed>,
+    run: String,
     notifier: Option<Notifier>,
     /// Oldest first; stored in this order before anything newer is.
     pending: Mutex<VecDeque<Pending>>,
@@ -78,6 +136,8 @@ impl AlertHub {
         let hub = Arc::new(AlertHub {
             store,
             tx,
+            feed: Mutex::new(Feed { last_seq: 0, ring: VecDeque::with_capacity(REPLAY_RING) }),
+            run: vigie_store::random_hex(6),
             notifier,
             pending: Mutex::new(VecDeque::new()),
             latency: vigie_core::Histogram::new(vigie_core::metrics::ALERT_LATENCY_BUCKETS),
@@ -149,8 +209,7 @@ impl AlertHub {
         view.published_at_ms = Some(self.now_ms());
         let kind = kind_of(&view, out.created && first_time);
         let json = serde_json::to_string(&view).expect("views serialise");
-        // No subscriber is not an error: the alert is stored and the queue shows it on login.
-        let _ = self.tx.send(Arc::new(HubMessage { kind, json, camera: out.alert.camera.clone() }));
+        self.send(kind, json, out.alert.camera.clone());
         // Calibration alerts are never notified: nobody is sent out for a rule not yet trusted.
         if out.created && first_time && !view.mode.is_calibration() {
             self.observe_latency(fired_at_ms, view.published_at_ms.unwrap_or_default());
@@ -167,6 +226,40 @@ impl AlertHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<HubMessage>> {
         self.tx.subscribe()
+    }
+
+    /// Subscribes a console that last saw `last` (its `Last-Event-ID`), or none for a fresh
+    /// feed: the messages it missed, if the ring still holds them all, then everything live.
+    pub fn subscribe_from(&self, last: Option<&FeedId>) -> Subscription {
+        let f = self.feed.lock();
+        let rx = self.tx.subscribe();
+        let position = FeedId { run: self.run.clone(), seq: f.last_seq };
+        let oldest = f.ring.front().map_or(f.last_seq + 1, |m| m.seq);
+        let (replay, gap) = match last {
+            None => (Vec::new(), None),
+            Some(l) if l.run != self.run => (Vec::new(), Some("the node restarted since this console's last event")),
+            Some(l) if l.seq > f.last_seq => (Vec::new(), Some("the last event id is ahead of this feed")),
+            // Everything after `l` must still be in the ring.
+            Some(l) if l.seq + 1 < oldest => {
+                (Vec::new(), Some("the console missed more events than the server keeps for reconnecting"))
+            }
+            Some(l) => (f.ring.iter().filter(|m| m.seq > l.seq).cloned().collect(), None),
+        };
+        Subscription { rx, replay, gap, position }
+    }
+
+    /// Numbers the message, keeps it for reconnecting consoles and sends it to connected ones.
+    fn send(&self, kind: &'static str, json: String, camera: String) {
+        let mut f = self.feed.lock();
+        f.last_seq += 1;
+        let seq = f.last_seq;
+        let m = Arc::new(HubMessage { seq, id: format!("{}-{seq}", self.run), kind, json, camera });
+        if f.ring.len() == REPLAY_RING {
+            f.ring.pop_front();
+        }
+        f.ring.push_back(m.clone());
+        // No subscriber is not an error: the alert is stored and the queue shows it on login.
+        let _ = self.tx.send(m);
     }
 
     /// Number of connected live feeds.
@@ -224,7 +317,7 @@ impl AlertHub {
         view.published_at_ms = Some(now);
         let opened = ev.phase == EventPhase::Opened;
         let json = serde_json::to_string(&view).expect("views serialise");
-        let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, opened), json, camera: ev.camera.clone() }));
+        self.send(kind_of(&view, opened), json, ev.camera.clone());
         if opened && !ev.mode.is_calibration() {
             self.observe_latency(extras.fired_at_ms, now);
             if let Some(n) = &self.notifier {
@@ -239,12 +332,79 @@ impl AlertHub {
         let mut view = AlertView::from_alert(a);
         view.published_at_ms = Some(self.now_ms());
         let json = serde_json::to_string(&view).expect("views serialise");
-        let _ = self.tx.send(Arc::new(HubMessage { kind: kind_of(&view, false), json, camera: a.camera.clone() }));
+        self.send(kind_of(&view, false), json, a.camera.clone());
     }
 }
 
 impl EventSink for AlertHub {
     fn publish(&self, event: &Event) -> Result<(), PublishError> {
         self.publish_with(event, PublishExtras::default()).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> (tempfile::TempDir, Arc<AlertHub>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = vigie_store::Store::open(dir.path(), Arc::new(vigie_core::SystemClock::default())).unwrap();
+        (dir, AlertHub::new(Arc::new(store), None))
+    }
+
+    fn seqs(s: &Subscription) -> Vec<u64> {
+        s.replay.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn a_reconnecting_console_gets_what_it_missed_or_is_told_to_reload() {
+        let (_dir, hub) = hub();
+        let fresh = hub.subscribe_from(None);
+        assert_eq!((fresh.replay.len(), fresh.gap, fresh.position.seq), (0, None, 0));
+        for i in 0..3 {
+            hub.send("alert", format!("{{\"n\":{i}}}"), "cam1".into());
+        }
+        let seen = FeedId::parse("id", &hub.subscribe_from(None).position.to_string()).unwrap();
+        assert_eq!(seen.seq, 3);
+        // What came after the console's last id, in order, and then live: nothing twice.
+        hub.send("update", "{}".into(), "cam2".into());
+        hub.send("alert", "{}".into(), "cam1".into());
+        let mut back = hub.subscribe_from(Some(&seen));
+        assert_eq!((seqs(&back), back.gap), (vec![4, 5], None));
+        assert_eq!(back.replay[0].id, format!("{}-4", seen.run));
+        assert_eq!(back.position.seq, 5);
+        hub.send("alert", "{}".into(), "cam1".into());
+        assert_eq!(back.rx.try_recv().unwrap().seq, 6);
+        assert!(back.rx.try_recv().is_err());
+        // Up to date: nothing to replay.
+        assert_eq!(seqs(&hub.subscribe_from(Some(&FeedId { seq: 6, ..seen.clone() }))), Vec::<u64>::new());
+
+        // Another run of the node, or an id it never gave: reload.
+        let other_run = FeedId { run: "0123456789ab".into(), seq: 2 };
+        assert!(hub.subscribe_from(Some(&other_run)).gap.unwrap().contains("restarted"));
+        assert!(hub.subscribe_from(Some(&FeedId { seq: 99, ..seen.clone() })).gap.is_some());
+
+        // A cut longer than the ring: reload; the oldest position still covered replays in full.
+        for _ in 0..REPLAY_RING {
+            hub.send("update", "{}".into(), "cam1".into());
+        }
+        let last = 6 + REPLAY_RING as u64;
+        let gone = hub.subscribe_from(Some(&seen));
+        assert!(gone.gap.unwrap().contains("more events than"), "{:?}", gone.gap);
+        assert!(gone.replay.is_empty());
+        let edge = hub.subscribe_from(Some(&FeedId { seq: last - REPLAY_RING as u64, ..seen.clone() }));
+        assert_eq!((edge.replay.len(), edge.gap), (REPLAY_RING, None));
+        let past = hub.subscribe_from(Some(&FeedId { seq: last - REPLAY_RING as u64 - 1, ..seen.clone() }));
+        assert!(past.gap.is_some());
+    }
+
+    #[test]
+    fn feed_ids_parse_as_sent_or_are_refused_by_name() {
+        let id = FeedId::parse("last_event_id", "a1b2c3-42").unwrap();
+        assert_eq!((id.run.as_str(), id.seq, id.to_string()), ("a1b2c3", 42, "a1b2c3-42".to_string()));
+        for bad in ["", "42", "-42", "xyz-1", "a1-", "a1-x", "a1--1", "a1-1-2"] {
+            let e = FeedId::parse("the Last-Event-ID header", bad).unwrap_err();
+            assert!(e.starts_with("the Last-Event-ID header '") && e.contains("RUN-SEQ"), "{bad}: {e}");
+        }
     }
 }

@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
 
 /// Descriptors kept out of the connections' reach: segment files being written and read,
 /// SQLite databases and their journals, camera sockets, the detector's files.
@@ -87,8 +88,10 @@ pub fn raise_fd_limit() -> Option<u64> {
     fd_limit()
 }
 
-/// Serves `router` until `shutdown` completes, then lets requests in flight finish (up to a
-/// few seconds). Accept errors (such as running out of descriptors) are logged and retried.
+/// Serves `router` until `shutdown` completes, then lets requests in flight finish (up to
+/// [`SHUTDOWN_GRACE`]) and closes whatever is still open: when this returns, no connection is
+/// left, so nothing more reaches a console from a stopping node. Accept errors (such as running
+/// out of descriptors) are logged and retried.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -98,6 +101,9 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
+    // Owned here, not detached: a connection outliving the grace is dropped (its socket closed,
+    // its handler cancelled) instead of streaming on while the node stops.
+    let mut conns = JoinSet::new();
     loop {
         let (stream, addr) = tokio::select! {
             r = listener.accept() => match r {
@@ -110,6 +116,9 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        // Finished connections are reaped as new ones come, so the set stays as large as what
+        // is open.
+        while conns.try_join_next().is_some() {}
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             // Refused at once rather than queued: a queue is what a flood fills. The socket is
             // fresh, so the short answer fits its send buffer.
@@ -119,7 +128,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let (router, mut stop) = (router.clone(), stop_rx.clone());
-        tokio::spawn(async move {
+        conns.spawn(async move {
             let _slot = slot;
             let svc = TowerToHyperService::new(router);
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -147,11 +156,16 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    // Every connection holds a slot until it ends: all slots back means all connections done.
-    let all = limits.max_connections as u32;
-    if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await.is_err() {
-        tracing::info!("console: closing the connections still open after {} s", SHUTDOWN_GRACE.as_secs());
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async { while conns.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::info!(
+            "console: closing the {} connection(s) still open {} s after the stop began",
+            conns.len(),
+            SHUTDOWN_GRACE.as_secs()
+        );
     }
+    // Aborts what is left and waits for it to be dropped.
+    conns.shutdown().await;
     Ok(())
 }
 

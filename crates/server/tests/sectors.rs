@@ -534,6 +534,41 @@ async fn the_feed_carries_only_the_users_sectors() {
     assert!(nothing.is_err(), "the port's feed got {:?}", nothing.map(|f| f.map(|f| f.map(|f| f.into_data().ok()))));
 }
 
+/// A console that reconnects with its last id gets the alerts it missed: its sectors' only, as
+/// on the live feed.
+#[tokio::test]
+async fn replayed_events_keep_to_the_users_sectors() {
+    let s = harness();
+    async fn open(s: &S, sess: &Sess, last: Option<&str>) -> String {
+        let mut b = Request::builder().uri("/api/alerts/stream").header("cookie", &sess.cookie);
+        if let Some(id) = last {
+            b = b.header("last-event-id", id);
+        }
+        let resp = s.router.clone().oneshot(b.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        let mut got = String::new();
+        while !(got.contains("event: ready") && got.ends_with("\n\n")) {
+            let f = tokio::time::timeout(Duration::from_secs(5), body.frame()).await.unwrap().unwrap().unwrap();
+            got.push_str(&String::from_utf8_lossy(f.data_ref().unwrap()));
+        }
+        got
+    }
+    let ready = open(&s, &s.session("op_c"), None).await;
+    let id = ready.lines().find_map(|l| l.strip_prefix("id:")).unwrap().trim().to_string();
+    s.publish("away-g1", "g1");
+    s.publish("away-loose", "loose");
+    s.publish("away-c1", "c1");
+    let centre = open(&s, &s.session("op_c"), Some(&id)).await;
+    assert!(centre.contains("away-c1"), "{centre}");
+    assert!(!centre.contains("g1") && !centre.contains("loose"), "another sector's alert was replayed: {centre}");
+    assert!(centre.contains("\"replayed\":1"), "{centre}");
+    let all = open(&s, &s.session("op"), Some(&id)).await;
+    assert!(all.contains("away-g1") && all.contains("away-loose") && all.contains("away-c1"), "{all}");
+    let port = open(&s, &s.session("op_p"), Some(&id)).await;
+    assert!(!port.contains("event: alert"), "{port}");
+}
+
 /// Search answers hold the caller's cameras only; a thumbnail URL is bound to its camera and
 /// refused (404, audited) once the user's sectors no longer cover it.
 #[tokio::test]

@@ -488,7 +488,7 @@ fn data_is_owner_only_and_the_first_password_must_be_changed() {
         .expect("start a second vigie run");
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(!second.status.success(), "a second node ran on the same data folder: {err}");
-    assert!(err.contains("already used by another vigie node") && err.contains(data.to_str().unwrap()), "{err}");
+    assert!(err.contains("is in use by another vigie node") && err.contains(data.to_str().unwrap()), "{err}");
     assert!(err.contains(&format!("pid {}", node.child.id())), "{err}");
 
     let pw_file = data.join("initial-admin-password.txt");

@@ -3,11 +3,12 @@
 
 use super::{audit, blocking, now_ms, AppState, Body, Ctx, St, Q};
 use crate::error::ApiError;
+use crate::hub::{FeedId, HubMessage};
 use crate::providers::{Clip, ClipError, ClipRequest};
 use crate::routes::Perm;
 use crate::view::AlertView;
 use axum::extract::{Extension, FromRequest, Path, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -60,39 +61,99 @@ pub(crate) async fn list(
     Ok(Json(AlertList { alerts: alerts.iter().map(AlertView::from_alert).collect() }))
 }
 
-/// Server-Sent Events: `ready` once subscribed, then `alert` (new) and `update` (changed), each
-/// carrying an [`AlertView`]; `resync` when this client fell behind and should reload the list.
-/// The stream ends with the session: expiry, logout, the user disabled or their password changed,
-/// within seconds (see `streams`), and when the server stops.
+/// Where a console resumes its feed: `Last-Event-ID` (sent by the browser's EventSource when it
+/// reconnects by itself) or `?last_event_id=` (a feed the page reopens).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StreamQuery {
+    last_event_id: Option<String>,
+}
+
+/// How often an idle feed sends a `heartbeat` event: a console that hears nothing for a few of
+/// these knows its connection is dead even when no error reaches it (a cable pulled, a NAT
+/// forgetting the connection).
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// How soon the browser's EventSource retries after the stream breaks (its default is 3 s).
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// The id a console resumes from; the header wins, since the browser keeps it current while a
+/// reopened page's query string is fixed.
+fn resume_point(headers: &HeaderMap, q: &StreamQuery) -> Result<Option<FeedId>, ApiError> {
+    let header = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str().map_err(|_| ApiError::bad_request("the Last-Event-ID header is not readable text"))?.to_string(),
+        ),
+    };
+    let (what, id) = match (header, &q.last_event_id) {
+        (Some(h), _) if !h.trim().is_empty() => ("the Last-Event-ID header", h),
+        (_, Some(p)) if !p.trim().is_empty() => ("last_event_id", p.clone()),
+        _ => return Ok(None),
+    };
+    super::max_len(what, &id, 64)?;
+    FeedId::parse(what, &id).map(Some).map_err(ApiError::bad_request)
+}
+
+/// Server-Sent Events. Every alert message carries an `id:`; a console that reconnects with the
+/// last one it saw first gets what it missed (replayed from the hub's ring, same sector rules),
+/// or `resync` when the ring no longer covers the cut (or the node restarted): it must reload the
+/// list. Then `ready` (with the feed's position as id), then `alert` (new) and `update` (changed),
+/// each carrying an [`AlertView`], `resync` again if this client falls behind, and a `heartbeat`
+/// when nothing else was sent for [`HEARTBEAT`]. The stream ends with the session: expiry,
+/// logout, the user disabled or their password changed, within seconds (see `streams`), and when
+/// the server stops.
 pub(crate) async fn stream(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
+    headers: HeaderMap,
+    Q(q): Q<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let rx = st.hub.subscribe();
-    audit(&st, &ctx.user.username, AuditAction::AlertsStream, "alerts", serde_json::json!({})).await?;
-    let remaining = Duration::from_millis(ctx.expires_at_ms.ms_since(now_ms(&st)).max(0) as u64);
-    let ready = futures::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
-    let scope = ctx.scope.clone();
+    let last = resume_point(&headers, &q)?;
+    let sub = st.hub.subscribe_from(last.as_ref());
     let reviewer = Perm::CalibrationReview.allowed(ctx.user.role);
-    let feed = futures::stream::unfold((rx, scope), move |(mut rx, scope)| async move {
+    let scope = ctx.scope.clone();
+    // Other sectors' alerts never reach this console, nor calibration alerts a non-reviewer's.
+    let visible = move |m: &HubMessage| scope.can_see(&m.camera) && (reviewer || !m.is_calibration());
+    let replay: Vec<SseEvent> = sub.replay.iter().filter(|m| visible(m)).map(|m| message_event(m)).collect();
+    let d = serde_json::json!({
+        "resumed_from": last.as_ref().map(ToString::to_string),
+        "replayed": replay.len(),
+        "resync": sub.gap,
+    });
+    audit(&st, &ctx.user.username, AuditAction::AlertsStream, "alerts", d).await?;
+    let remaining = Duration::from_millis(ctx.expires_at_ms.ms_since(now_ms(&st)).max(0) as u64);
+    let replayed = replay.len();
+    let mut first = replay;
+    if let Some(why) = sub.gap {
+        first.push(SseEvent::default().event("resync").data(serde_json::json!({ "reason": why }).to_string()));
+    }
+    let ready = serde_json::json!({"replayed": replayed, "resync": sub.gap.is_some()});
+    first.push(
+        SseEvent::default().event("ready").id(sub.position.to_string()).retry(RECONNECT_AFTER).data(ready.to_string()),
+    );
+    let first = futures::stream::iter(first.into_iter().map(Ok));
+    let feed = futures::stream::unfold((sub.rx, visible), move |(mut rx, visible)| async move {
         let ev = loop {
             match rx.recv().await {
-                // Other sectors' alerts never reach this console, nor calibration alerts a
-                // non-reviewer's.
-                Ok(m) if !scope.can_see(&m.camera) => continue,
-                Ok(m) if m.is_calibration() && !reviewer => continue,
-                Ok(m) => break SseEvent::default().event(m.kind).data(m.json.as_str()),
+                Ok(m) if !visible(&m) => continue,
+                Ok(m) => break message_event(&m),
                 Err(RecvError::Lagged(n)) => {
                     break SseEvent::default().event("resync").data(format!("{{\"missed\":{n}}}"))
                 }
                 Err(RecvError::Closed) => return None,
             }
         };
-        Some((Ok(ev), (rx, scope)))
+        Some((Ok(ev), (rx, visible)))
     });
     let ended = super::streams::session_ended(st.clone(), ctx.token.clone(), &ctx.user.username, remaining);
-    let stream = ready.chain(feed).take_until(ended);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let stream = first.chain(feed).take_until(ended);
+    let heartbeat = SseEvent::default().event("heartbeat").data("{}");
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).event(heartbeat)))
+}
+
+fn message_event(m: &HubMessage) -> SseEvent {
+    SseEvent::default().event(m.kind).id(m.id.as_str()).data(m.json.as_str())
 }
 
 fn clip_window(st: &AppState, a: &Alert) -> (UnixMs, UnixMs) {
@@ -264,7 +325,7 @@ pub(crate) async fn serve_clip(
 ) -> Result<Response, ApiError> {
     Ok(match produce_clip(st, camera, from, to, actor, unmask_reason, full_resolution).await? {
         Clip::Video { content_type, bytes } => private_image(bytes, &content_type),
-        Clip::Frames { fps, jpegs } => mjpeg(jpegs, fps),
+        Clip::Frames { fps, jpegs } => mjpeg(jpegs, fps, st.feeds.stopping()),
     })
 }
 
@@ -311,8 +372,9 @@ pub(crate) async fn produce_clip(
     .await
 }
 
-/// Plays buffered pictures as `multipart/x-mixed-replace` (MJPEG), which an `<img>` shows as video.
-fn mjpeg(jpegs: Vec<Vec<u8>>, fps: f32) -> Response {
+/// Plays buffered pictures as `multipart/x-mixed-replace` (MJPEG), which an `<img>` shows as video,
+/// until the last one or the server's stop.
+fn mjpeg(jpegs: Vec<Vec<u8>>, fps: f32, stopping: impl std::future::Future<Output = ()> + Send + 'static) -> Response {
     const BOUNDARY: &str = "vigieframe";
     let period = Duration::from_secs_f32(1.0 / fps.clamp(0.1, 30.0));
     let n = jpegs.len();
@@ -329,7 +391,7 @@ fn mjpeg(jpegs: Vec<Vec<u8>>, fps: f32) -> Response {
         }
         Ok::<_, Infallible>(bytes::Bytes::from(part))
     });
-    let mut r = axum::body::Body::from_stream(parts).into_response();
+    let mut r = axum::body::Body::from_stream(parts.take_until(stopping)).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("multipart/x-mixed-replace; boundary=vigieframe"));
     // The player steps and seeks by picture: their times are their rank over this rate.

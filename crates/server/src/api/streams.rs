@@ -85,6 +85,15 @@ impl FeedRegistry {
         });
     }
 
+    /// Resolves once the server is stopping: long responses (a clip played as MJPEG) end with
+    /// it rather than hold the stop until its grace runs out.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.shutdown.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    }
+
     /// Ends every feed, and any opened from now on (the server is stopping).
     pub fn end_all(&self) {
         self.shutdown.send_replace(true);
