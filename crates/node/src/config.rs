@@ -92,13 +92,17 @@ impl Default for AuditConfig {
 pub struct PipelineConfig {
     /// Detector sessions shared by all cameras (one CPU thread each).
     pub detector_workers: usize,
-    /// Frames that may wait for the detector before cameras skip detection.
+    /// No longer used (each camera now has at most one frame waiting for the detector); still
+    /// accepted so that existing files load.
     pub queue_depth: usize,
+    /// Frames analysed per second per camera unless the camera says otherwise
+    /// (`[[cameras]] detect_fps`); tracks are predicted on the frames in between.
+    pub detect_fps: f64,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        Self { detector_workers: 2, queue_depth: 4 }
+        Self { detector_workers: 2, queue_depth: 4, detect_fps: vigie_pipeline::DEFAULT_DETECT_FPS }
     }
 }
 
@@ -139,6 +143,10 @@ pub struct CameraConfig {
     /// L251-3): filled opaque in every picture leaving the node, unmasked evidence included.
     #[serde(default)]
     pub privacy_masks: Vec<PrivacyMaskConfig>,
+    /// Frames analysed per second for this camera; default `[pipeline] detect_fps`. Above the
+    /// stream's rate: every frame (with a warning).
+    #[serde(default)]
+    pub detect_fps: Option<f64>,
 }
 
 /// `[[cameras.privacy_masks]] name = "…" polygon = [[x, y], …]`, in main-stream pixels.
@@ -204,6 +212,11 @@ fn yes() -> bool {
 }
 
 impl CameraConfig {
+    /// Frames this camera analyses per second at most.
+    pub fn detect_fps(&self, pipeline: &PipelineConfig) -> f64 {
+        self.detect_fps.unwrap_or(pipeline.detect_fps)
+    }
+
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
     }
@@ -335,6 +348,9 @@ impl VigieConfig {
         if self.pipeline.queue_depth == 0 {
             errs.push(ConfigError::new("pipeline.queue_depth", "must be at least 1"));
         }
+        if let Err(e) = vigie_pipeline::check_detect_fps(self.pipeline.detect_fps) {
+            errs.push(ConfigError::new("pipeline.detect_fps", e));
+        }
         let mut sector_ids = HashSet::new();
         for (i, s) in self.sectors.iter().enumerate() {
             if s.id.is_empty()
@@ -377,6 +393,9 @@ impl VigieConfig {
                         format!("environment variable {var} is not set"),
                     ));
                 }
+            }
+            if let Some(Err(e)) = c.detect_fps.map(vigie_pipeline::check_detect_fps) {
+                errs.push(ConfigError::new(format!("{key}.detect_fps"), e));
             }
             if let Some(sector) = &c.sector {
                 if !sector_ids.contains(sector.as_str()) {

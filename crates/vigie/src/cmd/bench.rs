@@ -3,6 +3,7 @@
 //! needs the binary: its path (the whole-pipeline and latency runs start it as a child process),
 //! the analysis settings it loads and the config parser it fuzzes.
 
+mod capacity;
 mod fuzz_config;
 
 use anyhow::anyhow;
@@ -40,6 +41,9 @@ pub enum BenchWhat {
     /// Every input parser (config, search text, MP4, RTSP URL and H.264) on random and mutated
     /// inputs for a bounded time: inputs tried and findings per target.
     Fuzz(FuzzArgs),
+    /// Cameras per node: looping file cameras at `detect_fps`, more at each step, until one
+    /// falls short of its analysis rate or behind its frame rate.
+    Capacity(capacity::CapacityArgs),
 }
 
 #[derive(clap::Args)]
@@ -91,6 +95,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
             seconds: l.seconds,
         }),
         Some(BenchWhat::Fuzz(f)) => run_fuzz(f),
+        Some(BenchWhat::Capacity(c)) => capacity::run(c),
         None => {
             let settings = AnalysisSettings::load(None)?;
             figures::run(&figures::FiguresOptions {
