@@ -580,6 +580,8 @@ struct CameraWorker {
 /// one inference already started.
 struct Offered {
     frame: Arc<Frame>,
+    /// When it arrived (shared monotonic clock).
+    arrived: Duration,
     masks: Arc<Vec<Polygon>>,
     motion: Vec<BBox>,
     undecidable: Option<String>,
@@ -604,6 +606,9 @@ struct Session {
     offered: Option<Offered>,
     /// When this camera's detection fell due (shared monotonic clock): its place at the pool.
     due_since: Option<Duration>,
+    /// When the next detection should happen by the last one (a period after it): a camera
+    /// whose frames come rarely is as overdue as a fast one, not only from its next frame on.
+    next_due: Option<Duration>,
     moving: bool,
     /// Stream rate the target was last worked out for.
     stream_fps: Option<f64>,
@@ -617,6 +622,7 @@ impl CameraWorker {
             cadence: Cadence::new(self.detect_fps),
             offered: None,
             due_since: None,
+            next_due: None,
             moving: false,
             stream_fps: None,
         }
@@ -706,9 +712,9 @@ impl CameraWorker {
                 meter.tick(now, false);
                 self.finish(&mut s, &frame, gate.cells, undecidable, Outcome::Predicted);
             } else {
-                let due = *s.due_since.get_or_insert(now);
+                let due = *s.due_since.get_or_insert(s.next_due.map_or(now, |d| d.min(now)));
                 self.detector.offer(frame.clone(), due);
-                s.offered = Some(Offered { frame, masks, motion: gate.cells, undecidable });
+                s.offered = Some(Offered { frame, arrived: now, masks, motion: gate.cells, undecidable });
             }
             self.counters.detection_rate_bits.store(meter.rate(now).to_bits(), Ordering::Relaxed);
         }
@@ -724,6 +730,7 @@ impl CameraWorker {
                 self.counters.detector_runs.fetch_add(1, Ordering::Relaxed);
                 s.cadence.ran(o.frame.pts);
                 s.due_since = None;
+                s.next_due = Some(o.arrived + s.cadence.period());
                 meter.tick(now, true);
                 Outcome::Detected(outside_masks(d, &o.masks))
             }
