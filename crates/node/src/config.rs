@@ -529,6 +529,19 @@ url = "assets/video/pets09-s2l1.mp4"
     }
 
     #[test]
+    fn detect_fps_defaults_to_the_pipeline_and_bad_values_name_their_key() {
+        let cfg = load("").unwrap();
+        assert_eq!(cfg.cameras[0].detect_fps(&cfg.pipeline), 5.0, "5 by default");
+        let cfg = load("detect_fps = 12.5\n[pipeline]\ndetect_fps = 3\n").unwrap();
+        assert_eq!(cfg.cameras[0].detect_fps(&cfg.pipeline), 12.5, "the camera's own wins");
+        let cfg = load("[pipeline]\ndetect_fps = 3\n").unwrap();
+        assert_eq!(cfg.cameras[0].detect_fps(&cfg.pipeline), 3.0, "else the node's");
+        let e = load("detect_fps = 0\n[pipeline]\ndetect_fps = -1\n").unwrap_err().to_string();
+        assert!(e.contains("cameras.plaza.detect_fps: 0 is not a rate"), "{e}");
+        assert!(e.contains("pipeline.detect_fps: -1 is not a rate"), "{e}");
+    }
+
+    #[test]
     fn privacy_masks_are_read_and_every_mistake_is_named() {
         let good = "[[cameras.privacy_masks]]\nname = \"window\"\npolygon = [[10, 10], [60, 10], [60, 40]]\n";
         let cfg = load(good).unwrap();
