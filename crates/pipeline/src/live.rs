@@ -335,11 +335,6 @@ impl DetectorClient {
         self.shared.work.notify_one();
     }
 
-    /// Whether the offered frame's fate is known without waiting (detected, or failed).
-    pub fn is_done(&self) -> bool {
-        matches!(self.shared.state.lock().slots[self.slot], Slot::Done(_))
-    }
-
     /// The offered frame's fate: withdrawn if still waiting, awaited if in a session now (one
     /// inference at most), or the result. `NotServed` when nothing was offered.
     pub fn settle(&self) -> Settled {
@@ -354,25 +349,6 @@ impl DetectorClient {
                 Slot::Done(Err(e)) => return Settled::Failed(e),
                 Slot::Running => return Settled::Failed("the detector pool has stopped".into()),
                 Slot::Empty | Slot::Waiting { .. } | Slot::Closed => return Settled::NotServed,
-            }
-        }
-    }
-
-    /// Offers `frame` and waits for it to be detected (or to fail): for one-off callers.
-    pub fn detect(&self, frame: Arc<Frame>, due: Duration) -> Result<Vec<Detection>, String> {
-        self.offer(frame, due);
-        let mut st = self.shared.state.lock();
-        loop {
-            if st.closed && !matches!(st.slots[self.slot], Slot::Done(_)) {
-                st.slots[self.slot] = Slot::Empty;
-                return Err("the detector pool has stopped".into());
-            }
-            match std::mem::replace(&mut st.slots[self.slot], Slot::Empty) {
-                Slot::Done(res) => return res,
-                other => {
-                    st.slots[self.slot] = other;
-                    self.shared.done.wait(&mut st);
-                }
             }
         }
     }
