@@ -335,6 +335,24 @@ impl DetectorClient {
         self.shared.work.notify_one();
     }
 
+    /// Waits up to `limit` for the offered frame to be detected; `false` if it is not yet (it
+    /// stays offered).
+    pub fn wait_done(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        let mut st = self.shared.state.lock();
+        loop {
+            match st.slots[self.slot] {
+                Slot::Done(_) => return true,
+                Slot::Waiting { .. } | Slot::Running if !st.closed => {
+                    if self.shared.done.wait_until(&mut st, deadline).timed_out() {
+                        return matches!(st.slots[self.slot], Slot::Done(_));
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+
     /// The offered frame's fate: withdrawn if still waiting, awaited if in a session now (one
     /// inference at most), or the result. `NotServed` when nothing was offered.
     pub fn settle(&self) -> Settled {
@@ -691,6 +709,12 @@ impl CameraWorker {
                 let due = *s.due_since.get_or_insert(s.next_due.map_or(now, |d| d.min(now)));
                 self.detector.offer(frame.clone(), due);
                 s.offered = Some(Offered { frame, arrived: now, masks, motion: gate.cells, undecidable });
+                // The next frame is not due for a while: a detection done by half-way through is
+                // used at once rather than a frame later (alerts come sooner).
+                let interval = info.fps.filter(|f| *f > 0.0).map_or(0.04, |f| 1.0 / f);
+                if self.detector.wait_done(Duration::from_secs_f64((interval / 2.0).min(0.05))) {
+                    self.settle_offered(&mut s, &mut meter);
+                }
             }
             self.counters.detection_rate_bits.store(meter.rate(now).to_bits(), Ordering::Relaxed);
         }
