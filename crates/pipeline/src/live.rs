@@ -336,20 +336,24 @@ impl DetectorClient {
     }
 
     /// Waits up to `limit` for the offered frame to be detected; `false` if it is not yet (it
-    /// stays offered).
+    /// stays offered). A frame no session takes at once is not waited for: the pool is busy
+    /// with more overdue cameras, and the camera's next frame must not be late for it.
     pub fn wait_done(&self, limit: Duration) -> bool {
-        let deadline = std::time::Instant::now() + limit;
+        let start = std::time::Instant::now();
+        let (deadline, take_by) = (start + limit, start + limit.min(Duration::from_millis(2)));
         let mut st = self.shared.state.lock();
         loop {
-            match st.slots[self.slot] {
+            let until = match st.slots[self.slot] {
                 Slot::Done(_) => return true,
-                Slot::Waiting { .. } | Slot::Running if !st.closed => {
-                    if self.shared.done.wait_until(&mut st, deadline).timed_out() {
-                        return matches!(st.slots[self.slot], Slot::Done(_));
-                    }
-                }
+                _ if st.closed => return false,
+                Slot::Running => deadline,
+                Slot::Waiting { .. } => take_by,
                 _ => return false,
+            };
+            if std::time::Instant::now() >= until {
+                return false;
             }
+            let _ = self.shared.done.wait_until(&mut st, until);
         }
     }
 
