@@ -46,7 +46,8 @@ fn view_of_first_frames(hide: bool) -> (PathBuf, Vec<Vec<vigie_core::Detection>>
         ..Default::default()
     };
     let classes = ClassMap::parse(&std::fs::read_to_string(&detector.labels).unwrap());
-    let opts = ClipOptions { threads: 2, detector, tracker: Default::default(), motion: Default::default() };
+    let opts =
+        ClipOptions { threads: 2, detector, tracker: Default::default(), motion: Default::default(), detect_fps: None };
     let mut view = OperatorView::new(&classes, 7.0, Vec::new());
     let mut dets = Vec::new();
     vigie_pipeline::analyze(source, &opts, |r: FrameResult<'_>| {

@@ -92,13 +92,17 @@ impl Default for AuditConfig {
 pub struct PipelineConfig {
     /// Detector sessions shared by all cameras (one CPU thread each).
     pub detector_workers: usize,
-    /// Frames that may wait for the detector before cameras skip detection.
+    /// No longer used (each camera now has at most one frame waiting for the detector); still
+    /// accepted so that existing files load.
     pub queue_depth: usize,
+    /// Frames analysed per second per camera unless the camera says otherwise
+    /// (`[[cameras]] detect_fps`); tracks are predicted on the frames in between.
+    pub detect_fps: f64,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        Self { detector_workers: 2, queue_depth: 4 }
+        Self { detector_workers: 2, queue_depth: 4, detect_fps: vigie_pipeline::DEFAULT_DETECT_FPS }
     }
 }
 
@@ -143,6 +147,10 @@ pub struct CameraConfig {
     /// L251-3): filled opaque in every picture leaving the node, unmasked evidence included.
     #[serde(default)]
     pub privacy_masks: Vec<PrivacyMaskConfig>,
+    /// Frames analysed per second for this camera; default `[pipeline] detect_fps`. Above the
+    /// stream's rate: every frame (with a warning).
+    #[serde(default)]
+    pub detect_fps: Option<f64>,
 }
 
 /// `[[cameras.privacy_masks]] name = "…" polygon = [[x, y], …]`, in main-stream pixels.
@@ -208,6 +216,11 @@ fn yes() -> bool {
 }
 
 impl CameraConfig {
+    /// Frames this camera analyses per second at most.
+    pub fn detect_fps(&self, pipeline: &PipelineConfig) -> f64 {
+        self.detect_fps.unwrap_or(pipeline.detect_fps)
+    }
+
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
     }
@@ -339,6 +352,9 @@ impl VigieConfig {
         if self.pipeline.queue_depth == 0 {
             errs.push(ConfigError::new("pipeline.queue_depth", "must be at least 1"));
         }
+        if let Err(e) = vigie_pipeline::check_detect_fps(self.pipeline.detect_fps) {
+            errs.push(ConfigError::new("pipeline.detect_fps", e));
+        }
         let mut sector_ids = HashSet::new();
         for (i, s) in self.sectors.iter().enumerate() {
             if s.id.is_empty()
@@ -387,6 +403,9 @@ impl VigieConfig {
                         format!("environment variable {var} is not set"),
                     ));
                 }
+            }
+            if let Some(Err(e)) = c.detect_fps.map(vigie_pipeline::check_detect_fps) {
+                errs.push(ConfigError::new(format!("{key}.detect_fps"), e));
             }
             if let Some(sector) = &c.sector {
                 if !sector_ids.contains(sector.as_str()) {
@@ -539,6 +558,19 @@ url = "assets/video/pets09-s2l1.mp4"
         assert!(e.contains("auto") && e.contains("tcp") && e.contains("udp"), "says what is accepted: {e}");
         let e = camera("assets/video/pets09-s2l1.mp4", "rtsp_transport = \"udp\"\n").unwrap_err().to_string();
         assert!(e.contains("cameras.gate.rtsp_transport: applies to rtsp:// cameras only"), "{e}");
+    }
+
+    #[test]
+    fn detect_fps_defaults_to_the_pipeline_and_bad_values_name_their_key() {
+        let cfg = load("").unwrap();
+        assert_eq!(cfg.cameras[0].detect_fps(&cfg.pipeline), 5.0, "5 by default");
+        let cfg = load("detect_fps = 12.5\n[pipeline]\ndetect_fps = 3\n").unwrap();
+        assert_eq!(cfg.cameras[0].detect_fps(&cfg.pipeline), 12.5, "the camera's own wins");
+        let cfg = load("[pipeline]\ndetect_fps = 3\n").unwrap();
+        assert_eq!(cfg.cameras[0].detect_fps(&cfg.pipeline), 3.0, "else the node's");
+        let e = load("detect_fps = 0\n[pipeline]\ndetect_fps = -1\n").unwrap_err().to_string();
+        assert!(e.contains("cameras.plaza.detect_fps: 0 is not a rate"), "{e}");
+        assert!(e.contains("pipeline.detect_fps: -1 is not a rate"), "{e}");
     }
 
     #[test]

@@ -157,6 +157,7 @@ impl Node {
                 hooks: Box::new(stages),
                 health: health.clone(),
                 privacy_masks: masks,
+                detect_fps: c.detect_fps(&cfg.pipeline),
             });
         }
         let opts = LiveOptions {
@@ -164,7 +165,6 @@ impl Node {
             tracker: cfg.tracker.clone(),
             motion: cfg.motion.clone(),
             detector_workers: cfg.pipeline.detector_workers,
-            queue_depth: cfg.pipeline.queue_depth,
             ..Default::default()
         };
         let pipeline = LivePipeline::start(&opts, specs, rt.handle().clone(), clock.clone())?;
@@ -336,6 +336,11 @@ fn camera_status(
             "detector_runs": counters.detector_runs.load(Relaxed),
             "motion_skipped": counters.motion_skipped.load(Relaxed),
             "detector_busy_skipped": counters.detector_skipped_busy.load(Relaxed),
+            "rate_skipped": counters.rate_skipped.load(Relaxed),
+            // The analysis rate asked for and achieved lately (window: RATE_WINDOW): under
+            // overload every camera falls short by about the same share.
+            "detect_fps_target": counters.detect_fps_target(),
+            "detect_fps": (counters.detection_rate() * 100.0).round() / 100.0,
             "detector_errors": counters.detector_errors.load(Relaxed),
             "recording": rec.as_ref().map(|r| r.recording),
             "recording_error": rec.and_then(|r| r.last_error),

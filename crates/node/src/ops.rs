@@ -99,8 +99,18 @@ impl NodeOps for NodeMetrics {
         );
         m.gauge(
             "vigie_camera_detector_runs_per_second",
-            "Detection rate achieved lately (detector runs per second, after motion and overload skips).",
+            "Detection rate achieved over the last 10 s (detector runs per second, after rate, motion and overload skips).",
             per(&|i| self.cameras[i].counters.detection_rate()),
+        );
+        m.gauge(
+            "vigie_camera_detect_fps_target",
+            "Detection rate asked for (detect_fps, at most the stream's frame rate).",
+            per(&|i| self.cameras[i].counters.detect_fps_target()),
+        );
+        m.counter(
+            "vigie_camera_rate_skips_total",
+            "Frames not sent to the detector because the camera's detect_fps did not call for them (tracks predicted).",
+            per(&|i| counts(i).rate_skipped.load(Relaxed) as f64),
         );
         m.counter(
             "vigie_camera_motion_skips_total",
@@ -109,7 +119,7 @@ impl NodeOps for NodeMetrics {
         );
         m.counter(
             "vigie_camera_overload_skips_total",
-            "Frames not sent to the detector because its queue was full (tracks held).",
+            "Frames offered to the detector that no session took before the next frame (tracks predicted).",
             per(&|i| counts(i).detector_skipped_busy.load(Relaxed) as f64),
         );
         m.counter(
@@ -131,8 +141,8 @@ impl NodeOps for NodeMetrics {
         );
         m.gauge(
             "vigie_detector_queue_capacity",
-            "Frames the detector queue holds before cameras skip detection ([pipeline] queue_depth).",
-            [(NO_LABELS, d.queue_capacity as f64)],
+            "Frames that can wait for the detector at once: one per camera (a newer frame replaces a waiting one).",
+            [(NO_LABELS, d.queue_capacity() as f64)],
         );
         m.gauge(
             "vigie_detector_sessions",

@@ -57,6 +57,8 @@ fn same_source(a: &CameraConfig, b: &CameraConfig) -> bool {
     // The sector too: the console's filter is built at start.
     (&a.url, &a.username, &a.password_env, a.looping, a.realtime, a.record, &a.sector)
         == (&b.url, &b.username, &b.password_env, b.looping, b.realtime, b.record, &b.sector)
+        // The analysis rate is set when the camera's thread starts.
+        && a.detect_fps == b.detect_fps
 }
 
 impl ConfigDiff {

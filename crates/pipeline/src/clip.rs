@@ -38,6 +38,9 @@ pub struct ClipOptions {
     pub detector: DetectorConfig,
     pub tracker: TrackerConfig,
     pub motion: MotionConfig,
+    /// Frames analysed per second of stream time (as a live camera's `detect_fps`; tracks are
+    /// predicted between); `None`: every frame the motion gate lets through.
+    pub detect_fps: Option<f64>,
 }
 
 /// What the in-order stage hands to the caller for each decoded frame.
@@ -80,6 +83,7 @@ struct DecodeStage<S> {
     source: S,
     decoder: H264Decoder,
     gate: MotionGate,
+    cadence: Option<crate::rate::Cadence>,
     next_index: u64,
     done: bool,
 }
@@ -88,10 +92,12 @@ struct Job {
     index: u64,
     frame: Frame,
     run_detector: bool,
+    /// Skipped for the analysis rate: tracks are predicted rather than held.
+    rate_skip: bool,
     motion: (Vec<BBox>, bool),
 }
 
-type Pending = (Frame, Option<Vec<Detection>>, (Vec<BBox>, bool));
+type Pending = (Frame, Option<Vec<Detection>>, bool, (Vec<BBox>, bool));
 
 struct OrderStage<F> {
     pending: BTreeMap<u64, Pending>,
@@ -116,6 +122,19 @@ where
     let model = detectors[0].info().clone();
     let fps = source.info().fps;
     let camera = source.describe();
+    let cadence = match opts.detect_fps {
+        Some(v) => {
+            crate::rate::check_detect_fps(v).map_err(|e| PipelineError::Config(format!("detect_fps: {e}")))?;
+            let (target, clamped) = crate::rate::effective_detect_fps(v, fps);
+            if clamped {
+                tracing::warn!(
+                    "{camera}: detect_fps {v} is above the stream's {target:.2} fps: every frame is analysed"
+                );
+            }
+            Some(crate::rate::Cadence::new(target))
+        }
+        None => None,
+    };
     let tracker = ByteTracker::new(opts.tracker.clone(), fps)
         .map_err(|e| PipelineError::Config(e.within("tracker").to_string()))?;
 
@@ -123,6 +142,7 @@ where
         source,
         decoder: H264Decoder::new(&camera)?,
         gate: MotionGate::new(opts.motion.clone()),
+        cadence,
         next_index: 0,
         done: false,
     });
@@ -165,7 +185,7 @@ where
                 } else {
                     None
                 };
-                drain_in_order(order, stats, tracks_moving, job.index, (job.frame, dets, job.motion));
+                drain_in_order(order, stats, tracks_moving, job.index, (job.frame, dets, job.rate_skip, job.motion));
             });
         }
     });
@@ -210,7 +230,18 @@ fn next_job<S: VideoSource>(
                 let index = d.next_index;
                 d.next_index += 1;
                 let motion = (gate.cells, gate.ready);
-                return Ok(Some(Job { index, frame, run_detector: gate.run_detector, motion }));
+                let mut run_detector = gate.run_detector;
+                let mut rate_skip = false;
+                if let (true, Some(c)) = (run_detector, d.cadence.as_mut()) {
+                    if c.is_due(frame.pts) {
+                        // Offline, every frame offered is detected: the grid moves on at once.
+                        c.ran(frame.pts);
+                    } else {
+                        run_detector = false;
+                        rate_skip = true;
+                    }
+                }
+                return Ok(Some(Job { index, frame, run_detector, rate_skip, motion }));
             }
             Ok(None) => continue,
             Err(e) => {
@@ -233,11 +264,12 @@ fn drain_in_order<F: FnMut(FrameResult<'_>)>(
     o.pending.insert(index, job);
     loop {
         let next = o.next;
-        let Some((frame, dets, (motion, motion_ready))) = o.pending.remove(&next) else { break };
+        let Some((frame, dets, rate_skip, (motion, motion_ready))) = o.pending.remove(&next) else { break };
         o.next += 1;
         let t0 = Instant::now();
         let tracks = match &dets {
             Some(d) => o.tracker.update(d, frame.pts),
+            None if rate_skip => o.tracker.predict(frame.pts),
             None => o.tracker.hold(frame.pts),
         };
         let dt = t0.elapsed();

@@ -9,9 +9,11 @@
 
 pub mod clip;
 pub mod live;
+pub mod rate;
 
 pub use clip::{analyze, ClipOptions, ClipStats, FrameResult, PipelineError};
 pub use live::{
-    outside_masks, CameraCounters, CameraHooks, CameraSpec, DetectorPool, DetectorStats, FrameDetector, LiveOptions,
-    LivePipeline, Sight,
+    outside_masks, CameraCounters, CameraHooks, CameraSpec, DetectorClient, DetectorPool, DetectorStats, FrameDetector,
+    LiveOptions, LivePipeline, Settled, Sight, RATE_WINDOW,
 };
+pub use rate::{check_detect_fps, effective_detect_fps, Cadence, RateMeter, DEFAULT_DETECT_FPS};

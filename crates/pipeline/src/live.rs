@@ -1,12 +1,16 @@
 //! The live service: many cameras, one shared detector.
 //!
 //! Each camera has its own thread (source → decoder → motion gate → tracker → hooks); the
-//! detector is a pool of sessions behind a bounded queue, as in Frigate. A camera never waits in
-//! line: when the queue is full it skips detection for that frame and its tracker holds the
-//! current tracks, so an overloaded node degrades to a lower detection rate instead of building
-//! latency. One camera failing (bad URL, corrupt stream) shows in its health and nowhere else.
+//! detector is a pool of sessions shared by all cameras. A camera offers a frame when its
+//! analysis rate (`detect_fps`) calls for one, and the tracker predicts tracks on the frames in
+//! between. The pool serves the most overdue camera first and holds one frame per camera at
+//! most (a newer frame replaces a waiting one): an overloaded node degrades every camera's
+//! detection rate evenly instead of building latency, and ingest never waits on the detector
+//! for more than one inference. One camera failing (bad URL, corrupt stream) shows in its
+//! health and nowhere else.
 
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use crate::rate::{effective_detect_fps, Cadence, RateMeter};
+use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -75,6 +79,9 @@ pub struct CameraSpec {
     /// Privacy masks (full-frame pixels): excluded from motion, detection and tracking. Read
     /// at every frame: a change applies from the next one.
     pub privacy_masks: vigie_core::LiveMasks,
+    /// Frames analysed per second at most (see [`crate::rate`]); must pass
+    /// [`crate::rate::check_detect_fps`]. Above the stream's rate: every frame.
+    pub detect_fps: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -84,8 +91,6 @@ pub struct LiveOptions {
     pub motion: MotionConfig,
     /// Detector sessions (one thread each).
     pub detector_workers: usize,
-    /// Frames waiting for the detector before cameras start skipping detection.
-    pub queue_depth: usize,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
 }
@@ -97,14 +102,11 @@ impl Default for LiveOptions {
             tracker: TrackerConfig::default(),
             motion: MotionConfig::default(),
             detector_workers: 2,
-            queue_depth: 4,
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
         }
     }
 }
-
-type Reply = Sender<Result<Vec<Detection>, String>>;
 
 /// One detector session as the pool sees it: the ONNX detector, or a stand-in (tests inject slow
 /// or failing ones).
@@ -118,9 +120,88 @@ impl FrameDetector for Detector {
     }
 }
 
-/// Detector sessions shared by all cameras of a node.
+type DetectResult = Result<Vec<Detection>, String>;
+
+/// A camera's place at the pool: at most one frame, never a queue of stale ones.
+enum Slot {
+    Empty,
+    /// Waiting for a session; `due` orders the cameras (earliest first).
+    Waiting {
+        frame: Arc<Frame>,
+        due: Duration,
+    },
+    /// In a session now.
+    Running,
+    Done(DetectResult),
+    /// The camera is gone.
+    Closed,
+}
+
+struct PoolState {
+    slots: Vec<Slot>,
+    closed: bool,
+}
+
+struct PoolShared {
+    state: Mutex<PoolState>,
+    /// Sessions wait here for a frame.
+    work: Condvar,
+    /// Cameras wait here for a frame in a session.
+    done: Condvar,
+}
+
+impl PoolShared {
+    fn waiting(&self) -> usize {
+        self.state.lock().slots.iter().filter(|s| matches!(s, Slot::Waiting { .. })).count()
+    }
+
+    fn cameras(&self) -> usize {
+        self.state.lock().slots.iter().filter(|s| !matches!(s, Slot::Closed)).count()
+    }
+
+    /// The most overdue waiting frame, taken (its slot becomes `Running`); `None` once closed.
+    fn next_job(&self) -> Option<(usize, Arc<Frame>)> {
+        let mut st = self.state.lock();
+        loop {
+            if st.closed {
+                return None;
+            }
+            let best = st
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| match s {
+                    Slot::Waiting { due, .. } => Some((*due, i)),
+                    _ => None,
+                })
+                .min();
+            if let Some((_, i)) = best {
+                let Slot::Waiting { frame, .. } = std::mem::replace(&mut st.slots[i], Slot::Running) else {
+                    unreachable!("chosen among waiting slots")
+                };
+                return Some((i, frame));
+            }
+            self.work.wait(&mut st);
+        }
+    }
+
+    fn finish(&self, slot: usize, res: DetectResult) {
+        let mut st = self.state.lock();
+        if matches!(st.slots[slot], Slot::Running) {
+            st.slots[slot] = Slot::Done(res);
+        }
+        drop(st);
+        self.done.notify_all();
+    }
+}
+
+/// Detector sessions shared by all cameras of a node, served fairly: each camera offers at most
+/// one frame at a time (a newer one replaces it while it waits), and a free session takes the
+/// frame of the camera whose detection has been due the longest. Under overload every camera's
+/// detection rate falls by the same share, whatever its frame rate, instead of fast cameras
+/// crowding slow ones out as first-come-first-served did.
 pub struct DetectorPool {
-    jobs: Option<Sender<(Arc<Frame>, Reply)>>,
+    shared: Arc<PoolShared>,
     workers: Vec<JoinHandle<()>>,
     info: ModelInfo,
     stats: Arc<DetectorStats>,
@@ -130,60 +211,64 @@ pub struct DetectorPool {
 pub struct DetectorStats {
     /// Time of each detector run (preprocessing, inference and box decoding together).
     pub inference: vigie_core::Histogram,
-    /// Frames the queue holds at most before cameras skip detection.
-    pub queue_capacity: usize,
     pub sessions: usize,
-    // A receiver does not keep the workers alive (they stop when every sender is gone), so
-    // holding one only to read the queue's length is safe.
-    queue: Receiver<(Arc<Frame>, Reply)>,
+    shared: Arc<PoolShared>,
 }
 
 impl DetectorStats {
-    /// Frames waiting for a free session now.
+    /// Frames waiting for a free session now (at most one per camera).
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.shared.waiting()
+    }
+
+    /// Frames that can wait at once: one per camera.
+    pub fn queue_capacity(&self) -> usize {
+        self.shared.cameras()
     }
 }
 
 impl DetectorPool {
-    pub fn new(cfg: &DetectorConfig, workers: usize, queue_depth: usize) -> Result<Self, DetectError> {
+    pub fn new(cfg: &DetectorConfig, workers: usize) -> Result<Self, DetectError> {
         let cfg = DetectorConfig { threads: 1, ..cfg.clone() };
         let detectors = (0..workers.max(1)).map(|_| Detector::new(&cfg)).collect::<Result<Vec<_>, _>>()?;
         let info = detectors[0].info().clone();
         let detectors = detectors.into_iter().map(|d| Box::new(d) as Box<dyn FrameDetector>).collect();
-        Ok(Self::with_detectors(detectors, info, queue_depth))
+        Ok(Self::with_detectors(detectors, info))
     }
 
     /// A pool over the given sessions (one thread each; at least one).
-    pub fn with_detectors(detectors: Vec<Box<dyn FrameDetector>>, info: ModelInfo, queue_depth: usize) -> Self {
+    pub fn with_detectors(detectors: Vec<Box<dyn FrameDetector>>, info: ModelInfo) -> Self {
         assert!(!detectors.is_empty(), "a detector pool needs at least one session");
-        let (tx, rx): (Sender<(Arc<Frame>, Reply)>, Receiver<_>) = bounded(queue_depth.max(1));
+        let shared = Arc::new(PoolShared {
+            state: Mutex::new(PoolState { slots: Vec::new(), closed: false }),
+            work: Condvar::new(),
+            done: Condvar::new(),
+        });
         let stats = Arc::new(DetectorStats {
             inference: vigie_core::Histogram::new(vigie_core::metrics::INFERENCE_BUCKETS),
-            queue_capacity: queue_depth.max(1),
             sessions: detectors.len(),
-            queue: rx.clone(),
+            shared: shared.clone(),
         });
         let workers = detectors
             .into_iter()
             .enumerate()
             .map(|(i, mut det)| {
-                let rx = rx.clone();
+                let shared = shared.clone();
                 let stats = stats.clone();
                 std::thread::Builder::new()
                     .name(format!("detector-{i}"))
                     .spawn(move || {
-                        for (frame, reply) in rx {
+                        while let Some((slot, frame)) = shared.next_job() {
                             let t = std::time::Instant::now();
                             let res = det.detect_frame(&frame);
                             stats.inference.observe(t.elapsed());
-                            let _ = reply.send(res);
+                            shared.finish(slot, res);
                         }
                     })
                     .expect("spawn detector thread")
             })
             .collect();
-        Self { jobs: Some(tx), workers, info, stats }
+        Self { shared, workers, info, stats }
     }
 
     pub fn stats(&self) -> &Arc<DetectorStats> {
@@ -196,25 +281,104 @@ impl DetectorPool {
 
     /// Frames waiting for a free session.
     pub fn queued(&self) -> usize {
-        self.jobs.as_ref().map_or(0, |j| j.len())
+        self.shared.waiting()
     }
 
-    /// Detects in `frame` unless the queue is full (`None`: skip this frame).
-    pub fn try_detect(&self, frame: &Arc<Frame>) -> Option<Result<Vec<Detection>, String>> {
-        let (tx, rx) = bounded(1);
-        match self.jobs.as_ref()?.try_send((frame.clone(), tx)) {
-            Ok(()) => rx.recv().ok(),
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => None,
-        }
+    /// A camera's place at the pool.
+    pub fn client(&self) -> DetectorClient {
+        // Slots are never reused: a session may still be finishing a closed one's frame.
+        let mut st = self.shared.state.lock();
+        st.slots.push(Slot::Empty);
+        let slot = st.slots.len() - 1;
+        drop(st);
+        DetectorClient { shared: self.shared.clone(), slot }
     }
 }
 
 impl Drop for DetectorPool {
     fn drop(&mut self) {
-        self.jobs = None;
+        self.shared.state.lock().closed = true;
+        self.shared.work.notify_all();
+        self.shared.done.notify_all();
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
+    }
+}
+
+/// What became of a frame offered to the pool.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settled {
+    Detected(Vec<Detection>),
+    Failed(String),
+    /// No session took it before it was settled: the pool was busy with more overdue cameras.
+    NotServed,
+}
+
+/// One camera's side of the [`DetectorPool`].
+pub struct DetectorClient {
+    shared: Arc<PoolShared>,
+    slot: usize,
+}
+
+impl DetectorClient {
+    /// Offers `frame` to the pool, due since `due` (on the clock all cameras share: the
+    /// earliest goes first); a frame of this camera still waiting is replaced, not queued.
+    pub fn offer(&self, frame: Arc<Frame>, due: Duration) {
+        let mut st = self.shared.state.lock();
+        if st.closed {
+            st.slots[self.slot] = Slot::Done(Err("the detector pool has stopped".into()));
+            return;
+        }
+        st.slots[self.slot] = Slot::Waiting { frame, due };
+        drop(st);
+        self.shared.work.notify_one();
+    }
+
+    /// Waits up to `limit` for the offered frame to be detected; `false` if it is not yet (it
+    /// stays offered). A frame no session takes at once is not waited for: the pool is busy
+    /// with more overdue cameras, and the camera's next frame must not be late for it.
+    pub fn wait_done(&self, limit: Duration) -> bool {
+        let start = std::time::Instant::now();
+        let (deadline, take_by) = (start + limit, start + limit.min(Duration::from_millis(2)));
+        let mut st = self.shared.state.lock();
+        loop {
+            let until = match st.slots[self.slot] {
+                Slot::Done(_) => return true,
+                _ if st.closed => return false,
+                Slot::Running => deadline,
+                Slot::Waiting { .. } => take_by,
+                _ => return false,
+            };
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            let _ = self.shared.done.wait_until(&mut st, until);
+        }
+    }
+
+    /// The offered frame's fate: withdrawn if still waiting, awaited if in a session now (one
+    /// inference at most), or the result. `NotServed` when nothing was offered.
+    pub fn settle(&self) -> Settled {
+        let mut st = self.shared.state.lock();
+        loop {
+            match std::mem::replace(&mut st.slots[self.slot], Slot::Empty) {
+                Slot::Running if !st.closed => {
+                    st.slots[self.slot] = Slot::Running;
+                    self.shared.done.wait(&mut st);
+                }
+                Slot::Done(Ok(d)) => return Settled::Detected(d),
+                Slot::Done(Err(e)) => return Settled::Failed(e),
+                Slot::Running => return Settled::Failed("the detector pool has stopped".into()),
+                Slot::Empty | Slot::Waiting { .. } | Slot::Closed => return Settled::NotServed,
+            }
+        }
+    }
+}
+
+impl Drop for DetectorClient {
+    fn drop(&mut self) {
+        self.shared.state.lock().slots[self.slot] = Slot::Closed;
     }
 }
 
@@ -223,40 +387,32 @@ impl Drop for DetectorPool {
 pub struct CameraCounters {
     pub frames: AtomicU64,
     pub detector_runs: AtomicU64,
+    /// Frames offered to the detector that no session took before the camera's next frame (the
+    /// pool was busy with more overdue cameras); their tracks are predicted.
     pub detector_skipped_busy: AtomicU64,
     /// Frames whose detection failed (the error is in the camera's health); their tracks are held.
     pub detector_errors: AtomicU64,
     pub motion_skipped: AtomicU64,
-    /// Detector runs per second over the last few seconds of frames (`f64` bits): the rate
-    /// achieved after motion and overload skips.
+    /// Frames not offered because the camera's analysis rate (`detect_fps`) did not call for
+    /// them; their tracks are predicted.
+    pub rate_skipped: AtomicU64,
+    /// Detector runs per second over the last [`RATE_WINDOW`] (`f64` bits): the rate achieved
+    /// after rate, motion and overload skips.
     pub detection_rate_bits: AtomicU64,
+    /// The rate asked for (`detect_fps`, clamped to the stream's rate once known; `f64` bits).
+    pub detect_fps_target_bits: AtomicU64,
 }
+
+/// Window of the achieved detection rate shown in health and metrics.
+pub const RATE_WINDOW: Duration = Duration::from_secs(10);
 
 impl CameraCounters {
     pub fn detection_rate(&self) -> f64 {
         f64::from_bits(self.detection_rate_bits.load(Ordering::Relaxed))
     }
-}
 
-/// Detector runs per second, over windows of about two seconds of the camera's own clock.
-#[derive(Default)]
-struct RateWindow {
-    start: Option<Duration>,
-    runs: u64,
-}
-
-impl RateWindow {
-    /// Counts a frame (and whether the detector ran on it); returns a new rate when a window closes.
-    fn frame(&mut self, mono: Duration, ran: bool) -> Option<f64> {
-        let start = *self.start.get_or_insert(mono);
-        self.runs += ran as u64;
-        let span = mono.saturating_sub(start);
-        if span < Duration::from_secs(2) {
-            return None;
-        }
-        let rate = self.runs as f64 / span.as_secs_f64();
-        *self = RateWindow { start: Some(mono), runs: 0 };
-        Some(rate)
+    pub fn detect_fps_target(&self) -> f64 {
+        f64::from_bits(self.detect_fps_target_bits.load(Ordering::Relaxed))
     }
 }
 
@@ -308,12 +464,12 @@ impl LivePipeline {
         runtime: tokio::runtime::Handle,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, DetectError> {
-        let pool = DetectorPool::new(&opts.detector, opts.detector_workers, opts.queue_depth)?;
+        let pool = DetectorPool::new(&opts.detector, opts.detector_workers)?;
         Ok(Self::start_with_pool(opts, pool, cameras, runtime, clock))
     }
 
-    /// As [`LivePipeline::start`], over a pool built by the caller (`opts.detector`,
-    /// `detector_workers` and `queue_depth` are then the pool's business).
+    /// As [`LivePipeline::start`], over a pool built by the caller (`opts.detector` and
+    /// `detector_workers` are then the pool's business).
     pub fn start_with_pool(
         opts: &LiveOptions,
         pool: DetectorPool,
@@ -334,6 +490,7 @@ impl LivePipeline {
             };
             let health = spec.health.clone();
             let counters = Arc::new(CameraCounters::default());
+            counters.detect_fps_target_bits.store(spec.detect_fps.to_bits(), Ordering::Relaxed);
             let (rt, ck) = (runtime.clone(), clock.clone());
             let factory_parts = parts.clone();
             let feed = CameraFeed::new(
@@ -350,7 +507,8 @@ impl LivePipeline {
                 id: spec.id.clone(),
                 feed,
                 hooks: spec.hooks,
-                pool: pool.clone(),
+                detector: pool.client(),
+                detect_fps: spec.detect_fps,
                 masks: spec.privacy_masks,
                 gate_masks,
                 gate,
@@ -401,7 +559,8 @@ struct CameraWorker {
     id: String,
     feed: CameraFeed,
     hooks: Box<dyn CameraHooks>,
-    pool: Arc<DetectorPool>,
+    detector: DetectorClient,
+    detect_fps: f64,
     masks: vigie_core::LiveMasks,
     /// The set the motion gate ignores now.
     gate_masks: Arc<Vec<Polygon>>,
@@ -412,13 +571,65 @@ struct CameraWorker {
     clock: Arc<dyn Clock>,
 }
 
+/// A frame offered to the detector, kept back from the tracker until the camera's next frame
+/// arrives (or the stream ends): by then a session has detected it, is detecting it, or has not
+/// taken it, and the newer frame is offered in its place. Frames thus reach the tracker in
+/// order, each with its own detections, and a camera never blocks on the pool for longer than
+/// one inference already started.
+struct Offered {
+    frame: Arc<Frame>,
+    /// When it arrived (shared monotonic clock).
+    arrived: Duration,
+    masks: Arc<Vec<Polygon>>,
+    motion: Vec<BBox>,
+    undecidable: Option<String>,
+}
+
+/// What the tracker does with a frame.
+enum Outcome {
+    Detected(Vec<Detection>),
+    /// The detector failed: tracks held, pictures pixelated whole.
+    Failed(String),
+    /// Not detected because of the analysis rate or a busy pool: tracks predicted.
+    Predicted,
+    /// Nothing moved: tracks held as they are.
+    Still,
+}
+
+/// A camera's per-session state: decoder, tracker, analysis rate and the frame at the pool.
+struct Session {
+    decoder: Option<H264Decoder>,
+    tracker: Option<ByteTracker>,
+    cadence: Cadence,
+    offered: Option<Offered>,
+    /// When this camera's detection fell due (shared monotonic clock): its place at the pool.
+    due_since: Option<Duration>,
+    /// When the next detection should happen by the last one (a period after it): a camera
+    /// whose frames come rarely is as overdue as a fast one, not only from its next frame on.
+    next_due: Option<Duration>,
+    moving: bool,
+    /// Stream rate the target was last worked out for.
+    stream_fps: Option<f64>,
+}
+
 impl CameraWorker {
+    fn new_session(&self) -> Session {
+        Session {
+            decoder: None,
+            tracker: None,
+            cadence: Cadence::new(self.detect_fps),
+            offered: None,
+            due_since: None,
+            next_due: None,
+            moving: false,
+            stream_fps: None,
+        }
+    }
+
     fn run(mut self) {
-        let mut decoder: Option<H264Decoder> = None;
-        let mut tracker: Option<ByteTracker> = None;
         let mut session = 0;
-        let mut moving = false;
-        let mut rate = RateWindow::default();
+        let mut s = self.new_session();
+        let mut meter = RateMeter::new(RATE_WINDOW);
         while let Some(res) = self.feed.next_packet() {
             let pkt = match res {
                 Ok(p) => p,
@@ -430,18 +641,33 @@ impl CameraWorker {
             if self.feed.sessions() != session {
                 // A new connection restarts timestamps: start decoder and tracker afresh.
                 session = self.feed.sessions();
-                decoder = None;
-                tracker = None;
+                self.settle_offered(&mut s, &mut meter);
+                s = self.new_session();
             }
             let Some(info) = self.feed.info().cloned() else { continue };
             self.hooks.on_packet(&pkt, &info);
-            let dec = match &mut decoder {
+            if s.stream_fps != info.fps {
+                s.stream_fps = info.fps;
+                let (target, clamped) = effective_detect_fps(self.detect_fps, info.fps);
+                if clamped {
+                    tracing::warn!(
+                        camera = %self.id,
+                        "cameras.{}.detect_fps = {} is above the stream's {:.2} fps: every frame is analysed",
+                        self.id,
+                        self.detect_fps,
+                        target
+                    );
+                }
+                s.cadence = Cadence::new(target);
+                self.counters.detect_fps_target_bits.store(target.to_bits(), Ordering::Relaxed);
+            }
+            let dec = match &mut s.decoder {
                 Some(d) => d,
                 None => match H264Decoder::new(&self.id) {
-                    Ok(d) => decoder.insert(d),
+                    Ok(d) => s.decoder.insert(d),
                     Err(e) => {
                         self.health.error(e.to_string(), self.clock.now());
-                        return;
+                        break;
                     }
                 },
             };
@@ -456,55 +682,102 @@ impl CameraWorker {
             };
             self.health.frame(self.clock.now(), self.clock.monotonic());
             self.counters.frames.fetch_add(1, Ordering::Relaxed);
-            let trk = match &mut tracker {
-                Some(t) => t,
-                None => match ByteTracker::new(self.tracker_cfg.clone(), info.fps) {
-                    Ok(t) => tracker.insert(t),
+            if s.tracker.is_none() {
+                match ByteTracker::new(self.tracker_cfg.clone(), info.fps) {
+                    Ok(t) => s.tracker = Some(t),
                     Err(e) => {
                         self.health.error(format!("tracker: {e}"), self.clock.now());
-                        return;
+                        break;
                     }
-                },
-            };
+                }
+            }
+            // The previous frame first: the gate needs to know whether its tracks move.
+            self.settle_offered(&mut s, &mut meter);
             let masks = self.masks.get();
             if !Arc::ptr_eq(&masks, &self.gate_masks) {
                 self.gate.set_ignore(&masks);
                 self.gate_masks = masks.clone();
             }
-            let gate = self.gate.update(&frame, moving);
-            let mut undecidable = (!gate.ready).then(|| "the motion model has no background yet".to_string());
-            let dets = if gate.run_detector {
-                match self.pool.try_detect(&frame) {
-                    Some(Ok(d)) => {
-                        self.counters.detector_runs.fetch_add(1, Ordering::Relaxed);
-                        Some(outside_masks(d, &masks))
-                    }
-                    Some(Err(e)) => {
-                        self.counters.detector_errors.fetch_add(1, Ordering::Relaxed);
-                        self.health.error(format!("detector: {e}"), self.clock.now());
-                        undecidable = Some(format!("detector: {e}"));
-                        None
-                    }
-                    None => {
-                        self.counters.detector_skipped_busy.fetch_add(1, Ordering::Relaxed);
-                        None
-                    }
-                }
-            } else {
+            let gate = self.gate.update(&frame, s.moving);
+            let undecidable = (!gate.ready).then(|| "the motion model has no background yet".to_string());
+            let now = self.clock.monotonic();
+            if !gate.run_detector {
                 self.counters.motion_skipped.fetch_add(1, Ordering::Relaxed);
-                None
-            };
-            if let Some(r) = rate.frame(self.clock.monotonic(), dets.is_some()) {
-                self.counters.detection_rate_bits.store(r.to_bits(), Ordering::Relaxed);
+                meter.tick(now, false);
+                self.finish(&mut s, &frame, gate.cells, undecidable, Outcome::Still);
+            } else if !s.cadence.is_due(frame.pts) {
+                self.counters.rate_skipped.fetch_add(1, Ordering::Relaxed);
+                meter.tick(now, false);
+                self.finish(&mut s, &frame, gate.cells, undecidable, Outcome::Predicted);
+            } else {
+                let due = *s.due_since.get_or_insert(s.next_due.map_or(now, |d| d.min(now)));
+                self.detector.offer(frame.clone(), due);
+                s.offered = Some(Offered { frame, arrived: now, masks, motion: gate.cells, undecidable });
+                // The next frame is not due for a while: a detection done by half-way through is
+                // used at once rather than a frame later (alerts come sooner).
+                let interval = info.fps.filter(|f| *f > 0.0).map_or(0.04, |f| 1.0 / f);
+                if self.detector.wait_done(Duration::from_secs_f64((interval / 2.0).min(0.05))) {
+                    self.settle_offered(&mut s, &mut meter);
+                }
             }
-            let tracks = match &dets {
-                Some(d) => trk.update(d, frame.pts),
-                None => trk.hold(frame.pts),
-            };
-            moving = crate::clip::any_moving(&tracks);
-            self.hooks.on_sight(&Sight { motion: gate.cells, undecidable });
-            self.hooks.on_frame(&frame, &tracks, dets.as_deref());
+            self.counters.detection_rate_bits.store(meter.rate(now).to_bits(), Ordering::Relaxed);
         }
+        self.settle_offered(&mut s, &mut meter);
+    }
+
+    /// Hands the frame at the pool, if any, to the tracker with what became of it.
+    fn settle_offered(&mut self, s: &mut Session, meter: &mut RateMeter) {
+        let Some(o) = s.offered.take() else { return };
+        let now = self.clock.monotonic();
+        let outcome = match self.detector.settle() {
+            Settled::Detected(d) => {
+                self.counters.detector_runs.fetch_add(1, Ordering::Relaxed);
+                s.cadence.ran(o.frame.pts);
+                s.due_since = None;
+                s.next_due = Some(o.arrived + s.cadence.period());
+                meter.tick(now, true);
+                Outcome::Detected(outside_masks(d, &o.masks))
+            }
+            Settled::Failed(e) => {
+                self.counters.detector_errors.fetch_add(1, Ordering::Relaxed);
+                self.health.error(format!("detector: {e}"), self.clock.now());
+                // A failing detector is not retried on every frame: the next try is a period on.
+                s.cadence.ran(o.frame.pts);
+                s.due_since = None;
+                meter.tick(now, false);
+                Outcome::Failed(format!("detector: {e}"))
+            }
+            Settled::NotServed => {
+                // Still due: the next frame goes to the pool in its place, as overdue as before.
+                self.counters.detector_skipped_busy.fetch_add(1, Ordering::Relaxed);
+                meter.tick(now, false);
+                Outcome::Predicted
+            }
+        };
+        self.finish(s, &o.frame, o.motion, o.undecidable, outcome);
+    }
+
+    fn finish(
+        &mut self,
+        s: &mut Session,
+        frame: &Arc<Frame>,
+        motion: Vec<BBox>,
+        mut undecidable: Option<String>,
+        outcome: Outcome,
+    ) {
+        let Some(trk) = s.tracker.as_mut() else { return };
+        let (tracks, dets) = match outcome {
+            Outcome::Detected(d) => (trk.update(&d, frame.pts), Some(d)),
+            Outcome::Failed(e) => {
+                undecidable = Some(e);
+                (trk.hold(frame.pts), None)
+            }
+            Outcome::Predicted => (trk.predict(frame.pts), None),
+            Outcome::Still => (trk.hold(frame.pts), None),
+        };
+        s.moving = crate::clip::any_moving(&tracks);
+        self.hooks.on_sight(&Sight { motion, undecidable });
+        self.hooks.on_frame(frame, &tracks, dets.as_deref());
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vigie_core::{Detection, Frame, SystemClock, TrackedObject};
-use vigie_pipeline::{CameraHooks, CameraSpec, DetectorPool, FrameDetector, LiveOptions, LivePipeline, Sight};
+use vigie_pipeline::{CameraHooks, CameraSpec, DetectorPool, FrameDetector, LiveOptions, LivePipeline, Settled, Sight};
 use vigie_source::{CameraState, Health, RtspOptions};
 
 fn root() -> PathBuf {
@@ -41,6 +41,7 @@ fn spec(id: &str, url: String, frames: &Arc<AtomicU64>) -> CameraSpec {
         hooks: Box::new(Count(frames.clone())),
         health: Health::new(id),
         privacy_masks: Default::default(),
+        detect_fps: 5.0,
     }
 }
 
@@ -71,10 +72,13 @@ fn bad_cameras_do_not_stop_the_good_one() {
         let h = p.health();
         let good_state = h.iter().find(|s| s.camera == "good").unwrap().state.clone();
         let refused_tried = h.iter().find(|s| s.camera == "refused").unwrap().last_error.is_some();
-        if good_state == CameraState::Ended && refused_tried {
+        // The last frame reaches the hooks just after the end of the file is seen (it waited
+        // for its detection while the source looked for a next one).
+        let analysed = good.load(Ordering::Relaxed);
+        if good_state == CameraState::Ended && refused_tried && analysed >= 748 {
             break;
         }
-        assert!(Instant::now() < deadline, "good camera did not finish: {h:?}");
+        assert!(Instant::now() < deadline, "good camera did not finish ({analysed} frames analysed): {h:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
     let h = p.health();
@@ -123,34 +127,64 @@ impl FrameDetector for Gated {
     }
 }
 
+/// Holds each detection until the test releases it, says when one has started, and records
+/// which frames (by `seq`) were detected, in order.
+struct Recorded {
+    gated: Gated,
+    order: Arc<parking_lot::Mutex<Vec<u64>>>,
+}
+
+impl FrameDetector for Recorded {
+    fn detect_frame(&mut self, frame: &Frame) -> Result<Vec<Detection>, String> {
+        self.order.lock().push(frame.seq);
+        self.gated.detect_frame(frame)
+    }
+}
+
+fn frame(seq: u64) -> Arc<Frame> {
+    let mut f = Frame::solid(64, 48, [16, 128, 128]);
+    f.seq = seq;
+    Arc::new(f)
+}
+
 #[test]
-fn a_full_detector_queue_skips_the_frame_at_once() {
+fn the_pool_serves_the_most_overdue_camera_first_and_keeps_one_frame_per_camera() {
     let (started_tx, started) = crossbeam_channel::unbounded();
     let (release, release_rx) = crossbeam_channel::unbounded();
-    let gated = Gated { started: started_tx, release: release_rx };
-    let pool = Arc::new(DetectorPool::with_detectors(vec![Box::new(gated)], fake_model(), 1));
-    let frame = Arc::new(Frame::solid(64, 48, [16, 128, 128]));
-    let ask = |pool: &Arc<DetectorPool>| {
-        let (pool, frame) = (pool.clone(), frame.clone());
-        std::thread::spawn(move || pool.try_detect(&frame))
-    };
-    // One frame in the only session, one waiting in the queue (depth 1)...
-    let in_session = ask(&pool);
+    let order = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let det = Recorded { gated: Gated { started: started_tx, release: release_rx }, order: order.clone() };
+    let pool = DetectorPool::with_detectors(vec![Box::new(det)], fake_model());
+    let (a, b, c) = (pool.client(), pool.client(), pool.client());
+    let ms = Duration::from_millis;
+    // Camera a's frame takes the only session; b and c wait.
+    a.offer(frame(1), ms(100));
     started.recv_timeout(Duration::from_secs(10)).unwrap();
-    let queued = ask(&pool);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pool.queued() < 1 {
-        assert!(Instant::now() < deadline, "the second frame never reached the queue");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    // ...so a third is skipped without waiting.
-    let t = Instant::now();
-    assert!(pool.try_detect(&frame).is_none(), "a full queue must skip, not wait");
-    assert!(t.elapsed() < Duration::from_millis(500));
+    b.offer(frame(2), ms(300));
+    c.offer(frame(3), ms(200));
+    // b's newer frame replaces its waiting one (never a queue of stale frames).
+    b.offer(frame(4), ms(300));
+    assert_eq!(pool.queued(), 2);
+    assert_eq!(pool.stats().queue_capacity(), 3, "one frame per camera");
+    // A camera settling a frame in a session waits for it; one whose frame still waits withdraws it.
+    let settled_a = std::thread::spawn(move || (a.settle(), a));
+    std::thread::sleep(ms(20));
+    assert!(!settled_a.is_finished(), "a frame in a session is waited for");
     release.send(()).unwrap();
+    let (res, _a) = settled_a.join().unwrap();
+    assert_eq!(res, Settled::Detected(Vec::new()));
+    // c (due at 200) goes before b (due at 300), whatever the order they offered in.
+    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(*order.lock(), vec![1, 3]);
+    assert_eq!(b.settle(), Settled::NotServed, "b's frame was still waiting: withdrawn, not awaited");
+    assert_eq!(pool.queued(), 0);
     release.send(()).unwrap();
-    assert_eq!(in_session.join().unwrap(), Some(Ok(Vec::new())));
-    assert_eq!(queued.join().unwrap(), Some(Ok(Vec::new())));
+    assert_eq!(c.settle(), Settled::Detected(Vec::new()));
+    // b offers again: served, and never its stale frame 2.
+    b.offer(frame(5), ms(300));
+    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    release.send(()).unwrap();
+    assert_eq!(b.settle(), Settled::Detected(Vec::new()));
+    assert_eq!(*order.lock(), vec![1, 3, 5]);
 }
 
 /// Takes `delay` per frame and fails every `fail_every`-th call (0: never).
@@ -177,7 +211,7 @@ fn injected_pipeline(
     frames: &[Arc<AtomicU64>],
 ) -> (LivePipeline, tokio::runtime::Runtime) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let pool = DetectorPool::with_detectors(vec![Box::new(det)], fake_model(), 1);
+    let pool = DetectorPool::with_detectors(vec![Box::new(det)], fake_model());
     let clip = root().join("assets/video/highway-cctv.mp4").display().to_string();
     let specs = cameras.iter().zip(frames).map(|(id, n)| spec(id, clip.clone(), n)).collect();
     let p = LivePipeline::start_with_pool(
@@ -190,15 +224,18 @@ fn injected_pipeline(
     (p, rt)
 }
 
+/// Frames, detector runs, busy skips, motion and rate skips together, errors.
 fn accounted(c: &vigie_pipeline::CameraCounters) -> (u64, u64, u64, u64, u64) {
     let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    (l(&c.frames), l(&c.detector_runs), l(&c.detector_skipped_busy), l(&c.motion_skipped), l(&c.detector_errors))
+    let still = l(&c.motion_skipped) + l(&c.rate_skipped);
+    (l(&c.frames), l(&c.detector_runs), l(&c.detector_skipped_busy), still, l(&c.detector_errors))
 }
 
 #[test]
 fn a_busy_detector_makes_cameras_skip_frames_and_counts_them() {
-    // Three cameras as fast as they decode, one slow session, a queue of one: two cameras can
-    // hold the session and the queue, the third must skip.
+    // Three cameras as fast as they decode (5 detections per second of stream time, so one
+    // frame in five of the 25 fps clip is offered), one slow session: frames wait, and a camera
+    // whose offered frame no session took by its next frame predicts its tracks and offers anew.
     let ids = ["a", "b", "c"];
     let frames: Vec<_> = ids.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
     let det = Injected { delay: Duration::from_millis(15), fail_every: 0, calls: 0 };
@@ -228,7 +265,8 @@ fn a_failing_detector_shows_in_health_and_the_camera_keeps_going() {
     let det = Injected { delay: Duration::ZERO, fail_every: 3, calls: 0 };
     let (p, _rt) = injected_pipeline(det, &["cam"], &frames);
     let deadline = Instant::now() + Duration::from_secs(120);
-    while p.health()[0].state != CameraState::Ended {
+    // The last frame reaches the hooks just after the end of the file is seen.
+    while p.health()[0].state != CameraState::Ended || frames[0].load(Ordering::Relaxed) < 748 {
         assert!(Instant::now() < deadline, "camera did not finish: {:?}", p.health());
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -243,4 +281,49 @@ fn a_failing_detector_shows_in_health_and_the_camera_keeps_going() {
     assert_eq!(UNDECIDED.load(Ordering::Relaxed), errors);
     let err = h.last_error.unwrap_or_default();
     assert!(err.starts_with("detector: inference failed on call") && err.ends_with("(injected)"), "{err}");
+}
+
+#[test]
+fn under_overload_cameras_of_different_frame_rates_get_the_same_detection_rate() {
+    // One session at 60 ms a frame (about 16 a second) for three real-time cameras asking 8
+    // detections a second each: the 7 fps one is clamped to 7, the total (23) is beyond the
+    // session, so each should get a third of it, whatever its frame rate.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let det = Injected { delay: Duration::from_millis(60), fail_every: 0, calls: 0 };
+    let pool = DetectorPool::with_detectors(vec![Box::new(det)], fake_model());
+    let clips = ["highway-cctv.mp4", "indoor-people-one-by-one.mp4", "pets09-s2l1.mp4"];
+    let frames: Vec<_> = clips.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let specs = clips
+        .iter()
+        .zip(&frames)
+        .map(|(clip, n)| {
+            let url = root().join("assets/video").join(clip).display().to_string();
+            CameraSpec { looping: true, realtime: true, detect_fps: 8.0, ..spec(clip, url, n) }
+        })
+        .collect();
+    let mut opts = LiveOptions::default();
+    opts.motion.enabled = false;
+    let p = LivePipeline::start_with_pool(&opts, pool, specs, rt.handle().clone(), Arc::new(SystemClock::default()));
+    let runs = |p: &LivePipeline| -> Vec<u64> {
+        p.cameras.iter().map(|c| c.counters.detector_runs.load(Ordering::Relaxed)).collect()
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let (t0, r0) = (Instant::now(), runs(&p));
+    std::thread::sleep(Duration::from_secs(3));
+    let (dt, r1) = (t0.elapsed().as_secs_f64(), runs(&p));
+    let rates: Vec<f64> = r0.iter().zip(&r1).map(|(a, b)| (b - a) as f64 / dt).collect();
+    let h = p.health();
+    let targets: Vec<f64> = p.cameras.iter().map(|c| c.counters.detect_fps_target()).collect();
+    let stream_fps: Vec<f64> = h.iter().map(|s| s.fps).collect();
+    let busy: u64 = p.cameras.iter().map(|c| c.counters.detector_skipped_busy.load(Ordering::Relaxed)).sum();
+    p.shutdown();
+    println!("detections/s {rates:.2?} targets {targets:?} received fps {stream_fps:.1?} busy skips {busy}");
+    assert_eq!(targets[2], 7.0, "detect_fps above the 7 fps stream is clamped to it");
+    assert_eq!(targets[0], 8.0);
+    assert!(busy > 0, "the session was not overloaded");
+    let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+    for (clip, r) in clips.iter().zip(&rates) {
+        assert!((r - mean).abs() <= 0.15 * mean, "{clip}: {r:.2} detections/s, mean {mean:.2}: {rates:.2?}");
+    }
+    assert!(mean * 3.0 > 12.0, "the session idled: {rates:.2?}");
 }

@@ -35,6 +35,8 @@ struct Track {
     /// Matches per class, for the majority vote.
     votes: Vec<(u16, u32)>,
     removed: bool,
+    /// Moved by [`ByteTracker::predict`] since its last match: its detection box is stale.
+    predicted: bool,
 }
 
 impl Track {
@@ -52,11 +54,13 @@ impl Track {
             class_id: d.class_id,
             votes: vec![(d.class_id, 1)],
             removed: false,
+            predicted: false,
         }
     }
 
     fn absorb(&mut self, d: &Detection) {
         self.kf.update(&d.bbox);
+        self.predicted = false;
         self.state = State::Tracked;
         self.hits = self.hits.saturating_add(1);
         self.missed = 0;
@@ -333,6 +337,30 @@ impl ByteTracker {
         self.report()
     }
 
+    /// For a frame the detector skipped to keep to the camera's analysis rate (`detect_fps`):
+    /// tracks move on by their motion model exactly as over a gap between two detections (so the
+    /// next detection meets them where they should be), but nobody is missed for a frame the
+    /// detector never looked at: a followed track stays followed and reported. Lost tracks keep
+    /// ageing toward deletion, since the time they are kept for (`lost_buffer_s`) is real time.
+    pub fn predict(&mut self, t: Duration) -> Vec<TrackedObject> {
+        let steps = self.advance_clock(t);
+        let predict_steps = steps.min(self.max_lost_frames().saturating_add(2));
+        for tr in &mut self.tracks {
+            tr.age = tr.age.saturating_add(steps);
+            if tr.state == State::Lost {
+                tr.missed = tr.missed.saturating_add(steps);
+            }
+            // As in `update`, a track seen once has no velocity to predict with.
+            if tr.confirmed {
+                for _ in 0..predict_steps {
+                    tr.kf.predict(tr.state == State::Lost);
+                }
+                tr.predicted = true;
+            }
+        }
+        self.report()
+    }
+
     /// Keeps valid detections above `low_thresh` and `min_box_area`, merges same-object
     /// duplicates of grouped classes, and splits them into confident and weak ones.
     fn select_detections(&mut self, detections: &[Detection]) {
@@ -443,8 +471,11 @@ impl ByteTracker {
             .iter()
             .filter(|t| t.confirmed && (t.missed == 0 || (t.state == State::Lost && t.missed <= lost_max)))
             .map(|t| {
-                let bbox =
-                    if t.missed == 0 && self.cfg.output_box == OutputBox::Detection { t.det_box } else { t.kf.bbox() };
+                let bbox = if t.missed == 0 && !t.predicted && self.cfg.output_box == OutputBox::Detection {
+                    t.det_box
+                } else {
+                    t.kf.bbox()
+                };
                 let (vx, vy) = t.kf.center_velocity();
                 TrackedObject {
                     track_id: t.id,

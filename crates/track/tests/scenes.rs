@@ -249,6 +249,48 @@ fn skipped_frames_are_predicted_across() {
 }
 
 #[test]
+fn rate_skipped_frames_move_tracks_on_and_end_none() {
+    // A walker at 2 px per frame (a box width and a quarter a second), 25 fps, detected on one
+    // frame in five (detect_fps = 5).
+    let d = |f: u32| det(20.0 + 2.0 * f as f32, 100.0, 40.0, 100.0, 0.9, PERSON);
+    let mut tr = tracker(seen_only());
+    for f in 0..100u32 {
+        let out = if f % 5 == 0 { tr.update(&[d(f)], at(f, 25.0)) } else { tr.predict(at(f, 25.0)) };
+        if f < 10 {
+            continue;
+        }
+        // Reported on every frame, matched or predicted, under one id, where the walker is.
+        assert_eq!(out.iter().map(|o| o.track_id).collect::<Vec<_>>(), vec![1], "frame {f}");
+        assert_eq!(out[0].frames_since_update, 0, "frame {f}: predicted frames are not misses");
+        if f < 40 {
+            continue;
+        }
+        // Once the velocity is learnt, predicted boxes follow the walker.
+        let dx = out[0].bbox.x1 - d(f).bbox.x1;
+        assert!(dx.abs() < 3.0, "frame {f}: box {:?} is {dx} px from the walker", out[0].bbox);
+        let vx = out[0].velocity.0;
+        assert!((vx - 50.0).abs() < 10.0, "frame {f}: velocity {vx} px/s, not 50");
+    }
+    // Once gone, the track is deleted after lost_buffer_s of frames, predicted ones included:
+    // the time a lost track is kept for is real time.
+    let frames = (TrackerConfig::default().lost_buffer_s * 25.0).round() as u32;
+    let mut tr = tracker(TrackerConfig::default());
+    for f in 0..20u32 {
+        tr.update(&[d(f)], at(f, 25.0));
+    }
+    let mut ended = None;
+    for f in 20..20 + 3 * frames {
+        let out = if f % 5 == 0 { tr.update(&[], at(f, 25.0)) } else { tr.predict(at(f, 25.0)) };
+        if out.is_empty() && ended.is_none() {
+            ended = Some(f);
+        }
+    }
+    let gone = tr.update(&[d(20 + 3 * frames)], at(20 + 3 * frames, 25.0));
+    assert!(ended.is_some());
+    assert!(gone.iter().all(|o| o.track_id != 1), "a track lost for three buffers came back: {gone:?}");
+}
+
+#[test]
 fn class_groups_let_vehicles_flip_but_never_mix_people_and_cars() {
     let mut tr = tracker(TrackerConfig::default());
     let v = |f: u32, class| det(100.0 + 5.0 * f as f32, 300.0, 120.0, 60.0, 0.8, class);

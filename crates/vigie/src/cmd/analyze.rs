@@ -32,6 +32,10 @@ pub struct AnalyzeArgs {
     /// detector runs on every frame, as accuracy is measured).
     #[arg(long)]
     pub motion_gate: bool,
+    /// Run the detector on this many frames per second of the clip, predicting tracks on the
+    /// others, as a live camera's `detect_fps` does (default: every frame).
+    #[arg(long)]
+    pub detect_fps: Option<f64>,
     /// Write the operator view: the clip as every picture leaving a node shows it (people and
     /// unexplained motion pixelated), H.264 MP4 with the same frames and size, for
     /// `vigie eval privacy`.
@@ -46,6 +50,9 @@ fn create(path: &PathBuf) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
 
 pub fn run(a: &AnalyzeArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.threads >= 1, "--threads must be at least 1");
+    if let Some(v) = a.detect_fps {
+        vigie_pipeline::check_detect_fps(v).map_err(|e| anyhow::anyhow!("--detect-fps: {e}"))?;
+    }
     let mut settings = AnalysisSettings::load(a.config.as_deref())?;
     if !a.classes.is_empty() {
         settings.detector.classes = a.classes.clone();
@@ -66,6 +73,7 @@ pub fn run(a: &AnalyzeArgs) -> anyhow::Result<()> {
         detector: settings.detector.clone(),
         tracker: settings.tracker.clone(),
         motion: settings.motion.clone(),
+        detect_fps: a.detect_fps,
     };
     let labels = std::fs::read_to_string(&settings.detector.labels)
         .with_context(|| format!("cannot read class list {}", settings.detector.labels.display()))?;

@@ -3,6 +3,7 @@
 //! needs the binary: its path (the whole-pipeline and latency runs start it as a child process),
 //! the analysis settings it loads and the config parser it fuzzes.
 
+mod capacity;
 mod fuzz_config;
 mod seed_alerts;
 
@@ -44,6 +45,9 @@ pub enum BenchWhat {
     /// A busy alert queue in a data folder (the console's 1,000-alert test): alerts of the demo
     /// cameras, zones and several types, some repeated within minutes.
     SeedAlerts(seed_alerts::SeedAlertsArgs),
+    /// Cameras per node: looping file cameras at `detect_fps`, more at each step, until one
+    /// falls short of its analysis rate or behind its frame rate.
+    Capacity(capacity::CapacityArgs),
 }
 
 #[derive(clap::Args)]
@@ -96,6 +100,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<()> {
         }),
         Some(BenchWhat::Fuzz(f)) => run_fuzz(f),
         Some(BenchWhat::SeedAlerts(s)) => seed_alerts::run(s),
+        Some(BenchWhat::Capacity(c)) => capacity::run(c),
         None => {
             let settings = AnalysisSettings::load(None)?;
             figures::run(&figures::FiguresOptions {

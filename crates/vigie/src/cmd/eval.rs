@@ -150,6 +150,7 @@ pub fn run_events(a: &EvalEventsArgs) -> anyhow::Result<()> {
         detector: settings.detector.clone(),
         tracker: settings.tracker.clone(),
         motion: settings.motion.clone(),
+        detect_fps: None,
     };
     if a.no_motion_gate {
         opts.motion.enabled = false;
@@ -187,6 +188,7 @@ pub fn run_counts(a: &EvalCountsArgs) -> anyhow::Result<()> {
         detector: settings.detector.clone(),
         tracker: settings.tracker.clone(),
         motion: settings.motion.clone(),
+        detect_fps: None,
     };
     let mut report = CountReport::default();
     for sc in &scenarios {
