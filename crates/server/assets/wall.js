@@ -94,7 +94,8 @@ function tile(c) {
       img,
       h('span', { class: 'wall-badge', hidden: true, text: t('Unhandled alert') })),
     h('figcaption', {},
-      h('strong', { class: 'wall-name', text: c.name }), ' ',
+      // The camera's id is its short name, the one the alert queue and detail pane show.
+      h('strong', { class: 'wall-id', text: c.id }), ' ', h('span', { class: 'wall-name small muted', text: c.name }), ' ',
       h('span', { class: 'health small' }),
       h('div', { class: 'small muted', text: c.zones.length ? t('zones: {list}', { list: c.zones.map((z) => z.name).join(', ') }) : t('no zone') })));
   markTile(el);
