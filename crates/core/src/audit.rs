@@ -52,6 +52,8 @@ pub enum AuditAction {
     ReportView,
     ReportExport,
     AuditView,
+    /// The trail's entries matching a filter, downloaded as CSV.
+    AuditExport,
     AuditVerify,
     // Accounts.
     UserAdd,
@@ -92,7 +94,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 56] = [
+    pub const ALL: [AuditAction; 57] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -126,6 +128,7 @@ impl AuditAction {
         AuditAction::ReportView,
         AuditAction::ReportExport,
         AuditAction::AuditView,
+        AuditAction::AuditExport,
         AuditAction::AuditVerify,
         AuditAction::UserAdd,
         AuditAction::UserDisable,
@@ -187,6 +190,7 @@ impl AuditAction {
             AuditAction::ReportView => "report.view",
             AuditAction::ReportExport => "report.export",
             AuditAction::AuditView => "audit.view",
+            AuditAction::AuditExport => "audit.export",
             AuditAction::AuditVerify => "audit.verify",
             AuditAction::UserAdd => "user.add",
             AuditAction::UserDisable => "user.disable",

@@ -8,7 +8,7 @@ import { loadAlerts, onAlertEvents, queue, renderQueue } from './alerts.js';
 import { closeFeed, openFeed } from './feed.js';
 import { refreshDetail } from './detail.js';
 import { startWall, stopWall } from './wall.js';
-import { doSearch } from './search.js';
+import { doSearch, initSearch } from './search.js';
 import { initReports, loadAudit, loadReport, verifyAudit } from './reports.js';
 import { addUser, initConfigView, loadConfig, loadUsers } from './admin.js';
 import { loadCalibration, onCalibrationEvent } from './calibration.js';
@@ -93,6 +93,7 @@ function route() {
   for (const [id] of VIEWS) $(`#view-${id}`).hidden = id !== view;
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.id === `nav-${view}`);
   if (view === 'wall') startWall(); else stopWall();
+  if (view === 'search') initSearch();
   if (view === 'audit') loadAudit();
   if (view === 'users') loadUsers();
   if (view === 'config') loadConfig();

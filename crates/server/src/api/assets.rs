@@ -30,6 +30,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("chart.js", include_str!("../../assets/chart.js")),
     ("holds.js", include_str!("../../assets/holds.js")),
     ("masks.js", include_str!("../../assets/masks.js")),
+    ("polygon-editor.js", include_str!("../../assets/polygon-editor.js")),
 ];
 
 fn typed(body: &'static str, content_type: &'static str) -> Response {
