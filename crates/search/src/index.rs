@@ -915,9 +915,11 @@ impl TrackIndex {
         tz: &jiff::tz::TimeZone,
         audit: &dyn AuditSink,
     ) -> Result<SearchResult, SearchError> {
-        let mut q = SearchQuery::default();
-        q.from_ms = instant_param("from", p.from.as_deref(), false, tz)?;
-        q.to_ms = instant_param("to", p.to.as_deref(), true, tz)?;
+        let mut q = SearchQuery {
+            from_ms: instant_param("from", p.from.as_deref(), false, tz)?,
+            to_ms: instant_param("to", p.to.as_deref(), true, tz)?,
+            ..Default::default()
+        };
         let split = |v: &[String]| -> Vec<String> {
             v.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
         };

@@ -116,13 +116,17 @@ function syncZoneShapes() {
 }
 
 function refreshZonePicture() {
-  if (!zd.camera || !can('live')) return;
+  $('#zones-stage').hidden = !zd.picture;
+  if (!zd.camera || !zd.picture || !can('live')) return;
   // Made here, not in the page: roles that never see a picture get no image element at all.
   let img = $('#zones-img');
   if (!img) {
     img = h('img', { id: 'zones-img', alt: 'Live picture of the camera, people blurred' });
     $('#zones-stage').prepend(img);
   }
+  // Its size is known before it loads, so nothing below it moves when it arrives.
+  img.width = zd.picture.width;
+  img.height = zd.picture.height;
   img.src = `/api/cameras/${enc(zd.camera)}/live?at=${Date.now()}`;
 }
 
