@@ -1132,6 +1132,36 @@ impl TrackIndex {
     }
 }
 
+/// A `from`/`to` parameter: RFC 3339, or a civil date or date-time read in the city's time zone
+/// (`tz`). A date alone as an end (`end_of_day`) means the end of that day.
+fn instant_param(
+    name: &str,
+    v: Option<&str>,
+    end_of_day: bool,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Option<UnixMs>, SearchError> {
+    let Some(s) = v.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let bad = || {
+        SearchError::BadParam {
+        param: name.into(),
+        message: format!(
+            "'{s}' is not a time such as 2026-11-28T14:00:00Z, a date (2026-11-28) or a local date and time (2026-11-28T14:00)"
+        ),
+    }
+    };
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(Some(t.into()));
+    }
+    let civil = if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        let d = if end_of_day { d.tomorrow().map_err(|_| bad())? } else { d };
+        d.to_datetime(jiff::civil::Time::midnight())
+    } else {
+        s.parse::<jiff::civil::DateTime>().map_err(|_| bad())?
+    };
+    let z = civil.to_zoned(tz.clone()).map_err(|_| bad())?;
+    Ok(Some(z.timestamp().into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1179,34 +1209,4 @@ mod tests {
             .unwrap();
         assert_eq!((zones.as_deref(), events.as_deref()), (Some("1:4000"), Some("ev1")));
     }
-}
-
-/// A `from`/`to` parameter: RFC 3339, or a civil date or date-time read in the city's time zone
-/// (`tz`). A date alone as an end (`end_of_day`) means the end of that day.
-fn instant_param(
-    name: &str,
-    v: Option<&str>,
-    end_of_day: bool,
-    tz: &jiff::tz::TimeZone,
-) -> Result<Option<UnixMs>, SearchError> {
-    let Some(s) = v.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
-    let bad = || {
-        SearchError::BadParam {
-        param: name.into(),
-        message: format!(
-            "'{s}' is not a time such as 2026-11-28T14:00:00Z, a date (2026-11-28) or a local date and time (2026-11-28T14:00)"
-        ),
-    }
-    };
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Ok(Some(t.into()));
-    }
-    let civil = if let Ok(d) = s.parse::<jiff::civil::Date>() {
-        let d = if end_of_day { d.tomorrow().map_err(|_| bad())? } else { d };
-        d.to_datetime(jiff::civil::Time::midnight())
-    } else {
-        s.parse::<jiff::civil::DateTime>().map_err(|_| bad())?
-    };
-    let z = civil.to_zoned(tz.clone()).map_err(|_| bad())?;
-    Ok(Some(z.timestamp().into()))
 }
