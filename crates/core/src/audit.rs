@@ -61,6 +61,8 @@ pub enum AuditAction {
     ReportView,
     ReportExport,
     AuditView,
+    /// The trail's entries matching a filter, downloaded as CSV.
+    AuditExport,
     AuditVerify,
     // Accounts.
     UserAdd,
@@ -101,7 +103,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 60] = [
+    pub const ALL: [AuditAction; 61] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginRefused,
@@ -139,6 +141,7 @@ impl AuditAction {
         AuditAction::ReportView,
         AuditAction::ReportExport,
         AuditAction::AuditView,
+        AuditAction::AuditExport,
         AuditAction::AuditVerify,
         AuditAction::UserAdd,
         AuditAction::UserDisable,
@@ -204,6 +207,7 @@ impl AuditAction {
             AuditAction::ReportView => "report.view",
             AuditAction::ReportExport => "report.export",
             AuditAction::AuditView => "audit.view",
+            AuditAction::AuditExport => "audit.export",
             AuditAction::AuditVerify => "audit.verify",
             AuditAction::UserAdd => "user.add",
             AuditAction::UserDisable => "user.disable",

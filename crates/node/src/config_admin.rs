@@ -89,6 +89,34 @@ pub fn check_masks(masks: &[PrivacyMaskConfig], (width, height): (u32, u32)) -> 
     errs
 }
 
+/// Every zone point that lies outside the camera's `width` × `height` picture, each under its
+/// own key (`cameras.plaza.zones.allee.polygon[2]`, counted from 0). Normalised zones (every
+/// value 0–1) fit any picture. The rules engine makes the same check when it is built; made
+/// here first, a zone the camera cannot hold is refused instead of applied and left unused.
+pub fn check_zones_in_picture(
+    camera: &str,
+    zones: &[vigie_rules::ZoneConfig],
+    (width, height): (u32, u32),
+) -> Vec<ConfigError> {
+    let mut errs = Vec::new();
+    for (zi, z) in zones.iter().enumerate() {
+        let name = if z.name.trim().is_empty() { format!("zones[{zi}]") } else { format!("zones.{}", z.name) };
+        for (field, points) in [("polygon", &z.polygon), ("points", &z.points)] {
+            let px = vigie_rules::geometry::to_pixels(points, width as usize, height as usize);
+            for (i, (x, y)) in px.iter().enumerate() {
+                // The engine's tolerance: a point on the far edge is inside.
+                if *x > width as f64 + 1.0 || *y > height as f64 + 1.0 {
+                    errs.push(ConfigError::new(
+                        format!("cameras.{camera}.{name}.{field}[{i}]"),
+                        format!("point {} ({x}, {y}) is outside the camera's {width}×{height} picture", i + 1),
+                    ));
+                }
+            }
+        }
+    }
+    errs
+}
+
 fn to_config(m: &PrivacyMask) -> PrivacyMaskConfig {
     PrivacyMaskConfig { name: m.name.clone(), polygon: m.polygon.clone() }
 }
@@ -198,9 +226,18 @@ impl ConfigAdmin for FileConfigAdmin {
         serde_json::to_value(scene_of(&self.slots)).unwrap_or_default()
     }
 
-    fn apply(&self, _actor: &str, new: serde_json::Value) -> Result<serde_json::Value, Vec<ConfigError>> {
+    fn apply(&self, actor: &str, new: serde_json::Value) -> Result<serde_json::Value, Vec<ConfigError>> {
+        self.apply_checked(actor, new, &[])
+    }
+
+    fn apply_checked(
+        &self,
+        _actor: &str,
+        new: serde_json::Value,
+        pictures: &[(String, (u32, u32))],
+    ) -> Result<serde_json::Value, Vec<ConfigError>> {
         let _one = self.lock.lock();
-        let new: SceneConfig = serde_path_to_error::deserialize(new)
+        let mut new: SceneConfig = serde_path_to_error::deserialize(new)
             .map_err(|e| vec![ConfigError::new(e.path().to_string(), e.into_inner().to_string())])?;
         let mut errors = Vec::new();
         if let Err(e) = new.events.validate() {
@@ -218,16 +255,33 @@ impl ConfigAdmin for FileConfigAdmin {
             {
                 errors.extend(e);
             }
+            if let Some((_, size)) = pictures.iter().find(|(id, _)| id == &c.id) {
+                errors.extend(check_zones_in_picture(&c.id, &c.zones, *size));
+            }
         }
         if !errors.is_empty() {
             return Err(errors);
         }
+        // A rule that now decides differently gets a new version (events and the transparency
+        // report name it), whether or not the editor raised it.
+        for c in &mut new.cameras {
+            let Some((_, slot)) = self.slots.iter().find(|(id, _)| id == &c.id) else { continue };
+            let old = slot.lock().camera.clone();
+            for (rule, from, to) in vigie_rules::bump_changed_versions(&old.zones, &old.rules, &c.zones, &mut c.rules) {
+                tracing::info!(camera = %c.id, rule = %rule, from, to, "rule changed: version raised");
+            }
+        }
+        let before = std::fs::read_to_string(&self.path)
+            .map_err(|e| vec![ConfigError::new("config file", format!("not read: {}: {e}", self.path.display()))])?;
         if let Err(e) = write_back(&self.path, &new) {
             return Err(vec![ConfigError::new("config file", format!("not saved: {e}"))]);
         }
-        // What was written must load as a whole; otherwise say so (the file is left for a human).
+        // What was written must load as a whole; otherwise the file is put back and nothing runs.
         if let Err(e) = VigieConfig::load(&self.path) {
-            return Err(vec![ConfigError::new("config file", format!("saved but does not load: {e:#}"))]);
+            if let Err(w) = write_atomic(&self.path, &before) {
+                tracing::error!(file = %self.path.display(), error = %w, "config file not restored");
+            }
+            return Err(vec![ConfigError::new("config file", format!("not applied, the file is unchanged: {e:#}"))]);
         }
         // The running cameras as they will be: the edited ones with their new scene.
         let cameras: Vec<_> = self
@@ -406,13 +460,37 @@ min_count = 3
         cur["cameras"][0]["rules"][0]["min_count"] = 6.into();
         let applied = a.apply("adm", cur).unwrap();
         assert_eq!(applied["cameras"][0]["rules"][0]["min_count"], 6);
+        assert_eq!(applied["cameras"][0]["rules"][0]["version"], 2, "a parameter change is a new version");
         assert_eq!(a.slots[0].1.lock().version, 1);
+        // The same again: no change, no new version.
+        assert_eq!(a.apply("adm", a.current()).unwrap()["cameras"][0]["rules"][0]["version"], 2);
         let text = std::fs::read_to_string(&a.path).unwrap();
         assert!(text.contains("# the city's pilot node") && text.contains("# kept as is"), "{text}");
         let reloaded = VigieConfig::load(&a.path).unwrap();
         assert!(
             matches!(&reloaded.cameras[0].rules[0].params, vigie_rules::RuleParams::Crowd(p) if p.min_count == Some(6))
         );
+    }
+
+    #[test]
+    fn a_zone_outside_the_picture_is_refused_with_its_point_named_and_nothing_changes() {
+        let (_dir, a) = admin();
+        let mut cur = a.current();
+        cur["cameras"][0]["zones"][0]["polygon"][2] = serde_json::json!([5000, 290]);
+        let errs = a.apply_checked("adm", cur.clone(), &[("plaza".into(), (768, 576))]).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].key, "cameras.plaza.zones.lamp.polygon[2]");
+        assert!(errs[0].message.contains("768×576"), "{}", errs[0].message);
+        assert_eq!(std::fs::read_to_string(&a.path).unwrap(), FILE, "the file keeps the zone in force");
+        assert_eq!(a.slots[0].1.lock().version, 0, "nothing handed to the camera");
+        assert_eq!(a.slots[0].1.lock().camera.zones[0].polygon[2], [560.0, 290.0]);
+        // Inside the picture (or normalised) it is applied and the rule on it gets a new version.
+        cur["cameras"][0]["zones"][0]["polygon"][2] = serde_json::json!([700, 290]);
+        let applied = a.apply_checked("adm", cur, &[("plaza".into(), (768, 576))]).unwrap();
+        assert_eq!(applied["cameras"][0]["zones"][0]["polygon"][2], serde_json::json!([700.0, 290.0]));
+        assert_eq!(applied["cameras"][0]["rules"][0]["version"], 2, "its zone moved");
+        assert_eq!(a.slots[0].1.lock().version, 1, "rules rebuilt");
+        assert!(VigieConfig::load(&a.path).unwrap().cameras[0].rules[0].version == 2);
     }
 
     #[test]

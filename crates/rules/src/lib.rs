@@ -20,6 +20,7 @@ mod scene_rules;
 pub mod schedule;
 mod track_rules;
 pub mod validate;
+pub mod versions;
 
 pub use config::{
     classes_needed, AbandonedObjectParams, Calibration, CrowdParams, EventsConfig, GraffitiParams, IntrusionParams,
@@ -29,6 +30,7 @@ pub use engine::{CameraRules, Evidence};
 pub use geometry::Homography;
 pub use schedule::Schedule;
 pub use validate::validate_camera;
+pub use versions::bump_changed_versions;
 
 #[cfg(test)]
 mod tests;

@@ -18,7 +18,7 @@ use crate::colour::NamedColor;
 use crate::db::{migrate, sql_err, DbError};
 use crate::query::*;
 use crate::summarize::{Descriptor, Direction, TrackRecord};
-use crate::text::{class_word, fold, parse_text_query, Vocabulary};
+use crate::text::{class_word, fold, parse_text_query, zone_kind_words, PlaceAlias, Vocabulary};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -359,7 +359,57 @@ impl TrackIndex {
         let mut zones: Vec<String> = n.zones.values().map(|(_, z)| z.clone()).collect();
         zones.sort();
         zones.dedup();
-        Vocabulary { cameras: n.cameras.keys().cloned().collect(), zones }
+        Vocabulary { cameras: n.cameras.keys().cloned().collect(), zones, aliases: Vec::new() }
+    }
+
+    /// The index's names, with the node's camera names and zone kinds as aliases. A kind
+    /// ("square") means its zones that have tracks; when none has, the cameras holding them.
+    pub fn vocabulary_with(&self, places: &[PlaceCamera]) -> Vocabulary {
+        let mut v = self.vocabulary();
+        let indexed_zones = v.zones.clone();
+        let known_zone = |z: &str| indexed_zones.iter().any(|k| fold(k) == fold(z));
+        let mut aliases: Vec<PlaceAlias> = Vec::new();
+        let mut add = |words: String, cameras: Vec<String>, zones: Vec<String>| {
+            let words = fold(words.trim());
+            if words.is_empty() {
+                return;
+            }
+            match aliases.iter_mut().find(|a| a.words == words) {
+                Some(a) => {
+                    a.cameras.extend(cameras.into_iter().filter(|c| !a.cameras.contains(c)).collect::<Vec<_>>());
+                    a.zones.extend(zones.into_iter().filter(|z| !a.zones.contains(z)).collect::<Vec<_>>());
+                }
+                None => aliases.push(PlaceAlias { words, cameras, zones }),
+            }
+        };
+        for pc in places {
+            if !v.cameras.iter().any(|c| fold(c) == fold(&pc.id)) {
+                v.cameras.push(pc.id.clone());
+            }
+            let name = pc.name.trim();
+            if !name.is_empty() && fold(name) != fold(&pc.id) {
+                add(name.to_string(), vec![pc.id.clone()], Vec::new());
+                // "Place de la Gare (PETS 2009)": the part before the brackets is what people say.
+                if let Some(short) = name.split(['(', ',']).next().filter(|s| s.trim().len() < name.len()) {
+                    add(short.to_string(), vec![pc.id.clone()], Vec::new());
+                }
+            }
+            for z in &pc.zones {
+                for w in zone_kind_words(&z.kind) {
+                    if known_zone(&z.name) {
+                        add(w.to_string(), Vec::new(), vec![z.name.clone()]);
+                    } else {
+                        add(w.to_string(), vec![pc.id.clone()], Vec::new());
+                    }
+                }
+            }
+        }
+        // Filters are ANDed: a kind with zones that have tracks means those zones only.
+        for a in aliases.iter_mut().filter(|a| !a.zones.is_empty()) {
+            a.cameras.clear();
+        }
+        v.aliases = aliases;
+        v
     }
 
     /// Number of indexed tracks (from the maintained counts).
@@ -865,24 +915,22 @@ impl TrackIndex {
         tz: &jiff::tz::TimeZone,
         audit: &dyn AuditSink,
     ) -> Result<SearchResult, SearchError> {
-        let mut q = SearchQuery::default();
-        let instant = |name: &str, v: &Option<String>| -> Result<Option<UnixMs>, SearchError> {
-            v.as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| {
-                    s.trim().parse::<jiff::Timestamp>().map(UnixMs::from).map_err(|_| SearchError::BadParam {
-                        param: name.into(),
-                        message: format!("'{s}' is not an RFC 3339 time such as 2026-11-28T14:00:00Z"),
-                    })
-                })
-                .transpose()
+        let mut q = SearchQuery {
+            from_ms: instant_param("from", p.from.as_deref(), false, tz)?,
+            to_ms: instant_param("to", p.to.as_deref(), true, tz)?,
+            ..Default::default()
         };
-        q.from_ms = instant("from", &p.from)?;
-        q.to_ms = instant("to", &p.to)?;
         let split = |v: &[String]| -> Vec<String> {
             v.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
         };
-        q.cameras = split(&p.camera);
+        // A camera may be given by its name as the console shows it.
+        q.cameras = split(&p.camera)
+            .into_iter()
+            .map(|c| {
+                let named = p.places.iter().find(|pc| fold(&pc.id) != fold(&c) && fold(&pc.name) == fold(&c));
+                named.map_or(c, |pc| pc.id.clone())
+            })
+            .collect();
         q.zones = split(&p.zone);
         for c in split(&p.class) {
             match class_word(&c) {
@@ -911,9 +959,12 @@ impl TrackIndex {
         q.offset = p.offset.map(|v| v as usize);
 
         let mut understood = Vec::new();
+        let explicit_time = q.from_ms.is_some() || q.to_ms.is_some();
         if let Some(text) = p.q.as_deref().filter(|s| !s.trim().is_empty()) {
-            let parsed = parse_text_query(text, now, tz, &self.vocabulary());
-            if !parsed.not_understood.is_empty() {
+            let parsed = parse_text_query(text, now, tz, &self.vocabulary_with(&p.places));
+            // Filler words ("show me", a street number) are no reason to refuse a search; a
+            // text of which nothing at all was understood is, since it would match everything.
+            if !parsed.not_understood.is_empty() && parsed.understood.is_empty() {
                 return Err(SearchError::Unparsed {
                     understood: parsed.understood,
                     not_understood: parsed.not_understood,
@@ -921,7 +972,7 @@ impl TrackIndex {
             }
             let t = parsed.query;
             let mut understood_text = parsed.understood;
-            if q.from_ms.is_none() && q.to_ms.is_none() {
+            if !explicit_time {
                 q.from_ms = t.from_ms;
                 q.to_ms = t.to_ms;
             } else if t.from_ms.is_some() {
@@ -943,13 +994,53 @@ impl TrackIndex {
             q.min_dwell_s = q.min_dwell_s.or(t.min_dwell_s);
             q.event_linked = q.event_linked.or(t.event_linked);
             understood = understood_text;
-            if q.from_ms.is_none() && q.to_ms.is_none() {
-                let to = UnixMs::from(now);
-                q.from_ms = Some(UnixMs(to.0 - MAX_SPAN_MS));
-                q.to_ms = Some(to);
-                understood.push("time: no time given, whole index (last 31 days)".into());
+            if !parsed.not_understood.is_empty() {
+                understood.push(format!("ignored: {}", parsed.not_understood.join(", ")));
             }
         }
+        // Whatever bound is missing is filled in, and said: a search without dates covers the
+        // whole index (the last 31 days), one with only a start runs until now.
+        let now_ms = UnixMs::from(now);
+        match (q.from_ms, q.to_ms) {
+            (None, None) => {
+                q.from_ms = Some(UnixMs(now_ms.0 - MAX_SPAN_MS));
+                q.to_ms = Some(now_ms);
+                understood.push("time: no time given, whole index (last 31 days)".into());
+            }
+            (Some(f), None) => {
+                let to = if now_ms.0 > f.0 { now_ms.0.min(f.0.saturating_add(MAX_SPAN_MS)) } else { f.0 + 86_400_000 };
+                q.to_ms = Some(UnixMs(to));
+                understood.push(format!("time: no end given, until {}", UnixMs(to).rfc3339()));
+            }
+            (None, Some(t)) => {
+                q.from_ms = Some(UnixMs(t.0.saturating_sub(MAX_SPAN_MS)));
+                understood.push(format!("time: no start given, the 31 days before {}", t.rfc3339()));
+            }
+            (Some(_), Some(_)) => {}
+        }
+        // A camera of the node that never had a track is no error: it has no results yet.
+        let indexed = self.vocabulary().cameras;
+        let node_only = |c: &String| {
+            !indexed.iter().any(|i| fold(i) == fold(c)) && p.places.iter().any(|pc| fold(&pc.id) == fold(c))
+        };
+        if !q.cameras.is_empty() && q.cameras.iter().all(node_only) {
+            if let Some(within) = &p.within_cameras {
+                if let Some(c) = q.cameras.iter().find(|c| !within.iter().any(|w| fold(w) == fold(c))) {
+                    return Err(SearchError::UnknownCamera(c.clone()));
+                }
+            }
+            understood.push(format!("camera: {} has no recorded track yet", q.cameras.join(", ")));
+            return Ok(SearchResult {
+                tracks: Vec::new(),
+                total: 0,
+                total_is_lower_bound: false,
+                has_more: false,
+                filters: AppliedFilters::default(),
+                understood,
+                took_ms: 0.0,
+            });
+        }
+        q.cameras.retain(|c| !node_only(c));
         if let Some(within) = &p.within_cameras {
             // Answered as for a camera that does not exist: the caller learns nothing of it.
             if let Some(c) = q.cameras.iter().find(|c| !within.iter().any(|w| fold(w) == fold(c))) {
@@ -1039,6 +1130,36 @@ impl TrackIndex {
             .map_err(|e| SearchError::Db(format!("audit trail: {e}")))?;
         Ok(hits)
     }
+}
+
+/// A `from`/`to` parameter: RFC 3339, or a civil date or date-time read in the city's time zone
+/// (`tz`). A date alone as an end (`end_of_day`) means the end of that day.
+fn instant_param(
+    name: &str,
+    v: Option<&str>,
+    end_of_day: bool,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Option<UnixMs>, SearchError> {
+    let Some(s) = v.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let bad = || {
+        SearchError::BadParam {
+        param: name.into(),
+        message: format!(
+            "'{s}' is not a time such as 2026-11-28T14:00:00Z, a date (2026-11-28) or a local date and time (2026-11-28T14:00)"
+        ),
+    }
+    };
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(Some(t.into()));
+    }
+    let civil = if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        let d = if end_of_day { d.tomorrow().map_err(|_| bad())? } else { d };
+        d.to_datetime(jiff::civil::Time::midnight())
+    } else {
+        s.parse::<jiff::civil::DateTime>().map_err(|_| bad())?
+    };
+    let z = civil.to_zoned(tz.clone()).map_err(|_| bad())?;
+    Ok(Some(z.timestamp().into()))
 }
 
 #[cfg(test)]

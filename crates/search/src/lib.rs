@@ -23,9 +23,9 @@ pub use colour::{ColorVotes, NamedColor};
 pub use db::DbError;
 pub use index::TrackIndex;
 pub use query::{
-    AppliedFilters, SearchError, SearchParams, SearchQuery, SearchResult, TrackHit, ZoneDwell, COUNT_CAP,
-    DEFAULT_LIMIT, MAX_LIMIT, MAX_SPAN_MS,
+    AppliedFilters, PlaceCamera, PlaceZone, SearchError, SearchParams, SearchQuery, SearchResult, TrackHit, ZoneDwell,
+    COUNT_CAP, DEFAULT_LIMIT, MAX_LIMIT, MAX_SPAN_MS,
 };
 pub use store::TrackStore;
 pub use summarize::{Descriptor, Direction, SummarizerConfig, TrackRecord, TrackSummarizer, ZoneVisit};
-pub use text::{class_word, fold, parse_text_query, ParsedQuery, Vocabulary};
+pub use text::{class_word, fold, parse_text_query, ParsedQuery, PlaceAlias, Vocabulary};

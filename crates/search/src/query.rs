@@ -69,13 +69,31 @@ impl From<rusqlite::Error> for SearchError {
     }
 }
 
+/// A camera of the node as people name it, so a search may say "the square" or "Place de la
+/// Gare" rather than an internal id. Set by the server from the running configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlaceCamera {
+    pub id: String,
+    /// The name shown to operators (may be empty).
+    pub name: String,
+    pub zones: Vec<PlaceZone>,
+}
+
+/// One zone of a [`PlaceCamera`]: its name and kind (`square`, `pedestrian_street`...).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlaceZone {
+    pub name: String,
+    pub kind: String,
+}
+
 /// Query-string parameters of `GET /api/search`, as text. Lists may repeat the parameter or
 /// separate values with commas. An unknown parameter is refused rather than silently ignored,
 /// so a misspelt filter (`colour=`) never widens a search.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SearchParams {
-    /// RFC 3339.
+    /// RFC 3339, or a date (`2026-11-28`) or date and time (`2026-11-28T18:00`) read in the
+    /// city's time zone. A date as `to` means the end of that day, so `from` = `to` is one day.
     pub from: Option<String>,
     pub to: Option<String>,
     #[serde(deserialize_with = "string_or_list", serialize_with = "list_as_text")]
@@ -99,6 +117,10 @@ pub struct SearchParams {
     /// named means all of them. `None`: any camera.
     #[serde(skip)]
     pub within_cameras: Option<Vec<String>>,
+    /// The node's cameras with their names and zones (set by the server, never read from the
+    /// query string): words naming them are understood, and a camera may be given by name.
+    #[serde(skip)]
+    pub places: Vec<PlaceCamera>,
 }
 
 /// A list written back as the query string gave it (`"a,b"`, none: null), so the audit trail

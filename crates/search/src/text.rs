@@ -61,6 +61,37 @@ pub fn class_word(word: &str) -> Option<&'static [&'static str]> {
 pub struct Vocabulary {
     pub cameras: Vec<String>,
     pub zones: Vec<String>,
+    /// Other words for places: a camera's name, a kind of zone ("square", "place").
+    pub aliases: Vec<PlaceAlias>,
+}
+
+/// Words that mean cameras or zones without being their names: "Place de la Gare" for the
+/// camera `plaza`, "square" for every zone of that kind. Matched like names (longest run of
+/// words wins; a real name of the same length wins over an alias).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlaceAlias {
+    pub words: String,
+    pub cameras: Vec<String>,
+    pub zones: Vec<String>,
+}
+
+/// The words people use for a kind of zone, English and French (folded).
+pub fn zone_kind_words(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "square" => &["square", "squares", "place", "places", "plaza", "piazza", "parvis"],
+        "pedestrian_street" => &[
+            "pedestrian street",
+            "pedestrian zone",
+            "pedestrian area",
+            "rue pietonne",
+            "zone pietonne",
+            "aire pietonne",
+        ],
+        "lane" => &["lane", "lanes", "voie", "voies", "road", "route", "chaussee"],
+        "forbidden" => &["forbidden zone", "forbidden area", "restricted area", "zone interdite"],
+        "wall" => &["wall", "walls", "mur", "murs", "facade", "facades"],
+        _ => &[],
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -394,11 +425,25 @@ impl<'a> Parser<'a> {
         }
     }
 
+    fn add_alias(&mut self, a: PlaceAlias) {
+        for c in a.cameras {
+            self.add_camera(c);
+        }
+        for z in a.zones {
+            self.add_zone(z);
+        }
+    }
+
     /// A place at `k` (known zone/camera name or quoted phrase); returns tokens used.
     fn place(&mut self, k: usize, prefer_camera: bool) -> usize {
         match self.toks.get(k) {
             Some(Tok::Quoted(s)) => {
                 let s = s.clone();
+                let known = self.vocab.cameras.iter().chain(&self.vocab.zones).any(|n| fold(n) == fold(&s));
+                if let Some(a) = self.vocab.aliases.iter().find(|a| fold(&a.words) == fold(&s)).filter(|_| !known) {
+                    self.add_alias(a.clone());
+                    return 1;
+                }
                 let is_cam = self.vocab.cameras.iter().any(|c| fold(c) == fold(&s));
                 let is_zone = self.vocab.zones.iter().any(|z| fold(z) == fold(&s));
                 let canon = |list: &[String]| list.iter().find(|x| fold(x) == fold(&s)).cloned().unwrap_or(s.clone());
@@ -414,6 +459,14 @@ impl<'a> Parser<'a> {
             Some(Tok::Word(_)) => {
                 let cams = self.match_name(k, &self.vocab.cameras);
                 let zones = self.match_name(k, &self.vocab.zones);
+                let named = cams.as_ref().map_or(0, |c| c.1).max(zones.as_ref().map_or(0, |z| z.1));
+                let words: Vec<String> = self.vocab.aliases.iter().map(|a| a.words.clone()).collect();
+                if let Some((w, n)) = self.match_name(k, &words).filter(|(_, n)| *n > named) {
+                    if let Some(a) = self.vocab.aliases.iter().find(|a| a.words == w).cloned() {
+                        self.add_alias(a);
+                        return n;
+                    }
+                }
                 match (cams, zones) {
                     (Some((c, n)), Some((_, m))) if prefer_camera || n > m => {
                         self.add_camera(c);
@@ -823,6 +876,7 @@ mod tests {
         Vocabulary {
             cameras: vec!["cam-1".into(), "Parvis Gare".into()],
             zones: vec!["rue piétonne".into(), "entrée".into(), "north gate".into()],
+            aliases: Vec::new(),
         }
     }
 
@@ -942,6 +996,35 @@ mod tests {
         let p = parse_text_query("in \"Place Inconnue\"", at("2026-11-28T09:00:00Z"), &TimeZone::UTC, &vocab());
         assert_eq!(p.query.zones, vec!["Place Inconnue".to_string()]);
         assert_eq!(p.query.from_ms, None, "no time phrase, no time filter");
+    }
+
+    #[test]
+    fn everyday_place_words_are_understood_and_a_real_name_wins() {
+        let v = Vocabulary {
+            cameras: vec!["plaza".into()],
+            zones: vec!["lamp".into(), "place".into()],
+            aliases: vec![
+                PlaceAlias { words: "square".into(), cameras: vec![], zones: vec!["lamp".into()] },
+                PlaceAlias { words: "place".into(), cameras: vec![], zones: vec!["lamp".into()] },
+                PlaceAlias { words: "place de la gare".into(), cameras: vec!["plaza".into()], zones: vec![] },
+            ],
+        };
+        let now = at("2026-11-28T09:00:00Z");
+        let p = parse_text_query("red car in the square after 18:00", now, &paris(), &v);
+        assert!(p.not_understood.is_empty(), "{:?}", p.not_understood);
+        assert_eq!(p.query.zones, vec!["lamp".to_string()]);
+        assert_eq!(p.query.from_ms, Some(ms("2026-11-28T17:00:00Z")), "18:00 today in Paris");
+        assert_eq!(p.query.to_ms, Some(ms("2026-11-28T23:00:00Z")));
+        let p = parse_text_query("bus sur la Place de la Gare", now, &paris(), &v);
+        assert_eq!(
+            (p.query.cameras.clone(), p.query.zones.clone()),
+            (vec!["plaza".to_string()], vec![]),
+            "longest match"
+        );
+        let p = parse_text_query("bus in place", now, &paris(), &v);
+        assert_eq!(p.query.zones, vec!["place".to_string()], "a zone really named so wins over the alias");
+        let p = parse_text_query("bus in \"Square\"", now, &paris(), &v);
+        assert_eq!(p.query.zones, vec!["lamp".to_string()]);
     }
 
     #[test]

@@ -343,23 +343,31 @@ fn the_api_parameters_and_text_query_are_understood_and_audited() {
     assert_eq!(res.tracks.iter().map(|h| h.id).collect::<Vec<_>>(), brute(&all, &q));
     assert!(res.understood.is_empty());
 
-    // Words it cannot read are named, and nothing is searched (or audited).
+    // Words it cannot read are ignored and named; a text of which nothing is understood is
+    // refused (it would match everything), and nothing is searched (or audited).
     let p = SearchParams { q: Some("red zeppelin near the quai".into()), ..Default::default() };
+    let res = ix.search_params(&p, "alice", now, &utc, &audit).unwrap();
+    assert!(res.understood.contains(&"ignored: zeppelin".to_string()), "{:?}", res.understood);
+    assert!(res.understood.contains(&"colour: red".to_string()) && res.understood.contains(&"zone: quai".to_string()));
+    assert_eq!(audit.0.lock().len(), 3);
+    let p = SearchParams { q: Some("zeppelin flurbs".into()), ..Default::default() };
     match ix.search_params(&p, "alice", now, &utc, &audit).unwrap_err() {
-        SearchError::Unparsed { understood, not_understood } => {
-            assert_eq!(not_understood, vec!["zeppelin".to_string()]);
-            assert!(understood.contains(&"colour: red".to_string()) && understood.contains(&"zone: quai".to_string()));
+        SearchError::Unparsed { not_understood, .. } => {
+            assert_eq!(not_understood, vec!["zeppelin".to_string(), "flurbs".to_string()])
         }
         e => panic!("{e:?}"),
     }
-    assert_eq!(audit.0.lock().len(), 2);
-    // A text query with no time covers the whole index and says so; plain parameters must bound it.
+    assert_eq!(audit.0.lock().len(), 3);
+    // Without any time, text or parameters cover the whole index and say so.
     let res = ix
         .search_params(&SearchParams { q: Some("bus".into()), ..Default::default() }, "a", now, &utc, &audit)
         .unwrap();
     assert!(res.understood.iter().any(|u| u.contains("no time given")));
-    let e = ix.search_params(&SearchParams { class: vec!["bus".into()], ..Default::default() }, "a", now, &utc, &audit);
-    assert!(matches!(e, Err(SearchError::TimeRange(_))));
+    let res = ix
+        .search_params(&SearchParams { class: vec!["bus".into()], ..Default::default() }, "a", now, &utc, &audit)
+        .unwrap();
+    assert!(res.understood.iter().any(|u| u.contains("no time given")), "{:?}", res.understood);
+    assert_eq!(res.filters.to, UnixMs::from(now).rfc3339());
     let e = ix.search_params(
         &SearchParams { from: Some("yesterday".into()), ..Default::default() },
         "a",
@@ -493,4 +501,94 @@ fn searches_keep_within_the_callers_cameras() {
     // Not a query-string parameter: a client cannot widen (or set) it.
     let e = serde_json::from_value::<SearchParams>(serde_json::json!({"within_cameras": "cam-b"}));
     assert!(e.is_err());
+}
+
+/// The console's own example, days as the city counts them, cameras by name (issue 14, point 9).
+#[test]
+fn places_by_everyday_words_days_in_the_city_and_cameras_by_name() {
+    let (_dir, ix, all) = setup(300);
+    let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+    let now = at(BASE + 86_400_000 + 20 * 3_600_000); // 2026-11-30 21:00 Paris
+    let audit = MemAudit::default();
+    let places = vec![
+        PlaceCamera {
+            id: "cam-a".into(),
+            name: "Place de la Gare (PETS 2009)".into(),
+            zones: vec![PlaceZone { name: "parvis".into(), kind: "square".into() }],
+        },
+        PlaceCamera { id: "cam-c".into(), name: "Hall".into(), zones: vec![] },
+        PlaceCamera { id: "cam-z".into(), name: "Quiet corner".into(), zones: vec![] },
+    ];
+    let p = SearchParams {
+        q: Some("show me a red car in the square after 18:00 please".into()),
+        places: places.clone(),
+        ..Default::default()
+    };
+    let res = ix.search_params(&p, "a", now, &paris, &audit).unwrap();
+    assert_eq!(res.filters.zones, vec!["parvis".to_string()], "{:?}", res.understood);
+    assert_eq!(res.filters.from, "2026-11-30T17:00:00Z", "18:00 in Paris");
+    assert!(res.understood.iter().any(|u| u == "ignored: please"), "{:?}", res.understood);
+    // The same on the day the tracks were made: exactly the red cars of that zone.
+    let p = SearchParams {
+        q: Some("red car in the square after 00:30".into()),
+        places: places.clone(),
+        ..Default::default()
+    };
+    let res = ix.search_params(&p, "a", at(BASE + 20 * 3_600_000), &paris, &audit).unwrap();
+    let q = SearchQuery {
+        from_ms: Some(UnixMs(BASE - 30 * 60_000)),
+        to_ms: Some(UnixMs(BASE + 23 * 3_600_000)),
+        zones: vec!["parvis".into()],
+        classes: vec!["car".into()],
+        colors: vec![NamedColor::Red],
+        ..Default::default()
+    };
+    let want = brute(&all, &q);
+    assert!(!want.is_empty());
+    assert_eq!(res.tracks.iter().map(|h| h.id).collect::<Vec<_>>(), want);
+
+    // The camera's name, whole or before its brackets, in text or as the parameter.
+    for text in ["people on Place de la Gare", "people at \"place de la gare (pets 2009)\""] {
+        let p = SearchParams { q: Some(text.into()), places: places.clone(), ..Default::default() };
+        let res = ix.search_params(&p, "a", now, &paris, &audit).unwrap();
+        assert_eq!(res.filters.cameras, vec!["cam-a".to_string()], "{text}: {:?}", res.understood);
+    }
+    // A one-day range (from = to) is that whole day in Paris, not UTC midnight and not "reversed".
+    let p = SearchParams {
+        from: Some("2026-11-29".into()),
+        to: Some("2026-11-29".into()),
+        camera: vec!["Hall".into()],
+        places: places.clone(),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let res = ix.search_params(&p, "a", now, &paris, &audit).unwrap();
+    assert_eq!((res.filters.from.as_str(), res.filters.to.as_str()), ("2026-11-28T23:00:00Z", "2026-11-29T23:00:00Z"));
+    assert_eq!(res.filters.cameras, vec!["cam-c".to_string()]);
+    let q = SearchQuery {
+        from_ms: Some(UnixMs(BASE - 3_600_000)),
+        to_ms: Some(UnixMs(BASE + 23 * 3_600_000)),
+        cameras: vec!["cam-c".into()],
+        limit: Some(1000),
+        ..Default::default()
+    };
+    assert_eq!(res.tracks.iter().map(|h| h.id).collect::<Vec<_>>(), brute(&all, &q));
+    // A local date and time, and a camera of the node that has no track yet: no results, no error.
+    let p = SearchParams {
+        from: Some("2026-11-29T08:30".into()),
+        camera: vec!["Quiet corner".into()],
+        places,
+        ..Default::default()
+    };
+    let res = ix.search_params(&p, "a", now, &paris, &audit).unwrap();
+    assert_eq!(res.total, 0);
+    assert!(res.understood.iter().any(|u| u.contains("cam-z has no recorded track")), "{:?}", res.understood);
+    let e = ix.search_params(
+        &SearchParams { from: Some("29/11/2026".into()), ..Default::default() },
+        "a",
+        now,
+        &paris,
+        &audit,
+    );
+    assert!(matches!(e, Err(SearchError::BadParam { ref param, .. }) if param == "from"), "{e:?}");
 }

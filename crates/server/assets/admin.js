@@ -8,6 +8,21 @@ import {
   parseNumber, parsePair, parsePoints, sameJson,
 } from './scene.js';
 import { initMasks, loadMasks } from './masks.js';
+import { PolygonEditor } from './polygon-editor.js';
+import { register, t } from './i18n.js';
+
+register({
+  'Draw on picture': 'Dessiner sur l\'image',
+  'Draw the outline of zone {name} on the picture': 'Dessiner le contour de la zone {name} sur l\'image',
+  'Click the corners of zone {name} on the picture; click the first point or "Finish outline" to close it.':
+    'Cliquez les coins de la zone {name} sur l\'image ; cliquez le premier point ou « Terminer le contour » pour le fermer.',
+  'Outline of zone {name} closed: press "Apply" to save it.': 'Contour de la zone {name} fermé : « Appliquer » pour l\'enregistrer.',
+  'An outline needs at least 3 points.': 'Un contour demande au moins 3 points.',
+  'Picture {w} × {h} pixels.': 'Image {w} × {h} pixels.',
+  'The camera has sent no picture yet: zones can be drawn once it shows.': 'La caméra n\'a encore envoyé aucune image : les zones se dessinent dès qu\'elle s\'affiche.',
+  'Name the zone first.': 'Nommez d\'abord la zone.',
+  'Applied.': 'Appliqué.',
+});
 
 // ---------- users ----------
 export async function loadUsers() {
@@ -45,12 +60,112 @@ export async function addUser(ev) {
   } catch (e) { $('#user-msg').textContent = e.message; }
 }
 
+// ---------- zones drawn on the picture ----------
+/** The camera whose zones are drawn, its picture size, and the outline editor. */
+const zd = { camera: null, picture: null, editor: null, shapes: [], sizes: new Map() };
+
+function initZoneDrawing() {
+  zd.editor = new PolygonEditor($('#zones-svg'), { edit: zoneOutlineEdited, close: zoneOutlineClosed }, { shape: 'zone-shape', point: 'mask-point' });
+  $('#zones-finish').addEventListener('click', () => { if (!zd.editor.finish()) $('#zones-msg').textContent = t('An outline needs at least 3 points.'); });
+  $('#zones-refresh').addEventListener('click', refreshZonePicture);
+}
+
+/** Picture sizes of the cameras, from the wall's list (0 × 0 before the first frame). */
+async function loadPictureSizes() {
+  try {
+    const r = await api('GET', '/api/cameras');
+    zd.sizes = new Map(r.cameras.filter((c) => c.width > 0 && c.height > 0).map((c) => [c.id, { width: c.width, height: c.height }]));
+  } catch (_) { zd.sizes = new Map(); }
+}
+
+const camForm = (id) => document.querySelector(`#config-forms > .camera-form[data-camera="${CSS.escape(id)}"]`);
+
+/** Area zones of the camera's form as outlines in camera pixels (normalised ones scaled). */
+function zoneShapes(camEl) {
+  const pic = zd.picture;
+  return [...camEl.querySelectorAll('.zones > .zone')].filter((el) => named(el, 'kind').value !== 'line').map((el) => {
+    let polygon = [];
+    try { polygon = parsePoints(named(el, 'polygon').value, 'polygon'); } catch (_) { /* shown when applied */ }
+    if (pic && polygon.length && polygon.every(([x, y]) => x >= 0 && x <= 1 && y >= 0 && y <= 1)) {
+      polygon = polygon.map(([x, y]) => [Math.round(x * pic.width), Math.round(y * pic.height)]);
+    }
+    return { name: named(el, 'name').value.trim(), polygon, el };
+  });
+}
+
+/** Shows the zones of `id` on its picture (the camera picked in the configuration view). */
+function showZoneDrawing(id) {
+  zd.camera = id;
+  $('#zones-draw').hidden = !id || !can('live');
+  if (!id) return;
+  zd.picture = zd.sizes.get(id) || null;
+  $('#zones-size').textContent = zd.picture ? t('Picture {w} × {h} pixels.', { w: zd.picture.width, h: zd.picture.height })
+    : t('The camera has sent no picture yet: zones can be drawn once it shows.');
+  zd.editor.setPicture(zd.picture);
+  syncZoneShapes();
+  refreshZonePicture();
+}
+
+function syncZoneShapes() {
+  const camEl = zd.camera && camForm(zd.camera);
+  if (!camEl || !zd.editor || zd.editor.drawing) return;
+  zd.shapes = zoneShapes(camEl);
+  const sel = zd.editor.selected;
+  zd.editor.setShapes(zd.shapes);
+  if (sel >= 0 && sel < zd.shapes.length) zd.editor.select(sel);
+}
+
+function refreshZonePicture() {
+  $('#zones-stage').hidden = !zd.picture;
+  if (!zd.camera || !zd.picture || !can('live')) return;
+  // Made here, not in the page: roles that never see a picture get no image element at all.
+  let img = $('#zones-img');
+  if (!img) {
+    img = h('img', { id: 'zones-img', alt: 'Live picture of the camera, people blurred' });
+    $('#zones-stage').prepend(img);
+  }
+  // Its size is known before it loads, so nothing below it moves when it arrives.
+  img.width = zd.picture.width;
+  img.height = zd.picture.height;
+  img.src = `/api/cameras/${enc(zd.camera)}/live?at=${Date.now()}`;
+}
+
+function zoneOutlineEdited(i) {
+  const s = zd.shapes[i];
+  if (s) named(s.el, 'polygon').value = formatPoints(s.polygon);
+}
+
+function zoneOutlineClosed(i) {
+  $('#zones-finish').disabled = true;
+  $('#zones-stage').classList.remove('drawing');
+  const s = zd.shapes[i];
+  $('#zones-msg').textContent = t('Outline of zone {name} closed: press "Apply" to save it.', { name: s ? s.name : '' });
+}
+
+/** "Draw on picture" of a zone: its outline is drawn afresh by clicks on the picture. */
+function drawZone(el) {
+  if (!zd.picture) { $('#zones-msg').textContent = t('The camera has sent no picture yet: zones can be drawn once it shows.'); return; }
+  const name = named(el, 'name').value.trim();
+  if (!name) { $('#zones-msg').textContent = t('Name the zone first.'); named(el, 'name').focus(); return; }
+  if (zd.editor.drawing) zd.editor.cancel();
+  syncZoneShapes();
+  const i = zd.shapes.findIndex((s) => s.el === el);
+  if (i < 0) return;
+  zd.editor.start(i);
+  named(el, 'polygon').value = '';
+  $('#zones-finish').disabled = false;
+  $('#zones-stage').classList.add('drawing');
+  $('#zones-msg').textContent = t('Click the corners of zone {name} on the picture; click the first point or "Finish outline" to close it.', { name });
+  $('#zones-draw').scrollIntoView({ block: 'nearest' });
+}
+
 // ---------- configuration ----------
 /** The configuration as the server last returned it, and the camera whose form is shown. */
 const cfg = { loaded: null, camera: null };
 
 export async function loadConfig() {
   $('#config-msg').textContent = '';
+  if (can('live')) await loadPictureSizes();
   try { showConfig(await api('GET', '/api/config')); } catch (e) { $('#config-msg').textContent = e.message; }
   if (can('notify_status')) { try { $('#notify-status').textContent = JSON.stringify(await api('GET', '/api/notifications'), null, 2); } catch (_) { /* optional */ } }
 }
@@ -95,6 +210,7 @@ function showCamera(id) {
   cfg.camera = id;
   $('#config-camera').value = id;
   for (const el of document.querySelectorAll('#config-forms > .camera-form')) el.hidden = el.dataset.camera !== id;
+  showZoneDrawing(id);
   loadMasks(id);
 }
 
@@ -117,7 +233,7 @@ function cameraForm(cam) {
   const rules = h('div', { class: 'rules' });
   const el = h('div', { class: 'camera-form', 'data-camera': cam.id },
     h('h3', { text: 'Zones' }), zones,
-    h('button', { type: 'button', class: 'add-zone', onclick: () => { zones.append(zoneEditor({ name: '', kind: 'square', polygon: [] }, el, true)); zoneNamesChanged(el); } }, 'Add zone'),
+    h('button', { type: 'button', class: 'add-zone', onclick: () => { zones.append(zoneEditor({ name: '', kind: 'square', polygon: [] }, el, true)); zoneNamesChanged(el); syncZoneShapes(); } }, 'Add zone'),
     h('h3', { text: 'Rules' }), rules,
     h('button', { type: 'button', class: 'add-rule', onclick: () => {
       const [first] = zoneNames(el);
@@ -145,12 +261,15 @@ function zoneEditor(z, camEl, fresh = false) {
     count.hidden = kind.value === 'line';
   };
   kind.addEventListener('change', showDirection);
-  const name = h('input', { value: z.name, size: 16, oninput: () => zoneNamesChanged(camEl) });
+  const name = h('input', { value: z.name, size: 16, oninput: () => { zoneNamesChanged(camEl); syncZoneShapes(); } });
+  const draw = h('button', { type: 'button', class: 'draw-zone', onclick: () => drawZone(el) }, t('Draw on picture'));
   const el = h('fieldset', { class: 'zone', 'data-zone': z.name },
     h('legend', { text: fresh ? 'New zone' : `Zone ${z.name}` }),
-    h('div', { class: 'row' }, field('name', 'Name', name), field('kind', 'Kind', kind),
-      h('button', { type: 'button', class: 'link remove', onclick: () => { el.remove(); zoneNamesChanged(camEl); } }, 'Remove')),
+    h('div', { class: 'row' }, field('name', 'Name', name), field('kind', 'Kind', kind), draw,
+      h('button', { type: 'button', class: 'link remove', onclick: () => { el.remove(); zoneNamesChanged(camEl); syncZoneShapes(); } }, 'Remove')),
     polygon, points, count, direction);
+  named(polygon, 'polygon').addEventListener('input', syncZoneShapes);
+  kind.addEventListener('change', syncZoneShapes);
   el._orig = fresh ? null : z;
   showDirection();
   return el;
@@ -294,8 +413,10 @@ function showFieldError(f, message) {
 function showErrors(errors, targets) {
   let first = null;
   for (const { key, message } of errors) {
-    const f = targets.get(key);
-    if (f) { showFieldError(f, message); first = first || f; } else $('#config-errors').append(h('li', { text: `${key}: ${message}` }));
+    // A point's key (`….polygon[2]`) is shown at its polygon field, naming the point.
+    const f = targets.get(key) || targets.get(key.replace(/\[\d+\]$/, ''));
+    const text = f && !targets.has(key) ? `${key.slice(key.lastIndexOf('.') + 1)}: ${message}` : message;
+    if (f) { showFieldError(f, text); first = first || f; } else $('#config-errors').append(h('li', { text: `${key}: ${message}` }));
   }
   if (first) {
     const camera = first.closest('.camera-form');
@@ -308,8 +429,9 @@ async function apply(body, targets) {
   const msg = $('#config-msg');
   msg.textContent = '';
   try {
+    if (zd.editor && zd.editor.drawing) zd.editor.cancel();
     showConfig(await api('PUT', '/api/config', body));
-    msg.textContent = 'Applied.';
+    msg.textContent = t('Applied.');
   } catch (e) {
     msg.textContent = e.message;
     showErrors(e.errors || [], targets);
@@ -337,6 +459,7 @@ export async function saveConfigJson() {
 
 export function initConfigView() {
   initMasks();
+  initZoneDrawing();
   $('#config-camera').addEventListener('change', (ev) => showCamera(ev.target.value));
   $('#config-save').addEventListener('click', saveConfigForm);
   $('#config-json-save').addEventListener('click', saveConfigJson);

@@ -10,7 +10,7 @@ import { initKeys } from './keys.js';
 import { closeFeed, openFeed } from './feed.js';
 import { refreshDetail } from './detail.js';
 import { startWall, stopWall } from './wall.js';
-import { doSearch } from './search.js';
+import { doSearch, initSearch } from './search.js';
 import { initReports, loadAudit, loadReport, verifyAudit } from './reports.js';
 import { addUser, initConfigView, loadConfig, loadUsers } from './admin.js';
 import { loadCalibration, onCalibrationEvent } from './calibration.js';
@@ -116,6 +116,7 @@ function route() {
     if (a.id === `nav-${view}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   if (view === 'wall') startWall(); else stopWall();
+  if (view === 'search') initSearch();
   if (view === 'audit') loadAudit();
   if (view === 'users') loadUsers();
   if (view === 'config') loadConfig();

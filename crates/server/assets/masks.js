@@ -5,30 +5,10 @@
 // can also be typed, one point per row, so every action works from the keyboard.
 import { api } from './api.js';
 import { $, enc, h } from './dom.js';
+import { PolygonEditor, formatOutline as fmt, parseOutline } from './polygon-editor.js';
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-/** The set as the server last returned it, the masks as edited, and what the pointer does. */
-const st = { camera: null, set: null, masks: [], selected: -1, drawing: false, drag: null };
-
-function svg(tag, attrs = {}) {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  return el;
-}
-
-const fmt = (polygon) => polygon.map(([x, y]) => `${x}, ${y}`).join('\n');
-
-/** Rows of `x, y`; throws with the row at fault. */
-function parseOutline(text) {
-  const rows = text.split('\n').map((r) => r.trim()).filter((r) => r);
-  return rows.map((r, i) => {
-    const parts = r.split(/[\s,;]+/).filter((p) => p);
-    const nums = parts.map(Number);
-    if (parts.length !== 2 || nums.some((n) => !Number.isFinite(n))) throw new Error(`row ${i + 1} ("${r}") is not two numbers x, y`);
-    return nums;
-  });
-}
+/** The set as the server last returned it, the masks as edited, and the outline editor. */
+const st = { camera: null, set: null, masks: [], editor: null };
 
 export function initMasks() {
   $('#masks-new').addEventListener('click', newMask);
@@ -36,11 +16,11 @@ export function initMasks() {
   $('#masks-refresh').addEventListener('click', refreshPicture);
   $('#masks-save').addEventListener('click', save);
   $('#masks-reload').addEventListener('click', () => loadMasks(st.camera, true));
-  const area = $('#masks-svg');
-  area.addEventListener('pointerdown', onPointerDown);
-  area.addEventListener('pointermove', onPointerMove);
-  area.addEventListener('pointerup', () => { st.drag = null; });
-  area.addEventListener('pointercancel', () => { st.drag = null; });
+  st.editor = new PolygonEditor($('#masks-svg'), {
+    edit: outlineChanged,
+    close: outlineClosed,
+    select: selected,
+  }, { shape: 'mask-shape', point: 'mask-point' });
 }
 
 /** Shows the masks of `camera` (the camera chosen in the configuration view). */
@@ -58,20 +38,18 @@ export async function loadMasks(camera, force = false) {
 function show(set) {
   st.set = set;
   st.masks = set.masks.map((m) => ({ name: m.name, polygon: m.polygon.map(([x, y]) => [x, y]) }));
-  st.selected = -1;
-  st.drawing = false;
-  st.drag = null;
   $('#masks-version').textContent = set.version
     ? `Version ${set.version}, saved ${new Date(set.changed_at_ms).toLocaleString()} by ${set.changed_by}.`
     : 'No mask yet (version 0).';
   const pic = set.picture;
   $('#masks-size').textContent = pic ? `Picture ${pic.width} × ${pic.height} pixels.` : 'The camera has sent no picture yet: masks can be edited once it shows.';
-  if (pic) $('#masks-svg').setAttribute('viewBox', `0 0 ${pic.width} ${pic.height}`);
   $('#masks-save').disabled = !pic;
   $('#masks-new').disabled = !pic;
+  st.editor.setPicture(pic || null);
+  st.editor.setShapes(st.masks);
+  drawingChanged();
   refreshPicture();
   renderList();
-  renderPicture();
 }
 
 function refreshPicture() {
@@ -85,104 +63,49 @@ function refreshPicture() {
   img.src = `/api/cameras/${enc(st.camera)}/live?at=${Date.now()}`;
 }
 
-/** A point of the picture, in camera pixels, from a pointer event. */
-function pointOf(ev) {
-  const area = $('#masks-svg');
-  const p = area.createSVGPoint();
-  p.x = ev.clientX;
-  p.y = ev.clientY;
-  const q = p.matrixTransform(area.getScreenCTM().inverse());
-  const { width, height } = st.set.picture;
-  return [Math.round(Math.min(Math.max(q.x, 0), width)), Math.round(Math.min(Math.max(q.y, 0), height))];
-}
-
-function onPointerDown(ev) {
-  if (!st.set || !st.set.picture) return;
-  const vertex = ev.target.closest && ev.target.closest('circle[data-point]');
-  if (vertex && !st.drawing) {
-    st.drag = { mask: Number(vertex.dataset.mask), point: Number(vertex.dataset.point) };
-    $('#masks-svg').setPointerCapture(ev.pointerId);
-    ev.preventDefault();
-    return;
-  }
-  if (st.drawing) {
-    const m = st.masks[st.selected];
-    // A click on the first point closes the outline.
-    if (vertex && Number(vertex.dataset.point) === 0 && m.polygon.length >= 3) { finishDrawing(); return; }
-    m.polygon.push(pointOf(ev));
-    outlineChanged(st.selected);
-    return;
-  }
-  const shape = ev.target.closest && ev.target.closest('polygon[data-mask]');
-  select(shape ? Number(shape.dataset.mask) : -1);
-}
-
-function onPointerMove(ev) {
-  if (!st.drag) return;
-  st.masks[st.drag.mask].polygon[st.drag.point] = pointOf(ev);
-  outlineChanged(st.drag.mask);
-}
-
 /** After an outline changed on the picture: its text follows. */
 function outlineChanged(i) {
   const ta = document.querySelector(`#masks-list .mask[data-index="${i}"] textarea[name="polygon"]`);
   if (ta) ta.value = fmt(st.masks[i].polygon);
-  renderPicture();
+}
+
+/** A click on the picture picked outline `i` (-1: none): its row is marked too. */
+function selected(i) {
+  for (const el of document.querySelectorAll('#masks-list .mask')) el.classList.toggle('selected', Number(el.dataset.index) === i);
 }
 
 function select(i) {
-  st.selected = i;
-  for (const el of document.querySelectorAll('#masks-list .mask')) el.classList.toggle('selected', Number(el.dataset.index) === i);
-  renderPicture();
+  st.editor.select(i);
+  selected(i);
 }
 
 function newMask() {
   if (!st.set || !st.set.picture) return;
   st.masks.push({ name: `mask ${st.masks.length + 1}`, polygon: [] });
   renderList();
-  select(st.masks.length - 1);
-  st.drawing = true;
+  st.editor.start(st.masks.length - 1);
+  selected(st.masks.length - 1);
   drawingChanged();
   $('#masks-msg').textContent = 'Click on the picture to add the outline\'s points; click the first point or "Finish outline" to close it.';
 }
 
 function finishDrawing() {
-  if (!st.drawing) return;
-  const m = st.masks[st.selected];
-  if (m && m.polygon.length < 3) { $('#masks-msg').textContent = 'An outline needs at least 3 points.'; return; }
-  st.drawing = false;
+  if (!st.editor.finish()) $('#masks-msg').textContent = 'An outline needs at least 3 points.';
+}
+
+function outlineClosed(i) {
   drawingChanged();
   $('#masks-msg').textContent = 'Outline closed: name the mask, drag its points if needed, then save.';
-  const name = document.querySelector(`#masks-list .mask[data-index="${st.selected}"] input[name="name"]`);
+  const name = document.querySelector(`#masks-list .mask[data-index="${i}"] input[name="name"]`);
   if (name) { name.focus(); name.select(); }
 }
 
 function drawingChanged() {
-  $('#masks-finish').disabled = !st.drawing;
-  $('#masks-stage').classList.toggle('drawing', st.drawing);
-  renderPicture();
+  $('#masks-finish').disabled = !st.editor.drawing;
+  $('#masks-stage').classList.toggle('drawing', st.editor.drawing);
 }
 
-function renderPicture() {
-  const area = $('#masks-svg');
-  const pic = st.set && st.set.picture;
-  const r = pic ? Math.max(pic.width, pic.height) / 90 : 5;
-  const shapes = [];
-  st.masks.forEach((m, i) => {
-    if (!m.polygon.length) return;
-    const points = m.polygon.map(([x, y]) => `${x},${y}`).join(' ');
-    const open = st.drawing && i === st.selected;
-    const shape = svg(open ? 'polyline' : 'polygon', { points, 'data-mask': i, class: i === st.selected ? 'mask-shape selected' : 'mask-shape' });
-    const title = svg('title');
-    title.textContent = m.name;
-    shape.append(title);
-    shapes.push(shape);
-    if (i === st.selected) {
-      m.polygon.forEach(([x, y], k) => shapes.push(svg('circle', { cx: x, cy: y, r: k === 0 && open ? r * 1.5 : r, 'data-mask': i, 'data-point': k, class: 'mask-point' })));
-    }
-  });
-  area.replaceChildren(...shapes);
-}
+const renderPicture = () => st.editor.render();
 
 function renderList() {
   $('#masks-errors').replaceChildren();
@@ -213,9 +136,11 @@ function renderList() {
 
 function removeMask(i) {
   st.masks.splice(i, 1);
-  if (st.selected === i) { st.selected = -1; st.drawing = false; drawingChanged(); } else if (st.selected > i) st.selected -= 1;
+  const ed = st.editor;
+  let sel = ed.selected;
+  if (sel === i) { sel = -1; ed.cancel(); drawingChanged(); } else if (sel > i) sel -= 1;
   renderList();
-  select(st.selected);
+  select(sel);
 }
 
 function field(name, label, control) {
@@ -245,8 +170,8 @@ function showErrors(errors) {
 
 async function save() {
   if (!st.set) return;
-  if (st.drawing) finishDrawing();
-  if (st.drawing) return;
+  if (st.editor.drawing) finishDrawing();
+  if (st.editor.drawing) return;
   for (const f of document.querySelectorAll('#masks-list .field.invalid')) setFieldError(f, '');
   $('#masks-errors').replaceChildren();
   const msg = $('#masks-msg');

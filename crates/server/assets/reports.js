@@ -55,14 +55,61 @@ function showMasks(cams) {
   $('#report-masks-empty').hidden = cams.length > 0;
 }
 
+register({
+  'Page {n}: entries {first} to {last}': 'Page {n} : entrées {first} à {last}',
+  'No entry matches.': 'Aucune entrée ne correspond.',
+});
+
+/** The filters as shown (none sent empty), and the cursors of the pages seen so far. */
+const audit = { pages: [undefined], page: 0, wired: false };
+
+function auditFilters() {
+  const p = new URLSearchParams();
+  for (const [k, v] of new FormData($('#audit-form'))) if (v && String(v).trim() && k !== 'limit') p.set(k, String(v).trim());
+  return p;
+}
+
+function wireAudit() {
+  if (audit.wired) return;
+  audit.wired = true;
+  $('#audit-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadAudit(); });
+  $('#audit-older').addEventListener('click', () => showAuditPage(audit.page + 1));
+  $('#audit-newer').addEventListener('click', () => showAuditPage(audit.page - 1));
+  // The link always carries the filters shown, so the file holds what the table lists.
+  for (const el of $('#audit-form').querySelectorAll('input, select')) el.addEventListener('input', updateCsvLink);
+}
+
+function updateCsvLink() { $('#audit-csv').href = `/api/audit/export?${auditFilters()}`; }
+
+/** First page with the filters as they are now. */
 export async function loadAudit() {
-  const prefix = $('#audit-filter').value.trim();
+  wireAudit();
+  audit.pages = [undefined];
+  await showAuditPage(0);
+}
+
+async function showAuditPage(n) {
+  if (n < 0 || n >= audit.pages.length) return;
+  const p = auditFilters();
+  updateCsvLink();
+  p.set('limit', $('#audit-limit').value);
+  if (audit.pages[n] !== undefined) p.set('before', audit.pages[n]);
   try {
-    const r = await api('GET', `/api/audit?limit=200${prefix ? `&action=${enc(prefix)}` : ''}`);
+    const r = await api('GET', `/api/audit?${p}`);
+    audit.page = n;
+    if (r.has_more) audit.pages[n + 1] = r.next_before; else audit.pages.length = n + 1;
+    const list = $('#audit-actions');
+    if (!list.options.length) list.replaceChildren(...(r.actions || []).map((a) => h('option', { value: a })));
     $('#audit-table tbody').replaceChildren(...r.entries.map((e) => h('tr', { 'data-seq': e.seq },
       h('td', { text: e.seq }), h('td', { text: fmtTime(e.at_ms) }), h('td', { class: 'actor', text: e.actor }),
       h('td', { class: 'action', text: e.action }), h('td', { class: 'target', text: e.target }), h('td', { class: 'details', text: e.details }))));
-  } catch (e) { $('#audit-verdict').textContent = e.message; }
+    $('#audit-page').textContent = r.entries.length
+      ? t('Page {n}: entries {first} to {last}', { n: n + 1, first: r.entries[0].seq, last: r.entries[r.entries.length - 1].seq })
+      : t('No entry matches.');
+    $('#audit-older').disabled = !r.has_more;
+    $('#audit-newer').disabled = n === 0;
+    $('#audit-verdict').textContent = '';
+  } catch (e) { $('#audit-verdict').textContent = e.message; $('#audit-verdict').className = 'bad'; }
 }
 
 export async function verifyAudit() {

@@ -129,6 +129,19 @@ pub trait ConfigAdmin: Send + Sync {
     /// naming its key.
     fn apply(&self, actor: &str, new: serde_json::Value) -> Result<serde_json::Value, Vec<vigie_core::ConfigError>>;
 
+    /// As [`ConfigAdmin::apply`], with each zone's points also checked against its camera's
+    /// picture (`pictures`: camera id, width × height of the running stream, where known), so
+    /// a zone the camera cannot hold is refused rather than reported applied and left unused.
+    fn apply_checked(
+        &self,
+        actor: &str,
+        new: serde_json::Value,
+        pictures: &[(String, (u32, u32))],
+    ) -> Result<serde_json::Value, Vec<vigie_core::ConfigError>> {
+        let _ = pictures;
+        self.apply(actor, new)
+    }
+
     /// A camera's privacy masks in force and their version.
     fn privacy_masks(&self, camera: &str) -> Result<vigie_store::MaskSet, MaskEditError> {
         Err(MaskEditError::NotEditable(format!("privacy masks of camera '{camera}' are not editable on this node")))

@@ -183,6 +183,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/reports/transparency", Access::Perm(Reports), "read transparency reports"),
     r("GET", "/api/audit", Access::Perm(Audit), "read the audit trail"),
     r("GET", "/api/audit/verify", Access::Perm(Audit), "verify the audit trail"),
+    r("GET", "/api/audit/export", Access::Perm(Audit), "export the audit trail"),
     r("GET", "/api/users", Access::Perm(Users), "list users"),
     r("POST", "/api/users", Access::Perm(Users), "create users"),
     r("POST", "/api/users/{name}/disable", Access::Perm(Users), "disable users"),

@@ -58,6 +58,8 @@ fn prepare(h: &H, method: &str, path: &str, case: usize) -> (String, Option<Stri
             r#"{"cameras":["cam1"],"from":"1750000000000","to":"1750000010000","reference":"PV 1","reason":"requisition"}"#,
         ),
         ("POST", "/api/holds/{id}/release") => Some(r#"{"reason":"procedure closed"}"#),
+        // Every entry, as CSV: no body, no parameter needed.
+        ("GET", "/api/audit/export") => None,
         _ => None,
     };
     // A fresh hold over footage of cam1 (recorded once) for the routes that name one.
@@ -463,7 +465,9 @@ async fn search_report_users_and_config() {
     let (op, sup, adm) = (h.session("op"), h.session("sup"), h.session("adm"));
     let r = h.call("GET", "/api/search?class=car&from=2025-06-01", Some(&op), None).await.json();
     assert_eq!(r["tracks"][0]["id"], 1);
-    assert_eq!(r["filters"]["from"], "2025-06-01T00:00:00Z", "dates reach the archive as RFC 3339");
+    assert_eq!(r["filters"]["from"], "2025-06-01", "dates reach the archive as typed, for the city's time zone");
+    let r = h.call("GET", "/api/search?class=car&from=1748736000000", Some(&op), None).await.json();
+    assert_eq!(r["filters"]["from"], "2025-06-01T00:00:00Z", "instants reach it as RFC 3339");
     assert_eq!(h.audit_actions(1)[0].1, "search");
     assert_eq!(h.call("GET", "/api/search?q=%3F%3F", Some(&op), None).await.error(), "could not understand: ??");
     assert_eq!(h.call("GET", "/api/search?from=yesterday", Some(&op), None).await.status, 400);

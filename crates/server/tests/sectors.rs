@@ -313,7 +313,10 @@ fn rule(method: &str, path: &str) -> Rule {
     match (method, path) {
         ("GET", "/" | "/assets/{file}" | "/api/openapi.yaml")
         | ("POST", "/api/login" | "/api/logout" | "/api/me/password")
-        | ("GET", "/api/me" | "/api/audit" | "/api/audit/verify" | "/api/users" | "/api/notifications")
+        | (
+            "GET",
+            "/api/me" | "/api/audit" | "/api/audit/verify" | "/api/audit/export" | "/api/users" | "/api/notifications",
+        )
         | ("POST", "/api/users" | "/api/users/{name}/disable" | "/api/users/{name}/password")
         | ("POST", "/api/users/{name}/sectors") => Rule::NoCamera,
         // Anonymous per-minute counts: no picture, alert or track of anyone, so not kept to

@@ -115,6 +115,9 @@ fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 
 const COLS: &str = "seq, at_ms, actor, action, target, details, prev_hash, hash";
 
+/// Most entries one read returns (an export of more is made in several reads).
+pub const MAX_AUDIT_READ: u32 = 10_000;
+
 /// Filter for reading the trail; all conditions are ANDed.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -123,7 +126,17 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// Prefix match: `"alert."` gives every alert action.
     pub action_prefix: Option<String>,
+    /// Substring match anywhere in the action (`"view"`: every kind of view).
+    pub action_contains: Option<String>,
+    /// Exactly this action.
+    pub action: Option<String>,
     pub target: Option<String>,
+    /// Substring match anywhere in the target.
+    pub target_contains: Option<String>,
+    /// Entries at or after this instant.
+    pub from_ms: Option<UnixMs>,
+    /// Entries before this instant.
+    pub to_ms: Option<UnixMs>,
     pub limit: u32,
 }
 
@@ -152,15 +165,35 @@ impl Store {
     /// Newest first.
     pub fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
         let conn = self.conn.lock();
+        // instr(), not LIKE: a `%` or `_` typed in a filter is matched as itself.
         let mut st = conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT {COLS} FROM audit WHERE (?1 IS NULL OR seq < ?1) AND (?2 IS NULL OR actor = ?2) \
                  AND (?3 IS NULL OR substr(action, 1, length(?3)) = ?3) AND (?4 IS NULL OR target = ?4) \
+                 AND (?6 IS NULL OR instr(action, ?6) > 0) AND (?7 IS NULL OR action = ?7) \
+                 AND (?8 IS NULL OR instr(target, ?8) > 0) AND (?9 IS NULL OR at_ms >= ?9) \
+                 AND (?10 IS NULL OR at_ms < ?10) \
                  ORDER BY seq DESC LIMIT ?5"
             ))
             .db()?;
-        let limit = if q.limit == 0 { 100 } else { q.limit.min(10_000) };
-        let rows = st.query_map(params![q.before_seq, q.actor, q.action_prefix, q.target, limit], row_entry).db()?;
+        let limit = if q.limit == 0 { 100 } else { q.limit.min(MAX_AUDIT_READ) };
+        let rows = st
+            .query_map(
+                params![
+                    q.before_seq,
+                    q.actor,
+                    q.action_prefix,
+                    q.target,
+                    limit,
+                    q.action_contains,
+                    q.action,
+                    q.target_contains,
+                    q.from_ms,
+                    q.to_ms
+                ],
+                row_entry,
+            )
+            .db()?;
         rows.collect::<rusqlite::Result<Vec<_>>>().db()
     }
 

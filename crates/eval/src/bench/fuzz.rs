@@ -225,6 +225,7 @@ impl TextTarget {
         let vocab = vigie_search::Vocabulary {
             cameras: vec!["plaza".into(), "Place de la Gare".into(), "İstanbul ß".into()],
             zones: vec!["market square".into(), "lamp".into(), "l'entrée".into()],
+            ..Default::default()
         };
         Self { vocab, tz: jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC) }
     }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use vigie_core::AuditAction;
+use vigie_core::{AuditAction, UnixMs};
 use vigie_store::{AuditEntry, AuditQuery, FreeText, Role, User};
 
 #[derive(Serialize)]
@@ -158,15 +158,23 @@ pub(crate) async fn search(
             max_len(name, v, MAX_TEXT_CHARS)?;
         }
     }
-    // The console sends dates; the archive takes RFC 3339.
+    // Instants reach the archive as RFC 3339; dates and local times (what the console's date
+    // fields send) as typed, since only the archive knows the city's time zone to read them in.
     for (name, v) in [("from", &mut p.from), ("to", &mut p.to)] {
-        if let Some(s) = v.as_deref().filter(|s| !s.trim().is_empty()) {
-            *v = Some(parse_time(name, s.trim())?.rfc3339());
+        if let Some(s) = v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let civil = s.parse::<jiff::civil::Date>().is_ok() || s.parse::<jiff::civil::DateTime>().is_ok();
+            *v = Some(if civil {
+                max_len(name, s, super::MAX_TIME_CHARS)?;
+                s.to_string()
+            } else {
+                parse_time(name, s)?.rfc3339()
+            });
         }
     }
     // The index itself keeps to the caller's cameras, so counts and pages hold nothing else.
     let mut params = p.clone();
     params.within_cameras = ctx.scope.cameras();
+    params.places = search_places(&st, &ctx).await?;
     let actor = ctx.user.username.clone();
     let result = blocking(move || {
         provider.search(&actor, &params).map_err(|e| match e {
@@ -200,6 +208,31 @@ pub(crate) async fn search(
     let d = serde_json::json!({"query": p, "results": n});
     audit(&st, &ctx.user.username, AuditAction::Search, "archive", d).await?;
     Ok(Json(answer))
+}
+
+/// The caller's cameras as people name them, with their zones' kinds ("the square"), for the
+/// search's words. Kinds come from the configuration in force when it is editable here.
+async fn search_places(st: &super::AppState, ctx: &Ctx) -> Result<Vec<vigie_search::PlaceCamera>, ApiError> {
+    let (live, admin) = (st.live.clone(), st.config_admin.clone());
+    let (cams, scene) = blocking(move || Ok((live.cameras(), admin.map(|a| a.current())))).await?;
+    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+    let configured = |camera: &str| -> Option<Vec<vigie_search::PlaceZone>> {
+        let cams = scene.as_ref()?.get("cameras")?.as_array()?;
+        let cam = cams.iter().find(|c| c.get("id").and_then(|i| i.as_str()) == Some(camera))?;
+        let zones = cam.get("zones")?.as_array()?;
+        Some(zones.iter().map(|z| vigie_search::PlaceZone { name: text(z, "name"), kind: text(z, "kind") }).collect())
+    };
+    Ok(cams
+        .into_iter()
+        .filter(|c| ctx.scope.can_see(&c.id))
+        .map(|c| vigie_search::PlaceCamera {
+            zones: configured(&c.id).unwrap_or_else(|| {
+                c.zones.iter().map(|z| vigie_search::PlaceZone { name: z.name.clone(), kind: String::new() }).collect()
+            }),
+            id: c.id,
+            name: c.name,
+        })
+        .collect())
 }
 
 /// `GET /api/search`: the index's answer, where each track with a thumbnail carries a URL that
@@ -361,16 +394,95 @@ pub(crate) async fn transparency(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditListQuery {
+    /// Paging cursor: entries older than this seq (the previous page's `next_before`).
     before: Option<i64>,
     actor: Option<String>,
+    /// One of the trail's action names (`alert.confirm`): exactly it; other text: any action
+    /// containing it (`alert.`, `view`).
     action: Option<String>,
+    /// Any target containing this text.
     target: Option<String>,
+    /// RFC 3339, Unix ms, or a date in the city's time zone (`to`: the end of that day).
+    from: Option<String>,
+    to: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
     limit: Option<u32>,
 }
 
+/// A page of the trail and the cursor of the next one.
 #[derive(Serialize)]
 pub(crate) struct AuditEntries {
     entries: Vec<AuditEntry>,
+    /// More entries match: ask again with `before` = `next_before`.
+    has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before: Option<i64>,
+    /// Every action name the trail may hold, for the console's exact pick.
+    actions: Vec<&'static str>,
+}
+
+/// Most entries one CSV export holds: a larger one is refused, to be narrowed by date.
+const MAX_AUDIT_EXPORT: usize = 100_000;
+/// Entries read at a time for an export (the store's most per read).
+const AUDIT_EXPORT_CHUNK: u32 = 10_000;
+
+/// The city's time zone (`[events] timezone`), in which dates typed in the console are read.
+fn city_tz(st: &super::AppState) -> jiff::tz::TimeZone {
+    let name = st.config_admin.as_ref().and_then(|a| {
+        let c = a.current();
+        c.get("events")?.get("timezone")?.as_str().map(str::to_string)
+    });
+    name.and_then(|n| jiff::tz::TimeZone::get(&n).ok()).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// `from`/`to` of a filter: an instant, or a date read in the city's time zone (an end date
+/// counts its whole day, so `from` = `to` is one day).
+fn filter_time(st: &super::AppState, name: &str, v: Option<&str>, end: bool) -> Result<Option<UnixMs>, ApiError> {
+    let Some(s) = v.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        let d = if end { d.tomorrow().unwrap_or(d) } else { d };
+        let z = d.to_zoned(city_tz(st)).map_err(|e| ApiError::bad_request(format!("invalid '{name}': '{s}' ({e})")))?;
+        return Ok(Some(z.timestamp().into()));
+    }
+    parse_time(name, s).map(Some)
+}
+
+impl AuditListQuery {
+    fn to_query(&self, st: &super::AppState, limit: u32) -> Result<AuditQuery, ApiError> {
+        for (name, v) in [("actor", &self.actor), ("action", &self.action), ("target", &self.target)] {
+            if let Some(v) = v {
+                max_len(name, v, MAX_TEXT_CHARS)?;
+            }
+        }
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let action = text(&self.action);
+        let exact = action.as_deref().is_some_and(|a| AuditAction::ALL.iter().any(|x| x.as_str() == a));
+        let (from_ms, to_ms) =
+            (filter_time(st, "from", self.from.as_deref(), false)?, filter_time(st, "to", self.to.as_deref(), true)?);
+        if let (Some(f), Some(t)) = (from_ms, to_ms) {
+            if f >= t {
+                return Err(ApiError::bad_request(format!("'to' ({t}) must be after 'from' ({f})")));
+            }
+        }
+        Ok(AuditQuery {
+            before_seq: self.before,
+            actor: text(&self.actor),
+            action: if exact { action.clone() } else { None },
+            action_contains: if exact { None } else { action },
+            target_contains: text(&self.target),
+            from_ms,
+            to_ms,
+            limit,
+            ..Default::default()
+        })
+    }
+
+    fn details(&self) -> serde_json::Value {
+        serde_json::json!({
+            "before": self.before, "actor": self.actor, "action": self.action, "target": self.target,
+            "from": self.from, "to": self.to,
+        })
+    }
 }
 
 pub(crate) async fn audit_list(
@@ -378,19 +490,87 @@ pub(crate) async fn audit_list(
     Extension(ctx): Extension<Ctx>,
     Q(q): Q<AuditListQuery>,
 ) -> Result<Json<AuditEntries>, ApiError> {
-    let query = AuditQuery {
-        before_seq: q.before,
-        actor: q.actor.clone(),
-        action_prefix: q.action.clone(),
-        target: q.target.clone(),
-        limit: q.limit.unwrap_or(100).min(1000),
+    let limit = match q.limit.unwrap_or(100) {
+        n @ 1..=1000 => n,
+        n => return Err(ApiError::bad_request(format!("invalid 'limit': {n}; a page holds 1 to 1000 entries"))),
     };
+    // One more than the page says whether another follows.
+    let query = q.to_query(&st, limit + 1)?;
     // The reader's own access is recorded before reading, so it shows in what they read.
-    let d = serde_json::json!({"before": q.before, "actor": q.actor, "action": q.action, "target": q.target});
-    audit(&st, &ctx.user.username, AuditAction::AuditView, "audit", d).await?;
+    audit(&st, &ctx.user.username, AuditAction::AuditView, "audit", q.details()).await?;
     let s = st.audit.clone();
-    let entries = blocking(move || s.entries(&query).map_err(ApiError::from)).await?;
-    Ok(Json(AuditEntries { entries }))
+    let mut entries = blocking(move || s.entries(&query).map_err(ApiError::from)).await?;
+    let has_more = entries.len() > limit as usize;
+    entries.truncate(limit as usize);
+    let next_before = if has_more { entries.last().map(|e| e.seq) } else { None };
+    let actions = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+    Ok(Json(AuditEntries { entries, has_more, next_before, actions }))
+}
+
+/// The entries matching the filters (every page), newest first, as CSV. Audited as an export
+/// before reading, so the file holds its own entry when the filters match it.
+pub(crate) async fn audit_export(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Q(q): Q<AuditListQuery>,
+) -> Result<Response, ApiError> {
+    if q.limit.is_some() {
+        return Err(ApiError::bad_request("'limit' is for pages: an export holds every matching entry"));
+    }
+    let mut query = q.to_query(&st, AUDIT_EXPORT_CHUNK)?;
+    audit(&st, &ctx.user.username, AuditAction::AuditExport, "audit", q.details()).await?;
+    let s = st.audit.clone();
+    let entries = blocking(move || {
+        let mut all: Vec<AuditEntry> = Vec::new();
+        loop {
+            let page = s.entries(&query).map_err(ApiError::from)?;
+            let full = page.len() == query.limit as usize;
+            all.extend(page);
+            if all.len() > MAX_AUDIT_EXPORT {
+                return Err(ApiError::bad_request(format!(
+                    "more than {MAX_AUDIT_EXPORT} entries match: narrow the dates or filters"
+                )));
+            }
+            match all.last() {
+                Some(last) if full => query.before_seq = Some(last.seq),
+                _ => return Ok(all),
+            }
+        }
+    })
+    .await?;
+    let mut csv = String::from("seq,at_ms,time_utc,actor,action,target,details,prev_hash,hash\n");
+    for e in &entries {
+        let row = [
+            e.seq.to_string(),
+            e.at_ms.0.to_string(),
+            e.at_ms.rfc3339(),
+            e.actor.clone(),
+            e.action.clone(),
+            e.target.clone(),
+            e.details.clone(),
+            e.prev_hash.clone(),
+            e.hash.clone(),
+        ];
+        csv.push_str(&row.iter().map(|f| csv_cell(f)).collect::<Vec<_>>().join(","));
+        csv.push('\n');
+    }
+    let mut r = csv.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    r.headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"vigie-audit.csv\""));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
+    Ok(r)
+}
+
+/// One CSV field: quoted when it holds a separator, a quote or a line break; a leading `=`,
+/// `+`, `-` or `@` is prefixed with `'` so a spreadsheet never runs it as a formula.
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
 }
 
 /// `ok` says which: an intact trail's size and head, or where it breaks.
@@ -582,11 +762,18 @@ pub(crate) async fn config_put(
             return Err(e);
         }
     }
-    let (a, actor, n) = (admin.clone(), ctx.user.username.clone(), new.clone());
+    let (a, actor, n, live) = (admin.clone(), ctx.user.username.clone(), new.clone(), st.live.clone());
     let before = blocking(move || Ok(admin.current())).await?;
     super::calibration::refuse_silent_go_live(&before, &new)?;
     let applied = blocking(move || {
-        a.apply(&actor, n).map_err(|errs| {
+        // Zones are checked against the pictures the cameras send now.
+        let pictures: Vec<(String, (u32, u32))> = live
+            .cameras()
+            .into_iter()
+            .filter(|c| c.width > 0 && c.height > 0)
+            .map(|c| (c.id, (c.width, c.height)))
+            .collect();
+        a.apply_checked(&actor, n, &pictures).map_err(|errs| {
             let mut e = ApiError::bad_request(format!(
                 "configuration refused: {}",
                 errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")

@@ -33,6 +33,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("masks.js", include_str!("../../assets/masks.js")),
     ("attention.js", include_str!("../../assets/attention.js")),
     ("keys.js", include_str!("../../assets/keys.js")),
+    ("polygon-editor.js", include_str!("../../assets/polygon-editor.js")),
 ];
 
 fn typed(body: &'static str, content_type: &'static str) -> Response {

@@ -256,6 +256,7 @@ impl Server {
             .route("/api/reports/transparency", get(admin::transparency))
             .route("/api/audit", get(admin::audit_list))
             .route("/api/audit/verify", get(admin::audit_verify))
+            .route("/api/audit/export", get(admin::audit_export))
             .route("/api/users", get(admin::users).post(admin::add_user))
             .route("/api/users/{name}/disable", post(admin::disable_user))
             .route("/api/users/{name}/password", post(admin::set_password))
