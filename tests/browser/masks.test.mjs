@@ -94,7 +94,7 @@ test('admin draws a mask on the picture, saves it, and it hides that part of eve
   const { width, height } = await page.evaluate(async (c) => (await (await fetch(`/api/cameras/${c}/privacy_masks`)).json()).picture, CAMERA);
   await page.click('#masks-new');
   await page.locator('#masks-stage').scrollIntoViewIfNeeded();
-  const box = await page.locator('#masks-svg').boundingBox();
+  let box = await page.locator('#masks-svg').boundingBox();
   const at = (x, y) => [box.x + (x / width) * box.width, box.y + (y / height) * box.height];
   for (const [x, y] of [[40, 40], [260, 40], [260, 200], [40, 200]]) await page.mouse.click(...at(x, y));
   await page.mouse.click(...at(40, 40));
@@ -102,6 +102,9 @@ test('admin draws a mask on the picture, saves it, and it hides that part of eve
   await page.fill('#masks-list .mask[data-index="0"] input[name="name"]', 'window of no. 12');
   // Drag the third point a little further.
   await page.click('#masks-list .mask[data-index="0"] .mask-select');
+  // The form grew above the picture while the mask was named: measure the picture again.
+  await page.locator('#masks-stage').scrollIntoViewIfNeeded();
+  box = await page.locator('#masks-svg').boundingBox();
   const handle = page.locator('#masks-svg circle[data-point="2"]');
   const hb = await handle.boundingBox();
   await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);

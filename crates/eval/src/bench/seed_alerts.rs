@@ -157,6 +157,9 @@ pub fn seed_alerts(store: &dyn AlertStore, now: UnixMs, o: &SeedOptions) -> vigi
         report.alerts += 1;
         if o.confirm_every > 0 && n % o.confirm_every == o.confirm_every - 1 {
             store.act(&ev.id, "seed", &AlertAction::Confirm)?;
+            // Confirming takes the alert; let go of it, as an operator going off shift would, so
+            // the queue's confirmed alerts are open to whoever works it next.
+            store.release(&ev.id, "seed")?;
             report.confirmed += 1;
         }
     }
