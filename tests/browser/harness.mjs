@@ -95,8 +95,11 @@ export class Node {
   }
 
   /** A fresh browser context logged in as `user`; page errors are collected in `page.__errors`. */
-  async login(user, { locale } = {}) {
+  /** `init(context)`, when given, is awaited on the fresh context before its page opens (init
+   * scripts standing in for browser APIs, routes). */
+  async login(user, { locale, init } = {}) {
     const context = await this.browser.newContext(locale ? { locale } : {});
+    if (init) await init(context);
     const page = await context.newPage();
     page.__errors = [];
     page.on('pageerror', (e) => page.__errors.push(String(e)));
@@ -143,41 +146,6 @@ export async function shoot(page, name) {
 }
 
 export { sleep };
-
-/**
- * Stops `node` as `node.stop()` does (browser closed, SIGTERM, SIGKILL after `timeoutMs`, data
- * folder removed), without leaving a pending timer behind once the node has exited:
- * `stopProcess`'s timeout keeps the test process alive for its full length otherwise.
- */
-export async function stopNode(node, timeoutMs = 10_000) {
-  if (node.browser) await node.browser.close();
-  const p = node.proc;
-  if (p && p.exitCode === null && p.signalCode === null) {
-    let timer;
-    const exited = new Promise((r) => p.once('exit', r));
-    try { process.kill(-p.pid, 'SIGTERM'); } catch (_) { /* gone */ }
-    await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, timeoutMs); })]);
-    clearTimeout(timer);
-    if (p.exitCode === null && p.signalCode === null) { try { process.kill(-p.pid, 'SIGKILL'); } catch (_) { /* gone */ } }
-  }
-  rmSync(node.data, { recursive: true, force: true });
-}
-
-/** As `node.login(user)`, with `init(context)` awaited on the fresh context before its page opens
- * (init scripts standing in for browser APIs, routes). */
-export async function loginWith(node, user, init) {
-  const context = await node.browser.newContext();
-  await init(context);
-  const page = await context.newPage();
-  page.__errors = [];
-  page.on('pageerror', (e) => page.__errors.push(String(e)));
-  await page.goto(node.url);
-  await page.fill('#username', user);
-  await page.fill('#password', pw(user));
-  await page.click('#login-btn');
-  await page.waitForSelector('#app:not([hidden])');
-  return { context, page };
-}
 
 /** The WCAG 2.0 and 2.1 success criteria at levels A and AA, as axe-core tags them. */
 export const WCAG21AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];

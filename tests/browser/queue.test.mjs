@@ -5,7 +5,7 @@
 // arrival banner, announcements, notifications, the repeated signal and `vigie:unhandled`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Node, loginWith, shoot } from './harness.mjs';
+import { Node, shoot } from './harness.mjs';
 
 // The queue module's grouping runs in Node too (i18n.js reads the browser's language at import).
 globalThis.navigator ??= { language: 'en' };
@@ -36,7 +36,7 @@ before(async () => {
   console.log(`node up in ${Date.now() - t0} ms`);
   // A stand-in for the desktop's notifications (headless Chromium has none), recording what the
   // page shows; and every `vigie:unhandled` event the page sends.
-  ({ page } = await loginWith(node, 'op', (context) => context.addInitScript(() => {
+  ({ page } = await node.login('op', { init: (context) => context.addInitScript(() => {
     window.__notes = [];
     window.__unhandled = [];
     document.addEventListener('vigie:unhandled', (e) => window.__unhandled.push(e.detail.cameras));
@@ -46,7 +46,7 @@ before(async () => {
       constructor(title, opts) { Object.assign(this, { title, ...opts }); window.__notes.push(this); }
       close() { this.closed = true; }
     };
-  })));
+  }) }));
   page.on('dialog', (d) => d.accept());
   await page.waitForFunction((n) => document.querySelectorAll('#queue li').length === n, seeded.incidents, { timeout: 20_000 });
   console.log(`logged in, 1,000 alerts shown ${Date.now() - t0} ms after the start`);

@@ -8,7 +8,7 @@
 //   CHROMIUM   browser binary (default /usr/bin/chromium)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Node, shoot, sleep, stopNode } from './harness.mjs';
+import { Node, shoot, sleep } from './harness.mjs';
 
 // Only the hall camera (its intrusion rule fires within seconds): less work for the node, so the
 // first alert comes sooner.
@@ -23,7 +23,7 @@ const node = new Node({ name: 'sharing', port: 18121, users: { opa: 'operator', 
 const t0 = Date.now();
 
 before(async () => { await node.start(); console.log(`node up in ${Date.now() - t0} ms`); });
-after(async () => { const s = Date.now(); await stopNode(node); console.log(`node stopped in ${Date.now() - s} ms; file took ${Date.now() - t0} ms`); });
+after(async () => { const s = Date.now(); await node.stop(); console.log(`node stopped in ${Date.now() - s} ms; file took ${Date.now() - t0} ms`); });
 
 /** Waits until `fn(page)` is true, polling every 50 ms; returns the time it took (ms). */
 async function within(page, ms, fn, arg, what) {

@@ -25,8 +25,8 @@ fn walker(t: f64) -> Option<BBox> {
     (x > -10.0).then(|| at(x as f32, 200.0, 20.0, 50.0))
 }
 
-/// Runs `secs` of synthetic video: background, optional object, optional person (tracked
-/// unless `tracked` says otherwise), with a global gain.
+/// Runs `secs` of synthetic video: background, optional object, optional person (tracked as
+/// track 5 unless `tracked` says otherwise), with a global gain.
 fn film(
     s: &mut Sim,
     secs: f64,
@@ -35,24 +35,8 @@ fn film(
     tracked: impl Fn(f64) -> bool,
     gain: impl Fn(f64) -> f32,
 ) {
-    let bg = Canvas::background(W, H, 60);
-    let end = s.t + secs - 1e-9;
-    while s.t < end {
-        let t = s.t;
-        let mut c = bg.scaled(1.0);
-        if object(t) {
-            c.block(&OBJECT, [200, 190, 60], 7);
-        }
-        let mut tracks = Vec::new();
-        if let Some(b) = person(t) {
-            c.block(&b, [40, 50, 70], 3);
-            if tracked(t) {
-                tracks.push(trk(5, "person", b));
-            }
-        }
-        s.frame = c.scaled(gain(t)).frame();
-        s.step(&tracks);
-    }
+    let one = |t: f64| person(t).map(|b| (tracked(t).then_some(5), b));
+    film_lit(s, secs, object, &[&one], gain);
 }
 
 #[test]
@@ -108,15 +92,16 @@ fn an_object_taken_away_leaves_a_ghost_that_is_not_an_object() {
     assert!(s.opened().is_empty(), "{:?}", s.opened());
 }
 
+/// Where a person is at time t, and their track id then (`None`: not followed).
+type Person<'a> = dyn Fn(f64) -> Option<(Option<u64>, BBox)> + 'a;
+
 /// Like [`film`] with several people: each `(track id at time t, where at time t)`; an id of
 /// `None` is a person the tracker does not follow at that moment.
-#[allow(clippy::type_complexity)]
-fn film_people(
-    s: &mut Sim,
-    secs: f64,
-    object: impl Fn(f64) -> bool,
-    people: &[&dyn Fn(f64) -> Option<(Option<u64>, BBox)>],
-) {
+fn film_people(s: &mut Sim, secs: f64, object: impl Fn(f64) -> bool, people: &[&Person]) {
+    film_lit(s, secs, object, people, |_| 1.0);
+}
+
+fn film_lit(s: &mut Sim, secs: f64, object: impl Fn(f64) -> bool, people: &[&Person], gain: impl Fn(f64) -> f32) {
     let bg = Canvas::background(W, H, 60);
     let end = s.t + secs - 1e-9;
     while s.t < end {
@@ -134,7 +119,7 @@ fn film_people(
                 }
             }
         }
-        s.frame = c.scaled(1.0).frame();
+        s.frame = c.scaled(gain(t)).frame();
         s.step(&tracks);
     }
 }
